@@ -1,0 +1,53 @@
+#include "arch/chip/chip.h"
+
+#include "sim/core/config.h"
+#include "sim/core/error.h"
+
+namespace llmsim::chip {
+
+ChipParams ChipParams::parse(config::Reader& r) {
+  ChipParams p;
+  const auto n = r.count("num_cores", 1);
+  if (n > 1024) r.fail("num_cores", "must be at most 1024, got " + std::to_string(n));
+  p.num_cores = std::uint32_t(n);
+  auto core = r.child("core");
+  p.core = core::CoreParams::parse(core);
+  core.finish();
+  return p;
+}
+
+Chip::Chip(const sc_core::sc_module_name& name, const ChipParams& p,
+           config::Reader& memory_config)
+    : sc_module(name), m_params(p), m_stats(basename()), m_barriers(p.num_cores) {
+  const std::string type = memory_config.choice(
+      "type", memory::MemoryRegistry::instance().names(), std::string("simple"));
+  m_memory = memory::MemoryRegistry::instance().create(type, memory_config.key_path("type"),
+                                                       "memory", memory_config, m_stats);
+  memory_config.finish();
+  for (std::uint32_t i = 0; i < p.num_cores; ++i) {
+    const std::string core_name = "core" + std::to_string(i);
+    m_cores.push_back(std::make_unique<core::Core>(core_name.c_str(), i, p.core, *m_memory,
+                                                   m_barriers, m_ops, m_stats));
+  }
+}
+
+void Chip::load(isa::Program program, std::size_t num_ops) {
+  LLMSIM_CHECK(program.cores.size() <= m_params.num_cores, "more core programs than cores");
+  m_program = std::move(program);
+  m_program.cores.resize(m_params.num_cores);
+  m_ops.assign(num_ops, core::OpRecord{});
+  for (std::size_t i = 0; i < m_cores.size(); ++i) m_cores[i]->load(m_program.cores[i]);
+}
+
+void Chip::check_finished() const {
+  for (const auto& c : m_cores) {
+    if (c->error()) std::rethrow_exception(c->error());
+  }
+  std::string stuck;
+  for (const auto& c : m_cores) {
+    if (!c->finished()) stuck += (stuck.empty() ? "" : "; ") + c->where_stuck();
+  }
+  LLMSIM_CHECK(stuck.empty(), "the program deadlocked: " + stuck);
+}
+
+}  // namespace llmsim::chip

@@ -1,0 +1,50 @@
+#pragma once
+// The chip: cores sharing a memory backend (the NoC will sit between them). Built from typed
+// params and one ISA program per core; owns the root of the stats tree ("chip").
+#include <memory>
+#include <vector>
+
+#include <systemc>
+
+#include "arch/core/core.h"
+#include "arch/memory/memory_backend.h"
+
+namespace llmsim::chip {
+
+struct ChipParams {
+  std::uint32_t num_cores = 1;
+  core::CoreParams core;  // every core alike (heterogeneous cores come with per-core overrides)
+
+  static ChipParams parse(config::Reader& r);
+};
+
+class Chip : public sc_core::sc_module {
+ public:
+  // `memory_config` is the `memory` object of the arch config.
+  Chip(const sc_core::sc_module_name& name, const ChipParams& p, config::Reader& memory_config);
+
+  // Before sc_start: one program per core (at most num_cores; missing ones are empty), whose
+  // instructions name ops 0 .. num_ops-1.
+  void load(isa::Program program, std::size_t num_ops);
+
+  stats::Group& stats() { return m_stats; }
+  const ChipParams& params() const { return m_params; }
+  const core::Core& core(std::size_t i) const { return *m_cores.at(i); }
+  const memory::MemoryBackend& memory() const { return *m_memory; }
+  const core::OpRecords& ops() const { return m_ops; }
+
+  // After sc_start: rethrows an error a core raised; throws InternalError if a queue never
+  // finished (a deadlocked program).
+  void check_finished() const;
+
+ private:
+  ChipParams m_params;
+  stats::Group m_stats;
+  isa::Program m_program;  // one program per core, empty for idle cores
+  core::OpRecords m_ops;
+  core::BarrierHub m_barriers;
+  std::unique_ptr<memory::MemoryBackend> m_memory;
+  std::vector<std::unique_ptr<core::Core>> m_cores;
+};
+
+}  // namespace llmsim::chip

@@ -1,0 +1,133 @@
+#include "arch/core/core.h"
+
+#include "arch/isa/dump.h"
+#include "sim/core/config.h"
+#include "sim/core/error.h"
+
+namespace llmsim::core {
+
+CoreParams CoreParams::parse(config::Reader& r) {
+  CoreParams p;
+  p.clock_mhz = r.positive("clock_mhz");
+  auto sys = r.child("systolic");
+  p.systolic = systolic::SystolicParams::parse(sys);
+  sys.finish();
+  auto spad = r.child("scratchpad");
+  p.scratchpad = sram::BankedSramParams::parse(spad);
+  spad.finish();
+  auto acc = r.child("accumulator");
+  p.accumulator = sram::BankedSramParams::parse(acc);
+  acc.finish();
+  auto dma = r.child("dma");
+  p.dma = dma::DmaParams::parse(dma);
+  dma.finish();
+  return p;
+}
+
+Core::Core(const sc_core::sc_module_name& name, std::uint32_t id, const CoreParams& p,
+           memory::MemoryBackend& mem, BarrierHub& barriers, OpRecords& ops,
+           stats::Group& parent)
+    : sc_module(name),
+      m_id(id),
+      m_params(p),
+      m_clock(p.clock_mhz),
+      m_barriers(barriers),
+      m_ops(ops),
+      m_stats(parent, basename()),
+      m_spad(p.scratchpad, m_stats, "scratchpad"),
+      m_acc(p.accumulator, m_stats, "accumulator"),
+      m_systolic(p.systolic, m_clock, m_stats),
+      m_dma(p.dma, m_clock, mem, id, m_stats),
+      m_sem_wait_cycles(m_stats, "semaphore_wait_cycles", "cycle",
+                        "cycles queues spent blocked on semaphores, summed over queues") {
+  SC_HAS_PROCESS(Core);
+  SC_THREAD(run_load);
+  SC_THREAD(run_compute);
+  SC_THREAD(run_store);
+}
+
+void Core::load(const isa::CoreProgram& program) {
+  m_program = &program;
+  m_sems.clear();
+  for (std::uint32_t init : program.semaphore_init) {
+    m_sems.push_back(std::make_unique<Semaphore>(init));
+  }
+}
+
+bool Core::finished() const {
+  for (isa::QueueKind q : isa::kQueues) {
+    if (m_pc[int(q)] < m_program->queue(q).size()) return false;
+  }
+  return true;
+}
+
+std::string Core::where_stuck() const {
+  std::string out;
+  for (isa::QueueKind q : isa::kQueues) {
+    const std::size_t pc = m_pc[int(q)];
+    if (pc >= m_program->queue(q).size()) continue;
+    out += std::string(out.empty() ? "" : "; ") + name() + "." + isa::to_string(q) + "[" +
+           std::to_string(pc) + "] " + isa::to_string(m_program->queue(q)[pc]);
+  }
+  return out;
+}
+
+OpRecord* Core::record(const isa::Instruction& inst) {
+  if (inst.op < 0) return nullptr;
+  LLMSIM_CHECK(std::size_t(inst.op) < m_ops.size(), "instruction names an unknown op");
+  return &m_ops[inst.op];
+}
+
+void Core::run(isa::QueueKind q) {
+  // Exceptions must not cross the SystemC kernel (it would turn them into sc_reports): keep
+  // the first one, stop the simulation, and let the driver rethrow it after sc_start.
+  try {
+    const auto& insts = m_program->queue(q);
+    for (std::size_t& pc = m_pc[int(q)]; pc < insts.size(); ++pc) execute(insts[pc]);
+  } catch (...) {
+    if (!m_error) m_error = std::current_exception();
+    sc_core::sc_stop();
+  }
+}
+
+void Core::execute(const isa::Instruction& inst) {
+  const Cycles start = m_clock.now();
+  OpRecord* rec = record(inst);
+  bool timed = true;  // synchronisation does not count as work of an op
+  if (const auto* i = std::get_if<isa::DmaLoad>(&inst.body)) {
+    isa::Sram dst = i->dst;
+    const auto bytes = m_dma.load(*i, dst == isa::Sram::scratchpad ? m_spad : m_acc);
+    if (rec) rec->dram_read_bytes += bytes;
+  } else if (const auto* i = std::get_if<isa::DmaStore>(&inst.body)) {
+    const auto bytes = m_dma.store(*i, i->src == isa::Sram::scratchpad ? m_spad : m_acc);
+    if (rec) rec->dram_written_bytes += bytes;
+  } else if (const auto* i = std::get_if<isa::Gemm>(&inst.body)) {
+    const Cycles end = m_systolic.execute(*i, start, m_spad, m_acc);
+    m_clock.wait_until(end);
+    if (rec) {
+      rec->macs += i->m * i->k * i->n;
+      rec->compute_cycles += end - start;
+    }
+  } else if (std::holds_alternative<isa::VectorOp>(inst.body)) {
+    throw WorkloadError(std::string(name()) + ": " + isa::to_string(inst) +
+                        ": the vector unit is not modelled yet");
+  } else if (const auto* i = std::get_if<isa::SemSignal>(&inst.body)) {
+    LLMSIM_CHECK(i->sem < m_sems.size(), "semaphore out of range");
+    m_sems[i->sem]->signal();
+    timed = false;
+  } else if (const auto* i = std::get_if<isa::SemWait>(&inst.body)) {
+    LLMSIM_CHECK(i->sem < m_sems.size(), "semaphore out of range");
+    m_sems[i->sem]->wait();
+    m_sem_wait_cycles += (m_clock.now() - start).count();
+    timed = false;
+  } else if (const auto* i = std::get_if<isa::Barrier>(&inst.body)) {
+    m_barriers.arrive(i->id);
+    timed = false;
+  }
+  if (rec && timed) {
+    if (start < rec->first_start) rec->first_start = start;
+    rec->last_end = max(rec->last_end, m_clock.now());
+  }
+}
+
+}  // namespace llmsim::core

@@ -1,0 +1,76 @@
+#pragma once
+// One core: a controller with three decoupled in-order queues (load, compute, store) that run
+// as three SC_THREADs and meet at semaphores; a systolic array; a banked scratchpad and
+// accumulator; a DMA engine to the memory backend.
+#include <array>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "arch/core/op_record.h"
+#include "arch/core/sync.h"
+#include "arch/dma/dma_engine.h"
+#include "arch/isa/isa.h"
+#include "arch/sram/banked_sram.h"
+#include "arch/systolic/systolic_array.h"
+
+namespace llmsim::core {
+
+struct CoreParams {
+  double clock_mhz = 1000;
+  systolic::SystolicParams systolic;
+  sram::BankedSramParams scratchpad;
+  sram::BankedSramParams accumulator;
+  dma::DmaParams dma;
+
+  static CoreParams parse(config::Reader& r);
+};
+
+class Core : public sc_core::sc_module {
+ public:
+  Core(const sc_core::sc_module_name& name, std::uint32_t id, const CoreParams& p,
+       memory::MemoryBackend& mem, BarrierHub& barriers, OpRecords& ops, stats::Group& parent);
+
+  // Gives the core its program; before sc_start. `program` must outlive the simulation.
+  void load(const isa::CoreProgram& program);
+
+  const ClockDomain& clock() const { return m_clock; }
+  const CoreParams& params() const { return m_params; }
+  // True once every queue has run its last instruction.
+  bool finished() const;
+  // For a deadlock report: where each unfinished queue stopped.
+  std::string where_stuck() const;
+  // An exception a queue raised while running (the simulation is then stopped); null if none.
+  std::exception_ptr error() const { return m_error; }
+
+ private:
+  void run_load() { run(isa::QueueKind::load); }
+  void run_compute() { run(isa::QueueKind::compute); }
+  void run_store() { run(isa::QueueKind::store); }
+  void run(isa::QueueKind q);
+  void execute(const isa::Instruction& inst);
+  OpRecord* record(const isa::Instruction& inst);
+
+  std::uint32_t m_id;
+  CoreParams m_params;
+  ClockDomain m_clock;
+  const isa::CoreProgram* m_program = &m_empty;
+  isa::CoreProgram m_empty;
+  BarrierHub& m_barriers;
+  OpRecords& m_ops;
+
+  stats::Group m_stats;
+  sram::BankedSram m_spad;
+  sram::BankedSram m_acc;
+  systolic::SystolicArray m_systolic;
+  dma::DmaEngine m_dma;
+  std::vector<std::unique_ptr<Semaphore>> m_sems;
+  std::array<std::size_t, 3> m_pc{};  // next instruction of each queue
+  std::exception_ptr m_error;
+  stats::Counter m_sem_wait_cycles;
+};
+
+}  // namespace llmsim::core

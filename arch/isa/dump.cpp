@@ -1,0 +1,92 @@
+#include "arch/isa/dump.h"
+
+#include <sstream>
+
+namespace llmsim::isa {
+
+const char* to_string(QueueKind q) {
+  switch (q) {
+    case QueueKind::load: return "load";
+    case QueueKind::compute: return "compute";
+    case QueueKind::store: return "store";
+  }
+  return "?";
+}
+
+namespace {
+
+const char* to_string(Sram s) { return s == Sram::scratchpad ? "spad" : "acc"; }
+
+const char* to_string(VectorKind k) {
+  switch (k) {
+    case VectorKind::add: return "add";
+    case VectorKind::mul: return "mul";
+    case VectorKind::relu: return "relu";
+    case VectorKind::copy: return "copy";
+  }
+  return "?";
+}
+
+std::string hex(std::uint64_t x) {
+  std::ostringstream os;
+  os << "0x" << std::hex << x;
+  return os.str();
+}
+
+std::string block(const Block& b) {
+  return std::to_string(b.rows) + "x" + std::to_string(b.cols) + " dram=" + hex(b.dram_addr) +
+         " stride=" + std::to_string(b.dram_stride_bytes);
+}
+
+struct Printer {
+  std::string operator()(const DmaLoad& i) const {
+    return "dma.load   " + block(i.block) + " -> " + to_string(i.dst) + ":" +
+           hex(i.block.sram_addr) + " elem=" + std::to_string(i.elem_bytes) + "B";
+  }
+  std::string operator()(const DmaStore& i) const {
+    return "dma.store  " + std::string(to_string(i.src)) + ":" + hex(i.block.sram_addr) + " -> " +
+           block(i.block) + " elem=" + std::to_string(i.sram_elem_bytes) + "B->" +
+           std::to_string(i.dram_elem_bytes) + "B";
+  }
+  std::string operator()(const Gemm& i) const {
+    return std::string("gemm       ") + to_string(i.dtype) + " m=" + std::to_string(i.m) +
+           " k=" + std::to_string(i.k) + " n=" + std::to_string(i.n) + " a=spad:" +
+           hex(i.a_addr) + " b=spad:" + hex(i.b_addr) + " c=acc:" + hex(i.c_addr) +
+           (i.accumulate ? " +=" : " =");
+  }
+  std::string operator()(const VectorOp& i) const {
+    return std::string("vec.") + to_string(i.kind) + "    " + to_string(i.src) + ":" +
+           hex(i.src_addr) + " -> " + to_string(i.dst) + ":" + hex(i.dst_addr) +
+           " n=" + std::to_string(i.elements) + " " + isa::to_string(i.dtype);
+  }
+  std::string operator()(const SemSignal& i) const {
+    return "sem.signal s" + std::to_string(i.sem);
+  }
+  std::string operator()(const SemWait& i) const { return "sem.wait   s" + std::to_string(i.sem); }
+  std::string operator()(const Barrier& i) const { return "barrier    b" + std::to_string(i.id); }
+};
+
+}  // namespace
+
+std::string to_string(const Instruction& inst) { return std::visit(Printer{}, inst.body); }
+
+void dump(std::ostream& os, const Program& program) {
+  for (std::size_t c = 0; c < program.cores.size(); ++c) {
+    const CoreProgram& core = program.cores[c];
+    os << "core" << c << " semaphores:";
+    for (std::size_t s = 0; s < core.semaphore_init.size(); ++s) {
+      os << " s" << s << "=" << core.semaphore_init[s];
+    }
+    os << "\n";
+    for (QueueKind q : kQueues) {
+      const auto& insts = core.queue(q);
+      for (std::size_t i = 0; i < insts.size(); ++i) {
+        os << "core" << c << "." << to_string(q) << "[" << i << "] ";
+        if (insts[i].op >= 0) os << "op" << insts[i].op << " ";
+        os << to_string(insts[i]) << "\n";
+      }
+    }
+  }
+}
+
+}  // namespace llmsim::isa

@@ -1,0 +1,49 @@
+#pragma once
+// The memory behind the DMA engines. Implementations: "simple" (a latency + bandwidth pipe, this
+// folder) and, later, "hbm" (a DRAM controller scheduling real commands, arch/hbm/). Chosen by
+// the arch config key `memory.type`.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <systemc>
+
+#include "sim/core/registry.h"
+#include "sim/core/units.h"
+
+namespace llmsim {
+namespace config { class Reader; }
+namespace stats { class Group; }
+}  // namespace llmsim
+
+namespace llmsim::memory {
+
+// A 2-D transfer: `rows` rows of `row_bytes`, row r at addr + r * stride_bytes.
+struct Transfer {
+  std::uint64_t addr = 0;
+  std::uint64_t rows = 1;
+  std::uint64_t row_bytes = 0;
+  std::uint64_t stride_bytes = 0;
+  bool write = false;
+  std::uint32_t source = 0;  // requesting core, for per-source accounting
+
+  std::uint64_t bytes() const { return rows * row_bytes; }
+};
+
+class MemoryBackend {
+ public:
+  virtual ~MemoryBackend() = default;
+
+  // Contract: called from an SC_THREAD, possibly by several threads at once. Returns, having
+  // waited, when the whole transfer is done: the last byte of a read delivered, or the last
+  // byte of a write accepted. The backend keeps its own stats.
+  virtual void transfer(const Transfer& t) = 0;
+
+  // Peak data bandwidth, for reports and sanity bounds.
+  virtual double peak_bytes_per_second() const = 0;
+};
+
+// Factory signature: module name, the `memory` config object, the parent stats group.
+using MemoryRegistry = Registry<MemoryBackend, const std::string&, config::Reader&, stats::Group&>;
+
+}  // namespace llmsim::memory

@@ -1,0 +1,58 @@
+#include "arch/sram/banked_sram.h"
+
+#include "sim/core/config.h"
+#include "sim/core/error.h"
+
+namespace llmsim::sram {
+
+BankedSramParams BankedSramParams::parse(config::Reader& r) {
+  BankedSramParams p;
+  p.capacity_bytes = r.count("capacity_bytes");
+  p.banks = r.power_of_two("banks");
+  p.bank_width_bytes = r.power_of_two("bank_width_bytes");
+  p.shared_port = r.choice("ports", {"1r1w", "1rw"}, std::string("1r1w")) == "1rw";
+  if (p.capacity_bytes % (p.banks * p.bank_width_bytes) != 0) {
+    r.fail("capacity_bytes", "must be a multiple of banks x bank_width_bytes (" +
+                                 std::to_string(p.banks * p.bank_width_bytes) + "), got " +
+                                 std::to_string(p.capacity_bytes));
+  }
+  return p;
+}
+
+BankedSram::BankedSram(const BankedSramParams& p, stats::Group& parent, const std::string& name)
+    : m_params(p),
+      m_read_free(p.banks),
+      m_write_free(p.banks),
+      m_stats(parent, name),
+      m_read_bytes(m_stats, "read_bytes", "byte", "bytes read through the bank ports"),
+      m_written_bytes(m_stats, "written_bytes", "byte", "bytes written through the bank ports"),
+      m_accesses(m_stats, "accesses", "count", "block accesses"),
+      m_conflict_cycles(m_stats, "bank_conflict_cycles", "cycle",
+                        "cycles accesses finished later than on idle banks, summed") {}
+
+Cycles BankedSram::access(std::uint64_t addr, std::uint64_t bytes, bool write, Cycles now) {
+  LLMSIM_CHECK(bytes > 0 && addr + bytes <= m_params.capacity_bytes,
+               "SRAM access out of range: addr " + std::to_string(addr) + " + " +
+                   std::to_string(bytes) + " bytes > capacity " +
+                   std::to_string(m_params.capacity_bytes));
+  const std::uint64_t w = m_params.bank_width_bytes, nb = m_params.banks;
+  const std::uint64_t first = addr / w, lines = (addr + bytes - 1) / w - first + 1;
+  std::vector<Cycles>& port = (write && !m_params.shared_port) ? m_write_free : m_read_free;
+  Cycles finish = now;
+  const std::uint64_t touched = lines < nb ? lines : nb;
+  for (std::uint64_t i = 0; i < touched; ++i) {
+    // Lines first, first+1, ... map to banks (first+i) % nb; bank i of this walk gets
+    // lines / nb lines, plus one if i < lines % nb.
+    const std::uint64_t bank = (first + i) % nb;
+    const Cycles n(lines / nb + (i < lines % nb ? 1 : 0));
+    port[bank] = max(port[bank], now) + n;
+    finish = max(finish, port[bank]);
+  }
+  const Cycles ideal = now + Cycles(ceil_div(lines, nb));
+  if (finish > ideal) m_conflict_cycles += (finish - ideal).count();
+  ++m_accesses;
+  (write ? m_written_bytes : m_read_bytes) += bytes;
+  return finish;
+}
+
+}  // namespace llmsim::sram

@@ -1,0 +1,107 @@
+#include "arch/systolic/systolic_array.h"
+
+#include <algorithm>
+
+#include "arch/sram/banked_sram.h"
+#include "sim/core/config.h"
+#include "sim/core/error.h"
+
+namespace llmsim::systolic {
+
+SystolicParams SystolicParams::parse(config::Reader& r) {
+  SystolicParams p;
+  const auto rows = r.count("rows"), cols = r.count("cols");
+  if (rows > 4096) r.fail("rows", "must be at most 4096, got " + std::to_string(rows));
+  if (cols > 4096) r.fail("cols", "must be at most 4096, got " + std::to_string(cols));
+  p.shape = {std::uint32_t(rows), std::uint32_t(cols)};
+  const std::string df = r.choice("dataflow", {"ws", "os", "is"});
+  p.dataflow = df == "ws" ? Dataflow::ws : df == "os" ? Dataflow::os : Dataflow::is;
+  for (const auto& s : r.string_list("dtypes", {"int8", "fp16", "bf16", "fp32"},
+                                     std::vector<std::string>{"int8"})) {
+    p.dtypes.push_back(*isa::parse_dtype(s));
+  }
+  return p;
+}
+
+bool SystolicParams::supports(isa::DType t) const {
+  return std::find(dtypes.begin(), dtypes.end(), t) != dtypes.end();
+}
+
+GemmTraffic gemm_traffic(Dataflow d, ArrayShape a, const isa::Gemm& g) {
+  const std::uint64_t e = isa::size_bytes(g.dtype), acc = isa::accumulator_bytes(g.dtype);
+  const std::uint64_t a_bytes = g.m * g.k * e, b_bytes = g.k * g.n * e, c = g.m * g.n * acc;
+  GemmTraffic t;
+  std::uint64_t k_folds = 1;
+  switch (d) {
+    case Dataflow::ws:  // B held once; A streamed once per column fold of N
+      t.a_read_bytes = a_bytes * ceil_div(g.n, a.cols);
+      t.b_read_bytes = b_bytes;
+      k_folds = ceil_div(g.k, a.rows);
+      break;
+    case Dataflow::is:  // A held once; B streamed once per column fold of M
+      t.a_read_bytes = a_bytes;
+      t.b_read_bytes = b_bytes * ceil_div(g.m, a.cols);
+      k_folds = ceil_div(g.k, a.rows);
+      break;
+    case Dataflow::os:  // A once per column fold of N, B once per row fold of M; K not folded
+      t.a_read_bytes = a_bytes * ceil_div(g.n, a.cols);
+      t.b_read_bytes = b_bytes * ceil_div(g.m, a.rows);
+      break;
+  }
+  t.acc_written_bytes = c * k_folds;
+  t.acc_read_bytes = c * (k_folds - 1 + (g.accumulate ? 1 : 0));
+  return t;
+}
+
+SystolicArray::SystolicArray(const SystolicParams& p, const ClockDomain& clock,
+                             stats::Group& parent)
+    : m_params(p),
+      m_clock(clock),
+      m_stats(parent, "systolic"),
+      m_busy_cycles(m_stats, "busy_cycles", "cycle", "cycles the array computed (fill+stream+drain)"),
+      m_stall_cycles(m_stats, "stall_cycles", "cycle",
+                     "cycles GEMMs waited for scratchpad/accumulator ports after computing"),
+      m_macs(m_stats, "macs", "mac", "useful multiply-accumulates"),
+      m_folds(m_stats, "folds", "count", "array folds run"),
+      m_gemms(m_stats, "gemms", "count", "GEMM instructions run"),
+      m_utilisation(m_stats, "utilisation", "ratio", "macs / (PEs x elapsed cycles)", [this] {
+        const auto now = m_clock.now().count();
+        return now ? double(m_macs.value()) / (double(m_params.pes()) * double(now)) : 0.0;
+      }) {}
+
+Cycles SystolicArray::execute(const isa::Gemm& g, Cycles now, sram::BankedSram& spad,
+                              sram::BankedSram& acc) {
+  if (!m_params.supports(g.dtype)) {
+    throw WorkloadError(std::string("gemm of dtype ") + isa::to_string(g.dtype) +
+                        ": not supported by the systolic array (core.systolic.dtypes)");
+  }
+  const GemmTiming t = gemm_timing(m_params.dataflow, m_params.shape, {g.m, g.k, g.n});
+  const GemmTraffic tr = gemm_traffic(m_params.dataflow, m_params.shape, g);
+  const std::uint64_t e = isa::size_bytes(g.dtype);
+  const std::uint64_t a_size = g.m * g.k * e, b_size = g.k * g.n * e;
+  const std::uint64_t c_size = g.m * g.n * isa::accumulator_bytes(g.dtype);
+  // Repeated reads of an operand reserve its address range once per pass.
+  Cycles sram_end = now;
+  for (std::uint64_t i = 0; i < tr.a_read_bytes / a_size; ++i) {
+    sram_end = max(sram_end, spad.access(g.a_addr, a_size, false, now));
+  }
+  for (std::uint64_t i = 0; i < tr.b_read_bytes / b_size; ++i) {
+    sram_end = max(sram_end, spad.access(g.b_addr, b_size, false, now));
+  }
+  for (std::uint64_t i = 0; i < tr.acc_read_bytes / c_size; ++i) {
+    sram_end = max(sram_end, acc.access(g.c_addr, c_size, false, now));
+  }
+  for (std::uint64_t i = 0; i < tr.acc_written_bytes / c_size; ++i) {
+    sram_end = max(sram_end, acc.access(g.c_addr, c_size, true, now));
+  }
+  const Cycles compute_end = now + t.cycles;
+  const Cycles end = max(compute_end, sram_end);
+  m_busy_cycles += t.cycles.count();
+  m_stall_cycles += (end - compute_end).count();
+  m_macs += t.macs;
+  m_folds += t.folds;
+  ++m_gemms;
+  return end;
+}
+
+}  // namespace llmsim::systolic

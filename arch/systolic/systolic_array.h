@@ -1,0 +1,61 @@
+#pragma once
+// The systolic array as a core-level unit: runs one ISA Gemm at a time, at the closed-form
+// latency of timing.h, while its operands stream through the scratchpad and accumulator bank
+// ports. The GEMM ends when both the array and its SRAM traffic are done.
+#include <cstdint>
+#include <vector>
+
+#include "arch/isa/isa.h"
+#include "arch/systolic/timing.h"
+#include "sim/core/stats.h"
+
+namespace llmsim { namespace config { class Reader; } }
+namespace llmsim::sram { class BankedSram; }
+
+namespace llmsim::systolic {
+
+struct SystolicParams {
+  ArrayShape shape;
+  Dataflow dataflow = Dataflow::ws;
+  std::vector<isa::DType> dtypes;  // element types the PEs support, one MAC per PE per cycle
+
+  static SystolicParams parse(config::Reader& r);
+  bool supports(isa::DType t) const;
+  std::uint64_t pes() const { return std::uint64_t(shape.rows) * shape.cols; }
+};
+
+// Bytes a GEMM moves through the SRAM ports, given how the dataflow folds it: the streamed
+// operand is re-read once per fold of the other spatial dimension, and partial sums are
+// read-modified-written once per fold of K.
+struct GemmTraffic {
+  std::uint64_t a_read_bytes = 0;
+  std::uint64_t b_read_bytes = 0;
+  std::uint64_t acc_read_bytes = 0;
+  std::uint64_t acc_written_bytes = 0;
+};
+GemmTraffic gemm_traffic(Dataflow d, ArrayShape a, const isa::Gemm& g);
+
+class SystolicArray {
+ public:
+  SystolicArray(const SystolicParams& p, const ClockDomain& clock, stats::Group& parent);
+
+  // Starts `g` at cycle `now`; returns the cycle it completes. Throws WorkloadError for a dtype
+  // the array does not support.
+  Cycles execute(const isa::Gemm& g, Cycles now, sram::BankedSram& spad, sram::BankedSram& acc);
+
+  const SystolicParams& params() const { return m_params; }
+
+ private:
+  SystolicParams m_params;
+  const ClockDomain& m_clock;
+
+  stats::Group m_stats;
+  stats::Counter m_busy_cycles;
+  stats::Counter m_stall_cycles;
+  stats::Counter m_macs;
+  stats::Counter m_folds;
+  stats::Counter m_gemms;
+  stats::Formula m_utilisation;
+};
+
+}  // namespace llmsim::systolic

@@ -1,0 +1,239 @@
+#include "sim/core/config.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "sim/core/error.h"
+#include "sim/core/units.h"
+
+namespace llmsim::config {
+
+namespace {
+
+// Levenshtein distance, to suggest the key a typo meant.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+}  // namespace
+
+std::string short_dump(const Json& v) {
+  std::string s = v.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+Reader::Reader(const Json& node, std::string path, Json& resolved)
+    : m_node(&node), m_path(std::move(path)), m_resolved(&resolved) {
+  if (!m_node->is_object()) {
+    throw ConfigError((m_path.empty() ? std::string("config") : m_path) +
+                      ": must be an object, got " + short_dump(*m_node));
+  }
+  if (!m_resolved->is_object()) *m_resolved = Json::object();
+}
+
+std::string Reader::key_path(const std::string& key) const {
+  return m_path.empty() ? key : m_path + "." + key;
+}
+
+void Reader::fail(const std::string& key, const std::string& what) const {
+  throw ConfigError(key_path(key) + ": " + what);
+}
+
+void Reader::fail_value(const std::string& key, const std::string& allowed,
+                        const Json& got) const {
+  fail(key, "must be " + allowed + ", got " + short_dump(got));
+}
+
+const Json* Reader::find(const std::string& key) {
+  if (std::find(m_consumed.begin(), m_consumed.end(), key) == m_consumed.end()) {
+    m_consumed.push_back(key);
+  }
+  auto it = m_node->find(key);
+  return it == m_node->end() ? nullptr : &*it;
+}
+
+bool Reader::has(const std::string& key) const { return m_node->contains(key); }
+
+void Reader::ignore(const std::string& key) {
+  if (const Json* v = find(key)) (*m_resolved)[key] = *v;
+}
+
+std::uint64_t Reader::uint(const std::string& key, std::optional<std::uint64_t> def) {
+  const Json* v = find(key);
+  if (!v) {
+    if (!def) fail(key, "is required (a non-negative integer)");
+    (*m_resolved)[key] = *def;
+    return *def;
+  }
+  if (!v->is_number_integer() || (v->is_number_integer() && !v->is_number_unsigned() &&
+                                  v->get<std::int64_t>() < 0)) {
+    fail_value(key, "a non-negative integer", *v);
+  }
+  const auto x = v->get<std::uint64_t>();
+  (*m_resolved)[key] = x;
+  return x;
+}
+
+std::uint64_t Reader::count(const std::string& key, std::optional<std::uint64_t> def) {
+  const Json* v = m_node->contains(key) ? &m_node->at(key) : nullptr;
+  if (v && !(v->is_number_unsigned() && v->get<std::uint64_t>() >= 1)) {
+    find(key);
+    fail_value(key, "a positive integer", *v);
+  }
+  return uint(key, def);
+}
+
+std::uint64_t Reader::power_of_two(const std::string& key, std::optional<std::uint64_t> def) {
+  const std::uint64_t x = count(key, def);
+  if (!is_power_of_two(x)) fail(key, "must be a power of two, got " + std::to_string(x));
+  return x;
+}
+
+double Reader::non_negative(const std::string& key, std::optional<double> def) {
+  const Json* v = find(key);
+  if (!v) {
+    if (!def) fail(key, "is required (a non-negative number)");
+    (*m_resolved)[key] = *def;
+    return *def;
+  }
+  if (!v->is_number() || v->get<double>() < 0) fail_value(key, "a non-negative number", *v);
+  (*m_resolved)[key] = *v;
+  return v->get<double>();
+}
+
+double Reader::positive(const std::string& key, std::optional<double> def) {
+  const double x = non_negative(key, def);
+  if (!(x > 0)) fail_value(key, "a positive number", m_node->value(key, Json(x)));
+  return x;
+}
+
+bool Reader::boolean(const std::string& key, std::optional<bool> def) {
+  const Json* v = find(key);
+  if (!v) {
+    if (!def) fail(key, "is required (true or false)");
+    (*m_resolved)[key] = *def;
+    return *def;
+  }
+  if (!v->is_boolean()) fail_value(key, "true or false", *v);
+  (*m_resolved)[key] = *v;
+  return v->get<bool>();
+}
+
+std::string Reader::string(const std::string& key, std::optional<std::string> def) {
+  const Json* v = find(key);
+  if (!v) {
+    if (!def) fail(key, "is required (a string)");
+    (*m_resolved)[key] = *def;
+    return *def;
+  }
+  if (!v->is_string()) fail_value(key, "a string", *v);
+  (*m_resolved)[key] = *v;
+  return v->get<std::string>();
+}
+
+std::string Reader::choice(const std::string& key, const std::vector<std::string>& allowed,
+                           std::optional<std::string> def) {
+  const std::string s = string(key, def);
+  if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
+    fail(key, "must be one of " + join(allowed) + ", got \"" + s + "\"");
+  }
+  return s;
+}
+
+std::vector<std::string> Reader::string_list(const std::string& key,
+                                             const std::vector<std::string>& allowed,
+                                             std::optional<std::vector<std::string>> def) {
+  const Json* v = find(key);
+  if (!v) {
+    if (!def) fail(key, "is required (a list of " + join(allowed) + ")");
+    (*m_resolved)[key] = *def;
+    return *def;
+  }
+  const std::string what = "a non-empty list of " + join(allowed);
+  if (!v->is_array() || v->empty()) fail_value(key, what, *v);
+  std::vector<std::string> out;
+  for (const auto& e : *v) {
+    if (!e.is_string() ||
+        std::find(allowed.begin(), allowed.end(), e.get<std::string>()) == allowed.end()) {
+      fail_value(key, what, *v);
+    }
+    out.push_back(e.get<std::string>());
+  }
+  (*m_resolved)[key] = *v;
+  return out;
+}
+
+Reader Reader::child(const std::string& key) {
+  static const Json kEmpty = Json::object();
+  const Json* v = find(key);
+  Json& sub = (*m_resolved)[key];
+  return Reader(v ? *v : kEmpty, key_path(key), sub);
+}
+
+void Reader::finish() const {
+  for (auto it = m_node->begin(); it != m_node->end(); ++it) {
+    if (std::find(m_consumed.begin(), m_consumed.end(), it.key()) != m_consumed.end()) continue;
+    std::string best;
+    std::size_t best_d = 3;  // suggest only near misses
+    for (const auto& k : m_consumed) {
+      const std::size_t d = edit_distance(it.key(), k);
+      if (d < best_d) best_d = d, best = k;
+    }
+    std::string msg = "unknown key";
+    if (!best.empty()) msg += " (did you mean \"" + best + "\"?)";
+    msg += "; allowed here: " + join(m_consumed);
+    fail(it.key(), msg);
+  }
+}
+
+void apply_override(Json& doc, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw ConfigError("--set " + assignment + ": must be of the form path.to.key=value");
+  }
+  const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) value = text;
+  Json* node = &doc;
+  std::stringstream ss(path);
+  std::string part, walked;
+  std::vector<std::string> parts;
+  while (std::getline(ss, part, '.')) parts.push_back(part);
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].empty()) throw ConfigError("--set " + assignment + ": empty key in path");
+    if (!node->is_object()) {
+      throw ConfigError("--set " + assignment + ": " + walked + " is not an object");
+    }
+    walked += (walked.empty() ? "" : ".") + parts[i];
+    node = &(*node)[parts[i]];
+  }
+  *node = value;
+}
+
+Json load_json_file(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) throw ConfigError(file + ": cannot open file");
+  Json j = Json::parse(in, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+  if (j.is_discarded()) throw ConfigError(file + ": not valid JSON");
+  return j;
+}
+
+}  // namespace llmsim::config

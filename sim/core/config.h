@@ -1,0 +1,78 @@
+#pragma once
+// Strict config reading (after booksim2's "Unknown field" and ramulator2's typed params): a
+// Reader wraps one JSON object, hands out typed values, remembers every key it consumed and
+// every default it applied, and `finish()` rejects any key nobody asked for. Every error is a
+// ConfigError of one line that names the key path, the value and what is allowed:
+//   core.scratchpad.banks: must be a power of two, got 12
+// Parsing happens once, into each component's typed Params; no hardware header includes this.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace llmsim::config {
+
+using Json = nlohmann::json;
+
+class Reader {
+ public:
+  // `node` must outlive the reader; `resolved` receives the values read, defaults included.
+  Reader(const Json& node, std::string path, Json& resolved);
+
+  // Integers. `count` is >= 1, `uint` is >= 0.
+  std::uint64_t count(const std::string& key, std::optional<std::uint64_t> def = std::nullopt);
+  std::uint64_t uint(const std::string& key, std::optional<std::uint64_t> def = std::nullopt);
+  std::uint64_t power_of_two(const std::string& key,
+                             std::optional<std::uint64_t> def = std::nullopt);
+  // Real numbers. `positive` is > 0, `non_negative` is >= 0.
+  double positive(const std::string& key, std::optional<double> def = std::nullopt);
+  double non_negative(const std::string& key, std::optional<double> def = std::nullopt);
+  bool boolean(const std::string& key, std::optional<bool> def = std::nullopt);
+  std::string string(const std::string& key, std::optional<std::string> def = std::nullopt);
+  std::string choice(const std::string& key, const std::vector<std::string>& allowed,
+                     std::optional<std::string> def = std::nullopt);
+  std::vector<std::string> string_list(const std::string& key,
+                                       const std::vector<std::string>& allowed,
+                                       std::optional<std::vector<std::string>> def = std::nullopt);
+
+  // A nested object; an absent key gives an empty object (all its keys then take defaults).
+  Reader child(const std::string& key);
+  bool has(const std::string& key) const;
+
+  // Records `key` as consumed without reading it (documentation fields such as "description").
+  void ignore(const std::string& key);
+
+  // Throws ConfigError for the first key present in the object but never consumed.
+  void finish() const;
+
+  std::string key_path(const std::string& key) const;
+  const std::string& path() const { return m_path; }
+  // A ConfigError "<path>.<key>: <what>".
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const;
+
+ private:
+  const Json* find(const std::string& key);
+  [[noreturn]] void fail_value(const std::string& key, const std::string& allowed,
+                               const Json& got) const;
+
+  const Json* m_node;
+  std::string m_path;
+  Json* m_resolved;
+  std::vector<std::string> m_consumed;
+};
+
+// Applies one "--set a.b.c=value" override to a JSON document. The value is parsed as JSON when
+// it is valid JSON (numbers, true/false, quoted strings, arrays) and taken as a plain string
+// otherwise (so `--set core.systolic.dataflow=os` works). Missing objects on the path are
+// created; the strict reader then rejects a path that names no real key.
+void apply_override(Json& doc, const std::string& assignment);
+
+// Reads a JSON file; a missing file or a syntax error is a ConfigError naming the file.
+Json load_json_file(const std::string& file);
+
+// Renders a JSON value for an error message, shortened if long.
+std::string short_dump(const Json& v);
+
+}  // namespace llmsim::config

@@ -1,0 +1,66 @@
+#pragma once
+// Units of time and size. Every component counts integer cycles of its own clock domain;
+// ClockDomain is the one place that converts between cycles and SystemC time.
+#include <cstdint>
+#include <string>
+
+#include <systemc>
+
+namespace llmsim {
+
+// A count of clock cycles of one clock domain. Explicit so that cycles of different meaning
+// (or plain integers) do not mix silently (after gem5's `Cycles`).
+class Cycles {
+ public:
+  constexpr Cycles() = default;
+  constexpr explicit Cycles(std::uint64_t n) : m_n(n) {}
+  constexpr std::uint64_t count() const { return m_n; }
+
+  constexpr Cycles operator+(Cycles o) const { return Cycles(m_n + o.m_n); }
+  constexpr Cycles operator-(Cycles o) const { return Cycles(m_n - o.m_n); }
+  constexpr Cycles& operator+=(Cycles o) { m_n += o.m_n; return *this; }
+  constexpr bool operator==(Cycles o) const { return m_n == o.m_n; }
+  constexpr bool operator!=(Cycles o) const { return m_n != o.m_n; }
+  constexpr bool operator<(Cycles o) const { return m_n < o.m_n; }
+  constexpr bool operator<=(Cycles o) const { return m_n <= o.m_n; }
+  constexpr bool operator>(Cycles o) const { return m_n > o.m_n; }
+  constexpr bool operator>=(Cycles o) const { return m_n >= o.m_n; }
+
+ private:
+  std::uint64_t m_n = 0;
+};
+
+constexpr Cycles max(Cycles a, Cycles b) { return a < b ? b : a; }
+
+// A size in bytes.
+using Bytes = std::uint64_t;
+
+constexpr std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; }
+constexpr bool is_power_of_two(std::uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+// A clock domain: a frequency and its period in SystemC time. The driver sets the SystemC time
+// resolution to 1 fs and the period is rounded to it (1200 MHz: 833,333 fs, 4e-7 relative).
+// Cycles are counted exactly within a domain; a hand-over between domains waits for the next
+// edge of the receiving domain (cycles_at_or_after rounds up).
+class ClockDomain {
+ public:
+  explicit ClockDomain(double clock_mhz);
+
+  double clock_mhz() const { return m_mhz; }
+  const sc_core::sc_time& period() const { return m_period; }
+
+  sc_core::sc_time to_time(Cycles c) const { return m_period * static_cast<double>(c.count()); }
+  // The first clock edge at or after time t, counted in cycles of this domain.
+  Cycles cycles_at_or_after(const sc_core::sc_time& t) const;
+  // Current simulation time in cycles of this domain (rounded up to the next edge).
+  Cycles now() const { return cycles_at_or_after(sc_core::sc_time_stamp()); }
+  // Suspends the calling SC_THREAD until cycle `c` of this domain (no-op if already there).
+  void wait_until(Cycles c) const;
+  double seconds(Cycles c) const { return static_cast<double>(c.count()) / (m_mhz * 1e6); }
+
+ private:
+  double m_mhz;
+  sc_core::sc_time m_period;
+};
+
+}  // namespace llmsim

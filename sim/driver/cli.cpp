@@ -1,0 +1,101 @@
+#include "sim/driver/cli.h"
+
+#include <boost/program_options.hpp>
+
+#include "arch/isa/dump.h"
+#include "sim/core/error.h"
+#include "sim/driver/presets.h"
+#include "sim/driver/report.h"
+#include "sim/driver/run.h"
+
+namespace llmsim::driver {
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: llmsim <command> [options]\n"
+    "commands:\n"
+    "  run       --arch PRESET|FILE --workload NAME|FILE [--set key=value]... [--out DIR]\n"
+    "            simulate and print a summary; with --out, write stats.json, config.json, ops.csv\n"
+    "  compile   --arch PRESET|FILE --workload NAME|FILE [--set key=value]...\n"
+    "            print the ISA program of every core\n"
+    "  validate  --arch PRESET|FILE [--set key=value]...\n"
+    "            check an arch config and print it resolved (every default written out)\n"
+    "  presets   list the architecture presets\n"
+    "  workloads list the bundled workloads\n";
+
+struct Options {
+  std::string arch, workload, out;
+  std::vector<std::string> sets;
+};
+
+Options parse(const std::string& cmd, const std::vector<std::string>& args, bool need_workload) {
+  po::options_description desc("llmsim " + cmd);
+  Options o;
+  desc.add_options()("arch", po::value(&o.arch)->required(), "preset name or arch JSON file")(
+      "set", po::value(&o.sets)->composing(), "override a config key: path.to.key=value");
+  if (need_workload) {
+    desc.add_options()("workload", po::value(&o.workload)->required(), "workload name or JSON file");
+  }
+  if (cmd == "run") desc.add_options()("out", po::value(&o.out), "directory for the output files");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  po::notify(vm);
+  return o;
+}
+
+int dispatch(const std::vector<std::string>& args, std::ostream& out) {
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    out << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  const std::string cmd = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (cmd == "presets") {
+    for (const Preset& p : presets()) out << p.name << "\n    " << p.description << "\n";
+    return 0;
+  }
+  if (cmd == "workloads") {
+    for (const auto& w : workloads::bundled_workloads()) out << w << "\n";
+    return 0;
+  }
+  if (cmd == "validate") {
+    const Options o = parse(cmd, rest, false);
+    out << validate(load_arch(o.arch), o.sets).dump(2) << "\n";
+    return 0;
+  }
+  if (cmd == "run" || cmd == "compile") {
+    const Options o = parse(cmd, rest, true);
+    RunSpec spec{o.arch, load_arch(o.arch), o.sets, workloads::load_workload(o.workload)};
+    if (cmd == "compile") {
+      isa::dump(out, compile(spec));
+      return 0;
+    }
+    const RunResult r = run(spec);
+    print_summary(out, r);
+    if (!o.out.empty()) write_outputs(r, o.out);
+    return 0;
+  }
+  throw po::error("unknown command \"" + cmd + "\"; commands: run, compile, validate, presets, workloads");
+}
+
+}  // namespace
+
+int cli_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  try {
+    return dispatch(args, out);
+  } catch (const UserError& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const po::error& e) {
+    err << "error: " << e.what() << "\n" << kUsage;
+    return 2;
+  } catch (const std::exception& e) {
+    err << "llmsim: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace llmsim::driver

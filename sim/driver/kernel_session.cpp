@@ -1,0 +1,32 @@
+#include "sim/driver/kernel_session.h"
+
+#include <cstdlib>
+
+namespace llmsim::driver {
+
+namespace {
+
+std::mutex& kernel_mutex() {
+  static std::mutex m;  // guards the process-wide SystemC kernel, not simulation state
+  return m;
+}
+
+}  // namespace
+
+KernelSession::KernelSession() : m_lock(kernel_mutex()) {
+  // The banner is printed when the first context is made; keep it quiet.
+  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+  m_previous = sc_core::sc_get_curr_simcontext();
+  m_context = new sc_core::sc_simcontext;
+  sc_core::sc_curr_simcontext = m_context;
+  sc_core::sc_default_global_context = m_context;
+  sc_core::sc_set_time_resolution(1, sc_core::SC_FS);  // see ClockDomain
+}
+
+KernelSession::~KernelSession() {
+  delete m_context;
+  sc_core::sc_curr_simcontext = m_previous;
+  sc_core::sc_default_global_context = m_previous;
+}
+
+}  // namespace llmsim::driver

@@ -1,0 +1,20 @@
+#pragma once
+// Human and machine outputs of a run: the summary table, and the files of `--out DIR`:
+// stats.json (run totals + the stats tree + units/descriptions), config.json (the resolved arch
+// config) and ops.csv (one row per op).
+#include <ostream>
+#include <string>
+
+#include "sim/driver/run.h"
+
+namespace llmsim::driver {
+
+void print_summary(std::ostream& os, const RunResult& r);
+
+// Writes the three files into `dir` (created if missing). Each file is written to a temporary
+// name first and renamed, so a failed run leaves no half-written file.
+void write_outputs(const RunResult& r, const std::string& dir);
+
+std::string ops_csv(const RunResult& r);
+
+}  // namespace llmsim::driver

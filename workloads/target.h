@@ -1,0 +1,26 @@
+#pragma once
+// What the frontend needs to know about the hardware to lower a workload: sizes and rates as
+// plain numbers, and the hardware's own cost function for a GEMM (the closed form of
+// arch/systolic, injected by the driver so that workloads/ does not depend on arch models).
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "arch/isa/dtype.h"
+
+namespace llmsim::workloads {
+
+struct Target {
+  std::uint32_t num_cores = 1;
+  std::uint32_t array_rows = 0;         // systolic array, R
+  std::uint32_t array_cols = 0;         // systolic array, C
+  std::uint64_t scratchpad_bytes = 0;   // per core
+  std::uint64_t accumulator_bytes = 0;  // per core
+  double dma_bytes_per_cycle = 0;       // per core, in core cycles
+  double dram_bytes_per_cycle = 0;      // whole chip, peak, in core cycles
+  std::vector<isa::DType> dtypes;       // supported by the systolic arrays
+  // Cycles of one GEMM instruction of m x k x n on one core's array.
+  std::function<std::uint64_t(std::uint64_t m, std::uint64_t k, std::uint64_t n)> gemm_cycles;
+};
+
+}  // namespace llmsim::workloads
