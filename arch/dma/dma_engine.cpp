@@ -27,7 +27,7 @@ void DmaEngine::move(const memory::Transfer& t, std::uint64_t sram_addr,
                      std::uint64_t sram_bytes, sram::BankedSram& s) {
   const Cycles now = m_clock.now();
   const Cycles start = max(now, m_free);
-  const Cycles occupied(ceil_div(std::max(t.bytes(), sram_bytes), m_params.bytes_per_cycle));
+  const Cycles occupied(ceil_div(t.bytes(), m_params.bytes_per_cycle));
   m_free = start + occupied;  // reserved before waiting: FCFS by arrival
   m_busy_cycles += occupied.count();
   ++m_transfers;

@@ -1,7 +1,8 @@
 #pragma once
 // A core's DMA engine: moves 2-D blocks between the memory backend and a banked SRAM. One engine
 // serves the load and the store queues first come first served; a block occupies it for
-// ceil(bytes / bytes_per_cycle) core cycles. A block is done when the engine, the memory and
+// ceil(DRAM-side bytes / bytes_per_cycle) core cycles (the SRAM side, which may be wider when
+// accumulators are narrowed on the way out, is paid on the SRAM bank ports). A block is done when the engine, the memory and
 // the SRAM ports have all finished with it.
 #include <cstdint>
 

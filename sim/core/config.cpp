@@ -62,6 +62,17 @@ void Reader::fail_value(const std::string& key, const std::string& allowed,
   fail(key, "must be " + allowed + ", got " + short_dump(got));
 }
 
+void Reader::fail_missing(const std::string& key, const std::string& what) const {
+  std::string msg = "is required (" + what + ")", best;
+  std::size_t best_d = 3;  // point only at near misses
+  for (auto it = m_node->begin(); it != m_node->end(); ++it) {
+    const std::size_t d = edit_distance(it.key(), key);
+    if (d < best_d) best_d = d, best = it.key();
+  }
+  if (!best.empty()) msg += "; found \"" + best + "\": a misspelling?";
+  fail(key, msg);
+}
+
 const Json* Reader::find(const std::string& key) {
   if (std::find(m_consumed.begin(), m_consumed.end(), key) == m_consumed.end()) {
     m_consumed.push_back(key);
@@ -77,9 +88,14 @@ void Reader::ignore(const std::string& key) {
 }
 
 std::uint64_t Reader::uint(const std::string& key, std::optional<std::uint64_t> def) {
+  return read_uint(key, def, "a non-negative integer");
+}
+
+std::uint64_t Reader::read_uint(const std::string& key, std::optional<std::uint64_t> def,
+                                const std::string& what) {
   const Json* v = find(key);
   if (!v) {
-    if (!def) fail(key, "is required (a non-negative integer)");
+    if (!def) fail_missing(key, what);
     (*m_resolved)[key] = *def;
     return *def;
   }
@@ -98,7 +114,7 @@ std::uint64_t Reader::count(const std::string& key, std::optional<std::uint64_t>
     find(key);
     fail_value(key, "a positive integer", *v);
   }
-  return uint(key, def);
+  return read_uint(key, def, "a positive integer");
 }
 
 std::uint64_t Reader::power_of_two(const std::string& key, std::optional<std::uint64_t> def) {
@@ -110,7 +126,7 @@ std::uint64_t Reader::power_of_two(const std::string& key, std::optional<std::ui
 double Reader::non_negative(const std::string& key, std::optional<double> def) {
   const Json* v = find(key);
   if (!v) {
-    if (!def) fail(key, "is required (a non-negative number)");
+    if (!def) fail_missing(key, "a non-negative number");
     (*m_resolved)[key] = *def;
     return *def;
   }
@@ -128,7 +144,7 @@ double Reader::positive(const std::string& key, std::optional<double> def) {
 bool Reader::boolean(const std::string& key, std::optional<bool> def) {
   const Json* v = find(key);
   if (!v) {
-    if (!def) fail(key, "is required (true or false)");
+    if (!def) fail_missing(key, "true or false");
     (*m_resolved)[key] = *def;
     return *def;
   }
@@ -140,7 +156,7 @@ bool Reader::boolean(const std::string& key, std::optional<bool> def) {
 std::string Reader::string(const std::string& key, std::optional<std::string> def) {
   const Json* v = find(key);
   if (!v) {
-    if (!def) fail(key, "is required (a string)");
+    if (!def) fail_missing(key, "a string");
     (*m_resolved)[key] = *def;
     return *def;
   }
@@ -163,7 +179,7 @@ std::vector<std::string> Reader::string_list(const std::string& key,
                                              std::optional<std::vector<std::string>> def) {
   const Json* v = find(key);
   if (!v) {
-    if (!def) fail(key, "is required (a list of " + join(allowed) + ")");
+    if (!def) fail_missing(key, "a list of " + join(allowed));
     (*m_resolved)[key] = *def;
     return *def;
   }
@@ -212,6 +228,9 @@ void apply_override(Json& doc, const std::string& assignment) {
   const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) value = text;
+  if (path.front() == '.' || path.back() == '.' || path.find("..") != std::string::npos) {
+    throw ConfigError("--set " + assignment + ": empty key in path");
+  }
   Json* node = &doc;
   std::stringstream ss(path);
   std::string part, walked;
@@ -219,6 +238,7 @@ void apply_override(Json& doc, const std::string& assignment) {
   while (std::getline(ss, part, '.')) parts.push_back(part);
   for (std::size_t i = 0; i < parts.size(); ++i) {
     if (parts[i].empty()) throw ConfigError("--set " + assignment + ": empty key in path");
+    if (node->is_null()) *node = Json::object();  // created by the previous step
     if (!node->is_object()) {
       throw ConfigError("--set " + assignment + ": " + walked + " is not an object");
     }

@@ -54,6 +54,9 @@ class Reader {
 
  private:
   const Json* find(const std::string& key);
+  std::uint64_t read_uint(const std::string& key, std::optional<std::uint64_t> def,
+                          const std::string& what);
+  [[noreturn]] void fail_missing(const std::string& key, const std::string& what) const;
   [[noreturn]] void fail_value(const std::string& key, const std::string& allowed,
                                const Json& got) const;
 

@@ -1,0 +1,67 @@
+"""llmsim: a cycle-accurate simulator of an LLM inference ASIC, from Python.
+
+    >>> import llmsim
+    >>> r = llmsim.run("edge", "gemm1024", {"core.systolic.rows": 64})
+    >>> r["total_cycles"], r["chip"]["core0"]["systolic"]["macs"]
+
+Errors in a config, a workload or an override raise ValueError with the message the CLI
+prints after "error: "; a broken simulator invariant (a bug) raises RuntimeError.
+Simulations in one process run one at a time (the SystemC kernel is not thread-safe); the GIL
+is released while one runs.
+"""
+
+import os as _os
+
+# The SystemC banner is printed when the first kernel context is made. The extension sets this
+# too; setting it before the shared library loads covers a banner printed at load time.
+_os.environ.setdefault("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1")
+
+from . import _llmsim  # noqa: E402
+
+__all__ = ["run", "validate", "presets", "workloads"]
+
+
+def run(arch, workload, overrides=None):
+    """Simulates a workload on an architecture and returns the results as a dict.
+
+    Args:
+      arch: a preset name (see presets()), a path to an arch JSON file, or the arch config as
+        a dict (the same document as a JSON file, e.g. json.load of configs/edge.json).
+      workload: a bundled workload name (see workloads()), a path to a workload JSON file, or
+        a dict {"ops": [...]} in the workload format.
+      overrides: None, a dict {"core.systolic.rows": 64, ...} whose values are JSON-encoded,
+        or a list of "path.to.key=value" strings as given to the CLI's --set. Applied in order
+        to the arch config before it is checked.
+
+    Returns:
+      The stats.json document the CLI writes with --out (total_cycles, seconds, macs, ...,
+      "chip": the stats tree, "stat_info": units and descriptions), plus
+      "ops": one dict per op (name, m, k, n, dtype, tiling {mt, kt, nt, estimate_cycles},
+      start_cycle, end_cycle, cycles, macs, dram_read_bytes, dram_written_bytes,
+      utilisation), "config": the resolved arch config (every default written out), and
+      "wall_seconds": the host time the run took (the only field that varies between runs).
+      For a dict arch or workload, "arch" / "workload" is "<dict>".
+
+    Raises:
+      ValueError: the arch, workload or overrides are wrong (the message names the key path).
+      TypeError: an argument has the wrong type.
+      RuntimeError: a simulator invariant broke (a bug).
+    """
+    return _llmsim.run(arch, workload, overrides)
+
+
+def validate(arch, overrides=None):
+    """Checks an arch config without simulating and returns it resolved (a dict with every
+    default written out), like `llmsim validate`. Arguments as for run(); raises ValueError
+    naming the offending key path."""
+    return _llmsim.validate(arch, overrides)
+
+
+def presets():
+    """Names of the architecture presets (configs/*.json), sorted."""
+    return _llmsim.presets()
+
+
+def workloads():
+    """Names of the bundled workloads (workloads/gemm/*.json), sorted."""
+    return _llmsim.workloads()

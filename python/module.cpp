@@ -1,0 +1,241 @@
+// The `_llmsim` extension: the run driver (sim/driver/run.h) for Python. The pure-Python package
+// python/llmsim/ wraps it; see its docstrings for the user-facing contract.
+//
+// Conversions: Python values cross into C++ as JSON text (the Python `json` module dumps them,
+// nlohmann parses), and JSON documents come back the same way (nlohmann dumps, `json.loads`).
+// Both ends print doubles with the shortest round-trip representation, so numbers arrive
+// exactly as the CLI writes them to stats.json.
+//
+// Errors: llmsim::UserError (ConfigError, WorkloadError) becomes ValueError and InternalError
+// RuntimeError, each with what() as the message (the CLI prints the same text after "error: ").
+//
+// The GIL is released while files are read and while the simulation runs; the driver's
+// KernelSession serialises simulations in the process, so several Python threads may call run()
+// (they take turns).
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/core/config.h"
+#include "sim/core/error.h"
+#include "sim/driver/presets.h"
+#include "sim/driver/run.h"
+#include "workloads/workload.h"
+
+namespace py = pybind11;
+
+// libsystemc's main() calls sc_main, so the library has an undefined reference to it that must
+// resolve when the module is loaded. pybind11 hides the module's symbols; this one must be
+// visible. It is never called.
+extern "C" __attribute__((visibility("default"))) int sc_main(int, char**) {
+  return 1;
+}
+
+namespace {
+
+using llmsim::config::Json;
+
+// The name recorded in reports ("arch" and "workload" of stats.json) for a dict argument.
+constexpr const char* kDictName = "<dict>";
+
+// json.dumps with NaN/Infinity refused (not JSON) and NumPy scalars and arrays accepted (their
+// tolist() gives plain Python values), so sweeps may pass np.int64 and friends.
+std::string dumps(const py::handle& obj) {
+  const py::cpp_function plain([](const py::handle& o) -> py::object {
+    if (py::hasattr(o, "tolist")) return o.attr("tolist")();
+    throw py::type_error("cannot convert a " +
+                         std::string(py::str(py::type::of(o).attr("__name__"))) + " to JSON");
+  });
+  return py::module_::import("json")
+      .attr("dumps")(obj, py::arg("allow_nan") = false, py::arg("default") = plain)
+      .cast<std::string>();
+}
+
+Json to_json(const py::handle& obj) {
+  return Json::parse(dumps(obj));
+}
+
+py::object to_python(const Json& doc) {
+  const py::object loads = py::module_::import("json").attr("loads");
+  return loads(doc.dump());
+}
+
+bool is_mapping(const py::handle& obj) {
+  return py::isinstance(obj, py::module_::import("collections.abc").attr("Mapping"));
+}
+
+// A str or an os.PathLike: stores it as a str in `out` and returns true; otherwise false.
+bool as_path_string(const py::handle& obj, std::string& out) {
+  if (py::isinstance<py::str>(obj)) {
+    out = obj.cast<std::string>();
+    return true;
+  }
+  if (py::hasattr(obj, "__fspath__")) {
+    out = py::module_::import("os").attr("fspath")(obj).cast<std::string>();
+    return true;
+  }
+  return false;
+}
+
+// An arch argument as given: a JSON document already, or a preset name / path to load later
+// (without the GIL).
+struct ArchArg {
+  std::string name;
+  Json doc;
+  bool loaded = false;
+};
+
+ArchArg arch_arg(const py::handle& arch) {
+  ArchArg a;
+  if (as_path_string(arch, a.name)) return a;
+  if (is_mapping(arch)) {
+    a.name = kDictName;
+    a.doc = to_json(arch);
+    a.loaded = true;
+    return a;
+  }
+  throw py::type_error("arch must be a preset name, a path or a dict, got " +
+                       std::string(py::str(py::type::of(arch).attr("__name__"))));
+}
+
+struct WorkloadArg {
+  std::string name_or_path;
+  llmsim::workloads::Workload workload;
+  bool loaded = false;
+};
+
+WorkloadArg workload_arg(const py::handle& workload) {
+  WorkloadArg w;
+  if (as_path_string(workload, w.name_or_path)) return w;
+  if (is_mapping(workload)) {
+    w.workload = llmsim::workloads::parse_workload(to_json(workload), kDictName);
+    w.loaded = true;
+    return w;
+  }
+  throw py::type_error("workload must be a bundled workload name, a path or a dict, got " +
+                       std::string(py::str(py::type::of(workload).attr("__name__"))));
+}
+
+// None, a mapping {"path.to.key": value} (values JSON-encoded), a sequence of "path=value"
+// strings, or one such string -> the driver's override list, in the given order.
+std::vector<std::string> override_list(const py::handle& overrides) {
+  std::vector<std::string> out;
+  if (overrides.is_none()) return out;
+  if (py::isinstance<py::str>(overrides)) {
+    out.push_back(overrides.cast<std::string>());
+    return out;
+  }
+  if (is_mapping(overrides)) {
+    const py::dict items(py::reinterpret_borrow<py::object>(overrides));
+    for (const auto& item : items) {
+      if (!py::isinstance<py::str>(item.first)) {
+        throw py::type_error("override keys must be str, got " +
+                             std::string(py::str(py::type::of(item.first).attr("__name__"))));
+      }
+      out.push_back(item.first.cast<std::string>() + "=" + dumps(item.second));
+    }
+    return out;
+  }
+  for (const auto& item : py::iter(overrides)) {
+    if (!py::isinstance<py::str>(item)) {
+      throw py::type_error("overrides must be a dict or a list of \"path.to.key=value\" strings");
+    }
+    out.push_back(item.cast<std::string>());
+  }
+  return out;
+}
+
+py::dict op_dict(const llmsim::driver::OpResult& o) {
+  py::dict d;
+  d["name"] = o.name;
+  d["m"] = o.m;
+  d["k"] = o.k;
+  d["n"] = o.n;
+  d["dtype"] = o.dtype;
+  py::dict tiling;
+  tiling["mt"] = o.tiling.mt;
+  tiling["kt"] = o.tiling.kt;
+  tiling["nt"] = o.tiling.nt;
+  tiling["estimate_cycles"] = o.tiling.estimate_cycles;
+  d["tiling"] = tiling;
+  d["start_cycle"] = o.start_cycle;
+  d["end_cycle"] = o.end_cycle;
+  d["cycles"] = o.cycles;
+  d["macs"] = o.macs;
+  d["dram_read_bytes"] = o.dram_read_bytes;
+  d["dram_written_bytes"] = o.dram_written_bytes;
+  d["utilisation"] = o.utilisation;
+  return d;
+}
+
+py::dict run(const py::handle& arch, const py::handle& workload, const py::handle& overrides) {
+  ArchArg a = arch_arg(arch);
+  WorkloadArg w = workload_arg(workload);
+  llmsim::driver::RunSpec spec;
+  spec.overrides = override_list(overrides);
+  llmsim::driver::RunResult r;
+  {
+    py::gil_scoped_release release;
+    spec.arch_name = a.name;
+    spec.arch = a.loaded ? std::move(a.doc) : llmsim::driver::load_arch(a.name);
+    spec.workload =
+        w.loaded ? std::move(w.workload) : llmsim::workloads::load_workload(w.name_or_path);
+    r = llmsim::driver::run(spec);
+  }
+  py::dict out = to_python(r.stats);
+  py::list ops;
+  for (const auto& o : r.ops) ops.append(op_dict(o));
+  out["ops"] = ops;
+  out["config"] = to_python(r.resolved_config);
+  out["wall_seconds"] = r.wall_seconds;
+  return out;
+}
+
+py::object validate(const py::handle& arch, const py::handle& overrides) {
+  ArchArg a = arch_arg(arch);
+  const std::vector<std::string> sets = override_list(overrides);
+  Json resolved;
+  {
+    py::gil_scoped_release release;
+    const Json doc = a.loaded ? std::move(a.doc) : llmsim::driver::load_arch(a.name);
+    resolved = llmsim::driver::validate(doc, sets);
+  }
+  return to_python(resolved);
+}
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> out;
+  for (const auto& p : llmsim::driver::presets()) out.push_back(p.name);
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_llmsim, m) {
+  // The SystemC banner is printed when the first kernel context is made; keep it quiet unless
+  // the user asked otherwise (setenv does not overwrite).
+  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const llmsim::UserError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const llmsim::InternalError& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+    }
+  });
+
+  m.doc() = "llmsim's C++ simulator; use the `llmsim` package rather than this module.";
+  m.def("run", &run, py::arg("arch"), py::arg("workload"), py::arg("overrides") = py::none(),
+        "Simulates `workload` on `arch`; returns the stats.json document as a dict with \"ops\", "
+        "\"config\" and \"wall_seconds\" added.");
+  m.def("validate", &validate, py::arg("arch"), py::arg("overrides") = py::none(),
+        "Checks an arch config; returns it resolved, every default written out.");
+  m.def("presets", &preset_names, "Names of the architecture presets.");
+  m.def("workloads", &llmsim::workloads::bundled_workloads, "Names of the bundled workloads.");
+}

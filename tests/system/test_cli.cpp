@@ -1,0 +1,162 @@
+// The llmsim command line: exit codes and one-line errors that name the key (issue: a config
+// with a misspelled key, a negative size, a non-power-of-two bank count or a wrong type exits
+// with code 2 and one line naming the key).
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "sim/driver/cli.h"
+#include "sim/driver/presets.h"
+
+namespace {
+
+struct CliResult {
+  int code;
+  std::string out, err;
+};
+
+CliResult cli(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  const int code = llmsim::driver::cli_main(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+// The edge preset with one key replaced by `mutate`, written to a temporary file.
+std::string edge_with(const std::function<void(llmsim::config::Json&)>& mutate,
+                      const std::string& file_name) {
+  llmsim::config::Json j = llmsim::driver::load_arch("edge");
+  mutate(j);
+  const auto path = std::filesystem::temp_directory_path() / file_name;
+  std::ofstream(path) << j.dump(2);
+  return path.string();
+}
+
+void require_one_line_error(const CliResult& r, const std::string& expected) {
+  CHECK(r.code == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err == "error: " + expected + "\n");
+}
+
+}  // namespace
+
+TEST_CASE("cli: a misspelled key exits 2 naming the key and the near miss") {
+  const auto path = edge_with(
+      [](auto& j) {
+        j["core"]["systolic"]["rowz"] = j["core"]["systolic"]["rows"];
+        j["core"]["systolic"].erase("rows");
+      },
+      "llmsim_typo.json");
+  const CliResult r = cli({"run", "--arch", path, "--workload", "gemm1024"});
+  // "rows" is required and read before leftovers are checked, so the missing key is reported,
+  // pointing at the misspelling.
+  require_one_line_error(
+      r, "core.systolic.rows: is required (a positive integer); found \"rowz\": a misspelling?");
+}
+
+TEST_CASE("cli: an unknown extra key exits 2 with a did-you-mean") {
+  const auto path = edge_with([](auto& j) { j["core"]["scratchpad"]["bankz"] = 8; },
+                              "llmsim_unknown.json");
+  const CliResult r = cli({"validate", "--arch", path});
+  require_one_line_error(
+      r, "core.scratchpad.bankz: unknown key (did you mean \"banks\"?); allowed here: "
+         "capacity_bytes, banks, bank_width_bytes, ports");
+}
+
+TEST_CASE("cli: a negative size exits 2 naming the key and the value") {
+  const CliResult r =
+      cli({"validate", "--arch", "edge", "--set", "core.scratchpad.capacity_bytes=-4096"});
+  require_one_line_error(r, "core.scratchpad.capacity_bytes: must be a positive integer, got -4096");
+}
+
+TEST_CASE("cli: a non-power-of-two bank count exits 2") {
+  const CliResult r = cli({"validate", "--arch", "edge", "--set", "core.scratchpad.banks=12"});
+  require_one_line_error(r, "core.scratchpad.banks: must be a power of two, got 12");
+}
+
+TEST_CASE("cli: a wrong type exits 2 naming the key and the value") {
+  const auto path = edge_with([](auto& j) { j["core"]["systolic"]["cols"] = "32"; },
+                              "llmsim_type.json");
+  const CliResult r = cli({"validate", "--arch", path});
+  require_one_line_error(r, "core.systolic.cols: must be a positive integer, got \"32\"");
+}
+
+TEST_CASE("cli: a bad choice lists the allowed values") {
+  const CliResult r = cli({"validate", "--arch", "edge", "--set", "core.systolic.dataflow=xs"});
+  require_one_line_error(r, "core.systolic.dataflow: must be one of ws, os, is, got \"xs\"");
+}
+
+TEST_CASE("cli: an unknown memory implementation lists the registered ones") {
+  const CliResult r = cli({"validate", "--arch", "edge", "--set", "memory.type=ddr9"});
+  require_one_line_error(r, "memory.type: must be one of simple, got \"ddr9\"");
+}
+
+TEST_CASE("cli: unknown preset and workload names list what exists") {
+  const CliResult a = cli({"validate", "--arch", "nosuch"});
+  CHECK(a.code == 2);
+  CHECK(a.err.find("--arch nosuch: no such file and no preset of that name; presets: ") !=
+        std::string::npos);
+  CHECK(a.err.find("datacenter") != std::string::npos);
+  const CliResult w = cli({"run", "--arch", "edge", "--workload", "nosuch"});
+  CHECK(w.code == 2);
+  CHECK(w.err.find("gemm1024") != std::string::npos);
+}
+
+TEST_CASE("cli: a workload error names the op and the key") {
+  const auto path = std::filesystem::temp_directory_path() / "llmsim_bad_workload.json";
+  std::ofstream(path) << R"({"ops": [{"op": "matmul", "m": 64, "k": -1, "n": 64}]})";
+  const CliResult r = cli({"run", "--arch", "edge", "--workload", path.string()});
+  require_one_line_error(r, "llmsim_bad_workload: ops[0].k: must be a positive integer, got -1");
+}
+
+TEST_CASE("cli: a dtype the array lacks is an error, not a zero-cost op") {
+  const auto path = std::filesystem::temp_directory_path() / "llmsim_fp32_workload.json";
+  std::ofstream(path) << R"({"ops": [{"op": "matmul", "m": 64, "k": 64, "n": 64, "dtype": "fp32"}]})";
+  const CliResult r = cli({"run", "--arch", "edge", "--workload", path.string()});
+  require_one_line_error(
+      r, "op \"op0\": dtype fp32 is not supported by the systolic array (core.systolic.dtypes)");
+}
+
+TEST_CASE("cli: bad usage exits 2; help and presets exit 0") {
+  CHECK(cli({}).code == 2);
+  CHECK(cli({"frobnicate"}).code == 2);
+  CHECK(cli({"run", "--arch", "edge"}).code == 2);  // --workload missing
+  CHECK(cli({"help"}).code == 0);
+  const CliResult p = cli({"presets"});
+  CHECK(p.code == 0);
+  CHECK(p.out.find("edge\n") != std::string::npos);
+  CHECK(p.out.find("datacenter\n") != std::string::npos);
+}
+
+TEST_CASE("cli: validate prints the resolved config with defaults written out") {
+  const CliResult r = cli({"validate", "--arch", "edge"});
+  REQUIRE(r.code == 0);
+  const auto j = llmsim::config::Json::parse(r.out);
+  CHECK(j["core"]["scratchpad"]["ports"] == "1r1w");
+  CHECK(j["num_cores"] == 1);
+  CHECK(j["memory"]["type"] == "simple");
+}
+
+TEST_CASE("cli: run --out writes stats.json, config.json and ops.csv") {
+  const auto dir = std::filesystem::temp_directory_path() / "llmsim_cli_out";
+  std::filesystem::remove_all(dir);
+  const CliResult r = cli({"run", "--arch", "edge", "--workload", "mlp", "--out", dir.string()});
+  REQUIRE(r.code == 0);
+  std::ifstream stats(dir / "stats.json");
+  const auto s = llmsim::config::Json::parse(stats);
+  CHECK(s["total_cycles"].get<std::uint64_t>() > 0);
+  CHECK(s["chip"]["core0"]["systolic"]["macs"].get<std::uint64_t>() ==
+        512ull * 768 * 3072 + 512ull * 3072 * 768 + 512ull * 768 * 768);
+  CHECK(s["chip"]["core0"]["systolic"].contains("busy_cycles"));
+  CHECK(s["stat_info"]["chip.core0.systolic.busy_cycles"]["unit"] == "cycle");
+  std::ifstream config(dir / "config.json");
+  CHECK(llmsim::config::Json::parse(config)["core"]["systolic"]["rows"] == 32);
+  std::ifstream ops(dir / "ops.csv");
+  std::string header, line;
+  std::getline(ops, header);
+  CHECK(header.rfind("op,name,m,k,n,dtype,", 0) == 0);
+  int rows = 0;
+  while (std::getline(ops, line)) ++rows;
+  CHECK(rows == 3);
+}
