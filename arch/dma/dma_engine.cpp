@@ -34,7 +34,8 @@ void DmaEngine::move(const memory::Transfer& t, std::uint64_t sram_addr,
   m_clock.wait_until(start);
   const Cycles sram_end = s.access(sram_addr, sram_bytes, !t.write, start);
   m_mem.transfer(t);
-  m_clock.wait_until(max(start + occupied, sram_end));
+  // Done at the first core edge at or after the memory's last cycle (now() rounds up).
+  m_clock.wait_until(max(m_clock.now(), max(start + occupied, sram_end)));
 }
 
 std::uint64_t DmaEngine::load(const isa::DmaLoad& i, sram::BankedSram& dst) {

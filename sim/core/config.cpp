@@ -124,21 +124,26 @@ std::uint64_t Reader::power_of_two(const std::string& key, std::optional<std::ui
 }
 
 double Reader::non_negative(const std::string& key, std::optional<double> def) {
-  const Json* v = find(key);
-  if (!v) {
-    if (!def) fail_missing(key, "a non-negative number");
-    (*m_resolved)[key] = *def;
-    return *def;
-  }
-  if (!v->is_number() || v->get<double>() < 0) fail_value(key, "a non-negative number", *v);
-  (*m_resolved)[key] = *v;
-  return v->get<double>();
+  return read_number(key, def, "a non-negative number", false);
 }
 
 double Reader::positive(const std::string& key, std::optional<double> def) {
-  const double x = non_negative(key, def);
-  if (!(x > 0)) fail_value(key, "a positive number", m_node->value(key, Json(x)));
-  return x;
+  return read_number(key, def, "a positive number", true);
+}
+
+double Reader::read_number(const std::string& key, std::optional<double> def,
+                           const std::string& what, bool strictly_positive) {
+  const Json* v = find(key);
+  if (!v) {
+    if (!def) fail_missing(key, what);
+    (*m_resolved)[key] = *def;
+    return *def;
+  }
+  if (!v->is_number() || v->get<double>() < 0 || (strictly_positive && !(v->get<double>() > 0))) {
+    fail_value(key, what, *v);
+  }
+  (*m_resolved)[key] = *v;
+  return v->get<double>();
 }
 
 bool Reader::boolean(const std::string& key, std::optional<bool> def) {
@@ -167,6 +172,16 @@ std::string Reader::string(const std::string& key, std::optional<std::string> de
 
 std::string Reader::choice(const std::string& key, const std::vector<std::string>& allowed,
                            std::optional<std::string> def) {
+  const std::string what = "one of " + join(allowed);
+  const Json* v = m_node->contains(key) ? &m_node->at(key) : nullptr;
+  if (v && !v->is_string()) {
+    find(key);
+    fail_value(key, what, *v);
+  }
+  if (!v && !def) {
+    find(key);
+    fail_missing(key, what);
+  }
   const std::string s = string(key, def);
   if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
     fail(key, "must be one of " + join(allowed) + ", got \"" + s + "\"");

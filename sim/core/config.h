@@ -56,6 +56,8 @@ class Reader {
   const Json* find(const std::string& key);
   std::uint64_t read_uint(const std::string& key, std::optional<std::uint64_t> def,
                           const std::string& what);
+  double read_number(const std::string& key, std::optional<double> def, const std::string& what,
+                     bool strictly_positive);
   [[noreturn]] void fail_missing(const std::string& key, const std::string& what) const;
   [[noreturn]] void fail_value(const std::string& key, const std::string& allowed,
                                const Json& got) const;
