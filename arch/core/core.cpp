@@ -25,8 +25,7 @@ CoreParams CoreParams::parse(config::Reader& r) {
 }
 
 Core::Core(const sc_core::sc_module_name& name, std::uint32_t id, const CoreParams& p,
-           memory::MemoryBackend& mem, BarrierHub& barriers, OpRecords& ops,
-           stats::Group& parent)
+           memory::MemoryBackend& mem, BarrierHub& barriers, OpRecords& ops, stats::Group& parent)
     : sc_module(name),
       m_id(id),
       m_params(p),
@@ -37,7 +36,7 @@ Core::Core(const sc_core::sc_module_name& name, std::uint32_t id, const CorePara
       m_spad(p.scratchpad, m_stats, "scratchpad"),
       m_acc(p.accumulator, m_stats, "accumulator"),
       m_systolic(p.systolic, m_clock, m_stats),
-      m_dma(p.dma, m_clock, mem, id, m_stats),
+      m_dma("dma", p.dma, m_clock, mem, id, m_stats),
       m_sem_wait_cycles(m_stats, "semaphore_wait_cycles", "cycle",
                         "cycles queues spent blocked on semaphores, summed over queues") {
   SC_HAS_PROCESS(Core);
@@ -83,24 +82,45 @@ void Core::run(isa::QueueKind q) {
   // the first one, stop the simulation, and let the driver rethrow it after sc_start.
   try {
     const auto& insts = m_program->queue(q);
-    for (std::size_t& pc = m_pc[int(q)]; pc < insts.size(); ++pc) execute(insts[pc]);
+    std::size_t& pc = m_pc[int(q)];
+    for (; pc + 1 < insts.size(); ++pc) execute(q, insts[pc]);
+    if (pc < insts.size()) {  // the last instruction counts as done once its DMA completed
+      execute(q, insts[pc]);
+      drain(q);
+      ++pc;
+    }
   } catch (...) {
     if (!m_error) m_error = std::current_exception();
     sc_core::sc_stop();
   }
 }
 
-void Core::execute(const isa::Instruction& inst) {
+void Core::drain(isa::QueueKind q) {
+  while (m_in_flight[int(q)] > 0) sc_core::wait(m_dma_completed);
+}
+
+void Core::dma_done(isa::QueueKind q, OpRecord* rec, bool write, Cycles end, std::uint64_t bytes) {
+  --m_in_flight[int(q)];
+  m_dma_completed.notify(sc_core::SC_ZERO_TIME);
+  if (!rec) return;
+  (write ? rec->dram_written_bytes : rec->dram_read_bytes) += bytes;
+  rec->last_end = max(rec->last_end, end);
+}
+
+void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
   const Cycles start = m_clock.now();
   OpRecord* rec = record(inst);
   bool timed = true;  // synchronisation does not count as work of an op
   if (const auto* i = std::get_if<isa::DmaLoad>(&inst.body)) {
-    isa::Sram dst = i->dst;
-    const auto bytes = m_dma.load(*i, dst == isa::Sram::scratchpad ? m_spad : m_acc);
-    if (rec) rec->dram_read_bytes += bytes;
+    ++m_in_flight[int(q)];
+    m_dma.issue_load(
+        *i, i->dst == isa::Sram::scratchpad ? m_spad : m_acc,
+        [this, q, rec](Cycles end, std::uint64_t bytes) { dma_done(q, rec, false, end, bytes); });
   } else if (const auto* i = std::get_if<isa::DmaStore>(&inst.body)) {
-    const auto bytes = m_dma.store(*i, i->src == isa::Sram::scratchpad ? m_spad : m_acc);
-    if (rec) rec->dram_written_bytes += bytes;
+    ++m_in_flight[int(q)];
+    m_dma.issue_store(
+        *i, i->src == isa::Sram::scratchpad ? m_spad : m_acc,
+        [this, q, rec](Cycles end, std::uint64_t bytes) { dma_done(q, rec, true, end, bytes); });
   } else if (const auto* i = std::get_if<isa::Gemm>(&inst.body)) {
     const Cycles end = m_systolic.execute(*i, start, m_spad, m_acc);
     m_clock.wait_until(end);
@@ -113,6 +133,7 @@ void Core::execute(const isa::Instruction& inst) {
                         ": the vector unit is not modelled yet");
   } else if (const auto* i = std::get_if<isa::SemSignal>(&inst.body)) {
     LLMSIM_CHECK(i->sem < m_sems.size(), "semaphore out of range");
+    drain(q);
     m_sems[i->sem]->signal();
     timed = false;
   } else if (const auto* i = std::get_if<isa::SemWait>(&inst.body)) {
@@ -121,6 +142,7 @@ void Core::execute(const isa::Instruction& inst) {
     m_sem_wait_cycles += (m_clock.now() - start).count();
     timed = false;
   } else if (const auto* i = std::get_if<isa::Barrier>(&inst.body)) {
+    drain(q);
     m_barriers.arrive(i->id);
     timed = false;
   }

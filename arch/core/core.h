@@ -51,7 +51,11 @@ class Core : public sc_core::sc_module {
   void run_compute() { run(isa::QueueKind::compute); }
   void run_store() { run(isa::QueueKind::store); }
   void run(isa::QueueKind q);
-  void execute(const isa::Instruction& inst);
+  void execute(isa::QueueKind q, const isa::Instruction& inst);
+  // Blocks until every DMA block queue `q` issued has completed (release semantics of
+  // sem.signal, barrier and the end of a queue).
+  void drain(isa::QueueKind q);
+  void dma_done(isa::QueueKind q, OpRecord* rec, bool write, Cycles end, std::uint64_t bytes);
   OpRecord* record(const isa::Instruction& inst);
 
   std::uint32_t m_id;
@@ -70,6 +74,8 @@ class Core : public sc_core::sc_module {
   std::vector<std::unique_ptr<Semaphore>> m_sems;
   std::array<std::size_t, 3> m_pc{};  // next instruction of each queue
   std::exception_ptr m_error;
+  std::array<std::uint64_t, 3> m_in_flight{};  // DMA blocks issued and not complete, per queue
+  sc_core::sc_event m_dma_completed;
   stats::Counter m_sem_wait_cycles;
 };
 

@@ -1,51 +1,91 @@
 #pragma once
-// A core's DMA engine: moves 2-D blocks between the memory backend and a banked SRAM. One engine
-// serves the load and the store queues first come first served; a block occupies it for
-// ceil(DRAM-side bytes / bytes_per_cycle) core cycles (the SRAM side, which may be wider when
-// accumulators are narrowed on the way out, is paid on the SRAM bank ports). A block is done when the engine, the memory and
-// the SRAM ports have all finished with it.
+// A core's DMA engine: moves 2-D blocks between the memory backend and a banked SRAM.
+//
+// Issue and completion are split, as in a real decoupled DMA: a queue hands the engine a block
+// and goes on with its next instruction; up to `max_outstanding_blocks` blocks are in flight at
+// once, so the memory latency of one block overlaps the transfer of the next. The engine's
+// datapath is shared by the load and store queues first come first served: a block occupies it
+// for ceil(DRAM-side bytes / bytes_per_cycle) core cycles, reserved when the block is issued.
+// A block is complete when the datapath, the memory and the SRAM bank ports have all finished
+// with it; completion is reported through a callback at the first core edge after that.
 #include <cstdint>
+#include <deque>
+#include <functional>
+
+#include <systemc>
 
 #include "arch/isa/isa.h"
 #include "arch/memory/memory_backend.h"
 #include "sim/core/stats.h"
 
-namespace llmsim { namespace config { class Reader; } }
-namespace llmsim::sram { class BankedSram; }
+namespace llmsim {
+namespace config {
+class Reader;
+}
+}  // namespace llmsim
+namespace llmsim::sram {
+class BankedSram;
+}
 
 namespace llmsim::dma {
 
 struct DmaParams {
   std::uint64_t bytes_per_cycle = 64;
+  std::uint64_t max_outstanding_blocks = 4;
 
   static DmaParams parse(config::Reader& r);
 };
 
-class DmaEngine {
+class DmaEngine : public sc_core::sc_module {
  public:
-  DmaEngine(const DmaParams& p, const ClockDomain& clock, memory::MemoryBackend& mem,
-            std::uint32_t core_id, stats::Group& parent);
+  // Called at completion, from the engine's worker thread, with the cycle the block completed
+  // and the DRAM bytes it moved.
+  using Completion = std::function<void(Cycles end, std::uint64_t dram_bytes)>;
 
-  // Both block the calling SC_THREAD until the transfer is done; they return the DRAM bytes moved.
+  DmaEngine(const sc_core::sc_module_name& name, const DmaParams& p, const ClockDomain& clock,
+            memory::MemoryBackend& mem, std::uint32_t core_id, stats::Group& parent);
+
+  // Hands a block to the engine. Blocks the calling SC_THREAD only while all
+  // max_outstanding_blocks slots are busy; returns as soon as the block is accepted.
+  void issue_load(const isa::DmaLoad& i, sram::BankedSram& dst, Completion done);
+  void issue_store(const isa::DmaStore& i, sram::BankedSram& src, Completion done);
+
+  // Issue and wait for completion; return the DRAM bytes moved.
   std::uint64_t load(const isa::DmaLoad& i, sram::BankedSram& dst);
   std::uint64_t store(const isa::DmaStore& i, sram::BankedSram& src);
 
  private:
-  // Waits for the engine, then moves the DRAM side and the SRAM side together.
-  void move(const memory::Transfer& t, std::uint64_t sram_addr, std::uint64_t sram_bytes,
-            sram::BankedSram& s);
+  struct Job {
+    memory::Transfer transfer;
+    sram::BankedSram* sram = nullptr;
+    std::uint64_t sram_addr = 0, sram_bytes = 0;
+    Cycles issued, start, occupied;
+    Completion done;
+  };
+
+  void issue(memory::Transfer t, sram::BankedSram& s, std::uint64_t sram_addr,
+             std::uint64_t sram_bytes, Completion done);
+  std::uint64_t issue_and_wait(const std::function<void(Completion)>& issue_fn);
+  void worker();
+  void run(Job& j);
 
   DmaParams m_params;
   const ClockDomain& m_clock;
   memory::MemoryBackend& m_mem;
   std::uint32_t m_core_id;
-  Cycles m_free;  // first cycle the engine is free
+  Cycles m_free;  // first cycle the datapath is free
+  std::uint64_t m_in_flight = 0;
+  std::deque<Job> m_jobs;  // accepted, not yet picked up by a worker
+  sc_core::sc_event m_job_added;
+  sc_core::sc_event m_slot_freed;
 
   stats::Group m_stats;
   stats::Counter m_loaded_bytes;
   stats::Counter m_stored_bytes;
   stats::Counter m_busy_cycles;
   stats::Counter m_transfers;
+  stats::Occupancy m_outstanding;
+  stats::Histogram m_latency;
 };
 
 }  // namespace llmsim::dma

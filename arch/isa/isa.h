@@ -6,8 +6,11 @@
 // Gemmini and the TPU): `load` moves data DRAM -> SRAM, `compute` drives the systolic array and
 // the vector unit, `store` moves results SRAM -> DRAM. The queues run concurrently and meet only
 // at counting semaphores (`sem.signal` adds one, `sem.wait` blocks until the count is positive
-// and takes one) and at chip-wide barriers. Addresses are byte addresses; SRAM addresses are
-// local to the named SRAM.
+// and takes one) and at chip-wide barriers. DMA instructions only issue: the queue goes on while
+// the block is in flight. `sem.signal` and `barrier` have release semantics: they first wait
+// until every DMA block their queue issued before them has completed, so a consumer that takes
+// the semaphore sees the data. Addresses are byte addresses; SRAM addresses are local to the
+// named SRAM.
 #include <array>
 #include <cstdint>
 #include <string>
