@@ -1,0 +1,93 @@
+// Whole-chip GEMM runs through the driver, with cycle counts pinned and derived.
+#include <catch2/catch.hpp>
+
+#include "sim/driver/presets.h"
+#include "sim/driver/run.h"
+
+namespace {
+
+llmsim::driver::RunResult run(const std::string& arch, const std::string& workload,
+                              std::vector<std::string> overrides = {}) {
+  using namespace llmsim;
+  return driver::run({arch, driver::load_arch(arch), std::move(overrides),
+                      workloads::load_workload(workload)});
+}
+
+std::uint64_t core_counter(const llmsim::driver::RunResult& r, int core, const char* unit,
+                           const char* stat) {
+  return r.stats["chip"]["core" + std::to_string(core)][unit][stat].get<std::uint64_t>();
+}
+
+}  // namespace
+
+TEST_CASE("datacenter preset: 1024x1024x1024 int8 matmul takes 23569 cycles") {
+  const auto r = run("datacenter", "gemm1024");
+  // Derivation (datacenter.json: 4 cores of 128x128 WS at 1 GHz; 4 MiB scratchpad slots;
+  // memory bus 1024 B per 0.8 ns cycle, 125 cycles latency; DMA 512 B/cycle; accumulator
+  // 16 banks x 64 B = 1024 B/cycle).
+  //  - Tiling: mt x kt x nt = 1024 x 128 x 128 (one array fold per GEMM instruction; the
+  //    A+B tile, 144 KiB, fits a slot; the 512 KiB int32 C tile fits a 1 MiB accumulator slot).
+  //  - One GEMM instruction, WS, M = 1024 streamed, K = N = 128: 2*128 + 128 + 1024 - 2 = 1406.
+  //  - 8 output tiles dealt to 4 cores: 2 each, 8 k-tiles each: 16 GEMMs per core, back to
+  //    back (each tile's 144 KiB loads in well under 1406 cycles, into the other slot).
+  //  - Before the first GEMM: all four cores load A (128 KiB) and B (16 KiB) at t = 0; the
+  //    memory bus carries 4*128 + 4*16 = 576 cycles of data, the last B then needs 125 cycles of
+  //    latency: 701 memory cycles = 560.8 ns, so the last core starts computing at cycle 561.
+  //  - After the last GEMM: the 1024x128 int32 C tile (512 KiB) leaves the accumulator at
+  //    1024 B/cycle: 512 cycles (the DMA needs 128 KiB / 512 = 256; the memory
+  //    128 + 125 cycles = 202.4 ns; both shorter).
+  //  Total: 561 + 16 * 1406 + 512 = 23569.
+  CHECK(r.total_cycles == 23569);
+  REQUIRE(r.ops.size() == 1);
+  CHECK(r.ops[0].tiling.mt == 1024);
+  CHECK(r.ops[0].tiling.kt == 128);
+  CHECK(r.ops[0].tiling.nt == 128);
+  for (int c = 0; c < 4; ++c) {
+    CHECK(core_counter(r, c, "systolic", "busy_cycles") == 16 * 1406);
+    CHECK(core_counter(r, c, "systolic", "macs") == (1ull << 30) / 4);
+    CHECK(core_counter(r, c, "systolic", "stall_cycles") == 0);
+  }
+  // A is read once per column of tiles (8 times), B once: 8 * 1 MiB + 1 MiB; C written once.
+  CHECK(r.dram_read_bytes == 9 * (1ull << 20));
+  CHECK(r.dram_written_bytes == 1ull << 20);
+  CHECK(r.macs == 1ull << 30);
+}
+
+TEST_CASE("the same run twice in one process gives the same stats") {
+  const auto a = run("edge", "mlp");
+  const auto b = run("edge", "mlp");
+  CHECK(a.total_cycles == b.total_cycles);
+  CHECK(a.stats == b.stats);
+}
+
+TEST_CASE("a chained op starts after its producer is stored, independent ops overlap") {
+  const auto r = run("edge", "mlp");
+  REQUIRE(r.ops.size() == 3);
+  const auto& up = r.ops[0];
+  const auto& down = r.ops[1];  // A = ffn_up's output
+  const auto& proj = r.ops[2];  // independent
+  CHECK(down.start_cycle >= up.end_cycle);
+  CHECK(proj.start_cycle < down.end_cycle);  // its loads begin while ffn_down computes
+  CHECK(r.total_cycles == std::max({up.end_cycle, down.end_cycle, proj.end_cycle}));
+}
+
+TEST_CASE("one core's work splits over four: compute-bound GEMM close to 4x faster") {
+  const auto four = run("datacenter", "gemm4096");
+  const auto one = run("datacenter", "gemm4096", {"num_cores=1"});
+  const double speedup = double(one.total_cycles) / double(four.total_cycles);
+  CHECK(speedup > 3.8);
+  CHECK(speedup <= 4.0);
+}
+
+TEST_CASE("cycles are never below the compute bound or the memory bound") {
+  for (const char* arch : {"edge", "datacenter"}) {
+    for (const char* w : {"gemm1024", "mlp"}) {
+      const auto r = run(arch, w);
+      const double compute_bound = double(r.macs) / double(r.peak_macs_per_cycle);
+      const double bytes = double(r.dram_read_bytes + r.dram_written_bytes);
+      const double memory_bound = bytes / (r.peak_bandwidth_gb_per_s * 1e9) * r.clock_mhz * 1e6;
+      CHECK(double(r.total_cycles) >= compute_bound);
+      CHECK(double(r.total_cycles) >= memory_bound);
+    }
+  }
+}
