@@ -149,29 +149,6 @@ std::vector<std::string> override_list(const py::handle& overrides) {
   return out;
 }
 
-py::dict op_dict(const llmsim::driver::OpResult& o) {
-  py::dict d;
-  d["name"] = o.name;
-  d["m"] = o.m;
-  d["k"] = o.k;
-  d["n"] = o.n;
-  d["dtype"] = o.dtype;
-  py::dict tiling;
-  tiling["mt"] = o.tiling.mt;
-  tiling["kt"] = o.tiling.kt;
-  tiling["nt"] = o.tiling.nt;
-  tiling["estimate_cycles"] = o.tiling.estimate_cycles;
-  d["tiling"] = tiling;
-  d["start_cycle"] = o.start_cycle;
-  d["end_cycle"] = o.end_cycle;
-  d["cycles"] = o.cycles;
-  d["macs"] = o.macs;
-  d["dram_read_bytes"] = o.dram_read_bytes;
-  d["dram_written_bytes"] = o.dram_written_bytes;
-  d["utilisation"] = o.utilisation;
-  return d;
-}
-
 py::dict run(const py::handle& arch, const py::handle& workload, const py::handle& overrides) {
   ArchArg a = arch_arg(arch);
   WorkloadArg w = workload_arg(workload);
@@ -186,10 +163,7 @@ py::dict run(const py::handle& arch, const py::handle& workload, const py::handl
         w.loaded ? std::move(w.workload) : llmsim::workloads::load_workload(w.name_or_path);
     r = llmsim::driver::run(spec);
   }
-  py::dict out = to_python(r.stats);
-  py::list ops;
-  for (const auto& o : r.ops) ops.append(op_dict(o));
-  out["ops"] = ops;
+  py::dict out = to_python(r.stats);  // includes "ops"
   out["config"] = to_python(r.resolved_config);
   out["wall_seconds"] = r.wall_seconds;
   return out;

@@ -10,9 +10,7 @@ ChipParams ChipParams::parse(config::Reader& r) {
   const auto n = r.count("num_cores", 1);
   if (n > 1024) r.fail("num_cores", "must be at most 1024, got " + std::to_string(n));
   p.num_cores = std::uint32_t(n);
-  auto core = r.child("core");
-  p.core = core::CoreParams::parse(core);
-  core.finish();
+  p.core = r.parse_child<core::CoreParams>("core");
   return p;
 }
 

@@ -9,18 +9,10 @@ namespace llmsim::core {
 CoreParams CoreParams::parse(config::Reader& r) {
   CoreParams p;
   p.clock_mhz = r.positive("clock_mhz");
-  auto sys = r.child("systolic");
-  p.systolic = systolic::SystolicParams::parse(sys);
-  sys.finish();
-  auto spad = r.child("scratchpad");
-  p.scratchpad = sram::BankedSramParams::parse(spad);
-  spad.finish();
-  auto acc = r.child("accumulator");
-  p.accumulator = sram::BankedSramParams::parse(acc);
-  acc.finish();
-  auto dma = r.child("dma");
-  p.dma = dma::DmaParams::parse(dma);
-  dma.finish();
+  p.systolic = r.parse_child<systolic::SystolicParams>("systolic");
+  p.scratchpad = r.parse_child<sram::BankedSramParams>("scratchpad");
+  p.accumulator = r.parse_child<sram::BankedSramParams>("accumulator");
+  p.dma = r.parse_child<dma::DmaParams>("dma");
   return p;
 }
 

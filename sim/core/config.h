@@ -41,6 +41,15 @@ class Reader {
   Reader child(const std::string& key);
   bool has(const std::string& key) const;
 
+  // Parses the nested object `key` with `Params::parse(Reader&)` and rejects its unknown keys.
+  template <class Params>
+  Params parse_child(const std::string& key) {
+    Reader r = child(key);
+    Params p = Params::parse(r);
+    r.finish();
+    return p;
+  }
+
   // Records `key` as consumed without reading it (documentation fields such as "description").
   void ignore(const std::string& key);
 

@@ -37,7 +37,8 @@ Options parse(const std::string& cmd, const std::vector<std::string>& args, bool
   desc.add_options()("arch", po::value(&o.arch)->required(), "preset name or arch JSON file")(
       "set", po::value(&o.sets)->composing(), "override a config key: path.to.key=value");
   if (need_workload) {
-    desc.add_options()("workload", po::value(&o.workload)->required(), "workload name or JSON file");
+    desc.add_options()("workload", po::value(&o.workload)->required(),
+                       "workload name or JSON file");
   }
   if (cmd == "run") desc.add_options()("out", po::value(&o.out), "directory for the output files");
   po::variables_map vm;
@@ -78,7 +79,8 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out) {
     if (!o.out.empty()) write_outputs(r, o.out);
     return 0;
   }
-  throw po::error("unknown command \"" + cmd + "\"; commands: run, compile, validate, presets, workloads");
+  throw po::error("unknown command \"" + cmd +
+                  "\"; commands: run, compile, validate, presets, workloads");
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 
 #include "sim/driver/cli.h"
 
-int sc_main(int, char*[]) { return 1; }  // required by libsystemc; never called
+int sc_main(int, char*[]) {
+  return 1;
+}  // required by libsystemc; never called
 
 int main(int argc, char* argv[]) {
   setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);

@@ -16,10 +16,11 @@ std::vector<Preset> presets() {
   for (const auto& e : fs::directory_iterator(dir)) {
     if (e.path().extension() != ".json") continue;
     const config::Json j = config::load_json_file(e.path().string());
-    out.push_back({e.path().stem().string(), j.value("description", std::string()),
-                   e.path().string()});
+    out.push_back(
+        {e.path().stem().string(), j.value("description", std::string()), e.path().string()});
   }
-  std::sort(out.begin(), out.end(), [](const Preset& a, const Preset& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(),
+            [](const Preset& a, const Preset& b) { return a.name < b.name; });
   return out;
 }
 
@@ -30,8 +31,8 @@ config::Json load_arch(const std::string& preset_or_path) {
   }
   std::string names;
   for (const Preset& p : presets()) names += (names.empty() ? "" : ", ") + p.name;
-  throw ConfigError("--arch " + preset_or_path + ": no such file and no preset of that name; presets: " +
-                    names);
+  throw ConfigError("--arch " + preset_or_path +
+                    ": no such file and no preset of that name; presets: " + names);
 }
 
 }  // namespace llmsim::driver

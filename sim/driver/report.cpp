@@ -49,25 +49,29 @@ void print_summary(std::ostream& os, const RunResult& r) {
   const double bytes = double(r.dram_read_bytes + r.dram_written_bytes);
   os << "llmsim run  arch=" << r.arch_name << "  workload=" << r.workload_name << "\n";
   os << "  total cycles          " << r.total_cycles << "\n";
-  os << "  time at " << fixed(r.clock_mhz, 0) << " MHz" << std::string(r.clock_mhz >= 1000 ? 6 : 7, ' ')
-     << time_str(r.seconds) << "\n";
+  os << "  time at " << fixed(r.clock_mhz, 0) << " MHz"
+     << std::string(r.clock_mhz >= 1000 ? 6 : 7, ' ') << time_str(r.seconds) << "\n";
   os << "  array utilisation     " << fixed(100 * r.array_utilisation, 1) << " %  (" << r.macs
      << " MACs, peak " << r.peak_macs_per_cycle << " per cycle)\n";
-  os << "  DRAM bytes moved      " << bytes_str(bytes) << "  (read " << bytes_str(double(r.dram_read_bytes))
-     << ", written " << bytes_str(double(r.dram_written_bytes)) << ")\n";
+  os << "  DRAM bytes moved      " << bytes_str(bytes) << "  (read "
+     << bytes_str(double(r.dram_read_bytes)) << ", written "
+     << bytes_str(double(r.dram_written_bytes)) << ")\n";
   os << "  achieved bandwidth    " << fixed(r.achieved_bandwidth_gb_per_s, 1) << " GB/s  (peak "
      << fixed(r.peak_bandwidth_gb_per_s, 1) << " GB/s)\n";
   os << "  wall time             " << fixed(r.wall_seconds * 1e3, 1) << " ms\n\n";
   os << std::left << std::setw(16) << "op" << std::right << std::setw(18) << "m x k x n"
      << std::setw(20) << "tile mt x kt x nt" << std::setw(14) << "cycles" << std::setw(8) << "util"
-     << std::setw(14) << "DRAM bytes" << "\n";
+     << std::setw(14) << "DRAM bytes"
+     << "\n";
   for (const OpResult& o : r.ops) {
-    const std::string shape = std::to_string(o.m) + "x" + std::to_string(o.k) + "x" + std::to_string(o.n);
+    const std::string shape =
+        std::to_string(o.m) + "x" + std::to_string(o.k) + "x" + std::to_string(o.n);
     const std::string tile = std::to_string(o.tiling.mt) + "x" + std::to_string(o.tiling.kt) + "x" +
                              std::to_string(o.tiling.nt);
-    os << std::left << std::setw(16) << o.name << std::right << std::setw(18) << shape << std::setw(20)
-       << tile << std::setw(14) << o.cycles << std::setw(7) << fixed(100 * o.utilisation, 1) << "%"
-       << std::setw(14) << (o.dram_read_bytes + o.dram_written_bytes) << "\n";
+    os << std::left << std::setw(16) << o.name << std::right << std::setw(18) << shape
+       << std::setw(20) << tile << std::setw(14) << o.cycles << std::setw(7)
+       << fixed(100 * o.utilisation, 1) << "%" << std::setw(14)
+       << (o.dram_read_bytes + o.dram_written_bytes) << "\n";
   }
 }
 

@@ -51,11 +51,32 @@ Built build(const config::Json& arch, const std::vector<std::string>& overrides)
 
 std::uint64_t sum_counters(const stats::Group& chip, std::uint32_t cores, const std::string& path) {
   std::uint64_t s = 0;
-  for (std::uint32_t i = 0; i < cores; ++i) s += chip.counter_value("core" + std::to_string(i) + "." + path);
+  for (std::uint32_t i = 0; i < cores; ++i)
+    s += chip.counter_value("core" + std::to_string(i) + "." + path);
   return s;
 }
 
 }  // namespace
+
+config::Json to_json(const OpResult& o) {
+  return {{"name", o.name},
+          {"m", o.m},
+          {"k", o.k},
+          {"n", o.n},
+          {"dtype", o.dtype},
+          {"tiling",
+           {{"mt", o.tiling.mt},
+            {"kt", o.tiling.kt},
+            {"nt", o.tiling.nt},
+            {"estimate_cycles", o.tiling.estimate_cycles}}},
+          {"start_cycle", o.start_cycle},
+          {"end_cycle", o.end_cycle},
+          {"cycles", o.cycles},
+          {"macs", o.macs},
+          {"dram_read_bytes", o.dram_read_bytes},
+          {"dram_written_bytes", o.dram_written_bytes},
+          {"utilisation", o.utilisation}};
+}
 
 config::Json validate(const config::Json& arch, const std::vector<std::string>& overrides) {
   KernelSession session;
@@ -90,7 +111,8 @@ RunResult run(const RunSpec& spec) {
   r.macs = sum_counters(st, cores, "systolic.macs");
   r.peak_macs_per_cycle = b.params.core.systolic.pes() * cores;
   r.array_utilisation =
-      r.total_cycles ? double(r.macs) / (double(r.peak_macs_per_cycle) * double(r.total_cycles)) : 0;
+      r.total_cycles ? double(r.macs) / (double(r.peak_macs_per_cycle) * double(r.total_cycles))
+                     : 0;
   r.dram_read_bytes = sum_counters(st, cores, "dma.loaded_bytes");
   r.dram_written_bytes = sum_counters(st, cores, "dma.stored_bytes");
   r.achieved_bandwidth_gb_per_s =
@@ -111,7 +133,8 @@ RunResult run(const RunSpec& spec) {
     o.macs = rec.macs;
     o.dram_read_bytes = rec.dram_read_bytes;
     o.dram_written_bytes = rec.dram_written_bytes;
-    o.utilisation = o.cycles ? double(o.macs) / (double(o.cycles) * double(r.peak_macs_per_cycle)) : 0;
+    o.utilisation =
+        o.cycles ? double(o.macs) / (double(o.cycles) * double(r.peak_macs_per_cycle)) : 0;
     r.ops.push_back(o);
   }
 
@@ -127,6 +150,8 @@ RunResult run(const RunSpec& spec) {
   s["dram_written_bytes"] = r.dram_written_bytes;
   s["achieved_bandwidth_gb_per_s"] = r.achieved_bandwidth_gb_per_s;
   s["peak_bandwidth_gb_per_s"] = r.peak_bandwidth_gb_per_s;
+  s["ops"] = config::Json::array();
+  for (const OpResult& o : r.ops) s["ops"].push_back(to_json(o));
   s["chip"] = st.values_json();
   s["stat_info"] = config::Json::object();
   st.describe(s["stat_info"]);

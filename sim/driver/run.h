@@ -12,9 +12,9 @@
 namespace llmsim::driver {
 
 struct RunSpec {
-  std::string arch_name;                // for reports
-  config::Json arch;                    // the arch config document, before overrides
-  std::vector<std::string> overrides;   // "path.to.key=value", applied in order
+  std::string arch_name;               // for reports
+  config::Json arch;                   // the arch config document, before overrides
+  std::vector<std::string> overrides;  // "path.to.key=value", applied in order
   workloads::Workload workload;
 };
 
@@ -29,6 +29,9 @@ struct OpResult {
   double utilisation = 0;  // macs / (cycles x PEs of all cores)
 };
 
+// The per-op record as it appears in stats.json ("ops") and in Python.
+config::Json to_json(const OpResult& o);
+
 struct RunResult {
   std::string arch_name, workload_name;
   config::Json resolved_config;  // the arch config with every default written out
@@ -41,7 +44,7 @@ struct RunResult {
   std::uint64_t dram_read_bytes = 0, dram_written_bytes = 0;
   double achieved_bandwidth_gb_per_s = 0, peak_bandwidth_gb_per_s = 0;
   std::vector<OpResult> ops;
-  config::Json stats;  // the stats.json document
+  config::Json stats;  // the stats.json document (totals, "ops", "chip" tree, "stat_info")
   double wall_seconds = 0;
 };
 

@@ -11,6 +11,7 @@
 #include <systemc>
 
 #include "sim/driver/kernel_session.h"
+#include "tests/support/actor.h"
 
 namespace llmsim::core {
 namespace {
@@ -18,44 +19,7 @@ namespace {
 using sc_core::SC_NS;
 using sc_core::sc_time;
 
-// One SC_THREAD: sleeps until `start`, runs `body` and records the time `body` returned.
-// Assertions stay outside the kernel: an exception from `body` is kept, stops the simulation
-// and is rethrown by rethrow_error() after sc_start.
-class Actor : public sc_core::sc_module {
- public:
-  SC_HAS_PROCESS(Actor);
-  Actor(const sc_core::sc_module_name& name, sc_time start, std::function<void()> body)
-      : sc_module(name), m_start(start), m_body(std::move(body)) {
-    SC_THREAD(run);
-  }
-
-  bool done() const { return m_done; }
-  const sc_time& done_at() const { return m_done_at; }
-  void rethrow_error() const {
-    if (m_error) std::rethrow_exception(m_error);
-  }
-
- private:
-  void run() {
-    try {
-      sc_core::wait(m_start);
-      m_body();
-      m_done_at = sc_core::sc_time_stamp();
-      m_done = true;
-    } catch (const sc_core::sc_unwind_exception&) {
-      throw;  // the kernel's own thread unwinding
-    } catch (...) {
-      m_error = std::current_exception();
-      sc_core::sc_stop();
-    }
-  }
-
-  sc_time m_start;
-  std::function<void()> m_body;
-  sc_time m_done_at;
-  bool m_done = false;
-  std::exception_ptr m_error;
-};
+using test::Actor;
 
 sc_time ns(double n) {
   return sc_time(n, SC_NS);
