@@ -4,6 +4,7 @@
 // the arch config key `memory.type`.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <systemc>
@@ -41,6 +42,9 @@ class MemoryBackend {
 
   // Peak data bandwidth, for reports and sanity bounds.
   virtual double peak_bytes_per_second() const = 0;
+
+  // Row-buffer hit rate, for memories that have rows.
+  virtual std::optional<double> row_hit_rate() const { return std::nullopt; }
 };
 
 // Factory signature: module name, the `memory` config object, the parent stats group.

@@ -58,6 +58,7 @@ void print_summary(std::ostream& os, const RunResult& r) {
      << bytes_str(double(r.dram_written_bytes)) << ")\n";
   os << "  achieved bandwidth    " << fixed(r.achieved_bandwidth_gb_per_s, 1) << " GB/s  (peak "
      << fixed(r.peak_bandwidth_gb_per_s, 1) << " GB/s)\n";
+  if (r.row_hit_rate) os << "  DRAM row-hit rate     " << fixed(100 * *r.row_hit_rate, 1) << " %\n";
   os << "  wall time             " << fixed(r.wall_seconds * 1e3, 1) << " ms\n\n";
   os << std::left << std::setw(16) << "op" << std::right << std::setw(18) << "m x k x n"
      << std::setw(20) << "tile mt x kt x nt" << std::setw(14) << "cycles" << std::setw(8) << "util"

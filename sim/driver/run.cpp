@@ -118,6 +118,7 @@ RunResult run(const RunSpec& spec) {
   r.achieved_bandwidth_gb_per_s =
       r.seconds > 0 ? double(r.dram_read_bytes + r.dram_written_bytes) / r.seconds / 1e9 : 0;
   r.peak_bandwidth_gb_per_s = b.chip->memory().peak_bytes_per_second() / 1e9;
+  r.row_hit_rate = b.chip->memory().row_hit_rate();
 
   for (std::size_t i = 0; i < spec.workload.ops.size(); ++i) {
     const workloads::MatmulOp& op = spec.workload.ops[i];
@@ -150,6 +151,7 @@ RunResult run(const RunSpec& spec) {
   s["dram_written_bytes"] = r.dram_written_bytes;
   s["achieved_bandwidth_gb_per_s"] = r.achieved_bandwidth_gb_per_s;
   s["peak_bandwidth_gb_per_s"] = r.peak_bandwidth_gb_per_s;
+  if (r.row_hit_rate) s["row_hit_rate"] = *r.row_hit_rate;
   s["ops"] = config::Json::array();
   for (const OpResult& o : r.ops) s["ops"].push_back(to_json(o));
   s["chip"] = st.values_json();

@@ -1,6 +1,7 @@
 #pragma once
 // The run driver: arch config + workload -> chip, ISA programs, simulation, results.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,7 @@ struct RunResult {
   double array_utilisation = 0;
   std::uint64_t dram_read_bytes = 0, dram_written_bytes = 0;
   double achieved_bandwidth_gb_per_s = 0, peak_bandwidth_gb_per_s = 0;
+  std::optional<double> row_hit_rate;  // memories with rows (HBM)
   std::vector<OpResult> ops;
   config::Json stats;  // the stats.json document (totals, "ops", "chip" tree, "stat_info")
   double wall_seconds = 0;
