@@ -83,6 +83,16 @@ const Json* Reader::find(const std::string& key) {
 
 bool Reader::has(const std::string& key) const { return m_node->contains(key); }
 
+bool Reader::is_string(const std::string& key) const {
+  auto it = m_node->find(key);
+  return it != m_node->end() && it->is_string();
+}
+
+bool Reader::is_object(const std::string& key) const {
+  auto it = m_node->find(key);
+  return it != m_node->end() && it->is_object();
+}
+
 void Reader::ignore(const std::string& key) {
   if (const Json* v = find(key)) (*m_resolved)[key] = *v;
 }
@@ -110,7 +120,7 @@ std::uint64_t Reader::read_uint(const std::string& key, std::optional<std::uint6
 
 std::uint64_t Reader::count(const std::string& key, std::optional<std::uint64_t> def) {
   const Json* v = m_node->contains(key) ? &m_node->at(key) : nullptr;
-  if (v && !(v->is_number_unsigned() && v->get<std::uint64_t>() >= 1)) {
+  if (v && !(v->is_number_integer() && v->get<std::int64_t>() >= 1)) {
     find(key);
     fail_value(key, "a positive integer", *v);
   }
@@ -217,6 +227,13 @@ Reader Reader::child(const std::string& key) {
   const Json* v = find(key);
   Json& sub = (*m_resolved)[key];
   return Reader(v ? *v : kEmpty, key_path(key), sub);
+}
+
+Reader Reader::child_from(const std::string& key, const Json& node) {
+  find(key);
+  Json& sub = (*m_resolved)[key];
+  sub = Json::object();
+  return Reader(node, key_path(key), sub);
 }
 
 void Reader::finish() const {

@@ -39,7 +39,16 @@ class Reader {
 
   // A nested object; an absent key gives an empty object (all its keys then take defaults).
   Reader child(const std::string& key);
+  // Like child(key), but the nested reader reads `node` in place of the value written under
+  // `key`: for a shorthand that stands for an object (a preset name "HBM2" read as
+  // {"preset": "HBM2"}). Marks `key` consumed; what the nested reader reads replaces the
+  // shorthand in the resolved config. `node` must outlive the returned reader.
+  Reader child_from(const std::string& key, const Json& node);
   bool has(const std::string& key) const;
+  // The JSON kind of `key` as written (false when absent), for keys that take several forms,
+  // such as a preset name or an object. Neither consumes the key.
+  bool is_string(const std::string& key) const;
+  bool is_object(const std::string& key) const;
 
   // Parses the nested object `key` with `Params::parse(Reader&)` and rejects its unknown keys.
   template <class Params>

@@ -4,6 +4,7 @@
 
 #include "arch/isa/dump.h"
 #include "sim/core/error.h"
+#include "sim/driver/memtest.h"
 #include "sim/driver/presets.h"
 #include "sim/driver/report.h"
 #include "sim/driver/run.h"
@@ -23,6 +24,10 @@ constexpr const char* kUsage =
     "            print the ISA program of every core\n"
     "  validate  --arch PRESET|FILE [--set key=value]...\n"
     "            check an arch config and print it resolved (every default written out)\n"
+    "  memtest   --arch PRESET|FILE (--pattern P | --trace FILE) [--requests N] [--bytes B]\n"
+    "            [--rate GB_PER_S] [--stride B] [--read-fraction F] [--seed S] [--json]\n"
+    "            drive the HBM memory alone; patterns: seq_read seq_write mixed random_read\n"
+    "            random_write strided; --rate 0 (default) offers requests as fast as accepted\n"
     "  presets   list the architecture presets\n"
     "  workloads list the bundled workloads\n";
 
@@ -45,6 +50,35 @@ Options parse(const std::string& cmd, const std::vector<std::string>& args, bool
   po::store(po::command_line_parser(args).options(desc).run(), vm);
   po::notify(vm);
   return o;
+}
+
+int memtest(const std::vector<std::string>& args, std::ostream& out) {
+  po::options_description desc("llmsim memtest");
+  std::string arch;
+  std::vector<std::string> sets;
+  MemtestOptions o;
+  bool json = false;
+  desc.add_options()("arch", po::value(&arch)->required(), "preset name or arch JSON file")(
+      "set", po::value(&sets)->composing(), "override a config key: path.to.key=value")(
+      "pattern", po::value(&o.pattern), "synthetic pattern")(
+      "trace", po::value(&o.trace_file), "request trace: ADDRESS R|W [CYCLE] per line")(
+      "requests", po::value(&o.requests), "number of requests")(
+      "bytes", po::value(&o.request_bytes), "bytes per request")(
+      "rate", po::value(&o.rate_gb_per_s), "offered load in GB/s; 0 = as fast as accepted")(
+      "stride", po::value(&o.stride_bytes), "bytes between requests of `strided`")(
+      "read-fraction", po::value(&o.read_fraction), "reads among `mixed` requests")(
+      "seed", po::value(&o.seed), "seed of the random patterns")("json", po::bool_switch(&json),
+                                                                 "print JSON instead of a table");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  po::notify(vm);
+  const MemtestResult r = run_memtest(load_arch(arch), sets, o);
+  if (json) {
+    out << r.to_json().dump(2) << "\n";
+  } else {
+    print_memtest(out, r);
+  }
+  return 0;
 }
 
 int dispatch(const std::vector<std::string>& args, std::ostream& out) {
@@ -79,8 +113,9 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out) {
     if (!o.out.empty()) write_outputs(r, o.out);
     return 0;
   }
+  if (cmd == "memtest") return memtest(rest, out);
   throw po::error("unknown command \"" + cmd +
-                  "\"; commands: run, compile, validate, presets, workloads");
+                  "\"; commands: run, compile, validate, memtest, presets, workloads");
 }
 
 }  // namespace

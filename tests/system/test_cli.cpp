@@ -56,18 +56,20 @@ TEST_CASE("cli: a misspelled key exits 2 naming the key and the near miss") {
 }
 
 TEST_CASE("cli: an unknown extra key exits 2 with a did-you-mean") {
-  const auto path = edge_with([](auto& j) { j["core"]["scratchpad"]["bankz"] = 8; },
-                              "llmsim_unknown.json");
+  const auto path =
+      edge_with([](auto& j) { j["core"]["scratchpad"]["bankz"] = 8; }, "llmsim_unknown.json");
   const CliResult r = cli({"validate", "--arch", path});
   require_one_line_error(
-      r, "core.scratchpad.bankz: unknown key (did you mean \"banks\"?); allowed here: "
-         "capacity_bytes, banks, bank_width_bytes, ports");
+      r,
+      "core.scratchpad.bankz: unknown key (did you mean \"banks\"?); allowed here: "
+      "capacity_bytes, banks, bank_width_bytes, ports");
 }
 
 TEST_CASE("cli: a negative size exits 2 naming the key and the value") {
   const CliResult r =
       cli({"validate", "--arch", "edge", "--set", "core.scratchpad.capacity_bytes=-4096"});
-  require_one_line_error(r, "core.scratchpad.capacity_bytes: must be a positive integer, got -4096");
+  require_one_line_error(r,
+                         "core.scratchpad.capacity_bytes: must be a positive integer, got -4096");
 }
 
 TEST_CASE("cli: a non-power-of-two bank count exits 2") {
@@ -76,8 +78,8 @@ TEST_CASE("cli: a non-power-of-two bank count exits 2") {
 }
 
 TEST_CASE("cli: a wrong type exits 2 naming the key and the value") {
-  const auto path = edge_with([](auto& j) { j["core"]["systolic"]["cols"] = "32"; },
-                              "llmsim_type.json");
+  const auto path =
+      edge_with([](auto& j) { j["core"]["systolic"]["cols"] = "32"; }, "llmsim_type.json");
   const CliResult r = cli({"validate", "--arch", path});
   require_one_line_error(r, "core.systolic.cols: must be a positive integer, got \"32\"");
 }
@@ -89,7 +91,7 @@ TEST_CASE("cli: a bad choice lists the allowed values") {
 
 TEST_CASE("cli: an unknown memory implementation lists the registered ones") {
   const CliResult r = cli({"validate", "--arch", "edge", "--set", "memory.type=ddr9"});
-  require_one_line_error(r, "memory.type: must be one of simple, got \"ddr9\"");
+  require_one_line_error(r, "memory.type: must be one of hbm, simple, got \"ddr9\"");
 }
 
 TEST_CASE("cli: unknown preset and workload names list what exists") {
@@ -112,7 +114,8 @@ TEST_CASE("cli: a workload error names the op and the key") {
 
 TEST_CASE("cli: a dtype the array lacks is an error, not a zero-cost op") {
   const auto path = std::filesystem::temp_directory_path() / "llmsim_fp32_workload.json";
-  std::ofstream(path) << R"({"ops": [{"op": "matmul", "m": 64, "k": 64, "n": 64, "dtype": "fp32"}]})";
+  std::ofstream(path)
+      << R"({"ops": [{"op": "matmul", "m": 64, "k": 64, "n": 64, "dtype": "fp32"}]})";
   const CliResult r = cli({"run", "--arch", "edge", "--workload", path.string()});
   require_one_line_error(
       r, "op \"op0\": dtype fp32 is not supported by the systolic array (core.systolic.dtypes)");

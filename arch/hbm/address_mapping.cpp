@@ -1,0 +1,89 @@
+#include "arch/hbm/address_mapping.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "sim/core/error.h"
+#include "sim/core/units.h"
+
+namespace llmsim::hbm {
+
+namespace {
+
+constexpr const char* kNames[] = {"ch", "pc", "bg", "ba", "ro", "co"};
+
+}  // namespace
+
+std::vector<std::string> AddressMapping::presets() {
+  return {"ro_ba_bg_co_pc_ch", "ro_co_ba_bg_pc_ch", "ro_ba_bg_pc_ch_co", "ch_pc_ro_ba_bg_co"};
+}
+
+AddressMapping::AddressMapping(const std::string& mapping, const Organization& org,
+                               const std::string& key_path)
+    : m_name(mapping), m_burst_bytes(org.burst_bytes()), m_capacity(org.capacity_bytes()) {
+  m_count[int(Field::ch)] = std::uint64_t(org.stacks) * org.channels_per_stack;
+  m_count[int(Field::pc)] = org.pseudo_channels;
+  m_count[int(Field::bg)] = org.bank_groups;
+  m_count[int(Field::ba)] = org.banks_per_group;
+  m_count[int(Field::ro)] = org.rows;
+  m_count[int(Field::co)] = org.columns;
+  std::vector<Field> msb_first;
+  std::stringstream ss(mapping);
+  std::string part;
+  while (std::getline(ss, part, '_')) {
+    const auto it = std::find(std::begin(kNames), std::end(kNames), part);
+    if (it == std::end(kNames)) {
+      throw ConfigError(key_path + ": \"" + mapping + "\" has an unknown field \"" + part +
+                        "\"; fields are ch, pc, bg, ba, ro, co, most significant first, e.g. " +
+                        presets().front());
+    }
+    const Field f = Field(it - std::begin(kNames));
+    if (std::find(msb_first.begin(), msb_first.end(), f) != msb_first.end()) {
+      throw ConfigError(key_path + ": \"" + mapping + "\" names \"" + part + "\" twice");
+    }
+    msb_first.push_back(f);
+  }
+  if (msb_first.size() != 6) {
+    throw ConfigError(key_path + ": \"" + mapping +
+                      "\" must name each of ch, pc, bg, ba, ro, co exactly once");
+  }
+  m_lsb_first.assign(msb_first.rbegin(), msb_first.rend());
+  m_pow2 = is_power_of_two(m_burst_bytes);
+  for (int f = 0; f < 6; ++f) m_pow2 = m_pow2 && is_power_of_two(m_count[f]);
+  if (m_pow2) {
+    while ((1u << m_burst_shift) < m_burst_bytes) ++m_burst_shift;
+    for (int f = 0; f < 6; ++f) {
+      while ((std::uint64_t(1) << m_shift[f]) < m_count[f]) ++m_shift[f];
+    }
+  }
+}
+
+DecodedAddress AddressMapping::decode(std::uint64_t addr) const {
+  if (addr >= m_capacity) {
+    throw WorkloadError("address " + std::to_string(addr) + " lies beyond the memory capacity of " +
+                        std::to_string(m_capacity) + " bytes");
+  }
+  std::array<std::uint64_t, 6> v{};
+  if (m_pow2) {
+    std::uint64_t rest = addr >> m_burst_shift;
+    for (Field f : m_lsb_first) {
+      v[int(f)] = rest & (m_count[int(f)] - 1);
+      rest >>= m_shift[int(f)];
+    }
+  } else {
+    std::uint64_t rest = addr / m_burst_bytes;
+    for (Field f : m_lsb_first) {
+      v[int(f)] = rest % m_count[int(f)];
+      rest /= m_count[int(f)];
+    }
+  }
+  DecodedAddress d;
+  d.interface = std::uint32_t(v[int(Field::ch)] * m_count[int(Field::pc)] + v[int(Field::pc)]);
+  d.bank_group = std::uint32_t(v[int(Field::bg)]);
+  d.bank = std::uint32_t(v[int(Field::ba)]);
+  d.row = std::uint32_t(v[int(Field::ro)]);
+  d.column = std::uint32_t(v[int(Field::co)]);
+  return d;
+}
+
+}  // namespace llmsim::hbm

@@ -1,0 +1,51 @@
+#pragma once
+// Physical address -> (interface, bank group, bank, row, column). The mapping names the fields
+// from the most to the least significant, separated by '_':
+//   ch  channel (over all stacks)   pc  pseudo channel   bg  bank group   ba  bank
+//   ro  row                          co  column (in bursts)
+// Below the least significant field sits the byte offset within one burst. The decomposition
+// is mixed-radix (div/mod by each field's count), so counts need not be powers of two (three
+// stacks give 24 channels). Default "ro_ba_bg_co_pc_ch": consecutive bursts go to consecutive
+// channels, then pseudo channels, then columns of the same row (a sequential stream keeps every
+// interface busy and hits open rows).
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "arch/hbm/dram_spec.h"
+
+namespace llmsim::hbm {
+
+struct DecodedAddress {
+  std::uint32_t interface = 0;  // channel * pseudo_channels + pseudo channel
+  std::uint32_t bank_group = 0, bank = 0, row = 0, column = 0;
+};
+
+class AddressMapping {
+ public:
+  enum class Field { ch, pc, bg, ba, ro, co };
+
+  // Throws ConfigError naming `key_path` if `mapping` is not a permutation of the six fields.
+  AddressMapping(const std::string& mapping, const Organization& org, const std::string& key_path);
+
+  // Throws WorkloadError if `addr` lies beyond the memory's capacity.
+  DecodedAddress decode(std::uint64_t addr) const;
+  std::uint32_t burst_bytes() const { return m_burst_bytes; }
+  const std::string& name() const { return m_name; }
+
+  static std::vector<std::string> presets();  // documented examples; any permutation is valid
+
+ private:
+  std::string m_name;
+  std::uint32_t m_burst_bytes;
+  std::uint64_t m_capacity;
+  std::vector<Field> m_lsb_first;          // fields from least to most significant
+  std::array<std::uint64_t, 6> m_count{};  // indexed by Field
+  // Fast path when every count is a power of two: shift and mask instead of div and mod.
+  bool m_pow2 = false;
+  std::uint32_t m_burst_shift = 0;
+  std::array<std::uint32_t, 6> m_shift{};  // bits of each field, indexed by Field
+};
+
+}  // namespace llmsim::hbm

@@ -1,0 +1,165 @@
+#include "arch/hbm/bank_timing.h"
+
+#include <algorithm>
+#include <string>
+
+#include "sim/core/error.h"
+
+namespace llmsim::hbm {
+
+const char* to_string(Command c) {
+  switch (c) {
+    case Command::act:
+      return "ACT";
+    case Command::pre:
+      return "PRE";
+    case Command::rd:
+      return "RD";
+    case Command::wr:
+      return "WR";
+    case Command::refab:
+      return "REFab";
+    case Command::refpb:
+      return "REFpb";
+  }
+  return "?";
+}
+
+namespace {
+
+std::size_t idx(Command c) {
+  return static_cast<std::size_t>(c);
+}
+
+}  // namespace
+
+BankTiming::BankTiming(const DramSpec& spec)
+    : m_banks_per_group(spec.org.banks_per_group),
+      m_faw(spec.timing.tFAW),
+      m_banks(spec.org.banks()),
+      m_group(spec.org.bank_groups, Earliest{}),
+      m_cl(spec.timing.tCL),
+      m_cwl(spec.timing.tCWL),
+      m_bl(spec.timing.tBL) {
+  const Timing& t = spec.timing;
+  if (spec.org.banks() == 0 || spec.org.banks() > kMaxBanks) {
+    throw ConfigError("memory.device: the controller handles 1 to " + std::to_string(kMaxBanks) +
+                      " banks per pseudo channel, got " + std::to_string(spec.org.banks()));
+  }
+  if (t.tCCD_S < t.tBL) {
+    throw ConfigError("memory.device: tCCD_S (" + std::to_string(t.tCCD_S) +
+                      ") must be at least tBL (" + std::to_string(t.tBL) +
+                      ") or read bursts would overlap on the data bus");
+  }
+  for (std::uint32_t b = 0; b < m_banks.size(); ++b) m_banks[b].group = b / m_banks_per_group;
+  using C = Command;
+  using L = Level;
+  const std::uint64_t wr_to_pre = std::uint64_t{t.tCWL} + t.tBL + t.tWR;
+  // Signed: a long write latency makes the bus turnaround term negative.
+  const std::int64_t turnaround =
+      std::int64_t{t.tCL} + t.tBL + t.tRTW - static_cast<std::int64_t>(t.tCWL);
+  const std::uint64_t rd_to_wr =
+      static_cast<std::uint64_t>(std::max<std::int64_t>(turnaround, t.tCCD_S));
+  const std::uint64_t wr_to_rd_s =
+      std::max<std::uint64_t>(std::uint64_t{t.tCWL} + t.tBL + t.tWTR_S, t.tCCD_S);
+  const std::uint64_t wr_to_rd_l = std::uint64_t{t.tCWL} + t.tBL + t.tWTR_L;
+
+  add(C::act, L::bank, C::rd, t.tRCDRD);
+  add(C::act, L::bank, C::wr, t.tRCDWR);
+  add(C::act, L::bank, C::pre, t.tRAS);
+  add(C::act, L::bank, C::act, t.tRC);
+  add(C::act, L::bank, C::refpb, t.tRC);
+  add(C::act, L::bank_group, C::act, t.tRRD_L);
+  add(C::act, L::channel, C::act, t.tRRD_S);
+  add(C::act, L::channel, C::refab, t.tRC);
+
+  add(C::pre, L::bank, C::act, t.tRP);
+  add(C::pre, L::bank, C::refpb, t.tRP);
+  add(C::pre, L::channel, C::refab, t.tRP);
+
+  add(C::rd, L::bank, C::pre, t.tRTP);
+  add(C::rd, L::bank_group, C::rd, t.tCCD_L);
+  add(C::rd, L::channel, C::rd, t.tCCD_S);
+  add(C::rd, L::channel, C::wr, rd_to_wr);
+
+  add(C::wr, L::bank, C::pre, wr_to_pre);
+  add(C::wr, L::bank_group, C::wr, t.tCCD_L);
+  add(C::wr, L::bank_group, C::rd, wr_to_rd_l);
+  add(C::wr, L::channel, C::wr, t.tCCD_S);
+  add(C::wr, L::channel, C::rd, wr_to_rd_s);
+
+  add(C::refab, L::channel, C::act, t.tRFC);
+  add(C::refab, L::channel, C::refab, t.tRFC);
+  add(C::refab, L::channel, C::refpb, t.tRFC);
+
+  add(C::refpb, L::bank, C::act, t.tRFCpb);
+  add(C::refpb, L::bank, C::refpb, t.tRFCpb);
+  add(C::refpb, L::channel, C::act, t.tRREFD);
+  add(C::refpb, L::channel, C::refpb, t.tRREFD);
+  add(C::refpb, L::channel, C::refab, t.tRFCpb);
+}
+
+void BankTiming::add(Command prev, Level level, Command next, std::uint64_t latency) {
+  if (latency == 0) return;  // no constraint (e.g. tRREFD on a device without it)
+  m_constraints[idx(prev)][static_cast<std::size_t>(level)].push_back({idx(next), latency});
+}
+
+bool BankTiming::state_allows(Command cmd, std::uint32_t bank, std::uint32_t row) const {
+  switch (cmd) {
+    case Command::act:
+    case Command::refpb:
+      return !is_open(bank);
+    case Command::pre:
+      return is_open(bank);
+    case Command::rd:
+    case Command::wr:
+      return m_banks[bank].open_row == row;
+    case Command::refab:
+      return m_open_mask == 0;
+  }
+  return false;
+}
+
+void BankTiming::issue(Command cmd, std::uint32_t bank, std::uint32_t row, std::uint64_t cycle) {
+  LLMSIM_CHECK(cmd == Command::refab || bank < m_banks.size(),
+               "HBM command to a bank out of range");
+  LLMSIM_CHECK(can_issue(cmd, bank, row, cycle),
+               std::string("illegal HBM command ") + to_string(cmd) + " to bank " +
+                   std::to_string(bank) + " row " + std::to_string(row) + " at cycle " +
+                   std::to_string(cycle) + " (earliest " + std::to_string(earliest(cmd, bank)) +
+                   ", bank state " + (state_allows(cmd, bank, row) ? "ok" : "wrong") + ")");
+  const auto& by_level = m_constraints[idx(cmd)];
+  auto raise = [cycle](Earliest& e, const std::vector<Constraint>& cs) {
+    for (const Constraint& k : cs) e[k.next] = std::max(e[k.next], cycle + k.latency);
+  };
+  if (cmd != Command::refab) {
+    raise(m_banks[bank].earliest, by_level[static_cast<std::size_t>(Level::bank)]);
+    raise(m_group[m_banks[bank].group], by_level[static_cast<std::size_t>(Level::bank_group)]);
+  }
+  raise(m_channel, by_level[static_cast<std::size_t>(Level::channel)]);
+  m_command_bus_free = cycle + 1;
+  switch (cmd) {
+    case Command::act:
+      m_last_acts[m_acts % 4] = cycle;
+      ++m_acts;
+      m_banks[bank].open_row = row;
+      m_open_mask |= std::uint64_t{1} << bank;
+      break;
+    case Command::pre:
+      m_banks[bank].open_row = kClosed;
+      m_open_mask &= ~(std::uint64_t{1} << bank);
+      break;
+    case Command::rd:
+    case Command::wr: {
+      const std::uint64_t start = cycle + (cmd == Command::rd ? m_cl : m_cwl);
+      LLMSIM_CHECK(start >= m_data_bus_free, "HBM data bursts overlap: timing table is wrong");
+      m_data_bus_free = start + m_bl;
+      break;
+    }
+    case Command::refab:
+    case Command::refpb:
+      break;
+  }
+}
+
+}  // namespace llmsim::hbm

@@ -1,0 +1,296 @@
+#include "arch/hbm/channel_controller.h"
+
+#include <string>
+#include <utility>
+
+#include "sim/core/error.h"
+
+namespace llmsim::hbm {
+
+namespace {
+
+// Read latency histogram: 8-cycle buckets up to 4096 cycles.
+constexpr std::uint64_t kLatencyBucketCycles = 8;
+constexpr std::size_t kLatencyBuckets = 512;
+
+void check_refresh(const DramSpec& spec, const ControllerParams& p) {
+  const Timing& t = spec.timing;
+  const std::string key = "memory.controller.refresh";
+  const std::string device = "device \"" + spec.name + "\" has ";
+  if (p.refresh == RefreshMode::per_bank) {
+    if (t.tRFCpb == 0) {
+      throw ConfigError(key + ": per_bank needs a device with per-bank refresh (tRFCpb > 0); " +
+                        device + "tRFCpb = 0; use \"all_bank\" or \"off\"");
+    }
+    const std::uint64_t min_refi = std::uint64_t{spec.org.banks()} * std::max(1u, t.tRREFD);
+    if (t.tREFI < min_refi || t.tREFI <= t.tRFCpb) {
+      throw ConfigError(key + ": per_bank refresh cannot keep up: " + device +
+                        "tREFI = " + std::to_string(t.tREFI) +
+                        ", needs at least banks x max(1, tRREFD) = " + std::to_string(min_refi) +
+                        " and more than tRFCpb = " + std::to_string(t.tRFCpb));
+    }
+  } else if (p.refresh == RefreshMode::all_bank && t.tREFI <= t.tRFC) {
+    throw ConfigError(key + ": all_bank refresh cannot keep up: " + device + "tREFI = " +
+                      std::to_string(t.tREFI) + " <= tRFC = " + std::to_string(t.tRFC));
+  }
+}
+
+}  // namespace
+
+ChannelController::ChannelController(const DramSpec& spec, const ControllerParams& p,
+                                     stats::Group& parent, const std::string& name)
+    : m_spec(spec),
+      m_params(p),
+      m_clock(spec.timing.clock_mhz),
+      m_timing(spec),
+      m_reads(p.read_queue_depth, spec.org.banks()),
+      m_writes(p.write_queue_depth, spec.org.banks()),
+      m_scheduler(m_params, m_timing, m_reads, m_writes),
+      m_drain_high(p.write_drain_high_count()),
+      m_drain_low(p.write_drain_low_count()),
+      m_stats(parent, name),
+      m_reads_done(m_stats, "reads", "count", "read requests served"),
+      m_writes_done(m_stats, "writes", "count", "write requests served"),
+      m_read_bytes(m_stats, "read_bytes", "byte", "bytes read by requests"),
+      m_written_bytes(m_stats, "written_bytes", "byte", "bytes written by requests"),
+      m_row_hits(m_stats, "row_hits", "count", "requests served from an already open row"),
+      m_row_misses(m_stats, "row_misses", "count", "requests that needed an ACT (bank closed)"),
+      m_row_conflicts(m_stats, "row_conflicts", "count",
+                      "requests that needed a PRE and an ACT (another row open)"),
+      m_act(m_stats, "act_commands", "count", "ACT commands"),
+      m_pre(m_stats, "pre_commands", "count", "PRE commands"),
+      m_rd(m_stats, "rd_commands", "count", "RD commands"),
+      m_wr(m_stats, "wr_commands", "count", "WR commands"),
+      m_refab(m_stats, "refab_commands", "count", "all-bank refresh commands"),
+      m_refpb(m_stats, "refpb_commands", "count", "per-bank refresh commands"),
+      m_read_latency(m_stats, "read_latency_cycles", "cycle",
+                     "read arrival to last data beat, in tCK", kLatencyBucketCycles,
+                     kLatencyBuckets),
+      m_read_queue(m_stats, "read_queue_occupancy", "request", "requests in the read queue",
+                   m_clock),
+      m_write_queue(m_stats, "write_queue_occupancy", "request", "requests in the write queue",
+                    m_clock),
+      m_row_hit_rate(m_stats, "row_hit_rate", "ratio", "row hits / requests served",
+                     [this] {
+                       const double n = static_cast<double>(
+                           m_row_hits.value() + m_row_misses.value() + m_row_conflicts.value());
+                       return n == 0 ? 0.0 : static_cast<double>(m_row_hits.value()) / n;
+                     }),
+      m_energy(m_stats, "energy_pj", "pJ",
+               "ACT/PRE, read, write and refresh energy plus background power over "
+               "elapsed_cycles",
+               [this] { return energy_pj(); }),
+      m_elapsed(m_stats, "elapsed_cycles", "cycle", "tCK cycles the controller has advanced to",
+                [this] { return static_cast<double>(m_now); }) {
+  check_refresh(spec, p);
+}
+
+bool ChannelController::can_accept(bool write) const {
+  return !(write ? m_writes : m_reads).full();
+}
+
+std::uint32_t ChannelController::check_address(const BankAddress& a) const {
+  const Organization& o = m_spec.org;
+  LLMSIM_CHECK(a.bank_group < o.bank_groups && a.bank < o.banks_per_group && a.row < o.rows &&
+                   a.column < o.columns,
+               "HBM address out of range: bank group " + std::to_string(a.bank_group) + ", bank " +
+                   std::to_string(a.bank) + ", row " + std::to_string(a.row) + ", column " +
+                   std::to_string(a.column));
+  return m_timing.bank_index(a.bank_group, a.bank);
+}
+
+void ChannelController::enqueue(const Request& r) {
+  LLMSIM_CHECK(can_accept(r.write), "HBM request enqueued to a full queue");
+  LLMSIM_CHECK(r.arrival >= m_now, "HBM request arrives at cycle " + std::to_string(r.arrival) +
+                                       ", before the controller's time " + std::to_string(m_now));
+  const std::uint32_t bank = check_address(r.addr);
+  if (r.arrival > m_now) run_until(r.arrival, m_pending);
+  RequestQueue& q = r.write ? m_writes : m_reads;
+  RequestQueue::Entry e;
+  e.req = r;
+  e.req.done = 0;
+  e.seq = m_seq++;
+  e.bank = bank;
+  q.push(e, m_timing.is_open(bank) && m_timing.open_row(bank) == r.addr.row);
+  m_scheduler.touch(bank);
+  (r.write ? m_write_queue : m_read_queue).set(Cycles(r.arrival), q.size());
+  // Usually the new request only adds a candidate: compare it with the cached decision.
+  if (m_decision_valid && m_decision) {
+    m_decision = m_scheduler.with_new_request(*m_decision, m_now, serve_writes(), bank);
+    m_decision_valid = m_decision.has_value();
+  } else {
+    m_decision_valid = false;
+  }
+}
+
+void ChannelController::advance(std::uint64_t until, std::vector<Request>& completed) {
+  LLMSIM_CHECK(until >= m_now, "HBM controller asked to advance to cycle " + std::to_string(until) +
+                                   ", before its time " + std::to_string(m_now));
+  completed.insert(completed.end(), m_pending.begin(), m_pending.end());
+  m_pending.clear();
+  run_until(until, completed);
+}
+
+std::optional<std::uint64_t> ChannelController::next_command_cycle() const {
+  if (m_reads.empty() && m_writes.empty()) return std::nullopt;
+  const std::optional<Decision>& d = decision();
+  if (!d) return std::nullopt;
+  return d->cycle;
+}
+
+void ChannelController::run_until(std::uint64_t until, std::vector<Request>& completed) {
+  for (;;) {
+    const std::optional<Decision>& d = decision();
+    if (!d || d->cycle >= until) break;
+    const Decision next = *d;
+    execute(next, completed);
+  }
+  if (until > m_now) {
+    m_drain = drain_now();  // the mode of every cycle in [now, until)
+    m_now = until;
+  }
+}
+
+const std::optional<Decision>& ChannelController::decision() const {
+  if (!m_decision_valid) {
+    m_decision = m_scheduler.next(m_now, serve_writes(), refresh_duty());
+    m_decision_valid = true;
+  }
+  return m_decision;
+}
+
+RefreshDuty ChannelController::refresh_duty() const {
+  RefreshDuty duty;
+  duty.mode = m_params.refresh;
+  const std::uint64_t k = m_refreshes + 1;
+  if (m_params.refresh == RefreshMode::all_bank) {
+    duty.due = k * m_spec.timing.tREFI;  // the k-th REFab is due at k * tREFI
+  } else if (m_params.refresh == RefreshMode::per_bank) {
+    // The k-th REFpb is due at floor(k * tREFI / banks): every bank once per tREFI on average,
+    // without accumulating the rounding of tREFI / banks.
+    duty.due = k * m_spec.timing.tREFI / m_timing.banks();
+    duty.bank = m_refresh_bank;
+  }
+  return duty;
+}
+
+void ChannelController::execute(const Decision& d, std::vector<Request>& completed) {
+  m_drain = drain_now();  // the mode of cycles [now, d.cycle], decided on before the command
+  apply(d.cmd, d.bank, d.row, d.cycle);
+  RequestQueue& q = d.write_queue ? m_writes : m_reads;
+  switch (d.cmd) {
+    case Command::act:
+      if (d.slot != RequestQueue::kNone) q.entry(d.slot).needed_act = true;
+      break;
+    case Command::pre:
+      if (d.slot != RequestQueue::kNone) q.entry(d.slot).needed_pre = true;
+      break;
+    case Command::rd:
+    case Command::wr:
+      complete(d, completed);
+      break;
+    case Command::refab:
+      ++m_refreshes;
+      break;
+    case Command::refpb:
+      ++m_refreshes;
+      m_refresh_bank = (m_refresh_bank + 1) % m_timing.banks();
+      break;
+  }
+  m_now = d.cycle + 1;
+  m_decision_valid = false;
+}
+
+void ChannelController::complete(const Decision& d, std::vector<Request>& completed) {
+  RequestQueue& q = d.write_queue ? m_writes : m_reads;
+  LLMSIM_CHECK(d.slot != RequestQueue::kNone, "HBM column command without a request");
+  const RequestQueue::Entry& e = q.entry(d.slot);
+  Request r = e.req;
+  const Timing& t = m_spec.timing;
+  r.done = d.cycle + (r.write ? t.tCWL : t.tCL) + t.tBL;
+  if (e.needed_pre) {
+    ++m_row_conflicts;
+  } else if (e.needed_act) {
+    ++m_row_misses;
+  } else {
+    ++m_row_hits;
+  }
+  const std::uint32_t bytes = m_spec.org.burst_bytes();
+  if (r.write) {
+    ++m_writes_done;
+    m_written_bytes += bytes;
+  } else {
+    ++m_reads_done;
+    m_read_bytes += bytes;
+    m_read_latency.sample(r.done - r.arrival);
+  }
+  q.remove(d.slot, /*hit=*/true);
+  m_scheduler.touch(d.bank);
+  // The request held its slot through its issue cycle.
+  (r.write ? m_write_queue : m_read_queue).set(Cycles(d.cycle + 1), q.size());
+  completed.push_back(r);
+}
+
+void ChannelController::apply(Command cmd, std::uint32_t bank, std::uint32_t row,
+                              std::uint64_t cycle) {
+  m_timing.issue(cmd, bank, row, cycle);
+  switch (cmd) {
+    case Command::act:
+      m_reads.on_open(bank, row);
+      m_writes.on_open(bank, row);
+      m_scheduler.touch(bank);
+      ++m_act;
+      break;
+    case Command::pre:
+      m_reads.on_close(bank);
+      m_writes.on_close(bank);
+      m_scheduler.touch(bank);
+      ++m_pre;
+      break;
+    case Command::rd:
+      ++m_rd;
+      break;
+    case Command::wr:
+      ++m_wr;
+      break;
+    case Command::refab:
+      ++m_refab;
+      break;
+    case Command::refpb:
+      ++m_refpb;
+      break;
+  }
+  if (m_observer) {
+    const bool all = cmd == Command::refab;
+    const std::uint32_t per_group = m_spec.org.banks_per_group;
+    m_observer(IssuedCommand{cmd, cycle, all ? 0 : bank / per_group, all ? 0 : bank % per_group,
+                             (cmd == Command::refab || cmd == Command::refpb) ? 0 : row});
+  }
+}
+
+bool ChannelController::can_issue(Command cmd, const BankAddress& a, std::uint64_t cycle) const {
+  return m_timing.can_issue(cmd, check_address(a), a.row, cycle);
+}
+
+void ChannelController::issue(Command cmd, const BankAddress& a, std::uint64_t cycle) {
+  LLMSIM_CHECK(cycle >= m_now, "HBM command issued at cycle " + std::to_string(cycle) +
+                                   ", before the controller's time " + std::to_string(m_now));
+  apply(cmd, check_address(a), a.row, cycle);
+  m_drain = drain_now();
+  m_now = cycle + 1;
+  m_decision_valid = false;
+}
+
+double ChannelController::energy_pj() const {
+  const Energy& e = m_spec.energy;
+  const double burst_bits = 8.0 * m_spec.org.burst_bytes();
+  const double refreshes = static_cast<double>(m_refab.value()) +
+                           static_cast<double>(m_refpb.value()) / m_timing.banks();
+  // mW x s = mJ = 1e9 pJ.
+  return e.act_pre_pj * static_cast<double>(m_act.value()) +
+         e.read_pj_per_bit * burst_bits * static_cast<double>(m_rd.value()) +
+         e.write_pj_per_bit * burst_bits * static_cast<double>(m_wr.value()) +
+         e.refresh_pj * refreshes + e.background_mw * m_clock.seconds(Cycles(m_now)) * 1e9;
+}
+
+}  // namespace llmsim::hbm

@@ -1,0 +1,147 @@
+#pragma once
+// The memory controller of one HBM pseudo channel (one rank), in plain C++: a read queue and a
+// write queue, a command scheduler (FCFS or FR-FCFS, open or closed page, write drain between
+// watermarks), refresh (all-bank, per-bank or off), and the device's bank and timing state.
+// Exact to the DRAM clock (tCK) and event driven: advance() jumps from one command's issue
+// cycle to the next and never visits a cycle at which nothing issues. A SystemC wrapper and the
+// standalone `memtest` driver call it.
+//
+// Time: the controller has decided every command before now(). A caller enqueues requests at
+// arrival cycles >= now() and calls advance(until) to let commands before `until` issue; it may
+// sleep until next_command_cycle() in between. Refreshes and closed-page precharges that fall
+// in a period nobody asked about are caught up lazily by the next enqueue() or advance(), at
+// the cycles they would have issued at had the controller been asked every cycle, so the
+// command schedule does not depend on how often the caller calls in.
+//
+// One request is one burst (org.burst_bytes()); a request completes, and frees its queue slot,
+// when its RD or WR issues, with `done` = RD + tCL + tBL or WR + tCWL + tBL (the cycle after
+// its last data beat).
+//
+// Stats (group `name`): request, byte, row-outcome and command counters, read latency
+// (arrival to done), queue occupancies, row_hit_rate, elapsed_cycles (= now()) and energy_pj =
+// act_pre_pj x ACTs + read/write pJ per bit x bits of RD/WR bursts + refresh_pj x (REFab +
+// REFpb / banks) + background_mw x elapsed time. Background energy runs to now(): advance() to
+// the end of the run before dumping. Occupancy means run to the SystemC time of the dump (in a
+// standalone run, to the last queue change).
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arch/hbm/bank_timing.h"
+#include "arch/hbm/command_scheduler.h"
+#include "arch/hbm/controller_params.h"
+#include "arch/hbm/dram_spec.h"
+#include "arch/hbm/request_queue.h"
+#include "sim/core/stats.h"
+#include "sim/core/units.h"
+
+namespace llmsim::hbm {
+
+struct IssuedCommand {
+  Command cmd;
+  std::uint64_t cycle;
+  std::uint32_t bank_group, bank, row;  // bank within its group; 0 for REFab
+};
+
+class ChannelController {
+ public:
+  // ConfigError if the device cannot do what `p` asks (per-bank refresh without tRFCpb, a
+  // refresh interval too short for its refresh) or cannot be scheduled (tCCD_S < tBL).
+  ChannelController(const DramSpec& spec, const ControllerParams& p, stats::Group& parent,
+                    const std::string& name);
+
+  ChannelController(const ChannelController&) = delete;
+  ChannelController& operator=(const ChannelController&) = delete;
+
+  // The queue for reads (or writes) has room.
+  bool can_accept(bool write) const;
+  // Contract: can_accept(r.write), r.arrival >= now(), r.addr within the device. If r.arrival
+  // > now() the controller first advances to r.arrival; requests completed on the way are
+  // handed out by the next advance().
+  void enqueue(const Request& r);
+  // Issues, in cycle order, every command whose issue cycle is < `until` (refreshes and
+  // closed-page precharges included) and appends the requests whose RD/WR has issued to
+  // `completed`, with `done` set (done may be > until: the data is still on its way).
+  // Afterwards now() == until. Contract: until >= now().
+  void advance(std::uint64_t until, std::vector<Request>& completed);
+  // The cycle at which the next command would issue if nothing else arrived, or nullopt when
+  // both queues are empty (refreshes and closed-page precharges are caught up lazily and need no
+  // wake-up). The command may be a refresh or a precharge rather than a request's RD/WR.
+  std::optional<std::uint64_t> next_command_cycle() const;
+  std::uint64_t now() const { return m_now; }
+
+  std::uint32_t queued_reads() const { return m_reads.size(); }
+  std::uint32_t queued_writes() const { return m_writes.size(); }
+  // Whether the controller is in write drain mode at now().
+  bool draining_writes() const { return drain_now(); }
+  const DramSpec& spec() const { return m_spec; }
+  const ControllerParams& params() const { return m_params; }
+
+  // Called for every command issued, refreshes included, in issue order.
+  void set_observer(std::function<void(const IssuedCommand&)> f) { m_observer = std::move(f); }
+
+  // Low-level access for the timing tests: whether `cmd` may issue at `cycle` to
+  // (a.bank_group, a.bank, a.row) given every timing constraint and the bank state, and
+  // issuing it (InternalError unless legal and cycle >= now(); afterwards now() is cycle + 1).
+  // issue() changes the device state and the command counters only: no request completes and
+  // the refresh schedule does not move.
+  bool can_issue(Command cmd, const BankAddress& a, std::uint64_t cycle) const;
+  void issue(Command cmd, const BankAddress& a, std::uint64_t cycle);
+
+ private:
+  // Issues every command before `until` (see advance()).
+  void run_until(std::uint64_t until, std::vector<Request>& completed);
+  const std::optional<Decision>& decision() const;
+  void execute(const Decision& d, std::vector<Request>& completed);
+  // The device-level effects of a command: timing, bank state, row-hit counts, counters,
+  // observer.
+  void apply(Command cmd, std::uint32_t bank, std::uint32_t row, std::uint64_t cycle);
+  void complete(const Decision& d, std::vector<Request>& completed);
+  RefreshDuty refresh_duty() const;
+  // Which queue the scheduler serves: writes in drain mode or when no read is pending.
+  bool serve_writes() const { return drain_now() || m_reads.empty(); }
+  // Write drain mode at now(), from the mode of the cycle before and the writes queued now
+  // (arrivals of this cycle included): entered at >= the high watermark, left at <= the low one.
+  // As the queue only changes at issues and arrivals, evaluating it lazily gives the mode a
+  // controller re-evaluating it every cycle would have (re-applying it to the same count
+  // changes nothing).
+  bool drain_now() const {
+    return m_drain ? m_writes.size() > m_drain_low : m_writes.size() >= m_drain_high;
+  }
+  std::uint32_t check_address(const BankAddress& a) const;
+  double energy_pj() const;
+
+  DramSpec m_spec;
+  ControllerParams m_params;
+  ClockDomain m_clock;  // for the occupancy stats
+  BankTiming m_timing;
+  RequestQueue m_reads;
+  RequestQueue m_writes;
+  CommandScheduler m_scheduler;
+  std::uint32_t m_drain_high, m_drain_low;  // write watermarks in requests
+
+  std::uint64_t m_now = 0;
+  std::uint64_t m_seq = 0;           // enqueue counter: request age
+  bool m_drain = false;              // write drain mode of cycle now() - 1
+  std::uint64_t m_refreshes = 0;     // refreshes issued by the scheduler
+  std::uint32_t m_refresh_bank = 0;  // per_bank: the next bank to refresh
+  std::vector<Request> m_pending;    // completed while catching up in enqueue()
+  std::function<void(const IssuedCommand&)> m_observer;
+  // The next decision, valid until the state changes (an issue, or an enqueue the scheduler
+  // cannot fold in). Moving now() forward up to the decided cycle leaves it valid: every
+  // candidate's earliest cycle is already at or after it.
+  mutable std::optional<Decision> m_decision;
+  mutable bool m_decision_valid = false;
+
+  stats::Group m_stats;
+  stats::Counter m_reads_done, m_writes_done, m_read_bytes, m_written_bytes;
+  stats::Counter m_row_hits, m_row_misses, m_row_conflicts;
+  stats::Counter m_act, m_pre, m_rd, m_wr, m_refab, m_refpb;
+  stats::Histogram m_read_latency;
+  stats::Occupancy m_read_queue, m_write_queue;
+  stats::Formula m_row_hit_rate, m_energy, m_elapsed;
+};
+
+}  // namespace llmsim::hbm

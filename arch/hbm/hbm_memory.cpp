@@ -1,0 +1,152 @@
+#include "arch/hbm/hbm_memory.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "sim/core/config.h"
+#include "sim/core/error.h"
+
+namespace llmsim::hbm {
+
+HbmMemory::HbmMemory(const sc_core::sc_module_name& name, const HbmParams& p, stats::Group& parent,
+                     const std::string& key_path)
+    : sc_module(name),
+      m_stats(parent, basename()),
+      m_system(p, m_stats, key_path),
+      m_clock(p.spec.timing.clock_mhz),
+      m_feeds(m_system.interfaces()),
+      m_next(m_system.interfaces(), kIdle) {
+  sc_core::sc_spawn([this] { schedule(); }, "scheduler");
+}
+
+double HbmMemory::peak_bytes_per_second() const {
+  return m_system.spec().peak_bytes_per_second();
+}
+
+sc_core::sc_time HbmMemory::decision_time(std::uint64_t cycle) const {
+  return m_clock.period() * (double(cycle) + 0.5);
+}
+
+void HbmMemory::feed(std::uint32_t i, std::uint64_t arrival) {
+  ChannelController& c = m_system.controller(i);
+  std::deque<Burst>& q = m_feeds[i];
+  while (!q.empty() && c.can_accept(q.front().request.write)) {
+    Burst& b = q.front();
+    if (m_free_ids.empty()) {
+      b.request.id = m_owner.size();
+      m_owner.push_back(nullptr);
+    } else {
+      b.request.id = m_free_ids.back();
+      m_free_ids.pop_back();
+    }
+    m_owner[b.request.id] = b.owner;
+    b.request.arrival = std::max(arrival, c.now());
+    c.enqueue(b.request);
+    q.pop_front();
+  }
+}
+
+void HbmMemory::reschedule(std::uint32_t i) {
+  const auto c = m_system.controller(i).next_command_cycle();
+  const std::uint64_t next = c ? *c : kIdle;
+  if (next == m_next[i]) return;
+  m_next[i] = next;
+  if (next == kIdle) return;
+  if (m_heap.size() > 4 * m_next.size()) {  // mostly stale: rebuild from m_next
+    m_heap.clear();
+    for (std::uint32_t j = 0; j < m_next.size(); ++j) {
+      if (m_next[j] != kIdle) m_heap.emplace_back(m_next[j], j);
+    }
+    std::make_heap(m_heap.begin(), m_heap.end(), std::greater<>());
+    return;
+  }
+  m_heap.emplace_back(next, i);
+  std::push_heap(m_heap.begin(), m_heap.end(), std::greater<>());
+}
+
+void HbmMemory::retire(const std::vector<Request>& completed) {
+  for (const Request& r : completed) {
+    Pending* p = m_owner[r.id];
+    LLMSIM_CHECK(p != nullptr, "HBM completion for an unknown request");
+    m_owner[r.id] = nullptr;
+    m_free_ids.push_back(r.id);
+    p->last_done = std::max(p->last_done, r.done);
+    if (--p->outstanding == 0) p->all_done.notify(sc_core::SC_ZERO_TIME);
+  }
+}
+
+void HbmMemory::transfer(const memory::Transfer& t) {
+  Pending p;
+  const std::uint64_t burst = m_system.mapping().burst_bytes();
+  const std::uint64_t now = m_clock.now().count();
+  std::vector<bool> touched(m_system.interfaces(), false);
+  for (std::uint64_t row = 0; row < t.rows; ++row) {
+    const std::uint64_t begin = t.addr + row * t.stride_bytes, end = begin + t.row_bytes;
+    for (std::uint64_t a = begin / burst * burst; a < end; a += burst) {
+      const DecodedAddress d = m_system.mapping().decode(a);
+      Request r;
+      r.write = t.write;
+      r.addr = {d.bank_group, d.bank, d.row, d.column};
+      m_feeds[d.interface].push_back({r, &p});
+      touched[d.interface] = true;
+      ++p.outstanding;
+    }
+  }
+  for (std::uint32_t i = 0; i < touched.size(); ++i) {
+    if (!touched[i]) continue;
+    feed(i, now);
+    reschedule(i);
+  }
+  m_arrival.notify(sc_core::SC_ZERO_TIME);
+  while (p.outstanding > 0) sc_core::wait(p.all_done);
+  m_clock.wait_until(Cycles(p.last_done));
+}
+
+void HbmMemory::schedule() {
+  auto pop = [this] {
+    std::pop_heap(m_heap.begin(), m_heap.end(), std::greater<>());
+    m_heap.pop_back();
+  };
+  for (;;) {
+    // Skip entries made stale by a later reschedule() of their interface.
+    while (!m_heap.empty() && m_next[m_heap.front().second] != m_heap.front().first) pop();
+    if (m_heap.empty()) {
+      sc_core::wait(m_arrival);
+      continue;
+    }
+    const std::uint64_t next = m_heap.front().first;
+    const sc_core::sc_time at = decision_time(next);
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    if (at > now) {
+      sc_core::wait(at - now, m_arrival);
+      if (sc_core::sc_time_stamp() < at) continue;  // a transfer arrived: decide again
+    }
+    // Every interface with a command at `next` issues it.
+    std::vector<std::uint32_t> due;
+    while (!m_heap.empty() && m_heap.front().first == next) {
+      if (m_next[m_heap.front().second] == next) due.push_back(m_heap.front().second);
+      pop();
+    }
+    for (std::uint32_t i : due) {
+      m_next[i] = kIdle;  // popped: reschedule() must push it again
+      m_completed.clear();
+      m_system.controller(i).advance(next + 1, m_completed);
+      retire(m_completed);
+      feed(i, next + 1);
+      reschedule(i);
+    }
+  }
+}
+
+namespace {
+
+std::unique_ptr<memory::MemoryBackend> make_hbm(const std::string& name, config::Reader& r,
+                                                stats::Group& parent) {
+  return std::make_unique<HbmMemory>(name.c_str(), HbmParams::parse(r), parent, r.path());
+}
+
+}  // namespace
+
+LLMSIM_REGISTER(memory::MemoryRegistry, "hbm", make_hbm)
+
+}  // namespace llmsim::hbm

@@ -1,0 +1,72 @@
+#pragma once
+// The HBM memory behind the DMA engines (memory.type "hbm"): an HbmSystem driven by the SystemC
+// kernel. A transfer is cut into bursts, each decoded to its interface and appended to that
+// interface's feed; a feed moves bursts into the controller's queue as soon as it has room.
+// One scheduler thread serves every interface: it sleeps until the earliest cycle at which any
+// controller can issue a command (or until a transfer arrives), issues the commands of that
+// cycle on every interface, refills the queues from the feeds and hands out completions. Idle
+// cycles cost nothing, and a busy cycle costs one wake-up however many interfaces work in it.
+//
+// Timing of the hand-over: a request arriving at time t enters its controller at cycle
+// ceil(t / tCK). The decisions for cycle c are taken at (c + 1/2) tCK, after every request that
+// arrived at or before c tCK, whatever the order of SystemC processes within a time step; so
+// the schedule is deterministic and exact to the DRAM clock. A burst fed from a feed after the
+// decisions of cycle c arrives at cycle c + 1.
+#include <deque>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <systemc>
+
+#include "arch/hbm/hbm_system.h"
+#include "arch/memory/memory_backend.h"
+
+namespace llmsim::hbm {
+
+class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend {
+ public:
+  HbmMemory(const sc_core::sc_module_name& name, const HbmParams& p, stats::Group& parent,
+            const std::string& key_path);
+
+  void transfer(const memory::Transfer& t) override;
+  double peak_bytes_per_second() const override;
+  std::optional<double> row_hit_rate() const override { return m_system.row_hit_rate(); }
+
+ private:
+  // Completion tracking of one transfer: bursts outstanding and the last data cycle.
+  struct Pending {
+    std::uint64_t outstanding = 0;
+    std::uint64_t last_done = 0;
+    sc_core::sc_event all_done;
+  };
+  struct Burst {
+    Request request;  // id assigned when it enters the controller
+    Pending* owner;
+  };
+
+  void schedule();
+  // Re-reads interface i's next command cycle into the wake-up heap.
+  void reschedule(std::uint32_t i);
+  // Moves bursts from interface i's feed into its controller while there is room.
+  void feed(std::uint32_t i, std::uint64_t arrival);
+  void retire(const std::vector<Request>& completed);
+  sc_core::sc_time decision_time(std::uint64_t cycle) const;
+
+  stats::Group m_stats;
+  HbmSystem m_system;
+  ClockDomain m_clock;
+  sc_core::sc_event m_arrival;
+  std::vector<std::deque<Burst>> m_feeds;  // per interface
+  std::vector<Pending*> m_owner;           // request id -> its transfer, while in a controller
+  std::vector<std::uint64_t> m_free_ids;
+  std::vector<Request> m_completed;  // scratch
+  // Next command cycle of each interface (kIdle when its queues are empty), and a min-heap of
+  // (cycle, interface) with stale entries skipped, so a wake-up costs O(log interfaces) rather
+  // than a scan of every controller.
+  static constexpr std::uint64_t kIdle = ~std::uint64_t(0);
+  std::vector<std::uint64_t> m_next;
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> m_heap;
+};
+
+}  // namespace llmsim::hbm

@@ -1,0 +1,67 @@
+#include "arch/hbm/hbm_system.h"
+
+#include "sim/core/config.h"
+
+namespace llmsim::hbm {
+
+HbmParams HbmParams::parse(config::Reader& memory) {
+  HbmParams p;
+  p.spec = parse_device(memory);
+  p.controller = memory.parse_child<ControllerParams>("controller");
+  p.address_mapping = memory.string("address_mapping", std::string("ro_ba_bg_co_pc_ch"));
+  // Validated here so the error names the key, before anything is built.
+  AddressMapping(p.address_mapping, p.spec.org, memory.key_path("address_mapping"));
+  return p;
+}
+
+HbmSystem::HbmSystem(const HbmParams& p, stats::Group& group, const std::string& key_path)
+    : m_params(p),
+      m_mapping(p.address_mapping, p.spec.org, key_path + ".address_mapping"),
+      m_group(group),
+      m_read_bytes(group, "read_bytes", "byte", "bytes read, all interfaces",
+                   [this] { return double(sum("read_bytes")); }),
+      m_written_bytes(group, "written_bytes", "byte", "bytes written, all interfaces",
+                      [this] { return double(sum("written_bytes")); }),
+      m_row_hit_rate(group, "row_hit_rate", "ratio", "row hits / column commands",
+                     [this] { return row_hit_rate(); }),
+      m_energy(group, "energy_pj", "pJ", "DRAM energy, all interfaces",
+               [this] { return energy_pj(); }) {
+  const Organization& o = p.spec.org;
+  for (std::uint32_t ch = 0; ch < o.stacks * o.channels_per_stack; ++ch) {
+    for (std::uint32_t pc = 0; pc < o.pseudo_channels; ++pc) {
+      m_names.push_back("ch" + std::to_string(ch) + "_pc" + std::to_string(pc));
+      m_controllers.push_back(
+          std::make_unique<ChannelController>(p.spec, p.controller, group, m_names.back()));
+    }
+  }
+}
+
+std::uint64_t HbmSystem::sum(const std::string& counter) const {
+  std::uint64_t s = 0;
+  for (const auto& n : m_names) s += m_group.counter_value(n + "." + counter);
+  return s;
+}
+
+std::uint64_t HbmSystem::read_bytes() const {
+  return sum("read_bytes");
+}
+std::uint64_t HbmSystem::written_bytes() const {
+  return sum("written_bytes");
+}
+
+double HbmSystem::row_hit_rate() const {
+  const std::uint64_t hits = sum("row_hits");
+  const std::uint64_t all = hits + sum("row_misses") + sum("row_conflicts");
+  return all ? double(hits) / double(all) : 0.0;
+}
+
+double HbmSystem::energy_pj() const {
+  double e = 0;
+  for (const auto& n : m_names) {
+    const auto* s = dynamic_cast<const stats::Formula*>(m_group.find(n + ".energy_pj"));
+    if (s) e += s->value();
+  }
+  return e;
+}
+
+}  // namespace llmsim::hbm

@@ -1,0 +1,277 @@
+#include "sim/driver/memtest.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <optional>
+#include <random>
+#include <sstream>
+
+#include "arch/hbm/hbm_system.h"
+#include "sim/core/error.h"
+
+namespace llmsim::driver {
+
+namespace {
+
+struct Offer {
+  std::uint64_t addr = 0;
+  bool write = false;
+  std::optional<std::uint64_t> cycle;  // from a trace
+};
+
+// Yields the requests of a synthetic pattern or of a trace file, in order.
+class Generator {
+ public:
+  enum class Pattern { seq_read, seq_write, mixed, random_read, random_write, strided, trace };
+
+  Generator(const MemtestOptions& o, std::uint64_t capacity)
+      : m_o(o), m_capacity(capacity), m_slots(capacity / o.request_bytes), m_rng(o.seed) {
+    const std::vector<std::string> names = {"seq_read",    "seq_write",    "mixed",
+                                            "random_read", "random_write", "strided"};
+    if (!o.trace_file.empty()) {
+      m_pattern = Pattern::trace;
+      load_trace();
+      return;
+    }
+    const auto it = std::find(names.begin(), names.end(), o.pattern);
+    if (it == names.end()) {
+      throw UserError("--pattern " + o.pattern +
+                      ": unknown; patterns: seq_read, seq_write, mixed, random_read, "
+                      "random_write, strided");
+    }
+    m_pattern = Pattern(it - names.begin());
+  }
+
+  std::uint64_t count() const { return m_o.trace_file.empty() ? m_o.requests : m_trace.size(); }
+
+  Offer operator()(std::uint64_t k) {
+    const std::uint64_t n = m_o.request_bytes;
+    switch (m_pattern) {
+      case Pattern::seq_read:
+        return {(k % m_slots) * n, false, {}};
+      case Pattern::seq_write:
+        return {(k % m_slots) * n, true, {}};
+      case Pattern::strided:
+        return {(k * m_o.stride_bytes) % (m_slots * n) / n * n, false, {}};
+      case Pattern::random_read:
+      case Pattern::random_write:
+        return {std::uniform_int_distribution<std::uint64_t>(0, m_slots - 1)(m_rng) * n,
+                m_pattern == Pattern::random_write,
+                {}};
+      case Pattern::mixed: {
+        // A sequential read stream and, interleaved, writes to the upper half of memory.
+        const bool write = std::uniform_real_distribution<double>(0, 1)(m_rng) >= m_o.read_fraction;
+        return {((k % (m_slots / 2)) + (write ? m_slots / 2 : 0)) * n, write, {}};
+      }
+      case Pattern::trace:
+        return m_trace[k];
+    }
+    return {};
+  }
+
+ private:
+  void load_trace() {
+    std::ifstream in(m_o.trace_file);
+    if (!in) throw UserError(m_o.trace_file + ": cannot open trace file");
+    std::string line;
+    for (std::size_t no = 1; std::getline(in, line); ++no) {
+      line = line.substr(0, line.find('#'));
+      std::istringstream ls(line);
+      std::string addr, rw, cycle;
+      if (!(ls >> addr)) continue;
+      const std::string where = m_o.trace_file + ":" + std::to_string(no) + ": ";
+      if (!(ls >> rw) || (rw != "R" && rw != "W")) {
+        throw UserError(where + "expected \"ADDRESS R|W [CYCLE]\", got \"" + line + "\"");
+      }
+      Offer o;
+      try {
+        o.addr = std::stoull(addr, nullptr, 0);
+        if (ls >> cycle) o.cycle = std::stoull(cycle, nullptr, 0);
+      } catch (const std::exception&) {
+        throw UserError(where + "not a number in \"" + line + "\"");
+      }
+      if (o.cycle && !m_trace.empty() && m_trace.back().cycle && *o.cycle < *m_trace.back().cycle) {
+        throw UserError(where + "cycles must not decrease");
+      }
+      o.write = rw == "W";
+      m_trace.push_back(o);
+    }
+    if (m_trace.empty()) throw UserError(m_o.trace_file + ": no requests in trace");
+  }
+
+  MemtestOptions m_o;
+  std::uint64_t m_capacity;
+  std::uint64_t m_slots;
+  Pattern m_pattern = Pattern::seq_read;
+  std::mt19937_64 m_rng;
+  std::vector<Offer> m_trace;
+};
+
+hbm::HbmParams parse_memory(const config::Json& arch, const std::vector<std::string>& overrides) {
+  config::Json doc = arch;
+  for (const auto& o : overrides) config::apply_override(doc, o);
+  config::Json resolved;
+  config::Reader root(doc, "", resolved);
+  if (!doc.contains("memory")) root.fail("memory", "is required for memtest");
+  config::Reader mem = root.child("memory");
+  if (mem.string("type", std::string("simple")) != "hbm") {
+    mem.fail("type", "must be \"hbm\" for memtest (the simple memory has no controller to test)");
+  }
+  hbm::HbmParams p = hbm::HbmParams::parse(mem);
+  mem.finish();
+  return p;
+}
+
+}  // namespace
+
+MemtestResult run_memtest(const config::Json& arch, const std::vector<std::string>& overrides,
+                          const MemtestOptions& o) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  const std::vector<std::string> patterns = {"seq_read",    "seq_write",    "mixed",
+                                             "random_read", "random_write", "strided"};
+  if (o.trace_file.empty() &&
+      std::find(patterns.begin(), patterns.end(), o.pattern) == patterns.end()) {
+    throw UserError(
+        "--pattern " + o.pattern +
+        ": unknown; patterns: seq_read, seq_write, mixed, random_read, random_write, strided");
+  }
+  if (o.request_bytes == 0 || o.requests == 0)
+    throw UserError("--requests and --bytes must be positive");
+  const hbm::HbmParams params = parse_memory(arch, overrides);
+  stats::Group root("memory");
+  hbm::HbmSystem sys(params, root, "memory");
+  const hbm::Timing& tm = params.spec.timing;
+  Generator gen(o, params.spec.org.capacity_bytes());
+  const std::uint64_t n = gen.count(), burst = sys.mapping().burst_bytes();
+  const double bytes_per_cycle = o.rate_gb_per_s * 1e9 / (tm.clock_mhz * 1e6);
+
+  struct Inflight {
+    std::uint64_t arrival = 0, last_done = 0;
+    std::uint32_t outstanding = 0;
+  };
+  // Requests in flight, by id modulo a window far larger than all queues together.
+  constexpr std::uint64_t kWindow = 1 << 16;
+  std::vector<Inflight> inflight(kWindow);
+  const std::uint64_t window_mask = kWindow - 1;
+  std::vector<std::uint32_t> latency;
+  latency.reserve(n);
+  std::vector<hbm::Request> done;
+  std::uint64_t now = 0, last = 0, total_bytes = 0;
+  auto collect = [&] {
+    for (const hbm::Request& r : done) {
+      Inflight& f = inflight[r.id & window_mask];
+      f.last_done = std::max(f.last_done, r.done);
+      if (--f.outstanding == 0) {
+        latency.push_back(std::uint32_t(f.last_done - f.arrival));
+        last = std::max(last, f.last_done);
+      }
+    }
+    done.clear();
+  };
+  for (std::uint64_t k = 0; k < n; ++k) {
+    const Offer off = gen(k);
+    const std::uint64_t bytes = o.trace_file.empty() ? o.request_bytes : burst;
+    if (off.cycle) now = std::max(now, *off.cycle);
+    if (bytes_per_cycle > 0) {
+      now = std::max(now, std::uint64_t(std::ceil(double(k * o.request_bytes) / bytes_per_cycle)));
+    }
+    Inflight& slot = inflight[k & window_mask];
+    LLMSIM_CHECK(slot.outstanding == 0, "memtest: request window overrun");
+    slot = Inflight{now, 0, 0};
+    total_bytes += bytes;
+    for (std::uint64_t a = off.addr / burst * burst; a < off.addr + bytes; a += burst) {
+      const hbm::DecodedAddress d = sys.mapping().decode(a);
+      hbm::ChannelController& c = sys.controller(d.interface);
+      c.advance(std::max(now, c.now()), done);
+      while (!c.can_accept(off.write)) {  // the generator stalls: in-order requester
+        const std::uint64_t next = *c.next_command_cycle();
+        c.advance(next + 1, done);
+        now = std::max(now, next + 1);
+      }
+      ++slot.outstanding;
+      c.enqueue({k, off.write, {d.bank_group, d.bank, d.row, d.column}, now, 0});
+    }
+    collect();
+  }
+  for (std::uint32_t i = 0; i < sys.interfaces(); ++i) {
+    hbm::ChannelController& c = sys.controller(i);
+    while (auto next = c.next_command_cycle()) c.advance(*next + 1, done);
+  }
+  collect();
+  LLMSIM_CHECK(latency.size() == n, "memtest: a request never completed");
+
+  MemtestResult r;
+  r.device = params.spec.name;
+  r.requests = n;
+  r.bytes = total_bytes;
+  r.cycles = last;
+  const double ns_per_cycle = 1e3 / tm.clock_mhz;
+  r.seconds = double(last) * ns_per_cycle * 1e-9;
+  r.achieved_bandwidth_gbps = r.seconds > 0 ? double(total_bytes) / r.seconds / 1e9 : 0;
+  r.peak_bandwidth_gbps = params.spec.peak_bytes_per_second() / 1e9;
+  r.offered_bandwidth_gbps = o.rate_gb_per_s;
+  double sum = 0;
+  for (auto l : latency) sum += l;
+  r.avg_latency_cycles = sum / double(n);
+  auto pct = [&](double p) {
+    const std::size_t i =
+        std::min<std::size_t>(n - 1, std::size_t(std::ceil(p / 100 * double(n))) - 1);
+    std::nth_element(latency.begin(), latency.begin() + i, latency.end());
+    return std::uint64_t(latency[i]);
+  };
+  r.p50_latency_cycles = pct(50);
+  r.p99_latency_cycles = pct(99);
+  r.avg_latency_ns = r.avg_latency_cycles * ns_per_cycle;
+  r.p50_latency_ns = double(r.p50_latency_cycles) * ns_per_cycle;
+  r.p99_latency_ns = double(r.p99_latency_cycles) * ns_per_cycle;
+  r.row_hit_rate = sys.row_hit_rate();
+  r.energy_pj_per_bit = total_bytes ? sys.energy_pj() / (double(total_bytes) * 8) : 0;
+  r.stats = root.values_json();
+  r.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  return r;
+}
+
+config::Json MemtestResult::to_json() const {
+  return {{"device", device},
+          {"requests", requests},
+          {"bytes", bytes},
+          {"cycles", cycles},
+          {"seconds", seconds},
+          {"achieved_bandwidth_gbps", achieved_bandwidth_gbps},
+          {"peak_bandwidth_gbps", peak_bandwidth_gbps},
+          {"offered_bandwidth_gbps", offered_bandwidth_gbps},
+          {"avg_latency_ns", avg_latency_ns},
+          {"p50_latency_ns", p50_latency_ns},
+          {"p99_latency_ns", p99_latency_ns},
+          {"avg_latency_cycles", avg_latency_cycles},
+          {"p50_latency_cycles", p50_latency_cycles},
+          {"p99_latency_cycles", p99_latency_cycles},
+          {"row_hit_rate", row_hit_rate},
+          {"energy_pj_per_bit", energy_pj_per_bit},
+          {"stats", stats}};
+}
+
+void print_memtest(std::ostream& os, const MemtestResult& r) {
+  auto f = [](double x, int d) {
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(d) << x;
+    return s.str();
+  };
+  os << "llmsim memtest  device=" << r.device << "  requests=" << r.requests << "\n"
+     << "  achieved bandwidth    " << f(r.achieved_bandwidth_gbps, 2) << " GB/s  ("
+     << f(100 * r.achieved_bandwidth_gbps / r.peak_bandwidth_gbps, 1) << " % of peak)\n"
+     << "  peak bandwidth        " << f(r.peak_bandwidth_gbps, 2) << " GB/s\n"
+     << "  latency avg/p50/p99   " << f(r.avg_latency_ns, 1) << " / " << f(r.p50_latency_ns, 1)
+     << " / " << f(r.p99_latency_ns, 1) << " ns\n"
+     << "  row-hit rate          " << f(100 * r.row_hit_rate, 2) << " %\n"
+     << "  energy                " << f(r.energy_pj_per_bit, 3) << " pJ/bit\n"
+     << "  simulated             " << r.cycles << " DRAM cycles, " << f(r.seconds * 1e6, 3)
+     << " us; wall " << f(r.wall_seconds * 1e3, 1) << " ms ("
+     << f(double(r.requests) / r.wall_seconds / 1e6, 2) << " M requests/s)\n";
+}
+
+}  // namespace llmsim::driver

@@ -1,0 +1,79 @@
+// Address mapping (arch/hbm/address_mapping.h): mixed-radix decomposition, field order, errors.
+#include "arch/hbm/address_mapping.h"
+
+#include <catch2/catch.hpp>
+
+#include "sim/core/error.h"
+
+namespace llmsim::hbm {
+namespace {
+
+// 2 channels x 2 pseudo channels, 2 bank groups x 2 banks, 8 rows, 4 columns of 32 B bursts.
+Organization small_org() {
+  Organization o;
+  o.stacks = 1;
+  o.channels_per_stack = 2;
+  o.pseudo_channels = 2;
+  o.bank_groups = 2;
+  o.banks_per_group = 2;
+  o.rows = 8;
+  o.columns = 4;
+  o.bus_width_bits = 64;
+  o.burst_length = 4;  // 32 B bursts
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("address mapping: default order puts consecutive bursts on consecutive channels",
+          "[hbm][mapping]") {
+  const AddressMapping m("ro_ba_bg_co_pc_ch", small_org(), "memory.address_mapping");
+  CHECK(m.burst_bytes() == 32);
+  // Burst index b = addr / 32; ch = b % 2, pc = (b / 2) % 2, co = (b / 4) % 4,
+  // bg = (b / 16) % 2, ba = (b / 32) % 2, ro = b / 64.
+  const DecodedAddress a0 = m.decode(0), a1 = m.decode(32), a2 = m.decode(64);
+  CHECK(a0.interface == 0);
+  CHECK(a1.interface == 2);            // channel 1, pseudo channel 0: interface 1 * 2 + 0
+  CHECK(a2.interface == 1);            // channel 0, pseudo channel 1
+  CHECK(m.decode(31).interface == 0);  // same burst
+  const DecodedAddress b = m.decode(32 * (3 + 4 * 2 + 16 * 1 + 32 * 1 + 64 * 5));
+  // b = 3 + 8 + 16 + 32 + 320: ch 1, pc 1, co 2, bg 1, ba 1, ro 5.
+  CHECK(b.interface == 3);
+  CHECK(b.column == 2);
+  CHECK(b.bank_group == 1);
+  CHECK(b.bank == 1);
+  CHECK(b.row == 5);
+}
+
+TEST_CASE("address mapping: column-lowest order keeps a stream in one row", "[hbm][mapping]") {
+  const AddressMapping m("ro_ba_bg_pc_ch_co", small_org(), "memory.address_mapping");
+  for (std::uint64_t col = 0; col < 4; ++col) {
+    const DecodedAddress d = m.decode(col * 32);
+    CHECK(d.interface == 0);
+    CHECK(d.row == 0);
+    CHECK(d.column == col);
+  }
+  CHECK(m.decode(4 * 32).interface == 2);  // after the row's 4 columns: next channel
+}
+
+TEST_CASE("address mapping: non-power-of-two channel counts decompose exactly", "[hbm][mapping]") {
+  Organization o = small_org();
+  o.stacks = 3;  // 6 channels
+  const AddressMapping m("ro_ba_bg_co_pc_ch", o, "memory.address_mapping");
+  CHECK(m.decode(5 * 32).interface == 10);  // channel 5, pseudo channel 0
+  CHECK(m.decode(6 * 32).interface == 1);   // wraps to channel 0, pseudo channel 1
+}
+
+TEST_CASE("address mapping: errors name the key", "[hbm][mapping]") {
+  const Organization o = small_org();
+  CHECK_THROWS_WITH(AddressMapping("ro_ba_bg_co_pc", o, "memory.address_mapping"),
+                    "memory.address_mapping: \"ro_ba_bg_co_pc\" must name each of ch, pc, bg, "
+                    "ba, ro, co exactly once");
+  CHECK_THROWS_WITH(AddressMapping("ro_ba_bg_co_pc_pc", o, "memory.address_mapping"),
+                    "memory.address_mapping: \"ro_ba_bg_co_pc_pc\" names \"pc\" twice");
+  CHECK_THROWS_AS(AddressMapping("ro_ba_xx_co_pc_ch", o, "memory.address_mapping"), ConfigError);
+  const AddressMapping m("ro_ba_bg_co_pc_ch", o, "memory.address_mapping");
+  CHECK_THROWS_AS(m.decode(o.capacity_bytes()), WorkloadError);
+}
+
+}  // namespace llmsim::hbm
