@@ -155,7 +155,7 @@ Occupancy::Occupancy(Group& group, std::string name, std::string unit, std::stri
 
 void Occupancy::set(Cycles now, std::uint64_t level) {
   LLMSIM_CHECK(now >= m_last, "occupancy '" + path() + "' set at a cycle before its last set");
-  m_area += static_cast<long double>(m_level) * static_cast<long double>((now - m_last).count());
+  m_area += m_level * (now - m_last).count();
   m_last = now;
   m_level = level;
   m_max = std::max(m_max, level);
@@ -164,9 +164,8 @@ void Occupancy::set(Cycles now, std::uint64_t level) {
 double Occupancy::mean(Cycles end) const {
   LLMSIM_CHECK(end >= m_last, "occupancy '" + path() + "' read at a cycle before its last set");
   if (end.count() == 0) return 0.0;
-  const long double area =
-      m_area + static_cast<long double>(m_level) * static_cast<long double>((end - m_last).count());
-  return static_cast<double>(area / static_cast<long double>(end.count()));
+  const std::uint64_t area = m_area + m_level * (end - m_last).count();
+  return double(area) / double(end.count());
 }
 
 nlohmann::json Occupancy::value_json() const {

@@ -162,7 +162,9 @@ class Occupancy final : public Stat {
   Cycles m_last;              // cycle of the last set()
   std::uint64_t m_level = 0;  // level since m_last
   std::uint64_t m_max = 0;
-  long double m_area = 0;  // sum of level x cycles over [0, m_last], in level-cycles
+  // Sum of level x cycles over [0, m_last], exact: at most 2^64 level-cycles (a level of 4096
+  // held for 4e15 cycles).
+  std::uint64_t m_area = 0;
 };
 
 // A distribution of integer samples over fixed linear buckets: bucket i holds
