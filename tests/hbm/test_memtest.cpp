@@ -76,9 +76,9 @@ TEST_CASE("memtest: all patterns run and report JSON keys", "[hbm][memtest]") {
     CHECK(r.bytes == 4000 * 64);
     CHECK(r.achieved_bandwidth_gbps > 0);
     const auto j = r.to_json();
-    for (const char* k : {"achieved_bandwidth_gbps", "peak_bandwidth_gbps", "avg_latency_ns",
-                          "p50_latency_ns", "p99_latency_ns", "row_hit_rate",
-                          "energy_pj_per_bit"}) {
+    for (const char* k :
+         {"achieved_bandwidth_gbps", "peak_bandwidth_gbps", "avg_latency_ns", "p50_latency_ns",
+          "p99_latency_ns", "row_hit_rate", "energy_pj_per_bit"}) {
       CHECK(j.contains(k));
     }
   }

@@ -14,46 +14,13 @@
 #include "sim/core/config.h"
 #include "sim/core/error.h"
 #include "sim/core/stats.h"
+#include "tests/support/hbm_spec.h"
 
 namespace llmsim::hbm {
 namespace {
 
-// 4 bank groups x 2 banks (bank index = 2 * bank group + bank); every timing parameter
-// distinct (the device of test_timing_constraints.cpp, with tREFI 1000).
 DramSpec distinct_spec() {
-  DramSpec s;
-  s.name = "distinct";
-  s.org.bank_groups = 4;
-  s.org.banks_per_group = 2;
-  s.org.rows = 1024;
-  s.org.columns = 32;
-  s.org.bus_width_bits = 64;
-  s.org.burst_length = 4;  // 32-byte bursts
-  Timing& t = s.timing;
-  t.clock_mhz = 1000;
-  t.tBL = 2;
-  t.tRCDRD = 15;
-  t.tRCDWR = 11;
-  t.tRP = 13;
-  t.tRAS = 31;
-  t.tRC = 47;
-  t.tCL = 17;
-  t.tCWL = 5;
-  t.tCCD_S = 3;
-  t.tCCD_L = 7;
-  t.tRRD_S = 4;
-  t.tRRD_L = 6;
-  t.tFAW = 23;
-  t.tWR = 19;
-  t.tWTR_S = 9;
-  t.tWTR_L = 12;
-  t.tRTP = 8;
-  t.tRTW = 1;
-  t.tRFC = 101;
-  t.tRFCpb = 53;
-  t.tRREFD = 10;
-  t.tREFI = 1000;
-  return s;
+  return test::distinct_spec(1000);
 }
 
 ControllerParams params(RefreshMode refresh = RefreshMode::off) {

@@ -10,44 +10,12 @@
 #include "arch/hbm/channel_controller.h"
 #include "sim/core/error.h"
 #include "sim/core/stats.h"
+#include "tests/support/hbm_spec.h"
 
 namespace llmsim::hbm {
 namespace {
 
-// 4 bank groups x 2 banks; every timing parameter distinct.
-DramSpec distinct_spec() {
-  DramSpec s;
-  s.name = "distinct";
-  s.org.bank_groups = 4;
-  s.org.banks_per_group = 2;
-  s.org.rows = 1024;
-  s.org.columns = 32;
-  Timing& t = s.timing;
-  t.clock_mhz = 1000;
-  t.tBL = 2;
-  t.tRCDRD = 15;
-  t.tRCDWR = 11;
-  t.tRP = 13;
-  t.tRAS = 31;
-  t.tRC = 47;
-  t.tCL = 17;
-  t.tCWL = 5;
-  t.tCCD_S = 3;
-  t.tCCD_L = 7;
-  t.tRRD_S = 4;
-  t.tRRD_L = 6;
-  t.tFAW = 23;
-  t.tWR = 19;
-  t.tWTR_S = 9;
-  t.tWTR_L = 12;
-  t.tRTP = 8;
-  t.tRTW = 1;
-  t.tRFC = 101;
-  t.tRFCpb = 53;
-  t.tRREFD = 10;
-  t.tREFI = 3900;
-  return s;
-}
+using test::distinct_spec;
 
 ControllerParams no_refresh() {
   ControllerParams p;
