@@ -152,10 +152,16 @@ MemtestResult run_memtest(const config::Json& arch, const std::vector<std::strin
     std::uint64_t arrival = 0, last_done = 0;
     std::uint32_t outstanding = 0;
   };
-  // Requests in flight, by id modulo a window far larger than all queues together.
-  constexpr std::uint64_t kWindow = 1 << 16;
-  std::vector<Inflight> inflight(kWindow);
-  const std::uint64_t window_mask = kWindow - 1;
+  // A request holds a queue slot until its last burst's command issues, so at most all the
+  // queue slots' worth are in flight: a window of twice that (a power of two) never wraps onto
+  // a live request (checked below).
+  const std::uint64_t slots =
+      std::uint64_t(sys.interfaces()) *
+      (params.controller.read_queue_depth + params.controller.write_queue_depth);
+  std::uint64_t window = 1;
+  while (window < 2 * slots) window *= 2;
+  std::vector<Inflight> inflight(window);
+  const std::uint64_t window_mask = window - 1;
   // Exact latency distribution: requests per latency in cycles (grows to the largest seen).
   std::vector<std::uint64_t> latency(1024, 0);
   std::uint64_t completed = 0;
