@@ -14,11 +14,10 @@ ChipParams ChipParams::parse(config::Reader& r) {
   return p;
 }
 
-Chip::Chip(const sc_core::sc_module_name& name, const ChipParams& p,
-           config::Reader& memory_config)
+Chip::Chip(const sc_core::sc_module_name& name, const ChipParams& p, config::Reader& memory_config)
     : sc_module(name), m_params(p), m_stats(basename()), m_barriers(p.num_cores) {
-  const std::string type = memory_config.choice(
-      "type", memory::MemoryRegistry::instance().names(), std::string("simple"));
+  const std::string type = memory_config.choice("type", memory::MemoryRegistry::instance().names(),
+                                                std::string("simple"));
   m_memory = memory::MemoryRegistry::instance().create(type, memory_config.key_path("type"),
                                                        "memory", memory_config, m_stats);
   memory_config.finish();
@@ -37,7 +36,7 @@ void Chip::load(isa::Program program, std::size_t num_ops) {
   for (std::size_t i = 0; i < m_cores.size(); ++i) m_cores[i]->load(m_program.cores[i]);
 }
 
-void Chip::check_finished() const {
+void Chip::finish() {
   for (const auto& c : m_cores) {
     if (c->error()) std::rethrow_exception(c->error());
   }
@@ -46,6 +45,7 @@ void Chip::check_finished() const {
     if (!c->finished()) stuck += (stuck.empty() ? "" : "; ") + c->where_stuck();
   }
   LLMSIM_CHECK(stuck.empty(), "the program deadlocked: " + stuck);
+  m_memory->finish();
 }
 
 }  // namespace llmsim::chip

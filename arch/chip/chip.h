@@ -34,8 +34,8 @@ class Chip : public sc_core::sc_module {
   const core::OpRecords& ops() const { return m_ops; }
 
   // After sc_start: rethrows an error a core raised; throws InternalError if a queue never
-  // finished (a deadlocked program).
-  void check_finished() const;
+  // finished (a deadlocked program); brings the memory's lazily updated state to the end.
+  void finish();
 
  private:
   ChipParams m_params;

@@ -46,6 +46,17 @@ void HbmMemory::feed(std::uint32_t i, std::uint64_t arrival) {
   }
 }
 
+void HbmMemory::finish() {
+  const std::uint64_t end = m_clock.now().count();
+  for (std::uint32_t i = 0; i < m_system.interfaces(); ++i) {
+    ChannelController& c = m_system.controller(i);
+    m_completed.clear();
+    if (end > c.now()) c.advance(end, m_completed);
+    LLMSIM_CHECK(m_completed.empty() && m_feeds[i].empty(),
+                 "HBM requests left at the end of the run");
+  }
+}
+
 void HbmMemory::reschedule(std::uint32_t i) {
   const auto c = m_system.controller(i).next_command_cycle();
   const std::uint64_t next = c ? *c : kIdle;

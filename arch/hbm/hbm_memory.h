@@ -31,6 +31,7 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
 
   void transfer(const memory::Transfer& t) override;
   double peak_bytes_per_second() const override;
+  void finish() override;
   std::optional<double> row_hit_rate() const override { return m_system.row_hit_rate(); }
 
  private:

@@ -1,5 +1,7 @@
 #include "arch/hbm/hbm_system.h"
 
+#include <algorithm>
+
 #include "sim/core/config.h"
 
 namespace llmsim::hbm {
@@ -22,6 +24,14 @@ HbmSystem::HbmSystem(const HbmParams& p, stats::Group& group, const std::string&
                    [this] { return double(sum("read_bytes")); }),
       m_written_bytes(group, "written_bytes", "byte", "bytes written, all interfaces",
                       [this] { return double(sum("written_bytes")); }),
+      m_bandwidth(group, "achieved_bandwidth_gb_per_s", "GB/s",
+                  "bytes moved / time the controllers have advanced to",
+                  [this] {
+                    double cycles = 0;
+                    for (const auto& c : m_controllers) cycles = std::max(cycles, double(c->now()));
+                    const double s = cycles / (m_params.spec.timing.clock_mhz * 1e6);
+                    return s > 0 ? double(read_bytes() + written_bytes()) / s / 1e9 : 0.0;
+                  }),
       m_row_hit_rate(group, "row_hit_rate", "ratio", "row hits / column commands",
                      [this] { return row_hit_rate(); }),
       m_energy(group, "energy_pj", "pJ", "DRAM energy, all interfaces",

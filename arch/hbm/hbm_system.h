@@ -49,6 +49,7 @@ class HbmSystem {
   std::vector<std::unique_ptr<ChannelController>> m_controllers;
   stats::Formula m_read_bytes;
   stats::Formula m_written_bytes;
+  stats::Formula m_bandwidth;
   stats::Formula m_row_hit_rate;
   stats::Formula m_energy;
 };

@@ -13,8 +13,12 @@
 #include "sim/core/units.h"
 
 namespace llmsim {
-namespace config { class Reader; }
-namespace stats { class Group; }
+namespace config {
+class Reader;
+}
+namespace stats {
+class Group;
+}
 }  // namespace llmsim
 
 namespace llmsim::memory {
@@ -42,6 +46,10 @@ class MemoryBackend {
 
   // Peak data bandwidth, for reports and sanity bounds.
   virtual double peak_bytes_per_second() const = 0;
+
+  // After the simulation: brings state that is updated lazily (idle controllers, refreshes,
+  // background energy) up to the end of the run, before the stats are read.
+  virtual void finish() {}
 
   // Row-buffer hit rate, for memories that have rows.
   virtual std::optional<double> row_hit_rate() const { return std::nullopt; }

@@ -214,6 +214,10 @@ MemtestResult run_memtest(const config::Json& arch, const std::vector<std::strin
   }
   collect();
   LLMSIM_CHECK(completed == n, "memtest: a request never completed");
+  // Every controller to the end of the run: refreshes and background energy of idle ones.
+  for (std::uint32_t i = 0; i < sys.interfaces(); ++i) {
+    if (last > sys.controller(i).now()) sys.controller(i).advance(last, done);
+  }
 
   MemtestResult r;
   r.device = params.spec.name;

@@ -96,7 +96,7 @@ RunResult run(const RunSpec& spec) {
   workloads::Lowered lowered = workloads::lower(spec.workload, b.target);
   b.chip->load(std::move(lowered.program), spec.workload.ops.size());
   sc_core::sc_start();
-  b.chip->check_finished();
+  b.chip->finish();
 
   RunResult r;
   r.arch_name = spec.arch_name;
