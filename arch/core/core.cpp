@@ -81,6 +81,8 @@ void Core::run(isa::QueueKind q) {
       drain(q);
       ++pc;
     }
+  } catch (const sc_core::sc_unwind_exception&) {
+    throw;  // the kernel's own thread unwinding
   } catch (...) {
     if (!m_error) m_error = std::current_exception();
     sc_core::sc_stop();

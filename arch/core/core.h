@@ -44,7 +44,7 @@ class Core : public sc_core::sc_module {
   // For a deadlock report: where each unfinished queue stopped.
   std::string where_stuck() const;
   // An exception a queue raised while running (the simulation is then stopped); null if none.
-  std::exception_ptr error() const { return m_error; }
+  std::exception_ptr error() const { return m_error ? m_error : m_dma.error(); }
 
  private:
   void run_load() { run(isa::QueueKind::load); }

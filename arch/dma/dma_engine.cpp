@@ -52,6 +52,18 @@ void DmaEngine::issue(memory::Transfer t, sram::BankedSram& s, std::uint64_t sra
 }
 
 void DmaEngine::worker() {
+  // As in Core::run: exceptions must not cross the kernel; keep the first and stop.
+  try {
+    serve();
+  } catch (const sc_core::sc_unwind_exception&) {
+    throw;
+  } catch (...) {
+    if (!m_error) m_error = std::current_exception();
+    sc_core::sc_stop();
+  }
+}
+
+void DmaEngine::serve() {
   for (;;) {
     while (m_jobs.empty()) sc_core::wait(m_job_added);
     Job j = std::move(m_jobs.front());

@@ -10,6 +10,7 @@
 // with it; completion is reported through a callback at the first core edge after that.
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <functional>
 
 #include <systemc>
@@ -50,6 +51,9 @@ class DmaEngine : public sc_core::sc_module {
   void issue_load(const isa::DmaLoad& i, sram::BankedSram& dst, Completion done);
   void issue_store(const isa::DmaStore& i, sram::BankedSram& src, Completion done);
 
+  // An exception raised while moving a block (the simulation is then stopped); null if none.
+  std::exception_ptr error() const { return m_error; }
+
   // Issue and wait for completion; return the DRAM bytes moved.
   std::uint64_t load(const isa::DmaLoad& i, sram::BankedSram& dst);
   std::uint64_t store(const isa::DmaStore& i, sram::BankedSram& src);
@@ -67,6 +71,7 @@ class DmaEngine : public sc_core::sc_module {
              std::uint64_t sram_bytes, Completion done);
   std::uint64_t issue_and_wait(const std::function<void(Completion)>& issue_fn);
   void worker();
+  void serve();
   void run(Job& j);
 
   DmaParams m_params;
@@ -74,6 +79,7 @@ class DmaEngine : public sc_core::sc_module {
   memory::MemoryBackend& m_mem;
   std::uint32_t m_core_id;
   Cycles m_free;  // first cycle the datapath is free
+  std::exception_ptr m_error;
   std::uint64_t m_in_flight = 0;
   std::deque<Job> m_jobs;  // accepted, not yet picked up by a worker
   sc_core::sc_event m_job_added;

@@ -21,6 +21,10 @@ KernelSession::KernelSession() : m_lock(kernel_mutex()) {
   sc_core::sc_curr_simcontext = m_context;
   sc_core::sc_default_global_context = m_context;
   sc_core::sc_set_time_resolution(1, sc_core::SC_FS);  // see ClockDomain
+  // A model error stops the simulation with sc_stop(); the kernel's "Simulation stopped by
+  // user" note would only add noise to the error the driver reports.
+  sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO,
+                                          sc_core::SC_DO_NOTHING);
 }
 
 KernelSession::~KernelSession() {
