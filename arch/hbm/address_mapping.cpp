@@ -51,9 +51,16 @@ AddressMapping::AddressMapping(const std::string& mapping, const Organization& o
   m_pow2 = is_power_of_two(m_burst_bytes);
   for (int f = 0; f < 6; ++f) m_pow2 = m_pow2 && is_power_of_two(m_count[f]);
   if (m_pow2) {
-    while ((1u << m_burst_shift) < m_burst_bytes) ++m_burst_shift;
-    for (int f = 0; f < 6; ++f) {
-      while ((std::uint64_t(1) << m_shift[f]) < m_count[f]) ++m_shift[f];
+    auto log2 = [](std::uint64_t x) {
+      std::uint32_t b = 0;
+      while ((std::uint64_t(1) << b) < x) ++b;
+      return b;
+    };
+    std::uint32_t at = log2(m_burst_bytes);
+    for (Field f : m_lsb_first) {
+      m_shift[int(f)] = at;
+      m_mask[int(f)] = m_count[int(f)] - 1;
+      at += log2(m_count[int(f)]);
     }
   }
 }
@@ -65,11 +72,7 @@ DecodedAddress AddressMapping::decode(std::uint64_t addr) const {
   }
   std::array<std::uint64_t, 6> v{};
   if (m_pow2) {
-    std::uint64_t rest = addr >> m_burst_shift;
-    for (Field f : m_lsb_first) {
-      v[int(f)] = rest & (m_count[int(f)] - 1);
-      rest >>= m_shift[int(f)];
-    }
+    for (int f = 0; f < 6; ++f) v[f] = (addr >> m_shift[f]) & m_mask[f];
   } else {
     std::uint64_t rest = addr / m_burst_bytes;
     for (Field f : m_lsb_first) {

@@ -42,10 +42,11 @@ class AddressMapping {
   std::uint64_t m_capacity;
   std::vector<Field> m_lsb_first;          // fields from least to most significant
   std::array<std::uint64_t, 6> m_count{};  // indexed by Field
-  // Fast path when every count is a power of two: shift and mask instead of div and mod.
+  // Fast path when every count is a power of two: each field is (addr >> shift) & mask,
+  // independently of the others.
   bool m_pow2 = false;
-  std::uint32_t m_burst_shift = 0;
-  std::array<std::uint32_t, 6> m_shift{};  // bits of each field, indexed by Field
+  std::array<std::uint32_t, 6> m_shift{};  // indexed by Field: bit position of the field
+  std::array<std::uint64_t, 6> m_mask{};   // indexed by Field: count - 1
 };
 
 }  // namespace llmsim::hbm
