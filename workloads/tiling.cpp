@@ -8,8 +8,12 @@
 
 namespace llmsim::workloads {
 
-std::uint64_t scratchpad_slot_bytes(const Target& t) { return t.scratchpad_bytes / 2; }
-std::uint64_t accumulator_slot_bytes(const Target& t) { return t.accumulator_bytes / 2; }
+std::uint64_t scratchpad_slot_bytes(const Target& t) {
+  return t.scratchpad_bytes / 2;
+}
+std::uint64_t accumulator_slot_bytes(const Target& t) {
+  return t.accumulator_bytes / 2;
+}
 
 namespace {
 
@@ -43,7 +47,8 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op) {
       if (mt * nt * acc > acc_slot) continue;
       for (std::uint64_t kt : candidates(op.k, t)) {
         if ((mt * kt + kt * nt) * e > spad_slot) continue;
-        const std::uint64_t tm = ceil_div(op.m, mt), tn = ceil_div(op.n, nt), tk = ceil_div(op.k, kt);
+        const std::uint64_t tm = ceil_div(op.m, mt), tn = ceil_div(op.n, nt),
+                            tk = ceil_div(op.k, kt);
         const std::uint64_t tiles = tm * tn * tk, out_tiles = tm * tn;
         double compute = 0;
         for_pieces(op.m, mt, [&](std::uint64_t m, std::uint64_t cm) {
@@ -53,14 +58,17 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op) {
             });
           });
         });
-        const double cores = double(std::min<std::uint64_t>(t.num_cores, out_tiles));
+        // Output tiles are dealt round-robin: the busiest core gets ceil(out_tiles / cores).
+        const std::uint64_t cores_used = std::min<std::uint64_t>(t.num_cores, out_tiles);
+        const double cores = double(cores_used);
+        const double busiest_share = double(ceil_div(out_tiles, cores_used)) / double(out_tiles);
         const double bytes = double(tm * tn * tk) * double((mt * kt + kt * nt) * e) +
                              double(out_tiles) * double(mt * nt * e);
         const double per_core_dma = std::min(dram_bw, t.dma_bytes_per_cycle * cores);
         const double first_load = double((mt * kt + kt * nt) * e) / t.dma_bytes_per_cycle;
         const double last_store = double(mt * nt * e) / t.dma_bytes_per_cycle;
         const double est =
-            std::max(compute / cores, bytes / per_core_dma) + first_load + last_store;
+            std::max(compute * busiest_share, bytes / per_core_dma) + first_load + last_store;
         const bool better = best_tiles == 0 || est < best.estimate_cycles ||
                             (est == best.estimate_cycles &&
                              (tiles < best_tiles || (tiles == best_tiles && mt > best.mt)));

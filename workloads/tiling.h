@@ -5,7 +5,8 @@
 // one being stored).
 //
 // Cost model (documented in README.md, "Tiling"): for each candidate tiling that fits,
-//   compute = sum over tiles of target.gemm_cycles(tile), split over the cores that get tiles;
+//   compute = sum over tiles of target.gemm_cycles(tile), times the share of the output tiles
+//             that the busiest core gets (tiles are dealt round-robin: ceil(tiles / cores));
 //   memory  = DRAM bytes / min(chip DRAM bandwidth, cores used x DMA bandwidth),
 //             where DRAM bytes count A and B once per tile and C once per output tile;
 //   estimate = max(compute, memory) + the first tile's load + the last tile's store,
