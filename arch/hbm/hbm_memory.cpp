@@ -1,7 +1,6 @@
 #include "arch/hbm/hbm_memory.h"
 
 #include <algorithm>
-#include <functional>
 
 #include "sim/core/config.h"
 #include "sim/core/error.h"
@@ -59,20 +58,7 @@ void HbmMemory::finish() {
 
 void HbmMemory::reschedule(std::uint32_t i) {
   const auto c = m_system.controller(i).next_command_cycle();
-  const std::uint64_t next = c ? *c : kIdle;
-  if (next == m_next[i]) return;
-  m_next[i] = next;
-  if (next == kIdle) return;
-  if (m_heap.size() > 4 * m_next.size()) {  // mostly stale: rebuild from m_next
-    m_heap.clear();
-    for (std::uint32_t j = 0; j < m_next.size(); ++j) {
-      if (m_next[j] != kIdle) m_heap.emplace_back(m_next[j], j);
-    }
-    std::make_heap(m_heap.begin(), m_heap.end(), std::greater<>());
-    return;
-  }
-  m_heap.emplace_back(next, i);
-  std::push_heap(m_heap.begin(), m_heap.end(), std::greater<>());
+  m_next[i] = c ? *c : kIdle;
 }
 
 void HbmMemory::retire(const std::vector<Request>& completed) {
@@ -114,18 +100,14 @@ void HbmMemory::transfer(const memory::Transfer& t) {
 }
 
 void HbmMemory::schedule() {
-  auto pop = [this] {
-    std::pop_heap(m_heap.begin(), m_heap.end(), std::greater<>());
-    m_heap.pop_back();
-  };
   for (;;) {
-    // Skip entries made stale by a later reschedule() of their interface.
-    while (!m_heap.empty() && m_next[m_heap.front().second] != m_heap.front().first) pop();
-    if (m_heap.empty()) {
+    // The earliest command cycle over all interfaces: a scan of a few dozen integers, cheaper
+    // here than a heap (most wake-ups reschedule most busy interfaces).
+    const std::uint64_t next = *std::min_element(m_next.begin(), m_next.end());
+    if (next == kIdle) {
       sc_core::wait(m_arrival);
       continue;
     }
-    const std::uint64_t next = m_heap.front().first;
     const sc_core::sc_time at = decision_time(next);
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     if (at > now) {
@@ -133,13 +115,8 @@ void HbmMemory::schedule() {
       if (sc_core::sc_time_stamp() < at) continue;  // a transfer arrived: decide again
     }
     // Every interface with a command at `next` issues it.
-    std::vector<std::uint32_t> due;
-    while (!m_heap.empty() && m_heap.front().first == next) {
-      if (m_next[m_heap.front().second] == next) due.push_back(m_heap.front().second);
-      pop();
-    }
-    for (std::uint32_t i : due) {
-      m_next[i] = kIdle;  // popped: reschedule() must push it again
+    for (std::uint32_t i = 0; i < m_next.size(); ++i) {
+      if (m_next[i] != next) continue;
       m_completed.clear();
       m_system.controller(i).advance(next + 1, m_completed);
       retire(m_completed);

@@ -14,7 +14,6 @@
 // decisions of cycle c arrives at cycle c + 1.
 #include <deque>
 #include <memory>
-#include <utility>
 #include <vector>
 
 #include <systemc>
@@ -47,7 +46,7 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   };
 
   void schedule();
-  // Re-reads interface i's next command cycle into the wake-up heap.
+  // Re-reads interface i's next command cycle into m_next.
   void reschedule(std::uint32_t i);
   // Moves bursts from interface i's feed into its controller while there is room.
   void feed(std::uint32_t i, std::uint64_t arrival);
@@ -62,12 +61,10 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   std::vector<Pending*> m_owner;           // request id -> its transfer, while in a controller
   std::vector<std::uint64_t> m_free_ids;
   std::vector<Request> m_completed;  // scratch
-  // Next command cycle of each interface (kIdle when its queues are empty), and a min-heap of
-  // (cycle, interface) with stale entries skipped, so a wake-up costs O(log interfaces) rather
-  // than a scan of every controller.
+  // Next command cycle of each interface (kIdle when its queues are empty), kept up to date
+  // after every change to a controller, so a wake-up never asks an idle controller.
   static constexpr std::uint64_t kIdle = ~std::uint64_t(0);
   std::vector<std::uint64_t> m_next;
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> m_heap;
 };
 
 }  // namespace llmsim::hbm
