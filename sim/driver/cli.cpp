@@ -5,6 +5,7 @@
 #include "arch/isa/dump.h"
 #include "sim/core/error.h"
 #include "sim/driver/memtest.h"
+#include "sim/driver/noctest.h"
 #include "sim/driver/presets.h"
 #include "sim/driver/report.h"
 #include "sim/driver/run.h"
@@ -28,6 +29,10 @@ constexpr const char* kUsage =
     "            [--rate GB_PER_S] [--stride B] [--read-fraction F] [--seed S] [--json]\n"
     "            drive the HBM memory alone; patterns: seq_read seq_write mixed random_read\n"
     "            random_write strided; --rate 0 (default) offers requests as fast as accepted\n"
+    "  noctest   --arch PRESET|FILE [--pattern P] [--rate R | --sweep-rate [--rate-step S]]\n"
+    "            [--mesh WxH] [--payload B] [--warmup N] [--cycles N] [--seed S] [--json]\n"
+    "            drive the NoC alone with synthetic traffic at R flits/node/cycle; patterns:\n"
+    "            uniform transpose hotspot to_memory; --sweep-rate prints latency vs load CSV\n"
     "  presets   list the architecture presets\n"
     "  workloads list the bundled workloads\n";
 
@@ -81,6 +86,59 @@ int memtest(const std::vector<std::string>& args, std::ostream& out) {
   return 0;
 }
 
+int noctest(const std::vector<std::string>& args, std::ostream& out) {
+  po::options_description desc("llmsim noctest");
+  std::string arch, mesh;
+  std::vector<std::string> sets;
+  NoctestOptions o;
+  bool json = false, sweep = false;
+  double rate_step = 0.05;
+  desc.add_options()("arch", po::value(&arch)->required(), "preset name or arch JSON file")(
+      "set", po::value(&sets)->composing(), "override a config key: path.to.key=value")(
+      "pattern", po::value(&o.pattern), "uniform, transpose, hotspot or to_memory")(
+      "rate", po::value(&o.rate), "offered load in flits per node per cycle, in (0, 1]")(
+      "mesh", po::value(&mesh), "resize the mesh: WxH")(
+      "payload", po::value(&o.payload_bytes), "payload bytes per packet (plus header flits)")(
+      "warmup", po::value(&o.warmup_cycles), "cycles before the measurement window")(
+      "cycles", po::value(&o.measure_cycles), "cycles of the measurement window")(
+      "hotspot-node", po::value(&o.hotspot_node), "destination node of `hotspot`")(
+      "hotspot-fraction", po::value(&o.hotspot_fraction), "share of `hotspot` traffic to it")(
+      "seed", po::value(&o.seed), "seed of the traffic generator")(
+      "sweep-rate", po::bool_switch(&sweep), "print latency vs offered load as CSV")(
+      "rate-step", po::value(&rate_step), "offered-load step of --sweep-rate")(
+      "json", po::bool_switch(&json), "print JSON instead of a table");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  po::notify(vm);
+  if (!mesh.empty()) {
+    const auto x = mesh.find('x');
+    try {
+      if (x == std::string::npos) throw std::invalid_argument(mesh);
+      std::size_t wn = 0, hn = 0;
+      o.mesh_width = static_cast<std::uint32_t>(std::stoul(mesh.substr(0, x), &wn));
+      o.mesh_height = static_cast<std::uint32_t>(std::stoul(mesh.substr(x + 1), &hn));
+      if (wn != x || hn != mesh.size() - x - 1) throw std::invalid_argument(mesh);
+    } catch (const std::exception&) {
+      throw UserError("--mesh " + mesh + ": expected WxH, e.g. 8x8");
+    }
+    if (o.mesh_width == 0 || o.mesh_height == 0) {
+      throw UserError("--mesh " + mesh + ": width and height must be positive");
+    }
+  }
+  const config::Json doc = load_arch(arch);
+  if (sweep) {
+    print_noctest_sweep_csv(out, run_noctest_sweep(doc, sets, o, rate_step));
+    return 0;
+  }
+  const NoctestResult r = run_noctest(doc, sets, o);
+  if (json) {
+    out << r.to_json().dump(2) << "\n";
+  } else {
+    print_noctest(out, r);
+  }
+  return 0;
+}
+
 int dispatch(const std::vector<std::string>& args, std::ostream& out) {
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
     out << kUsage;
@@ -114,8 +172,9 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out) {
     return 0;
   }
   if (cmd == "memtest") return memtest(rest, out);
+  if (cmd == "noctest") return noctest(rest, out);
   throw po::error("unknown command \"" + cmd +
-                  "\"; commands: run, compile, validate, memtest, presets, workloads");
+                  "\"; commands: run, compile, validate, memtest, noctest, presets, workloads");
 }
 
 }  // namespace

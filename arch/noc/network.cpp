@@ -1,0 +1,319 @@
+#include "arch/noc/network.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "sim/core/error.h"
+
+namespace llmsim::noc {
+
+namespace {
+
+// Latency histograms: one-cycle buckets up to this, then the overflow bucket (exact max).
+constexpr std::size_t kLatencyBuckets = 4096;
+constexpr std::uint64_t kNever = ~std::uint64_t{0};
+
+}  // namespace
+
+bool Network::Event::operator<(const Event& o) const {
+  return std::tie(cycle, kind, seq) > std::tie(o.cycle, o.kind, o.seq);
+}
+
+Network::Network(const NocParams& p, stats::Group& parent, const std::string& name)
+    : m_params(p),
+      m_topo(p),
+      m_vcs(p.virtual_channels),
+      m_stats(parent, name),
+      m_packets_delivered(m_stats, "packets_delivered", "count", "packets whose tail arrived"),
+      m_flits_delivered(m_stats, "flits_delivered", "count", "flits ejected to their node"),
+      m_flit_hops(m_stats, "flit_hops", "count", "flits carried over router-to-router links"),
+      m_router_traversals(m_stats, "router_traversals", "count",
+                          "flits that crossed a router's switch"),
+      m_latency(m_stats, "packet_latency_cycles", "cycle",
+                "creation to tail delivery, per delivered packet", 1, kLatencyBuckets),
+      m_zero_load(m_stats, "zero_load_latency_cycles", "cycle",
+                  "the part of packet latency an empty network would give (route and size)", 1,
+                  kLatencyBuckets),
+      m_contention(m_stats, "contention_latency_cycles", "cycle",
+                   "packet latency beyond zero load: queueing, arbitration, credit stalls", 1,
+                   kLatencyBuckets),
+      m_energy(m_stats, "energy_pj", "pJ", "flit hops and router traversals x their energies",
+               [this] { return energy_pj(); }),
+      m_max_link_util(m_stats, "max_link_utilisation", "ratio",
+                      "busiest router-to-router link: flits / cycles",
+                      [this] {
+                        double m = 0;
+                        for (std::uint32_t r = 0; r < m_topo.routers(); ++r)
+                          for (std::uint32_t q = 0; q < m_topo.ports(r); ++q)
+                            if (m_topo.out(r, q).router >= 0)
+                              m = std::max(m, double(m_port_flits[r][q]) / double(cycles()));
+                        return m;
+                      }),
+      m_mean_link_util(m_stats, "mean_link_utilisation", "ratio",
+                       "mean over router-to-router links of flits / cycles",
+                       [this] {
+                         double sum = 0;
+                         std::uint64_t links = 0;
+                         for (std::uint32_t r = 0; r < m_topo.routers(); ++r)
+                           for (std::uint32_t q = 0; q < m_topo.ports(r); ++q)
+                             if (m_topo.out(r, q).router >= 0) {
+                               sum += double(m_port_flits[r][q]) / double(cycles());
+                               ++links;
+                             }
+                         return links ? sum / double(links) : 0.0;
+                       }),
+      m_link_group(m_stats, "links") {
+  m_routers.resize(m_topo.routers());
+  m_port_flits.resize(m_topo.routers());
+  for (std::uint32_t r = 0; r < m_topo.routers(); ++r) {
+    const std::uint32_t ports = m_topo.ports(r);
+    m_routers[r].in.resize(std::size_t(ports) * m_vcs);
+    m_routers[r].out.assign(std::size_t(ports) * m_vcs, OutputVc{p.buffer_flits, false});
+    m_routers[r].out_used.assign(ports, 0);
+    m_port_flits[r].assign(ports, 0);
+    for (std::uint32_t q = 0; q < ports; ++q) {
+      if (m_topo.out(r, q).router < 0) continue;
+      m_link_util.push_back(std::make_unique<stats::Formula>(
+          m_link_group, m_topo.port_name(r, q) + "_utilisation", "ratio",
+          "flits / cycles on this link",
+          [this, r, q] { return double(m_port_flits[r][q]) / double(cycles()); }));
+    }
+  }
+  m_nodes.resize(m_topo.nodes());
+  for (Node& n : m_nodes) n.vcs.assign(m_vcs, OutputVc{p.buffer_flits, false});
+}
+
+double Network::energy_pj() const {
+  return double(m_flit_hops.value()) * m_params.energy_pj_per_flit_hop +
+         double(m_router_traversals.value()) * m_params.energy_pj_per_router_traversal;
+}
+
+std::uint64_t Network::zero_load_latency(std::uint32_t src, std::uint32_t dst,
+                                         std::uint32_t flits) const {
+  const std::uint64_t h = m_topo.hops(src, dst);
+  return (h + 1) * m_params.router_latency_cycles + h * m_params.link_latency_cycles + flits - 1;
+}
+
+void Network::push(std::uint64_t cycle, Kind kind, std::uint32_t target, std::uint32_t port,
+                   std::uint32_t vc, bool tail) {
+  m_events.push(Event{cycle, kind, target, port, vc, tail, m_seq++});
+}
+
+std::optional<std::uint64_t> Network::next_event_cycle() const {
+  if (m_events.empty()) return std::nullopt;
+  return m_events.top().cycle;
+}
+
+void Network::send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits, std::uint64_t created,
+                   std::uint64_t tag) {
+  LLMSIM_CHECK(src < m_topo.nodes() && dst < m_topo.nodes(), "noc: node out of range");
+  LLMSIM_CHECK(flits >= 1, "noc: a packet has at least one flit");
+  LLMSIM_CHECK(!m_started || created > m_done_through, "noc: packet offered in the past");
+  std::uint32_t id;
+  if (m_free_packets.empty()) {
+    id = static_cast<std::uint32_t>(m_packets.size());
+    m_packets.emplace_back();
+  } else {
+    id = m_free_packets.back();
+    m_free_packets.pop_back();
+  }
+  m_packets[id] = Packet{tag, created, src, dst, flits, 0};
+  ++m_in_flight;
+  Node& n = m_nodes[src];
+  n.queue.push(id);
+  // A node with older packets has its next attempt scheduled already (or waits for a credit).
+  if (n.queue.size() == 1) push(created, Kind::node_inject, src);
+}
+
+void Network::advance(std::uint64_t until, std::vector<Delivery>& delivered) {
+  while (!m_events.empty() && m_events.top().cycle <= until) {
+    const Event e = m_events.top();
+    m_events.pop();
+    switch (e.kind) {
+      case Kind::router_credit: {
+        OutputVc& o = m_routers[e.target].out[std::size_t(e.port) * m_vcs + e.vc];
+        ++o.credits;
+        schedule(e.target, e.cycle);
+        break;
+      }
+      case Kind::node_credit: {
+        OutputVc& o = m_nodes[e.target].vcs[e.vc];
+        ++o.credits;
+        push(e.cycle, Kind::node_inject, e.target);
+        break;
+      }
+      case Kind::node_inject:
+        inject(e.target, e.cycle);
+        break;
+      case Kind::router_wake:
+        wake_router(e.target, e.cycle, delivered);
+        break;
+    }
+  }
+  if (!m_started || until > m_done_through) m_done_through = until;
+  m_started = true;
+}
+
+std::int32_t Network::free_vc(const std::vector<OutputVc>& vcs, std::size_t base,
+                              std::uint32_t vc_class) const {
+  std::uint32_t lo = 0, hi = m_vcs;
+  if (m_params.topology == TopologyKind::ring) {
+    lo = vc_class == 0 ? 0 : m_vcs / 2;
+    hi = vc_class == 0 ? m_vcs / 2 : m_vcs;
+  }
+  for (std::uint32_t v = lo; v < hi; ++v)
+    if (!vcs[base + v].busy && vcs[base + v].credits > 0) return static_cast<std::int32_t>(v);
+  return -1;
+}
+
+void Network::inject(std::uint32_t n, std::uint64_t t) {
+  Node& node = m_nodes[n];
+  if (node.last_wake == t + 1 || node.queue.empty()) return;
+  const std::uint32_t id = node.queue.front();
+  const Packet& pk = m_packets[id];
+  if (pk.created > t) return;  // its own attempt is scheduled at its creation
+  node.last_wake = t + 1;
+  const bool head = node.sent_flits == 0;
+  if (head) {
+    const std::int32_t v = free_vc(node.vcs, 0, 0);
+    if (v < 0) return;  // retried when a tail credit frees a VC
+    node.vc = static_cast<std::uint32_t>(v);
+    node.vcs[node.vc].busy = true;
+  }
+  OutputVc& vc = node.vcs[node.vc];
+  if (vc.credits == 0) return;  // retried when a credit returns
+  --vc.credits;
+  const bool tail = ++node.sent_flits == pk.flits;
+  const std::uint32_t r = m_topo.node_router(n), p = m_topo.node_port(n);
+  const std::uint64_t ready = t + m_params.router_latency_cycles;
+  m_routers[r].in[std::size_t(p) * m_vcs + node.vc].buf.push(Flit{id, ready, head, tail});
+  schedule(r, ready);
+  if (tail) {
+    vc.busy = false;
+    node.queue.pop();
+    node.sent_flits = 0;
+  }
+  if (!node.queue.empty()) {
+    push(std::max(t + 1, m_packets[node.queue.front()].created), Kind::node_inject, n);
+  }
+}
+
+bool Network::has_resources(const Router& router, std::uint32_t r, const InputVc& ivc) const {
+  const Flit& f = ivc.buf.front();
+  const std::uint32_t q =
+      f.head ? m_topo.route(r, m_packets[f.packet].dst) : static_cast<std::uint32_t>(ivc.out_port);
+  if (m_topo.out(r, q).router < 0) return true;
+  if (!f.head) return router.out[std::size_t(q) * m_vcs + ivc.out_vc].credits > 0;
+  const std::uint32_t cls = m_topo.is_dateline(r, q) ? 1 : m_packets[f.packet].vc_class;
+  return free_vc(router.out, std::size_t(q) * m_vcs, cls) >= 0;
+}
+
+void Network::wake_router(std::uint32_t r, std::uint64_t t, std::vector<Delivery>& delivered) {
+  Router& router = m_routers[r];
+  if (router.last_wake == t + 1) return;
+  router.last_wake = t + 1;
+  router.pending_wake = kNever;
+  const std::uint32_t ports = m_topo.ports(r);
+  for (std::uint32_t i = 0; i < ports; ++i) {
+    const std::uint32_t p = static_cast<std::uint32_t>((t + i) % ports);
+    for (std::uint32_t j = 0; j < m_vcs; ++j) {
+      const std::uint32_t v = static_cast<std::uint32_t>((t + j) % m_vcs);
+      InputVc& ivc = router.in[std::size_t(p) * m_vcs + v];
+      if (ivc.buf.empty() || ivc.buf.front().ready > t) continue;
+      const Flit& f = ivc.buf.front();
+      const std::uint32_t q = f.head ? m_topo.route(r, m_packets[f.packet].dst)
+                                     : static_cast<std::uint32_t>(ivc.out_port);
+      if (router.out_used[q] == t + 1) continue;
+      std::uint32_t ov = ivc.out_vc;
+      if (m_topo.out(r, q).router >= 0) {
+        if (f.head) {
+          Packet& pk = m_packets[f.packet];
+          const std::uint32_t cls = m_topo.is_dateline(r, q) ? 1 : pk.vc_class;
+          const std::int32_t free = free_vc(router.out, std::size_t(q) * m_vcs, cls);
+          if (free < 0) continue;
+          pk.vc_class = cls;
+          ov = static_cast<std::uint32_t>(free);
+        } else if (router.out[std::size_t(q) * m_vcs + ov].credits == 0) {
+          continue;
+        }
+      }
+      router.out_used[q] = t + 1;
+      leave(r, p, v, q, ov, t, delivered);
+      break;  // one flit per input port per cycle
+    }
+  }
+  // The next cycle a front flit could move: t + 1 for one that lost a port this cycle (or just
+  // reached the front), else the earliest ready time. Those short of a credit or a VC are
+  // woken by its return; flits behind a front one, when it leaves.
+  std::uint64_t next = kNever;
+  for (const InputVc& ivc : router.in) {
+    if (ivc.buf.empty()) continue;
+    const std::uint64_t ready = ivc.buf.front().ready;
+    if (ready > t + 1) {
+      next = std::min(next, ready);
+    } else if (has_resources(router, r, ivc)) {
+      next = t + 1;
+      break;
+    }
+  }
+  if (next != kNever) schedule(r, next);
+}
+
+void Network::schedule(std::uint32_t r, std::uint64_t cycle) {
+  Router& router = m_routers[r];
+  if (cycle >= router.pending_wake) return;
+  router.pending_wake = cycle;
+  push(cycle, Kind::router_wake, r);
+}
+
+void Network::leave(std::uint32_t r, std::uint32_t p, std::uint32_t v, std::uint32_t q,
+                    std::uint32_t ov, std::uint64_t t, std::vector<Delivery>& delivered) {
+  Router& router = m_routers[r];
+  InputVc& ivc = router.in[std::size_t(p) * m_vcs + v];
+  const Flit f = ivc.buf.front();
+  ivc.buf.pop();
+  ++m_router_traversals;
+  ++m_port_flits[r][q];
+  const PortEnd& up = m_topo.in(r, p);
+  if (up.router < 0) {
+    push(t + 1, Kind::node_credit, up.node, 0, v, f.tail);
+  } else {
+    push(t + m_params.link_latency_cycles, Kind::router_credit,
+         static_cast<std::uint32_t>(up.router), up.port, v, f.tail);
+  }
+  if (f.head) {
+    ivc.out_port = static_cast<std::int32_t>(q);
+    ivc.out_vc = ov;
+  }
+  if (f.tail) ivc.out_port = -1;
+  const PortEnd& down = m_topo.out(r, q);
+  if (down.router >= 0) {
+    OutputVc& o = router.out[std::size_t(q) * m_vcs + ov];
+    o.busy = !f.tail;
+    LLMSIM_CHECK(o.credits > 0, "noc: flit sent without a credit");
+    --o.credits;
+    ++m_flit_hops;
+    const std::uint64_t ready = t + m_params.link_latency_cycles + m_params.router_latency_cycles;
+    const auto d = static_cast<std::uint32_t>(down.router);
+    InputVc& next = m_routers[d].in[std::size_t(down.port) * m_vcs + ov];
+    LLMSIM_CHECK(next.buf.size() < m_params.buffer_flits, "noc: input buffer overflow");
+    next.buf.push(Flit{f.packet, ready, f.head, f.tail});
+    schedule(d, ready);
+    return;
+  }
+  ++m_flits_delivered;
+  if (!f.tail) return;
+  const Packet& pk = m_packets[f.packet];
+  Delivery del{
+      pk.tag, pk.src, pk.dst, pk.flits, pk.created, t, zero_load_latency(pk.src, pk.dst, pk.flits)};
+  LLMSIM_CHECK(del.latency_cycles() >= del.zero_load_cycles, "noc: faster than zero load");
+  ++m_packets_delivered;
+  m_latency.sample(del.latency_cycles());
+  m_zero_load.sample(del.zero_load_cycles);
+  m_contention.sample(del.latency_cycles() - del.zero_load_cycles);
+  delivered.push_back(del);
+  m_free_packets.push_back(f.packet);
+  --m_in_flight;
+}
+
+}  // namespace llmsim::noc

@@ -1,0 +1,175 @@
+#pragma once
+// The on-chip network as an exact discrete-event model in plain C++ (no SystemC): wormhole
+// switching, virtual channels, credit-based flow control, one flit per link per cycle. Only
+// routers with a flit that can move, or that just received a credit, are processed in a cycle;
+// idle routers cost nothing.
+//
+// Timing contract, in cycles of the network clock (tr = router_latency_cycles,
+// tl = link_latency_cycles, both >= 1):
+//  - A node offers a packet at its creation cycle; its flits enter the node's router input
+//    buffer (the injection channel) one per cycle, in order, each needing a credit of the
+//    virtual channel the packet was given there. The head enters at the creation cycle when
+//    the injection channel is idle and a VC is free.
+//  - A flit that entered a router's input buffer at cycle a may leave the router at any cycle
+//    s >= a + tr (the router pipeline), if: it is at the front of its VC; no other flit leaves
+//    from the same input port or through the same output port in cycle s; and the downstream
+//    VC has a credit (a head flit also needs that VC to be free: no other packet's tail still
+//    to send into it; the lowest-numbered free VC with a credit is taken). Contention is resolved
+//    by rotating priority: at cycle s input ports are tried from port s mod P and each port's VCs
+//    from VC s mod V (deterministic, stateless).
+//  - A flit leaving at s through a link enters the downstream input buffer at s + tl; through
+//    an ejection port it is delivered to the node at s (sinks always accept).
+//  - A flit leaving an input buffer at s returns its credit upstream at s + tl (s + 1 to an
+//    injecting node). An output VC is released for the next packet as soon as the tail of the
+//    current one has been sent into it (BookSim's wait_for_tail_credit = 0): a VC buffer may
+//    hold the end of one packet and the start of the next, in order.
+//  - Packet latency = cycle its tail is delivered - its creation cycle. With no other traffic
+//    (zero load), a packet of F flits over H router-to-router links (H + 1 routers) takes
+//        T0 = (H + 1) * tr + H * tl + (F - 1)
+//    (head: tr per router and tl per link; each following flit one cycle behind it), provided
+//    one VC can stream a flit per cycle: its credit round trip tr + 2 * tl (tr + 1 at the
+//    injection channel) must not exceed buffer_flits, else the tail is later. zero_load_latency()
+//    returns T0; a delivered packet's latency - T0 is its contention part.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <vector>
+
+#include "arch/noc/noc_params.h"
+#include "arch/noc/topology.h"
+#include "sim/core/stats.h"
+
+namespace llmsim::noc {
+
+// A packet whose tail reached its destination.
+struct Delivery {
+  std::uint64_t tag = 0;  // as given to send()
+  std::uint32_t src = 0, dst = 0, flits = 0;
+  std::uint64_t created_cycle = 0, delivered_cycle = 0;
+  std::uint64_t zero_load_cycles = 0;  // T0 for its route and size
+  std::uint64_t latency_cycles() const { return delivered_cycle - created_cycle; }
+};
+
+class Network {
+ public:
+  // Registers its stats in a child group `name` of `parent`.
+  Network(const NocParams& p, stats::Group& parent, const std::string& name);
+
+  const NocParams& params() const { return m_params; }
+  const Topology& topology() const { return m_topo; }
+
+  // Offers a packet of `flits` flits (>= 1) from node src to node dst at cycle `created`, which
+  // must be after every cycle already advanced through (InternalError otherwise).
+  void send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits, std::uint64_t created,
+            std::uint64_t tag);
+  // Processes every event at cycles <= until and appends the packets delivered meanwhile, in
+  // delivery order.
+  void advance(std::uint64_t until, std::vector<Delivery>& delivered);
+  // The cycle of the earliest pending event, if any (nothing pending: the network is empty).
+  std::optional<std::uint64_t> next_event_cycle() const;
+  // Packets offered and not yet delivered.
+  std::uint64_t in_flight() const { return m_in_flight; }
+  std::uint64_t zero_load_latency(std::uint32_t src, std::uint32_t dst, std::uint32_t flits) const;
+
+  // Flits that left through each output port so far, indexed [router][port]; the ports that
+  // feed links are the network's links (ejection ports count delivered flits).
+  const std::vector<std::vector<std::uint64_t>>& port_flits() const { return m_port_flits; }
+  // Cycles covered so far: last cycle advanced through + 1.
+  std::uint64_t cycles() const { return m_done_through + 1; }
+  double energy_pj() const;
+
+ private:
+  struct Flit {
+    std::uint32_t packet;
+    std::uint64_t ready;  // first cycle it may leave the router it is in
+    bool head, tail;
+  };
+  struct InputVc {
+    std::queue<Flit> buf;
+    std::int32_t out_port = -1;  // held from the head's departure to the tail's
+    std::uint32_t out_vc = 0;
+  };
+  struct OutputVc {
+    std::uint32_t credits = 0;
+    bool busy = false;  // owned by a packet from its head's departure to its tail's
+  };
+  struct Router {
+    std::vector<InputVc> in;              // [port * V + vc]
+    std::vector<OutputVc> out;            // [port * V + vc], for ports that feed links
+    std::vector<std::uint64_t> out_used;  // cycle + 1 an output port last sent a flit
+    std::uint64_t last_wake = 0;          // cycle + 1 of the last processing
+    // The earliest wake-up queued since the last processing (~0: none). A wake-up is queued
+    // only if earlier: one at that cycle recomputes when the router is next needed. Later
+    // ones already queued stay and are harmless (processing is idempotent within a cycle and
+    // does nothing when no flit can move).
+    std::uint64_t pending_wake = ~std::uint64_t{0};
+  };
+  struct Node {
+    std::queue<std::uint32_t> queue;  // packets waiting to inject, oldest first
+    std::uint32_t sent_flits = 0;     // of the front packet
+    std::uint32_t vc = 0;             // of the front packet, once its head is sent
+    std::vector<OutputVc> vcs;        // the router's local input VCs as seen by the node
+    std::uint64_t last_wake = 0;      // cycle + 1 of the last injection attempt
+  };
+  struct Packet {
+    std::uint64_t tag = 0, created = 0;
+    std::uint32_t src = 0, dst = 0, flits = 0;
+    std::uint32_t vc_class = 0;  // ring dateline class
+  };
+  enum class Kind : std::uint8_t { router_credit, node_credit, node_inject, router_wake };
+  struct Event {
+    std::uint64_t cycle;
+    Kind kind;
+    std::uint32_t target, port, vc;
+    bool tail;
+    std::uint64_t seq;
+    // Min-heap order: cycle, then kind (credits before work in a cycle), then insertion.
+    bool operator<(const Event& o) const;
+  };
+
+  void push(std::uint64_t cycle, Kind kind, std::uint32_t target, std::uint32_t port = 0,
+            std::uint32_t vc = 0, bool tail = false);
+  void wake_router(std::uint32_t r, std::uint64_t t, std::vector<Delivery>& delivered);
+  // Ensures router r is processed at `cycle` (or earlier, which then reschedules).
+  void schedule(std::uint32_t r, std::uint64_t cycle);
+  void inject(std::uint32_t n, std::uint64_t t);
+  // The lowest free VC among `vcs[base .. base + V)` for `packet`'s class, or -1.
+  std::int32_t free_vc(const std::vector<OutputVc>& vcs, std::size_t base,
+                       std::uint32_t vc_class) const;
+  // Whether the front flit of `ivc` could leave router r at a cycle where its ports are free.
+  bool has_resources(const Router& router, std::uint32_t r, const InputVc& ivc) const;
+  void leave(std::uint32_t r, std::uint32_t p, std::uint32_t v, std::uint32_t q, std::uint32_t ov,
+             std::uint64_t t, std::vector<Delivery>& delivered);
+
+  NocParams m_params;
+  Topology m_topo;
+  std::uint32_t m_vcs;
+  std::vector<Router> m_routers;
+  std::vector<Node> m_nodes;
+  std::vector<Packet> m_packets;
+  std::vector<std::uint32_t> m_free_packets;
+  std::priority_queue<Event> m_events;
+  std::uint64_t m_seq = 0;
+  std::uint64_t m_done_through = 0;  // last cycle advanced through (0 before any)
+  bool m_started = false;
+  std::uint64_t m_in_flight = 0;
+  std::vector<std::vector<std::uint64_t>> m_port_flits;
+
+  stats::Group m_stats;
+  stats::Counter m_packets_delivered;
+  stats::Counter m_flits_delivered;
+  stats::Counter m_flit_hops;
+  stats::Counter m_router_traversals;
+  stats::Histogram m_latency;
+  stats::Histogram m_zero_load;
+  stats::Histogram m_contention;
+  stats::Formula m_energy;
+  stats::Formula m_max_link_util;
+  stats::Formula m_mean_link_util;
+  stats::Group m_link_group;
+  std::vector<std::unique_ptr<stats::Formula>> m_link_util;
+};
+
+}  // namespace llmsim::noc

@@ -1,0 +1,72 @@
+#include "arch/noc/noc_params.h"
+
+#include <string>
+
+#include "sim/core/config.h"
+#include "sim/core/units.h"
+
+namespace llmsim::noc {
+
+const char* to_string(TopologyKind k) {
+  switch (k) {
+    case TopologyKind::mesh:
+      return "mesh";
+    case TopologyKind::ring:
+      return "ring";
+    case TopologyKind::crossbar:
+      return "crossbar";
+  }
+  return "?";
+}
+
+std::uint32_t NocParams::nodes() const {
+  return topology == TopologyKind::mesh ? mesh_width * mesh_height : ring_or_crossbar_nodes;
+}
+
+std::uint32_t NocParams::packet_flits(std::uint64_t payload_bytes) const {
+  return header_flits + static_cast<std::uint32_t>(ceil_div(payload_bytes, flit_bytes));
+}
+
+namespace {
+
+// A count in [1, max]; hardware sizes, not software ones.
+std::uint32_t bounded(config::Reader& r, const std::string& key, std::uint64_t def,
+                      std::uint64_t max) {
+  const std::uint64_t v = r.count(key, def);
+  if (v > max) {
+    r.fail(key, "must be at most " + std::to_string(max) + ", got " + std::to_string(v));
+  }
+  return static_cast<std::uint32_t>(v);
+}
+
+}  // namespace
+
+NocParams NocParams::parse(config::Reader& r) {
+  NocParams p;
+  const std::string topo = r.choice("topology", {"mesh", "ring", "crossbar"}, std::string("mesh"));
+  if (topo == "mesh") {
+    p.topology = TopologyKind::mesh;
+    p.mesh_width = bounded(r, "mesh_width", 4, 64);
+    p.mesh_height = bounded(r, "mesh_height", 4, 64);
+  } else {
+    p.topology = topo == "ring" ? TopologyKind::ring : TopologyKind::crossbar;
+    p.ring_or_crossbar_nodes = bounded(r, "nodes", 16, 4096);
+    if (p.ring_or_crossbar_nodes < 2) r.fail("nodes", "must be at least 2, got 1");
+  }
+  p.router_latency_cycles = bounded(r, "router_latency_cycles", 2, 1024);
+  p.link_latency_cycles = bounded(r, "link_latency_cycles", 1, 1024);
+  p.flit_bytes = bounded(r, "flit_bytes", 32, 4096);
+  p.header_flits = bounded(r, "header_flits", 1, 64);
+  p.buffer_flits = bounded(r, "buffer_flits", 8, 1024);
+  p.virtual_channels = bounded(r, "virtual_channels", 4, 64);
+  if (p.topology == TopologyKind::ring && p.virtual_channels < 2) {
+    r.fail("virtual_channels",
+           "must be at least 2 on a ring (two dateline classes against deadlock), got 1");
+  }
+  p.clock_mhz = r.positive("clock_mhz", 1000.0);
+  p.energy_pj_per_flit_hop = r.non_negative("energy_pj_per_flit_hop", 10.0);
+  p.energy_pj_per_router_traversal = r.non_negative("energy_pj_per_router_traversal", 15.0);
+  return p;
+}
+
+}  // namespace llmsim::noc

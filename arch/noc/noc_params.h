@@ -1,0 +1,59 @@
+#pragma once
+// The parameters of the on-chip network, read from the arch config's "noc" object:
+//   "noc": {"topology": "mesh", "mesh_width": 4, "mesh_height": 4, "router_latency_cycles": 2,
+//           "link_latency_cycles": 1, "flit_bytes": 32, "header_flits": 1, "buffer_flits": 8,
+//           "virtual_channels": 4, "clock_mhz": 1000, "energy_pj_per_flit_hop": 10,
+//           "energy_pj_per_router_traversal": 15}
+// A mesh takes mesh_width and mesh_height; a ring or a crossbar takes "nodes" instead (the
+// other topology's keys are then unknown keys, hence errors). Every key is optional; the
+// defaults are the member initialisers below.
+#include <cstdint>
+#include <string>
+
+namespace llmsim {
+namespace config {
+class Reader;
+}
+}  // namespace llmsim
+
+namespace llmsim::noc {
+
+// mesh: W x H routers, one node each, XY dimension-order routing.
+// ring: N routers in a bidirectional ring, one node each, shortest direction (ties go
+//       clockwise), dateline virtual-channel classes against deadlock (needs >= 2 VCs).
+// crossbar: one router with a port per node; every packet crosses it once.
+enum class TopologyKind { mesh, ring, crossbar };
+
+const char* to_string(TopologyKind k);
+
+struct NocParams {
+  TopologyKind topology = TopologyKind::mesh;
+  std::uint32_t mesh_width = 4;               // routers along x (mesh only)
+  std::uint32_t mesh_height = 4;              // routers along y (mesh only)
+  std::uint32_t ring_or_crossbar_nodes = 16;  // "nodes" (ring and crossbar only)
+  // Cycles from a flit entering a router's input buffer to the earliest cycle it can leave on
+  // an output (route, VC and switch allocation, switch traversal).
+  std::uint32_t router_latency_cycles = 2;
+  // Cycles a flit spends on a router-to-router link; credits travel back in the same time.
+  std::uint32_t link_latency_cycles = 1;
+  std::uint32_t flit_bytes = 32;       // link width: one flit per link per cycle
+  std::uint32_t header_flits = 1;      // flits of a packet before its payload
+  std::uint32_t buffer_flits = 8;      // input buffer depth per virtual channel
+  std::uint32_t virtual_channels = 4;  // per input port
+  double clock_mhz = 1000;
+  // Order-of-magnitude defaults for 32-byte flits in a 16-28 nm process: about 1 mm of link
+  // at 0.04 pJ/bit/mm, and a buffer write + read + switch traversal at about 0.06 pJ/bit.
+  double energy_pj_per_flit_hop = 10;          // one flit over one router-to-router link
+  double energy_pj_per_router_traversal = 15;  // one flit through one router
+
+  std::uint32_t nodes() const;
+  // Flits of a packet carrying `payload_bytes`: header_flits + ceil(payload_bytes / flit_bytes).
+  // A DMA read request carries no payload (header only), its response the data read; a write
+  // request carries the data, its acknowledgement none.
+  std::uint32_t packet_flits(std::uint64_t payload_bytes) const;
+
+  // Reads the keys above and validates them (ConfigError naming the key).
+  static NocParams parse(config::Reader& r);
+};
+
+}  // namespace llmsim::noc
