@@ -8,7 +8,9 @@
 #include "sim/driver/memtest.h"
 #include "sim/driver/presets.h"
 
-int sc_main(int, char*[]) { return 1; }  // required by libsystemc; never called
+int sc_main(int, char*[]) {
+  return 1;
+}  // required by libsystemc; never called
 
 int main() {
   using namespace llmsim::driver;

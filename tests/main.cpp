@@ -3,4 +3,6 @@
 #include <catch2/catch.hpp>
 #include <systemc>
 
-int sc_main(int, char*[]) { return 1; }
+int sc_main(int, char*[]) {
+  return 1;
+}

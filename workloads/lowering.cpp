@@ -29,7 +29,9 @@ class Allocator {
   std::uint64_t m_next = 0;
 };
 
-isa::Instruction inst(isa::Body b, int op) { return isa::Instruction{std::move(b), op}; }
+isa::Instruction inst(isa::Body b, int op) {
+  return isa::Instruction{std::move(b), op};
+}
 
 }  // namespace
 
@@ -52,7 +54,8 @@ Lowered lower(const Workload& w, const Target& t) {
   Allocator dram;
   std::vector<Tensor> outputs;
   std::vector<std::uint32_t> ab_slot(t.num_cores, 0), acc_slot(t.num_cores, 0);
-  const std::uint64_t spad_slot = scratchpad_slot_bytes(t), acc_slot_bytes = accumulator_slot_bytes(t);
+  const std::uint64_t spad_slot = scratchpad_slot_bytes(t),
+                      acc_slot_bytes = accumulator_slot_bytes(t);
 
   for (std::size_t oi = 0; oi < w.ops.size(); ++oi) {
     const MatmulOp& op = w.ops[oi];
@@ -77,7 +80,8 @@ Lowered lower(const Workload& w, const Target& t) {
       }
     }
 
-    const std::uint64_t tm = ceil_div(op.m, tl.mt), tn = ceil_div(op.n, tl.nt), tk = ceil_div(op.k, tl.kt);
+    const std::uint64_t tm = ceil_div(op.m, tl.mt), tn = ceil_div(op.n, tl.nt),
+                        tk = ceil_div(op.k, tl.kt);
     for (std::uint64_t tile = 0; tile < tm * tn; ++tile) {
       const std::uint32_t ci = std::uint32_t(tile % t.num_cores);
       isa::CoreProgram& core = out.program.cores[ci];
@@ -93,12 +97,16 @@ Lowered lower(const Workload& w, const Target& t) {
         const std::uint64_t a_sram = ab_slot[ci] * spad_slot, b_sram = a_sram + ms * ks * e;
         ab_slot[ci] ^= 1;
         ld.push_back(inst(isa::SemWait{kAbFree}, o));
-        ld.push_back(inst(isa::DmaLoad{{ms, ks, a.addr + (m0 * a.cols + k0) * e, a.cols * e, a_sram},
-                                       isa::Sram::scratchpad, std::uint32_t(e)},
-                          o));
-        ld.push_back(inst(isa::DmaLoad{{ks, ns, b.addr + (k0 * b.cols + n0) * e, b.cols * e, b_sram},
-                                       isa::Sram::scratchpad, std::uint32_t(e)},
-                          o));
+        ld.push_back(
+            inst(isa::DmaLoad{{ms, ks, a.addr + (m0 * a.cols + k0) * e, a.cols * e, a_sram},
+                              isa::Sram::scratchpad,
+                              std::uint32_t(e)},
+                 o));
+        ld.push_back(
+            inst(isa::DmaLoad{{ks, ns, b.addr + (k0 * b.cols + n0) * e, b.cols * e, b_sram},
+                              isa::Sram::scratchpad,
+                              std::uint32_t(e)},
+                 o));
         ld.push_back(inst(isa::SemSignal{kAbFull}, o));
         ex.push_back(inst(isa::SemWait{kAbFull}, o));
         if (ki == 0) ex.push_back(inst(isa::SemWait{kAccFree}, o));
@@ -108,7 +116,9 @@ Lowered lower(const Workload& w, const Target& t) {
       }
       st.push_back(inst(isa::SemWait{kAccFull}, o));
       st.push_back(inst(isa::DmaStore{{ms, ns, c.addr + (m0 * c.cols + n0) * e, c.cols * e, c_sram},
-                                      isa::Sram::accumulator, std::uint32_t(acc_e), std::uint32_t(e)},
+                                      isa::Sram::accumulator,
+                                      std::uint32_t(acc_e),
+                                      std::uint32_t(e)},
                         o));
       st.push_back(inst(isa::SemSignal{kAccFree}, o));
     }

@@ -17,7 +17,8 @@ MatmulOp parse_matmul(config::Reader& r, const std::vector<MatmulOp>& earlier, s
   op.m = r.count("m");
   op.k = r.count("k");
   op.n = r.count("n");
-  op.dtype = *isa::parse_dtype(r.choice("dtype", {"int8", "fp16", "bf16", "fp32"}, std::string("int8")));
+  op.dtype =
+      *isa::parse_dtype(r.choice("dtype", {"int8", "fp16", "bf16", "fp32"}, std::string("int8")));
   if (r.has("a")) {
     const std::string from = r.string("a");
     auto it = std::find_if(earlier.begin(), earlier.end(),
@@ -56,7 +57,8 @@ Workload parse_workload(const config::Json& doc, const std::string& name) {
       if (kind == "matmul") w.ops.push_back(parse_matmul(r, w.ops, i));
       r.finish();
       for (std::size_t j = 0; j < i; ++j) {
-        if (w.ops[j].name == w.ops[i].name) r.fail("name", "duplicate op name \"" + w.ops[i].name + "\"");
+        if (w.ops[j].name == w.ops[i].name)
+          r.fail("name", "duplicate op name \"" + w.ops[i].name + "\"");
       }
     }
     return w;
@@ -68,7 +70,8 @@ Workload parse_workload(const config::Json& doc, const std::string& name) {
 Workload load_workload(const std::string& name_or_path) {
   fs::path p(name_or_path);
   if (!fs::exists(p)) {
-    const fs::path bundled = fs::path(LLMSIM_DATA_DIR) / "workloads" / "gemm" / (name_or_path + ".json");
+    const fs::path bundled =
+        fs::path(LLMSIM_DATA_DIR) / "workloads" / "gemm" / (name_or_path + ".json");
     if (!fs::exists(bundled)) {
       std::string names;
       for (const auto& n : bundled_workloads()) names += (names.empty() ? "" : ", ") + n;

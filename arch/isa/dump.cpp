@@ -6,23 +6,32 @@ namespace llmsim::isa {
 
 const char* to_string(QueueKind q) {
   switch (q) {
-    case QueueKind::load: return "load";
-    case QueueKind::compute: return "compute";
-    case QueueKind::store: return "store";
+    case QueueKind::load:
+      return "load";
+    case QueueKind::compute:
+      return "compute";
+    case QueueKind::store:
+      return "store";
   }
   return "?";
 }
 
 namespace {
 
-const char* to_string(Sram s) { return s == Sram::scratchpad ? "spad" : "acc"; }
+const char* to_string(Sram s) {
+  return s == Sram::scratchpad ? "spad" : "acc";
+}
 
 const char* to_string(VectorKind k) {
   switch (k) {
-    case VectorKind::add: return "add";
-    case VectorKind::mul: return "mul";
-    case VectorKind::relu: return "relu";
-    case VectorKind::copy: return "copy";
+    case VectorKind::add:
+      return "add";
+    case VectorKind::mul:
+      return "mul";
+    case VectorKind::relu:
+      return "relu";
+    case VectorKind::copy:
+      return "copy";
   }
   return "?";
 }
@@ -50,9 +59,8 @@ struct Printer {
   }
   std::string operator()(const Gemm& i) const {
     return std::string("gemm       ") + to_string(i.dtype) + " m=" + std::to_string(i.m) +
-           " k=" + std::to_string(i.k) + " n=" + std::to_string(i.n) + " a=spad:" +
-           hex(i.a_addr) + " b=spad:" + hex(i.b_addr) + " c=acc:" + hex(i.c_addr) +
-           (i.accumulate ? " +=" : " =");
+           " k=" + std::to_string(i.k) + " n=" + std::to_string(i.n) + " a=spad:" + hex(i.a_addr) +
+           " b=spad:" + hex(i.b_addr) + " c=acc:" + hex(i.c_addr) + (i.accumulate ? " +=" : " =");
   }
   std::string operator()(const VectorOp& i) const {
     return std::string("vec.") + to_string(i.kind) + "    " + to_string(i.src) + ":" +
@@ -68,7 +76,9 @@ struct Printer {
 
 }  // namespace
 
-std::string to_string(const Instruction& inst) { return std::visit(Printer{}, inst.body); }
+std::string to_string(const Instruction& inst) {
+  return std::visit(Printer{}, inst.body);
+}
 
 void dump(std::ostream& os, const Program& program) {
   for (std::size_t c = 0; c < program.cores.size(); ++c) {

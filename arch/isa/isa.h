@@ -23,8 +23,8 @@ namespace llmsim::isa {
 
 enum class Sram { scratchpad, accumulator };
 
-// A 2-D block of `rows` x `cols` elements. In DRAM row r starts at dram_addr + r * dram_stride_bytes;
-// in SRAM the block is dense (row-major, no padding).
+// A 2-D block of `rows` x `cols` elements. In DRAM row r starts at dram_addr + r *
+// dram_stride_bytes; in SRAM the block is dense (row-major, no padding).
 struct Block {
   std::uint64_t rows = 0;
   std::uint64_t cols = 0;
@@ -101,9 +101,7 @@ struct CoreProgram {
   std::vector<std::uint32_t> semaphore_init;  // initial count of each semaphore
   std::array<std::vector<Instruction>, 3> queues;
   std::vector<Instruction>& queue(QueueKind q) { return queues[static_cast<int>(q)]; }
-  const std::vector<Instruction>& queue(QueueKind q) const {
-    return queues[static_cast<int>(q)];
-  }
+  const std::vector<Instruction>& queue(QueueKind q) const { return queues[static_cast<int>(q)]; }
 };
 
 struct Program {

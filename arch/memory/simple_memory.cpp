@@ -24,8 +24,7 @@ SimpleMemory::SimpleMemory(const sc_core::sc_module_name& name, const SimpleMemo
       m_busy_cycles(m_stats, "bus_busy_cycles", "cycle", "cycles the data bus carried data"),
       m_queue_cycles(m_stats, "queue_cycles", "cycle",
                      "cycles transfers waited for the bus, summed over transfers"),
-      m_bandwidth(m_stats, "achieved_bandwidth_gb_per_s", "GB/s",
-                  "bytes moved / simulated time",
+      m_bandwidth(m_stats, "achieved_bandwidth_gb_per_s", "GB/s", "bytes moved / simulated time",
                   [this] {
                     const double s = sc_core::sc_time_stamp().to_seconds();
                     return s > 0 ? double(m_bytes_read.value() + m_bytes_written.value()) / s / 1e9

@@ -31,11 +31,10 @@ BankedSram::BankedSram(const BankedSramParams& p, stats::Group& parent, const st
                         "cycles accesses finished later than on idle banks, summed") {}
 
 Cycles BankedSram::access(std::uint64_t addr, std::uint64_t bytes, bool write, Cycles now) {
-  LLMSIM_CHECK(bytes > 0 && bytes <= m_params.capacity_bytes &&
-                   addr <= m_params.capacity_bytes - bytes,
-               "SRAM access out of range: addr " + std::to_string(addr) + " + " +
-                   std::to_string(bytes) + " bytes > capacity " +
-                   std::to_string(m_params.capacity_bytes));
+  LLMSIM_CHECK(
+      bytes > 0 && bytes <= m_params.capacity_bytes && addr <= m_params.capacity_bytes - bytes,
+      "SRAM access out of range: addr " + std::to_string(addr) + " + " + std::to_string(bytes) +
+          " bytes > capacity " + std::to_string(m_params.capacity_bytes));
   const std::uint64_t w = m_params.bank_width_bytes, nb = m_params.banks;
   const std::uint64_t first = addr / w, lines = (addr + bytes - 1) / w - first + 1;
   std::vector<Cycles>& port = (write && !m_params.shared_port) ? m_write_free : m_read_free;

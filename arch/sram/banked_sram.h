@@ -16,7 +16,11 @@
 #include "sim/core/stats.h"
 #include "sim/core/units.h"
 
-namespace llmsim { namespace config { class Reader; } }
+namespace llmsim {
+namespace config {
+class Reader;
+}
+}  // namespace llmsim
 
 namespace llmsim::sram {
 

@@ -9,8 +9,14 @@
 #include "arch/systolic/timing.h"
 #include "sim/core/stats.h"
 
-namespace llmsim { namespace config { class Reader; } }
-namespace llmsim::sram { class BankedSram; }
+namespace llmsim {
+namespace config {
+class Reader;
+}
+}  // namespace llmsim
+namespace llmsim::sram {
+class BankedSram;
+}
 
 namespace llmsim::systolic {
 

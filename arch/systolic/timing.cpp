@@ -6,18 +6,21 @@ namespace llmsim::systolic {
 
 const char* to_string(Dataflow d) {
   switch (d) {
-    case Dataflow::ws: return "ws";
-    case Dataflow::os: return "os";
-    case Dataflow::is: return "is";
+    case Dataflow::ws:
+      return "ws";
+    case Dataflow::os:
+      return "os";
+    case Dataflow::is:
+      return "is";
   }
   return "?";
 }
 
 Cycles fold_cycles(Dataflow d, ArrayShape a, std::uint64_t rows_used, std::uint64_t cols_used,
                    std::uint64_t stream) {
-  LLMSIM_CHECK(rows_used >= 1 && rows_used <= a.rows && cols_used >= 1 && cols_used <= a.cols &&
-                   stream >= 1,
-               "fold does not fit the array");
+  LLMSIM_CHECK(
+      rows_used >= 1 && rows_used <= a.rows && cols_used >= 1 && cols_used <= a.cols && stream >= 1,
+      "fold does not fit the array");
   const std::uint64_t r = a.rows;
   switch (d) {
     case Dataflow::ws:
@@ -60,9 +63,15 @@ GemmTiming gemm_timing(Dataflow d, ArrayShape a, GemmShape g) {
   LLMSIM_CHECK(g.m >= 1 && g.k >= 1 && g.n >= 1, "empty GEMM");
   GemmTiming t;
   switch (d) {
-    case Dataflow::ws: t = fold_grid(d, a, g.k, g.n, g.m); break;
-    case Dataflow::is: t = fold_grid(d, a, g.k, g.m, g.n); break;
-    case Dataflow::os: t = fold_grid(d, a, g.m, g.n, g.k); break;
+    case Dataflow::ws:
+      t = fold_grid(d, a, g.k, g.n, g.m);
+      break;
+    case Dataflow::is:
+      t = fold_grid(d, a, g.k, g.m, g.n);
+      break;
+    case Dataflow::os:
+      t = fold_grid(d, a, g.m, g.n, g.k);
+      break;
   }
   t.macs = g.m * g.k * g.n;
   return t;

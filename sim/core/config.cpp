@@ -57,8 +57,7 @@ void Reader::fail(const std::string& key, const std::string& what) const {
   throw ConfigError(key_path(key) + ": " + what);
 }
 
-void Reader::fail_value(const std::string& key, const std::string& allowed,
-                        const Json& got) const {
+void Reader::fail_value(const std::string& key, const std::string& allowed, const Json& got) const {
   fail(key, "must be " + allowed + ", got " + short_dump(got));
 }
 
@@ -81,7 +80,9 @@ const Json* Reader::find(const std::string& key) {
   return it == m_node->end() ? nullptr : &*it;
 }
 
-bool Reader::has(const std::string& key) const { return m_node->contains(key); }
+bool Reader::has(const std::string& key) const {
+  return m_node->contains(key);
+}
 
 bool Reader::is_string(const std::string& key) const {
   auto it = m_node->find(key);
@@ -109,8 +110,8 @@ std::uint64_t Reader::read_uint(const std::string& key, std::optional<std::uint6
     (*m_resolved)[key] = *def;
     return *def;
   }
-  if (!v->is_number_integer() || (v->is_number_integer() && !v->is_number_unsigned() &&
-                                  v->get<std::int64_t>() < 0)) {
+  if (!v->is_number_integer() ||
+      (v->is_number_integer() && !v->is_number_unsigned() && v->get<std::int64_t>() < 0)) {
     fail_value(key, "a non-negative integer", *v);
   }
   const auto x = v->get<std::uint64_t>();

@@ -38,7 +38,7 @@ class InternalError : public std::logic_error {
 }  // namespace llmsim
 
 // Checks a simulator invariant in every build type (not an assert: never compiled out).
-#define LLMSIM_CHECK(cond, msg)                                          \
-  do {                                                                   \
+#define LLMSIM_CHECK(cond, msg)                                                    \
+  do {                                                                             \
     if (!(cond)) ::llmsim::throw_internal_error(#cond, (msg), __FILE__, __LINE__); \
   } while (0)

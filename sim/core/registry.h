@@ -58,8 +58,8 @@ class Registry {
 #define LLMSIM_REGISTRY_CAT(a, b) LLMSIM_REGISTRY_CAT2(a, b)
 // Registers `factory` (a callable returning std::unique_ptr<Interface>) under `name` in
 // `RegistryType` (an alias of Registry<Interface, Args...>).
-#define LLMSIM_REGISTER(RegistryType, name, factory)                          \
-  namespace {                                                                 \
-  const bool LLMSIM_REGISTRY_CAT(llmsim_registered_, __LINE__) =              \
-      RegistryType::instance().add(name, factory);                            \
+#define LLMSIM_REGISTER(RegistryType, name, factory)                                      \
+  namespace {                                                                             \
+  const bool LLMSIM_REGISTRY_CAT(llmsim_registered_,                                      \
+                                 __LINE__) = RegistryType::instance().add(name, factory); \
   }

@@ -18,7 +18,10 @@ class Cycles {
 
   constexpr Cycles operator+(Cycles o) const { return Cycles(m_n + o.m_n); }
   constexpr Cycles operator-(Cycles o) const { return Cycles(m_n - o.m_n); }
-  constexpr Cycles& operator+=(Cycles o) { m_n += o.m_n; return *this; }
+  constexpr Cycles& operator+=(Cycles o) {
+    m_n += o.m_n;
+    return *this;
+  }
   constexpr bool operator==(Cycles o) const { return m_n == o.m_n; }
   constexpr bool operator!=(Cycles o) const { return m_n != o.m_n; }
   constexpr bool operator<(Cycles o) const { return m_n < o.m_n; }
@@ -30,13 +33,19 @@ class Cycles {
   std::uint64_t m_n = 0;
 };
 
-constexpr Cycles max(Cycles a, Cycles b) { return a < b ? b : a; }
+constexpr Cycles max(Cycles a, Cycles b) {
+  return a < b ? b : a;
+}
 
 // A size in bytes.
 using Bytes = std::uint64_t;
 
-constexpr std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; }
-constexpr bool is_power_of_two(std::uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
+constexpr std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) {
+  return (a + b - 1) / b;
+}
+constexpr bool is_power_of_two(std::uint64_t x) {
+  return x != 0 && (x & (x - 1)) == 0;
+}
 
 // A clock domain: a frequency and its period in SystemC time. The driver sets the SystemC time
 // resolution to 1 fs and the period is rounded to it (1200 MHz: 833,333 fs, 4e-7 relative).
