@@ -176,3 +176,30 @@ TEST_CASE("cli: tensors beyond the memory capacity are a user error, raised from
   CHECK(r.err.rfind("error: address ", 0) == 0);
   CHECK(r.err.find("lies beyond the memory capacity of 16777216 bytes\n") != std::string::npos);
 }
+
+TEST_CASE("cli: memtest and noctest print JSON with the documented keys") {
+  const CliResult m = cli(
+      {"memtest", "--arch", "hbm2-stack", "--pattern", "seq_read", "--requests", "2000", "--json"});
+  REQUIRE(m.code == 0);
+  const auto mj = llmsim::config::Json::parse(m.out);
+  CHECK(mj["peak_bandwidth_gbps"].get<double>() == Approx(256.0));
+  CHECK(mj["achieved_bandwidth_gbps"].get<double>() > 0);
+  const CliResult n = cli({"noctest", "--arch", "datacenter", "--pattern", "uniform", "--rate",
+                           "0.1", "--cycles", "2000", "--json"});
+  REQUIRE(n.code == 0);
+  const auto nj = llmsim::config::Json::parse(n.out);
+  for (const char* k : {"offered_flits_per_node_cycle", "accepted_flits_per_node_cycle",
+                        "avg_latency_cycles", "p99_latency_cycles"}) {
+    CHECK(nj.contains(k));
+  }
+  CHECK(nj["offered_flits_per_node_cycle"].get<double>() == Approx(0.1));
+}
+
+TEST_CASE("cli: bad memtest and noctest arguments exit 2 with one line") {
+  require_one_line_error(cli({"noctest", "--arch", "datacenter", "--mesh", "3"}),
+                         "--mesh 3: expected WxH, e.g. 8x8");
+  const CliResult m = cli({"memtest", "--arch", "edge", "--pattern", "seq_read"});
+  require_one_line_error(m,
+                         "memory.type: must be \"hbm\" for memtest (the simple memory has no "
+                         "controller to test)");
+}
