@@ -48,19 +48,20 @@ AddressMapping::AddressMapping(const std::string& mapping, const Organization& o
                       "\" must name each of ch, pc, bg, ba, ro, co exactly once");
   }
   m_lsb_first.assign(msb_first.rbegin(), msb_first.rend());
+  auto log2 = [](std::uint64_t x) {
+    std::uint32_t b = 0;
+    while ((std::uint64_t(1) << b) < x) ++b;
+    return b;
+  };
+  for (int f = 0; f < 6; ++f) m_bits[f] = is_power_of_two(m_count[f]) ? log2(m_count[f]) : 0;
   m_pow2 = is_power_of_two(m_burst_bytes);
   for (int f = 0; f < 6; ++f) m_pow2 = m_pow2 && is_power_of_two(m_count[f]);
   if (m_pow2) {
-    auto log2 = [](std::uint64_t x) {
-      std::uint32_t b = 0;
-      while ((std::uint64_t(1) << b) < x) ++b;
-      return b;
-    };
     std::uint32_t at = log2(m_burst_bytes);
     for (Field f : m_lsb_first) {
       m_shift[int(f)] = at;
       m_mask[int(f)] = m_count[int(f)] - 1;
-      at += log2(m_count[int(f)]);
+      at += m_bits[int(f)];
     }
   }
 }
@@ -74,10 +75,17 @@ DecodedAddress AddressMapping::decode(std::uint64_t addr) const {
   if (m_pow2) {
     for (int f = 0; f < 6; ++f) v[f] = (addr >> m_shift[f]) & m_mask[f];
   } else {
+    // Mixed radix: shift and mask the power-of-two fields, divide only by the others.
     std::uint64_t rest = addr / m_burst_bytes;
     for (Field f : m_lsb_first) {
-      v[int(f)] = rest % m_count[int(f)];
-      rest /= m_count[int(f)];
+      const int i = int(f);
+      if (is_power_of_two(m_count[i])) {
+        v[i] = rest & (m_count[i] - 1);
+        rest >>= m_bits[i];
+      } else {
+        v[i] = rest % m_count[i];
+        rest /= m_count[i];
+      }
     }
   }
   DecodedAddress d;

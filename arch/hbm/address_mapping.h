@@ -47,6 +47,7 @@ class AddressMapping {
   bool m_pow2 = false;
   std::array<std::uint32_t, 6> m_shift{};  // indexed by Field: bit position of the field
   std::array<std::uint64_t, 6> m_mask{};   // indexed by Field: count - 1
+  std::array<std::uint32_t, 6> m_bits{};   // indexed by Field: log2(count) for powers of two
 };
 
 }  // namespace llmsim::hbm
