@@ -281,6 +281,12 @@ void apply_override(Json& doc, const std::string& assignment) {
   *node = value;
 }
 
+Json with_overrides(const Json& doc, const std::vector<std::string>& assignments) {
+  Json out = doc;
+  for (const auto& a : assignments) apply_override(out, a);
+  return out;
+}
+
 Json load_json_file(const std::string& file) {
   std::ifstream in(file);
   if (!in) throw ConfigError(file + ": cannot open file");

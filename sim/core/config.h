@@ -92,6 +92,9 @@ class Reader {
 // created; the strict reader then rejects a path that names no real key.
 void apply_override(Json& doc, const std::string& assignment);
 
+// A copy of `doc` with the overrides applied in order (see apply_override).
+Json with_overrides(const Json& doc, const std::vector<std::string>& assignments);
+
 // Reads a JSON file; a missing file or a syntax error is a ConfigError naming the file.
 Json load_json_file(const std::string& file);
 

@@ -4,13 +4,13 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
-#include <iomanip>
 #include <optional>
 #include <random>
 #include <sstream>
 
 #include "arch/hbm/hbm_system.h"
 #include "sim/core/error.h"
+#include "sim/driver/report.h"
 
 namespace llmsim::driver {
 
@@ -111,8 +111,7 @@ class Generator {
 };
 
 hbm::HbmParams parse_memory(const config::Json& arch, const std::vector<std::string>& overrides) {
-  config::Json doc = arch;
-  for (const auto& o : overrides) config::apply_override(doc, o);
+  config::Json doc = config::with_overrides(arch, overrides);
   config::Json resolved;
   config::Reader root(doc, "", resolved);
   if (!doc.contains("memory")) root.fail("memory", "is required for memtest");
@@ -275,11 +274,7 @@ config::Json MemtestResult::to_json() const {
 }
 
 void print_memtest(std::ostream& os, const MemtestResult& r) {
-  auto f = [](double x, int d) {
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(d) << x;
-    return s.str();
-  };
+  const auto f = fixed;
   os << "llmsim memtest  device=" << r.device << "  requests=" << r.requests << "\n"
      << "  achieved bandwidth    " << f(r.achieved_bandwidth_gbps, 2) << " GB/s  ("
      << f(100 * r.achieved_bandwidth_gbps / r.peak_bandwidth_gbps, 1) << " % of peak)\n"

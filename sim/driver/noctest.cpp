@@ -4,13 +4,13 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
-#include <iomanip>
 #include <queue>
 #include <random>
 #include <sstream>
 
 #include "arch/noc/network.h"
 #include "sim/core/error.h"
+#include "sim/driver/report.h"
 
 namespace llmsim::driver {
 
@@ -118,8 +118,7 @@ double ideal_throughput(const noc::Topology& topo, const Traffic& traffic) {
 
 noc::NocParams parse_noc(const config::Json& arch, const std::vector<std::string>& overrides,
                          const NoctestOptions& o) {
-  config::Json doc = arch;
-  for (const auto& s : overrides) config::apply_override(doc, s);
+  config::Json doc = config::with_overrides(arch, overrides);
   config::Json resolved;
   config::Reader root(doc, "", resolved);
   if (!doc.contains("noc")) root.fail("noc", "is required for noctest");
@@ -296,11 +295,7 @@ config::Json NoctestResult::to_json() const {
 }
 
 void print_noctest(std::ostream& os, const NoctestResult& r) {
-  auto f = [](double x, int d) {
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(d) << x;
-    return s.str();
-  };
+  const auto f = fixed;
   os << "llmsim noctest  topology=" << r.topology << "  nodes=" << r.nodes
      << "  pattern=" << r.pattern << "  packet=" << r.packet_flits << " flits\n"
      << "  offered               " << f(r.offered_flits_per_node_cycle, 4) << " flits/node/cycle\n"

@@ -12,13 +12,13 @@ namespace llmsim::driver {
 
 namespace fs = std::filesystem;
 
-namespace {
-
 std::string fixed(double x, int digits) {
   std::ostringstream os;
   os << std::fixed << std::setprecision(digits) << x;
   return os.str();
 }
+
+namespace {
 
 std::string bytes_str(double b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};

@@ -9,6 +9,9 @@
 
 namespace llmsim::driver {
 
+// `x` with `digits` digits after the point, for the printed tables.
+std::string fixed(double x, int digits);
+
 void print_summary(std::ostream& os, const RunResult& r);
 
 // Writes the three files into `dir` (created if missing). Each file is written to a temporary

@@ -23,8 +23,7 @@ struct Built {
 
 Built build(const config::Json& arch, const std::vector<std::string>& overrides) {
   Built b;
-  config::Json doc = arch;
-  for (const auto& o : overrides) config::apply_override(doc, o);
+  config::Json doc = config::with_overrides(arch, overrides);
   config::Reader root(doc, "", b.resolved);
   root.ignore("description");
   b.params = chip::ChipParams::parse(root);
