@@ -6,7 +6,6 @@
 #include <functional>
 #include <queue>
 #include <random>
-#include <sstream>
 
 #include "arch/noc/network.h"
 #include "sim/core/error.h"
