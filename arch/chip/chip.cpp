@@ -11,6 +11,12 @@ ChipParams ChipParams::parse(config::Reader& r) {
   if (n > 1024) r.fail("num_cores", "must be at most 1024, got " + std::to_string(n));
   p.num_cores = std::uint32_t(n);
   p.core = r.parse_child<core::CoreParams>("core");
+  // "noc": null (or no "noc" key) connects the cores to the memory directly.
+  if (r.is_null("noc")) {
+    r.ignore("noc");
+  } else if (r.has("noc")) {
+    p.noc = r.parse_child<noc::NocParams>("noc");
+  }
   return p;
 }
 
@@ -21,10 +27,19 @@ Chip::Chip(const sc_core::sc_module_name& name, const ChipParams& p, config::Rea
   m_memory = memory::MemoryRegistry::instance().create(type, memory_config.key_path("type"),
                                                        "memory", memory_config, m_stats);
   memory_config.finish();
+  if (p.noc) {
+    m_placement = noc::place(*p.noc, p.num_cores, m_memory->ports(), "noc");
+    m_noc = std::make_unique<NocFabric>("noc", *p.noc, m_stats);
+    for (std::uint32_t i = 0; i < p.num_cores; ++i) {
+      m_ports.push_back(std::make_unique<NocMemoryPort>(*m_noc, *m_memory, m_placement.core_node[i],
+                                                        m_placement.memory_node));
+    }
+  }
   for (std::uint32_t i = 0; i < p.num_cores; ++i) {
     const std::string core_name = "core" + std::to_string(i);
-    m_cores.push_back(std::make_unique<core::Core>(core_name.c_str(), i, p.core, *m_memory,
-                                                   m_barriers, m_ops, m_stats));
+    memory::MemoryBackend& mem = m_ports.empty() ? *m_memory : *m_ports[i];
+    m_cores.push_back(std::make_unique<core::Core>(core_name.c_str(), i, p.core, mem, m_barriers,
+                                                   m_ops, m_stats));
   }
 }
 

@@ -1,19 +1,25 @@
 #pragma once
-// The chip: cores sharing a memory backend (the NoC will sit between them). Built from typed
-// params and one ISA program per core; owns the root of the stats tree ("chip").
+// The chip: cores sharing a memory backend, directly or through the on-chip network (when the
+// arch config has a "noc" object: cores and memory ports on its nodes, noc_memory.h). Built
+// from typed params and one ISA program per core; owns the root of the stats tree ("chip").
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <systemc>
 
+#include "arch/chip/noc_memory.h"
 #include "arch/core/core.h"
 #include "arch/memory/memory_backend.h"
+#include "arch/noc/noc_params.h"
+#include "arch/noc/placement.h"
 
 namespace llmsim::chip {
 
 struct ChipParams {
   std::uint32_t num_cores = 1;
   core::CoreParams core;  // every core alike (heterogeneous cores come with per-core overrides)
+  std::optional<noc::NocParams> noc;  // absent: every core talks to the memory directly
 
   static ChipParams parse(config::Reader& r);
 };
@@ -32,6 +38,9 @@ class Chip : public sc_core::sc_module {
   const core::Core& core(std::size_t i) const { return *m_cores.at(i); }
   const memory::MemoryBackend& memory() const { return *m_memory; }
   const core::OpRecords& ops() const { return m_ops; }
+  // The network and where cores and memory ports sit on it; null / empty without a NoC.
+  const NocFabric* noc() const { return m_noc.get(); }
+  const noc::Placement& placement() const { return m_placement; }
 
   // After sc_start: rethrows an error a core raised; throws InternalError if a queue never
   // finished (a deadlocked program); brings the memory's lazily updated state to the end.
@@ -44,6 +53,9 @@ class Chip : public sc_core::sc_module {
   core::OpRecords m_ops;
   core::BarrierHub m_barriers;
   std::unique_ptr<memory::MemoryBackend> m_memory;
+  std::unique_ptr<NocFabric> m_noc;
+  noc::Placement m_placement;
+  std::vector<std::unique_ptr<NocMemoryPort>> m_ports;  // per core, with a NoC
   std::vector<std::unique_ptr<core::Core>> m_cores;
 };
 

@@ -68,12 +68,41 @@ void HbmMemory::retire(const std::vector<Request>& completed) {
     m_owner[r.id] = nullptr;
     m_free_ids.push_back(r.id);
     p->last_done = std::max(p->last_done, r.done);
-    if (--p->outstanding == 0) p->all_done.notify(sc_core::SC_ZERO_TIME);
+    if (--p->outstanding > 0) continue;
+    if (p->all_done) {
+      p->all_done->notify(sc_core::SC_ZERO_TIME);
+    } else {
+      p->callback(m_clock.to_time(Cycles(p->last_done)));
+      delete p;
+    }
   }
 }
 
+std::uint32_t HbmMemory::port_of(std::uint64_t addr) const {
+  return m_system.mapping().decode(addr).interface;
+}
+
+void HbmMemory::access(std::uint32_t port, const std::vector<std::uint64_t>& addrs, bool write,
+                       std::uint32_t, AccessDone done) {
+  LLMSIM_CHECK(port < m_feeds.size() && !addrs.empty(), "hbm: bad port access");
+  auto* p = new Pending{addrs.size(), 0, nullptr, std::move(done)};
+  for (std::uint64_t a : addrs) {
+    const DecodedAddress d = m_system.mapping().decode(a);
+    LLMSIM_CHECK(d.interface == port, "hbm: access to an address of another port");
+    Request r;
+    r.write = write;
+    r.addr = {d.bank_group, d.bank, d.row, d.column};
+    m_feeds[port].push_back({r, p});
+  }
+  feed(port, m_clock.now().count());
+  reschedule(port);
+  m_arrival.notify(sc_core::SC_ZERO_TIME);
+}
+
 void HbmMemory::transfer(const memory::Transfer& t) {
+  sc_core::sc_event all_done;
   Pending p;
+  p.all_done = &all_done;
   const std::uint64_t burst = m_system.mapping().burst_bytes();
   const std::uint64_t now = m_clock.now().count();
   std::vector<bool> touched(m_system.interfaces(), false);
@@ -95,7 +124,7 @@ void HbmMemory::transfer(const memory::Transfer& t) {
     reschedule(i);
   }
   m_arrival.notify(sc_core::SC_ZERO_TIME);
-  while (p.outstanding > 0) sc_core::wait(p.all_done);
+  while (p.outstanding > 0) sc_core::wait(all_done);
   m_clock.wait_until(Cycles(p.last_done));
 }
 

@@ -32,13 +32,22 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   double peak_bytes_per_second() const override;
   void finish() override;
   std::optional<double> row_hit_rate() const override { return m_system.row_hit_rate(); }
+  // A port is an interface (pseudo channel); an access is one burst.
+  std::uint32_t ports() const override { return m_system.interfaces(); }
+  std::uint32_t port_of(std::uint64_t addr) const override;
+  std::uint32_t access_bytes() const override { return m_system.mapping().burst_bytes(); }
+  void access(std::uint32_t port, const std::vector<std::uint64_t>& addrs, bool write,
+              std::uint32_t source, AccessDone done) override;
 
  private:
-  // Completion tracking of one transfer: bursts outstanding and the last data cycle.
+  // Completion tracking of one transfer or port access: bursts outstanding and the last data
+  // cycle. A transfer waits on `all_done`; an access (allocated here, freed at completion) has
+  // its `callback` called.
   struct Pending {
     std::uint64_t outstanding = 0;
     std::uint64_t last_done = 0;
-    sc_core::sc_event all_done;
+    sc_core::sc_event* all_done = nullptr;
+    AccessDone callback;
   };
   struct Burst {
     Request request;  // id assigned when it enters the controller

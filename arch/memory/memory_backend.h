@@ -3,9 +3,11 @@
 // folder) and, later, "hbm" (a DRAM controller scheduling real commands, arch/hbm/). Chosen by
 // the arch config key `memory.type`.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <systemc>
 
@@ -53,6 +55,21 @@ class MemoryBackend {
 
   // Row-buffer hit rate, for memories that have rows.
   virtual std::optional<double> row_hit_rate() const { return std::nullopt; }
+
+  // --- Ports, for an interconnect in front of the memory (arch/chip/noc_memory.h) ---
+  // The memory is cut into `ports()` independent request queues (HBM: one per pseudo channel),
+  // each owning part of the address space; an access is `access_bytes()` at an aligned address.
+  virtual std::uint32_t ports() const { return 1; }
+  virtual std::uint32_t port_of(std::uint64_t /*addr*/) const { return 0; }
+  virtual std::uint32_t access_bytes() const = 0;
+  // Split transaction, does not wait: the accesses at `addrs` (aligned, all owned by `port`)
+  // enter the port's queue at the current SystemC time. `done` is called exactly once, from
+  // whichever process the memory runs it in (possibly before access() returns), with the time at
+  // which the last of them is complete (read data delivered, write data accepted); that time may
+  // lie in the future. Contract as for transfer(): called from SystemC processes.
+  using AccessDone = std::function<void(const sc_core::sc_time& complete)>;
+  virtual void access(std::uint32_t port, const std::vector<std::uint64_t>& addrs, bool write,
+                      std::uint32_t source, AccessDone done) = 0;
 };
 
 // Factory signature: module name, the `memory` config object, the parent stats group.

@@ -1,6 +1,7 @@
 #include "arch/memory/simple_memory.h"
 
 #include "sim/core/config.h"
+#include "sim/core/error.h"
 
 namespace llmsim::memory {
 
@@ -40,16 +41,30 @@ double SimpleMemory::peak_bytes_per_second() const {
   return double(m_params.bus_bytes_per_cycle) * m_params.clock_mhz * 1e6;
 }
 
-void SimpleMemory::transfer(const Transfer& t) {
+Cycles SimpleMemory::occupy(std::uint64_t bytes, bool write) {
   const Cycles now = m_clock.now();
   const Cycles start = max(now, m_bus_free);
-  const Cycles busy(ceil_div(t.bytes(), m_params.bus_bytes_per_cycle));
+  const Cycles busy(ceil_div(bytes, m_params.bus_bytes_per_cycle));
   m_bus_free = start + busy;
   m_busy_cycles += busy.count();
   m_queue_cycles += (start - now).count();
   ++m_transfers;
-  (t.write ? m_bytes_written : m_bytes_read) += t.bytes();
-  m_clock.wait_until(m_bus_free + Cycles(m_params.latency_cycles));
+  (write ? m_bytes_written : m_bytes_read) += bytes;
+  return m_bus_free + Cycles(m_params.latency_cycles);
+}
+
+void SimpleMemory::transfer(const Transfer& t) {
+  m_clock.wait_until(occupy(t.bytes(), t.write));
+}
+
+std::uint32_t SimpleMemory::access_bytes() const {
+  return static_cast<std::uint32_t>(m_params.bus_bytes_per_cycle);
+}
+
+void SimpleMemory::access(std::uint32_t port, const std::vector<std::uint64_t>& addrs, bool write,
+                          std::uint32_t, AccessDone done) {
+  LLMSIM_CHECK(port == 0, "simple memory: port out of range");
+  done(m_clock.to_time(occupy(addrs.size() * access_bytes(), write)));
 }
 
 namespace {

@@ -24,10 +24,18 @@ class SimpleMemory final : public sc_core::sc_module, public MemoryBackend {
 
   void transfer(const Transfer& t) override;
   double peak_bytes_per_second() const override;
+  // One port; an access is one bus beat (bus_bytes_per_cycle), so a port access of n addresses
+  // is timed like a transfer of n beats.
+  std::uint32_t access_bytes() const override;
+  void access(std::uint32_t port, const std::vector<std::uint64_t>& addrs, bool write,
+              std::uint32_t source, AccessDone done) override;
 
   const ClockDomain& clock() const { return m_clock; }
 
  private:
+  // Reserves the bus for `bytes` from now; returns the cycle the data is done.
+  Cycles occupy(std::uint64_t bytes, bool write);
+
   SimpleMemoryParams m_params;
   ClockDomain m_clock;
   Cycles m_bus_free;  // first cycle at which the data bus is free

@@ -70,6 +70,7 @@ Network::Network(const NocParams& p, stats::Group& parent, const std::string& na
     m_routers[r].in.resize(std::size_t(ports) * m_vcs);
     m_routers[r].out.assign(std::size_t(ports) * m_vcs, OutputVc{p.buffer_flits, false});
     m_routers[r].out_used.assign(ports, 0);
+    m_routers[r].busy_vcs.assign(ports, 0);
     m_port_flits[r].assign(ports, 0);
     for (std::uint32_t q = 0; q < ports; ++q) {
       if (m_topo.out(r, q).router < 0) continue;
@@ -105,7 +106,8 @@ std::optional<std::uint64_t> Network::next_event_cycle() const {
 }
 
 void Network::send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits, std::uint64_t created,
-                   std::uint64_t tag) {
+                   std::uint64_t tag, std::uint32_t cls) {
+  LLMSIM_CHECK(cls < kClasses, "noc: message class out of range");
   LLMSIM_CHECK(src < m_topo.nodes() && dst < m_topo.nodes(), "noc: node out of range");
   LLMSIM_CHECK(flits >= 1, "noc: a packet has at least one flit");
   LLMSIM_CHECK(!m_started || created > m_done_through, "noc: packet offered in the past");
@@ -120,9 +122,10 @@ void Network::send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits, st
   m_packets[id] = Packet{tag, created, src, dst, flits, 0};
   ++m_in_flight;
   Node& n = m_nodes[src];
-  n.queue.push(id);
-  // A node with older packets has its next attempt scheduled already (or waits for a credit).
-  if (n.queue.size() == 1) push(created, Kind::node_inject, src);
+  n.queues[cls].push(id);
+  // A class with older packets has the node's next attempt scheduled already (or waiting for a
+  // credit); an extra attempt is harmless (at most one flit per node per cycle).
+  if (n.queues[cls].size() == 1) push(created, Kind::node_inject, src);
 }
 
 void Network::advance(std::uint64_t until, std::vector<Delivery>& delivered) {
@@ -168,10 +171,21 @@ std::int32_t Network::free_vc(const std::vector<OutputVc>& vcs, std::size_t base
 
 void Network::inject(std::uint32_t n, std::uint64_t t) {
   Node& node = m_nodes[n];
-  if (node.last_wake == t + 1 || node.queue.empty()) return;
-  const std::uint32_t id = node.queue.front();
+  if (node.last_wake == t + 1) return;
+  std::int32_t c = node.current;
+  if (c < 0) {  // between packets: the next class in turn whose front packet is due
+    for (std::uint32_t k = 0; k < kClasses; ++k) {
+      const std::uint32_t cls = (node.turn + k) % kClasses;
+      if (!node.queues[cls].empty() && m_packets[node.queues[cls].front()].created <= t) {
+        c = static_cast<std::int32_t>(cls);
+        break;
+      }
+    }
+    if (c < 0) return;  // every front packet has its own attempt scheduled at its creation
+  }
+  std::queue<std::uint32_t>& queue = node.queues[c];
+  const std::uint32_t id = queue.front();
   const Packet& pk = m_packets[id];
-  if (pk.created > t) return;  // its own attempt is scheduled at its creation
   node.last_wake = t + 1;
   const bool head = node.sent_flits == 0;
   if (head) {
@@ -179,6 +193,7 @@ void Network::inject(std::uint32_t n, std::uint64_t t) {
     if (v < 0) return;  // retried when a tail credit frees a VC
     node.vc = static_cast<std::uint32_t>(v);
     node.vcs[node.vc].busy = true;
+    node.current = c;
   }
   OutputVc& vc = node.vcs[node.vc];
   if (vc.credits == 0) return;  // retried when a credit returns
@@ -186,16 +201,20 @@ void Network::inject(std::uint32_t n, std::uint64_t t) {
   const bool tail = ++node.sent_flits == pk.flits;
   const std::uint32_t r = m_topo.node_router(n), p = m_topo.node_port(n);
   const std::uint64_t ready = t + m_params.router_latency_cycles;
-  m_routers[r].in[std::size_t(p) * m_vcs + node.vc].buf.push(Flit{id, ready, head, tail});
+  enter(r, p, node.vc, Flit{id, ready, head, tail});
   schedule(r, ready);
   if (tail) {
     vc.busy = false;
-    node.queue.pop();
+    queue.pop();
     node.sent_flits = 0;
+    node.current = -1;
+    node.turn = (static_cast<std::uint32_t>(c) + 1) % kClasses;
   }
-  if (!node.queue.empty()) {
-    push(std::max(t + 1, m_packets[node.queue.front()].created), Kind::node_inject, n);
+  std::uint64_t next = ~std::uint64_t{0};
+  for (const auto& q : node.queues) {
+    if (!q.empty()) next = std::min(next, std::max(t + 1, m_packets[q.front()].created));
   }
+  if (next != ~std::uint64_t{0}) push(next, Kind::node_inject, n);
 }
 
 bool Network::has_resources(const Router& router, std::uint32_t r, const InputVc& ivc) const {
@@ -214,10 +233,12 @@ void Network::wake_router(std::uint32_t r, std::uint64_t t, std::vector<Delivery
   router.last_wake = t + 1;
   router.pending_wake = kNever;
   const std::uint32_t ports = m_topo.ports(r);
-  for (std::uint32_t i = 0; i < ports; ++i) {
-    const std::uint32_t p = static_cast<std::uint32_t>((t + i) % ports);
-    for (std::uint32_t j = 0; j < m_vcs; ++j) {
-      const std::uint32_t v = static_cast<std::uint32_t>((t + j) % m_vcs);
+  // Rotating priority: ports from t mod P, VCs from t mod V; ports with no flit are skipped.
+  const auto p0 = static_cast<std::uint32_t>(t % ports);
+  const auto v0 = static_cast<std::uint32_t>(t % m_vcs);
+  for (std::uint32_t i = 0, p = p0; i < ports; ++i, p = p + 1 == ports ? 0 : p + 1) {
+    if (router.busy_vcs[p] == 0) continue;
+    for (std::uint32_t j = 0, v = v0; j < m_vcs; ++j, v = v + 1 == m_vcs ? 0 : v + 1) {
       InputVc& ivc = router.in[std::size_t(p) * m_vcs + v];
       if (ivc.buf.empty() || ivc.buf.front().ready > t) continue;
       const Flit& f = ivc.buf.front();
@@ -246,17 +267,32 @@ void Network::wake_router(std::uint32_t r, std::uint64_t t, std::vector<Delivery
   // reached the front), else the earliest ready time. Those short of a credit or a VC are
   // woken by its return; flits behind a front one, when it leaves.
   std::uint64_t next = kNever;
-  for (const InputVc& ivc : router.in) {
-    if (ivc.buf.empty()) continue;
-    const std::uint64_t ready = ivc.buf.front().ready;
-    if (ready > t + 1) {
-      next = std::min(next, ready);
-    } else if (has_resources(router, r, ivc)) {
-      next = t + 1;
-      break;
+  for (std::uint32_t p = 0; p < ports && router.busy > 0; ++p) {
+    if (router.busy_vcs[p] == 0) continue;
+    for (std::uint32_t v = 0; v < m_vcs; ++v) {
+      const InputVc& ivc = router.in[std::size_t(p) * m_vcs + v];
+      if (ivc.buf.empty()) continue;
+      const std::uint64_t ready = ivc.buf.front().ready;
+      if (ready > t + 1) {
+        next = std::min(next, ready);
+      } else if (has_resources(router, r, ivc)) {
+        next = t + 1;
+        p = ports;  // done: nothing is earlier than t + 1
+        break;
+      }
     }
   }
   if (next != kNever) schedule(r, next);
+}
+
+void Network::enter(std::uint32_t r, std::uint32_t p, std::uint32_t v, const Flit& f) {
+  Router& router = m_routers[r];
+  InputVc& ivc = router.in[std::size_t(p) * m_vcs + v];
+  if (ivc.buf.empty()) {
+    ++router.busy_vcs[p];
+    ++router.busy;
+  }
+  ivc.buf.push(f);
 }
 
 void Network::schedule(std::uint32_t r, std::uint64_t cycle) {
@@ -272,6 +308,10 @@ void Network::leave(std::uint32_t r, std::uint32_t p, std::uint32_t v, std::uint
   InputVc& ivc = router.in[std::size_t(p) * m_vcs + v];
   const Flit f = ivc.buf.front();
   ivc.buf.pop();
+  if (ivc.buf.empty()) {
+    --router.busy_vcs[p];
+    --router.busy;
+  }
   ++m_router_traversals;
   ++m_port_flits[r][q];
   const PortEnd& up = m_topo.in(r, p);
@@ -295,9 +335,10 @@ void Network::leave(std::uint32_t r, std::uint32_t p, std::uint32_t v, std::uint
     ++m_flit_hops;
     const std::uint64_t ready = t + m_params.link_latency_cycles + m_params.router_latency_cycles;
     const auto d = static_cast<std::uint32_t>(down.router);
-    InputVc& next = m_routers[d].in[std::size_t(down.port) * m_vcs + ov];
-    LLMSIM_CHECK(next.buf.size() < m_params.buffer_flits, "noc: input buffer overflow");
-    next.buf.push(Flit{f.packet, ready, f.head, f.tail});
+    LLMSIM_CHECK(
+        m_routers[d].in[std::size_t(down.port) * m_vcs + ov].buf.size() < m_params.buffer_flits,
+        "noc: input buffer overflow");
+    enter(d, down.port, ov, Flit{f.packet, ready, f.head, f.tail});
     schedule(d, ready);
     return;
   }

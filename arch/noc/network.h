@@ -30,6 +30,7 @@
 //    one VC can stream a flit per cycle: its credit round trip tr + 2 * tl (tr + 1 at the
 //    injection channel) must not exceed buffer_flits, else the tail is later. zero_load_latency()
 //    returns T0; a delivered packet's latency - T0 is its contention part.
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -60,10 +61,18 @@ class Network {
   const NocParams& params() const { return m_params; }
   const Topology& topology() const { return m_topo; }
 
+  // A node injects from one queue per message class, oldest packet first within a class, and
+  // takes the classes in turn, a whole packet at a time (round robin over the classes whose
+  // front packet is due), as a network interface keeps requests and responses apart so that a
+  // long stream of one does not hold up the other. Chip runs put DMA read requests and read
+  // responses in class 0 and write data and write acknowledgements in class 1.
+  static constexpr std::uint32_t kClasses = 2;
+
   // Offers a packet of `flits` flits (>= 1) from node src to node dst at cycle `created`, which
-  // must be after every cycle already advanced through (InternalError otherwise).
+  // must be after every cycle already advanced through (InternalError otherwise), in message
+  // class `cls` (< kClasses).
   void send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits, std::uint64_t created,
-            std::uint64_t tag);
+            std::uint64_t tag, std::uint32_t cls = 0);
   // Processes every event at cycles <= until and appends the packets delivered meanwhile, in
   // delivery order.
   void advance(std::uint64_t until, std::vector<Delivery>& delivered);
@@ -99,6 +108,8 @@ class Network {
     std::vector<InputVc> in;              // [port * V + vc]
     std::vector<OutputVc> out;            // [port * V + vc], for ports that feed links
     std::vector<std::uint64_t> out_used;  // cycle + 1 an output port last sent a flit
+    std::vector<std::uint32_t> busy_vcs;  // per input port: VCs holding a flit
+    std::uint32_t busy = 0;               // input VCs holding a flit, all ports
     std::uint64_t last_wake = 0;          // cycle + 1 of the last processing
     // The earliest wake-up queued since the last processing (~0: none). A wake-up is queued
     // only if earlier: one at that cycle recomputes when the router is next needed. Later
@@ -107,11 +118,13 @@ class Network {
     std::uint64_t pending_wake = ~std::uint64_t{0};
   };
   struct Node {
-    std::queue<std::uint32_t> queue;  // packets waiting to inject, oldest first
-    std::uint32_t sent_flits = 0;     // of the front packet
-    std::uint32_t vc = 0;             // of the front packet, once its head is sent
-    std::vector<OutputVc> vcs;        // the router's local input VCs as seen by the node
-    std::uint64_t last_wake = 0;      // cycle + 1 of the last injection attempt
+    std::array<std::queue<std::uint32_t>, kClasses> queues;  // per class, oldest first
+    std::int32_t current = -1;     // the class whose front packet is being injected, or -1
+    std::uint32_t turn = 0;        // round robin: the class tried first for the next packet
+    std::uint32_t sent_flits = 0;  // of the packet being injected
+    std::uint32_t vc = 0;          // of the packet being injected, once its head is sent
+    std::vector<OutputVc> vcs;     // the router's local input VCs as seen by the node
+    std::uint64_t last_wake = 0;   // cycle + 1 of the last injection attempt
   };
   struct Packet {
     std::uint64_t tag = 0, created = 0;
@@ -140,6 +153,8 @@ class Network {
                        std::uint32_t vc_class) const;
   // Whether the front flit of `ivc` could leave router r at a cycle where its ports are free.
   bool has_resources(const Router& router, std::uint32_t r, const InputVc& ivc) const;
+  // Appends a flit to input VC `v` of port `p` of router `r`, keeping the occupancy counts.
+  void enter(std::uint32_t r, std::uint32_t p, std::uint32_t v, const Flit& f);
   void leave(std::uint32_t r, std::uint32_t p, std::uint32_t v, std::uint32_t q, std::uint32_t ov,
              std::uint64_t t, std::vector<Delivery>& delivered);
 

@@ -24,7 +24,8 @@ std::uint32_t NocParams::nodes() const {
 }
 
 std::uint32_t NocParams::packet_flits(std::uint64_t payload_bytes) const {
-  return header_flits + static_cast<std::uint32_t>(ceil_div(payload_bytes, flit_bytes));
+  const auto f = header_flits + static_cast<std::uint32_t>(ceil_div(payload_bytes, flit_bytes));
+  return f > 0 ? f : 1;
 }
 
 namespace {
@@ -56,7 +57,10 @@ NocParams NocParams::parse(config::Reader& r) {
   p.router_latency_cycles = bounded(r, "router_latency_cycles", 2, 1024);
   p.link_latency_cycles = bounded(r, "link_latency_cycles", 1, 1024);
   p.flit_bytes = bounded(r, "flit_bytes", 32, 4096);
-  p.header_flits = bounded(r, "header_flits", 1, 64);
+  p.header_flits = static_cast<std::uint32_t>(r.uint("header_flits", 1));
+  if (p.header_flits > 64) {
+    r.fail("header_flits", "must be at most 64, got " + std::to_string(p.header_flits));
+  }
   p.buffer_flits = bounded(r, "buffer_flits", 8, 1024);
   p.virtual_channels = bounded(r, "virtual_channels", 4, 64);
   if (p.topology == TopologyKind::ring && p.virtual_channels < 2) {
@@ -66,6 +70,16 @@ NocParams NocParams::parse(config::Reader& r) {
   p.clock_mhz = r.positive("clock_mhz", 1000.0);
   p.energy_pj_per_flit_hop = r.non_negative("energy_pj_per_flit_hop", 10.0);
   p.energy_pj_per_router_traversal = r.non_negative("energy_pj_per_router_traversal", 15.0);
+  p.packet_payload_bytes = bounded(r, "packet_payload_bytes", 512, 1 << 20);
+  const auto nodes = [&](const std::string& key) {
+    std::vector<std::uint32_t> out;
+    for (std::uint64_t n : r.uint_list(key, p.nodes(), std::vector<std::uint64_t>{})) {
+      out.push_back(static_cast<std::uint32_t>(n));
+    }
+    return out;
+  };
+  p.core_nodes = nodes("core_nodes");
+  p.memory_nodes = nodes("memory_nodes");
   return p;
 }
 

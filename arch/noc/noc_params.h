@@ -3,12 +3,14 @@
 //   "noc": {"topology": "mesh", "mesh_width": 4, "mesh_height": 4, "router_latency_cycles": 2,
 //           "link_latency_cycles": 1, "flit_bytes": 32, "header_flits": 1, "buffer_flits": 8,
 //           "virtual_channels": 4, "clock_mhz": 1000, "energy_pj_per_flit_hop": 10,
-//           "energy_pj_per_router_traversal": 15}
+//           "energy_pj_per_router_traversal": 15, "packet_payload_bytes": 512,
+//           "core_nodes": [5, 6, 9, 10], "memory_nodes": []}
 // A mesh takes mesh_width and mesh_height; a ring or a crossbar takes "nodes" instead (the
 // other topology's keys are then unknown keys, hence errors). Every key is optional; the
 // defaults are the member initialisers below.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace llmsim {
 namespace config {
@@ -36,8 +38,10 @@ struct NocParams {
   std::uint32_t router_latency_cycles = 2;
   // Cycles a flit spends on a router-to-router link; credits travel back in the same time.
   std::uint32_t link_latency_cycles = 1;
-  std::uint32_t flit_bytes = 32;       // link width: one flit per link per cycle
-  std::uint32_t header_flits = 1;      // flits of a packet before its payload
+  std::uint32_t flit_bytes = 32;  // link width: one flit per link per cycle
+  // Flits of a packet before its payload. 0: the header travels in the sideband of the first
+  // flit (a packet is then never shorter than one flit).
+  std::uint32_t header_flits = 1;
   std::uint32_t buffer_flits = 8;      // input buffer depth per virtual channel
   std::uint32_t virtual_channels = 4;  // per input port
   double clock_mhz = 1000;
@@ -46,8 +50,16 @@ struct NocParams {
   double energy_pj_per_flit_hop = 10;          // one flit over one router-to-router link
   double energy_pj_per_router_traversal = 15;  // one flit through one router
 
+  // Chip runs (arch/chip/noc_memory.h): the largest payload of one DMA packet; a core's DMA
+  // transfer is cut into packets of at most this many bytes per memory port.
+  std::uint32_t packet_payload_bytes = 512;
+  // Where the cores and the memory ports sit (placement.h). Empty: the defaults.
+  std::vector<std::uint32_t> core_nodes;
+  std::vector<std::uint32_t> memory_nodes;
+
   std::uint32_t nodes() const;
-  // Flits of a packet carrying `payload_bytes`: header_flits + ceil(payload_bytes / flit_bytes).
+  // Flits of a packet carrying `payload_bytes`: header_flits + ceil(payload_bytes / flit_bytes),
+  // at least 1.
   // A DMA read request carries no payload (header only), its response the data read; a write
   // request carries the data, its acknowledgement none.
   std::uint32_t packet_flits(std::uint64_t payload_bytes) const;

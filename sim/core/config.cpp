@@ -94,6 +94,11 @@ bool Reader::is_object(const std::string& key) const {
   return it != m_node->end() && it->is_object();
 }
 
+bool Reader::is_null(const std::string& key) const {
+  auto it = m_node->find(key);
+  return it != m_node->end() && it->is_null();
+}
+
 void Reader::ignore(const std::string& key) {
   if (const Json* v = find(key)) (*m_resolved)[key] = *v;
 }
@@ -218,6 +223,25 @@ std::vector<std::string> Reader::string_list(const std::string& key,
       fail_value(key, what, *v);
     }
     out.push_back(e.get<std::string>());
+  }
+  (*m_resolved)[key] = *v;
+  return out;
+}
+
+std::vector<std::uint64_t> Reader::uint_list(const std::string& key, std::uint64_t bound,
+                                             std::optional<std::vector<std::uint64_t>> def) {
+  const std::string what = "a list of integers in [0, " + std::to_string(bound - 1) + "]";
+  const Json* v = find(key);
+  if (!v) {
+    if (!def) fail_missing(key, what);
+    (*m_resolved)[key] = *def;
+    return *def;
+  }
+  if (!v->is_array()) fail_value(key, what, *v);
+  std::vector<std::uint64_t> out;
+  for (const auto& e : *v) {
+    if (!e.is_number_unsigned() || e.get<std::uint64_t>() >= bound) fail_value(key, what, *v);
+    out.push_back(e.get<std::uint64_t>());
   }
   (*m_resolved)[key] = *v;
   return out;

@@ -36,6 +36,11 @@ class Reader {
   std::vector<std::string> string_list(const std::string& key,
                                        const std::vector<std::string>& allowed,
                                        std::optional<std::vector<std::string>> def = std::nullopt);
+  // A list of integers each < `bound` ("must be a list of integers in [0, 15], got [3, 16]").
+  // May be empty.
+  std::vector<std::uint64_t> uint_list(
+      const std::string& key, std::uint64_t bound,
+      std::optional<std::vector<std::uint64_t>> def = std::nullopt);
 
   // A nested object; an absent key gives an empty object (all its keys then take defaults).
   Reader child(const std::string& key);
@@ -49,6 +54,7 @@ class Reader {
   // such as a preset name or an object. Neither consumes the key.
   bool is_string(const std::string& key) const;
   bool is_object(const std::string& key) const;
+  bool is_null(const std::string& key) const;
 
   // Parses the nested object `key` with `Params::parse(Reader&)` and rejects its unknown keys.
   template <class Params>

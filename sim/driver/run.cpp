@@ -4,7 +4,6 @@
 #include <memory>
 
 #include "arch/chip/chip.h"
-#include "arch/noc/noc_params.h"
 #include "arch/systolic/timing.h"
 #include "sim/core/error.h"
 #include "sim/driver/kernel_session.h"
@@ -27,9 +26,6 @@ Built build(const config::Json& arch, const std::vector<std::string>& overrides)
   config::Reader root(doc, "", b.resolved);
   root.ignore("description");
   b.params = chip::ChipParams::parse(root);
-  // The NoC is modelled standalone so far (`llmsim noctest`); a chip run validates its config
-  // and writes it into the resolved config, but does not route traffic through it yet.
-  if (root.has("noc")) root.parse_child<noc::NocParams>("noc");
   config::Reader mem = root.child("memory");
   root.finish();
   b.chip = std::make_unique<chip::Chip>("chip", b.params, mem);

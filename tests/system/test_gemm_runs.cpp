@@ -19,15 +19,16 @@ std::uint64_t core_counter(const llmsim::driver::RunResult& r, int core, const c
 }
 
 // The datacenter preset with its HBM replaced by a simple pipe of the same order of bandwidth
-// (1.28 TB/s, 100 ns), so that every cycle of a run can be derived by hand.
+// (1.28 TB/s, 100 ns) and no NoC, so that every cycle of a run can be derived by hand.
 const std::string kSimpleMemory =
     R"(memory={"type": "simple", "clock_mhz": 1250, "bus_bytes_per_cycle": 1024,
                "latency_cycles": 125})";
+const std::string kNoNoc = "noc=null";
 
 }  // namespace
 
 TEST_CASE("datacenter cores on a simple memory: 1024x1024x1024 int8 matmul takes 23569 cycles") {
-  const auto r = run("datacenter", "gemm1024", {kSimpleMemory});
+  const auto r = run("datacenter", "gemm1024", {kSimpleMemory, kNoNoc});
   // Derivation (datacenter.json cores: 4 x 128x128 WS at 1 GHz; 4 MiB scratchpad slots;
   // DMA 512 B/cycle; accumulator 16 banks x 64 B = 1024 B/cycle; memory bus 1024 B per 0.8 ns
   // cycle, 125 cycles latency).
@@ -59,14 +60,17 @@ TEST_CASE("datacenter cores on a simple memory: 1024x1024x1024 int8 matmul takes
   CHECK(r.macs == 1ull << 30);
 }
 
-TEST_CASE("datacenter preset (HBM2E): 1024x1024x1024 int8 matmul takes 24812 cycles") {
-  const auto r = run("datacenter", "gemm1024");
+TEST_CASE("datacenter preset (HBM2E, NoC): 1024x1024x1024 int8 matmul takes 27037 cycles") {
   // The same program as above: 16 GEMMs of 1406 cycles per core, back to back (no stalls).
   // What changes is the memory: the first A+B tiles of the four cores (4 x 144 KiB) and the last
-  // C tiles now come from three HBM2E stacks through FR-FCFS controllers, whose schedule is
-  // exact but not a closed form. Regression pin: 24812 = 22496 of compute + 2316 cycles of
-  // first load and last store (561 + 512 = 1073 with the simple memory).
-  CHECK(r.total_cycles == 24812);
+  // C tiles now come from three HBM2E stacks through FR-FCFS controllers and the 4x4 mesh,
+  // whose schedules are exact but not a closed form. Regression pins: with the cores wired to
+  // the HBM directly, 24812 = 22496 of compute + 2316 cycles of first load and last store
+  // (561 + 512 = 1073 with the simple memory); through the NoC, 27037 (+2225 cycles: packets
+  // of 1 KiB wait for their last burst, and the first tiles cross the mesh).
+  CHECK(run("datacenter", "gemm1024", {kNoNoc}).total_cycles == 24812);
+  const auto r = run("datacenter", "gemm1024");
+  CHECK(r.total_cycles == 27037);
   for (int c = 0; c < 4; ++c) {
     CHECK(core_counter(r, c, "systolic", "busy_cycles") == 16 * 1406);
     CHECK(core_counter(r, c, "systolic", "stall_cycles") == 0);
@@ -99,8 +103,8 @@ TEST_CASE("a chained op starts after its producer is stored, independent ops ove
 }
 
 TEST_CASE("one core's work splits over four: compute-bound GEMM close to 4x faster") {
-  const auto four = run("datacenter", "gemm1024", {kSimpleMemory});
-  const auto one = run("datacenter", "gemm1024", {kSimpleMemory, "num_cores=1"});
+  const auto four = run("datacenter", "gemm1024", {kSimpleMemory, kNoNoc});
+  const auto one = run("datacenter", "gemm1024", {kSimpleMemory, kNoNoc, "num_cores=1"});
   const double speedup = double(one.total_cycles) / double(four.total_cycles);
   CHECK(speedup > 3.8);
   CHECK(speedup <= 4.0);

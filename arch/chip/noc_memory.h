@@ -1,0 +1,100 @@
+#pragma once
+// The cores' way to memory through the on-chip network.
+//
+// NocFabric drives a noc::Network (plain C++, exact, event driven) from one SystemC thread, as
+// HbmMemory drives its controllers: it sleeps until the network's next event or a new packet,
+// and takes the decisions of network cycle c at (c + 1/2) tNoC, after every packet offered at or
+// before c tNoC, so the schedule does not depend on the order of SystemC processes. A packet
+// offered at time t (now or later) is created at cycle ceil(t / tNoC); packets wait in the
+// fabric until their creation cycle, so a node injects them in creation order. A packet's
+// callback runs in the fabric thread at the decision time of its delivery cycle.
+//
+// NocMemoryPort is what a core's DMA engine sees as its memory (a MemoryBackend). A transfer
+// is cut into the memory's accesses (HBM bursts), grouped by the port (pseudo channel) that owns
+// them, and each port's accesses, in address order, into messages of at most
+// packet_payload_bytes. Per message:
+//   read   request packet (header only) core -> port's node; on delivery the accesses enter the
+//          port's queue; when the last one's data is ready, the response packet (header + data)
+//          port's node -> core.
+//   write  request packet (header + data) core -> port's node; on delivery the accesses enter
+//          the port's queue; when the last one is accepted, an acknowledgement (header only)
+//          port's node -> core.
+// Reads travel in message class 0 and writes in class 1, so a node's network interface
+// alternates between them packet by packet (a long store does not hold up the read requests
+// queued behind it).
+// The transfer is complete when every message's response or acknowledgement has been delivered.
+// Half a network cycle passes between a delivery and what it triggers (the network interface's
+// turnaround): a request delivered at cycle d enters the memory at (d + 1/2) tNoC, and a core
+// sees its last response at the first core edge after that.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <queue>
+#include <vector>
+
+#include <systemc>
+
+#include "arch/memory/memory_backend.h"
+#include "arch/noc/network.h"
+#include "arch/noc/placement.h"
+#include "sim/core/units.h"
+
+namespace llmsim::chip {
+
+class NocFabric : public sc_core::sc_module {
+ public:
+  using Delivered = std::function<void()>;
+
+  NocFabric(const sc_core::sc_module_name& name, const noc::NocParams& p, stats::Group& parent);
+
+  // Offers a packet of `flits` from node src to node dst at time `at` (>= now), in message class
+  // `cls` (noc::Network::send); `delivered` runs when its tail reaches dst.
+  void send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits, const sc_core::sc_time& at,
+            std::uint32_t cls, Delivered delivered);
+
+  const noc::NocParams& params() const { return m_network.params(); }
+  const noc::Network& network() const { return m_network; }
+  const ClockDomain& clock() const { return m_clock; }
+
+ private:
+  struct Offer {
+    std::uint64_t cycle, seq;
+    std::uint32_t src, dst, flits, cls;
+    std::uint64_t tag;
+    bool operator>(const Offer& o) const {
+      return cycle != o.cycle ? cycle > o.cycle : seq > o.seq;
+    }
+  };
+  void run();
+
+  ClockDomain m_clock;
+  noc::Network m_network;
+  sc_core::sc_event m_offered;
+  std::priority_queue<Offer, std::vector<Offer>, std::greater<Offer>> m_offers;
+  std::uint64_t m_seq = 0;
+  std::vector<Delivered> m_callbacks;  // by tag
+  std::vector<std::uint64_t> m_free_tags;
+  std::vector<noc::Delivery> m_delivered;  // scratch
+};
+
+class NocMemoryPort final : public memory::MemoryBackend {
+ public:
+  // The port of the core on node `core_node`; `memory_nodes` gives each memory port's node.
+  NocMemoryPort(NocFabric& fabric, memory::MemoryBackend& memory, std::uint32_t core_node,
+                const std::vector<std::uint32_t>& memory_nodes);
+
+  void transfer(const memory::Transfer& t) override;
+  double peak_bytes_per_second() const override { return m_memory.peak_bytes_per_second(); }
+  std::uint32_t access_bytes() const override { return m_memory.access_bytes(); }
+  void access(std::uint32_t, const std::vector<std::uint64_t>&, bool, std::uint32_t,
+              AccessDone) override;
+
+ private:
+  NocFabric& m_fabric;
+  memory::MemoryBackend& m_memory;
+  std::uint32_t m_core_node;
+  const std::vector<std::uint32_t>& m_memory_nodes;
+  std::vector<std::vector<std::uint64_t>> m_by_port;  // scratch: a transfer's accesses per port
+};
+
+}  // namespace llmsim::chip
