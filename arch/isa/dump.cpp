@@ -105,7 +105,7 @@ struct Printer {
     out += std::string(isa::to_string(i.dtype)) + " " + std::to_string(i.rows) + "x" +
            std::to_string(i.cols) + " " + operand(i.src) + " -> " + operand(i.dst);
     if (i.src2_rows > 0) {
-      out += " src2=" + operand(i.src2) + " rows=" + std::to_string(i.src2_rows);
+      out += " src2=" + operand(i.src2) + " src2_rows=" + std::to_string(i.src2_rows);
     }
     switch (i.kind) {
       case VectorKind::scale:

@@ -203,16 +203,18 @@ TEST_CASE("vector unit: ops it cannot run are errors naming the instruction", "[
     op.dtype = isa::DType::int8;
     CHECK_THROWS_MATCHES(
         rig.run(op), WorkloadError,
-        Message("vec.add    int8 4x16 spad:0x0/4B -> spad:0x2000/4B src2=spad:0x1000/4B rows=4: "
-                "dtype int8 is not supported by the vector unit (core.vector.dtypes: fp32, "
-                "bf16)"));
+        Message(
+            "vec.add    int8 4x16 spad:0x0/4B -> spad:0x2000/4B src2=spad:0x1000/4B src2_rows=4: "
+            "dtype int8 is not supported by the vector unit (core.vector.dtypes: fp32, "
+            "bf16)"));
   }
   SECTION("zero rows") {
     op.rows = 0;
     op.src2_rows = 1;
-    CHECK_THROWS_MATCHES(rig.run(op), WorkloadError,
-                         Message("vec.add    fp32 0x16 spad:0x0/4B -> spad:0x2000/4B "
-                                 "src2=spad:0x1000/4B rows=1: rows and cols must be at least 1"));
+    CHECK_THROWS_MATCHES(
+        rig.run(op), WorkloadError,
+        Message("vec.add    fp32 0x16 spad:0x0/4B -> spad:0x2000/4B "
+                "src2=spad:0x1000/4B src2_rows=1: rows and cols must be at least 1"));
   }
   SECTION("an operand leaving its SRAM") {
     op.dst.addr = 64 * 1024 - 128;
@@ -272,7 +274,7 @@ TEST_CASE("vector ops print with their shape, operands and parameters", "[vector
   op.src2 = at(Sram::scratchpad, 0x2000, 2);
   op.src2_rows = 1;
   CHECK(isa::to_string(isa::Instruction{op, 3}) ==
-        "vec.rope   fp32 12x128 acc:0x40/4B -> spad:0x100/2B src2=spad:0x2000/2B rows=1 "
+        "vec.rope   fp32 12x128 acc:0x40/4B -> spad:0x100/2B src2=spad:0x2000/2B src2_rows=1 "
         "pairs=halves");
   op.kind = VectorKind::dequantize;
   op.src2_rows = 0;
