@@ -10,6 +10,7 @@ CoreParams CoreParams::parse(config::Reader& r) {
   CoreParams p;
   p.clock_mhz = r.positive("clock_mhz");
   p.systolic = r.parse_child<systolic::SystolicParams>("systolic");
+  p.vector = r.parse_child<vector::VectorParams>("vector");
   p.scratchpad = r.parse_child<sram::BankedSramParams>("scratchpad");
   p.accumulator = r.parse_child<sram::BankedSramParams>("accumulator");
   p.dma = r.parse_child<dma::DmaParams>("dma");
@@ -28,6 +29,7 @@ Core::Core(const sc_core::sc_module_name& name, std::uint32_t id, const CorePara
       m_spad(p.scratchpad, m_stats, "scratchpad"),
       m_acc(p.accumulator, m_stats, "accumulator"),
       m_systolic(p.systolic, m_clock, m_stats),
+      m_vector(p.vector, m_clock, m_stats),
       m_dma("dma", p.dma, m_clock, mem, id, m_stats),
       m_sem_wait_cycles(m_stats, "semaphore_wait_cycles", "cycle",
                         "cycles queues spent blocked on semaphores, summed over queues") {
@@ -122,9 +124,10 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
       rec->macs += i->m * i->k * i->n;
       rec->compute_cycles += end - start;
     }
-  } else if (std::holds_alternative<isa::VectorOp>(inst.body)) {
-    throw WorkloadError(std::string(name()) + ": " + isa::to_string(inst) +
-                        ": the vector unit is not modelled yet");
+  } else if (const auto* i = std::get_if<isa::VectorOp>(&inst.body)) {
+    const Cycles end = m_vector.execute(*i, start, m_spad, m_acc);
+    m_clock.wait_until(end);
+    if (rec) rec->compute_cycles += end - start;
   } else if (const auto* i = std::get_if<isa::SemSignal>(&inst.body)) {
     LLMSIM_CHECK(i->sem < m_sems.size(), "semaphore out of range");
     drain(q);

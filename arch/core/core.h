@@ -1,7 +1,7 @@
 #pragma once
 // One core: a controller with three decoupled in-order queues (load, compute, store) that run
-// as three SC_THREADs and meet at semaphores; a systolic array; a banked scratchpad and
-// accumulator; a DMA engine to the memory backend.
+// as three SC_THREADs and meet at semaphores; a systolic array and a vector unit, both driven
+// by the compute queue; a banked scratchpad and accumulator; a DMA engine to the memory backend.
 #include <array>
 #include <exception>
 #include <memory>
@@ -16,12 +16,14 @@
 #include "arch/isa/isa.h"
 #include "arch/sram/banked_sram.h"
 #include "arch/systolic/systolic_array.h"
+#include "arch/vector/vector_unit.h"
 
 namespace llmsim::core {
 
 struct CoreParams {
   double clock_mhz = 1000;
   systolic::SystolicParams systolic;
+  vector::VectorParams vector;
   sram::BankedSramParams scratchpad;
   sram::BankedSramParams accumulator;
   dma::DmaParams dma;
@@ -70,6 +72,7 @@ class Core : public sc_core::sc_module {
   sram::BankedSram m_spad;
   sram::BankedSram m_acc;
   systolic::SystolicArray m_systolic;
+  vector::VectorUnit m_vector;
   dma::DmaEngine m_dma;
   std::vector<std::unique_ptr<Semaphore>> m_sems;
   std::array<std::size_t, 3> m_pc{};  // next instruction of each queue

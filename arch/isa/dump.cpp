@@ -16,24 +16,48 @@ const char* to_string(QueueKind q) {
   return "?";
 }
 
-namespace {
-
-const char* to_string(Sram s) {
-  return s == Sram::scratchpad ? "spad" : "acc";
-}
-
 const char* to_string(VectorKind k) {
   switch (k) {
     case VectorKind::add:
       return "add";
     case VectorKind::mul:
       return "mul";
+    case VectorKind::scale:
+      return "scale";
+    case VectorKind::mask:
+      return "mask";
     case VectorKind::relu:
       return "relu";
+    case VectorKind::gelu:
+      return "gelu";
+    case VectorKind::silu:
+      return "silu";
+    case VectorKind::softmax:
+      return "softmax";
+    case VectorKind::layernorm:
+      return "layernorm";
+    case VectorKind::rmsnorm:
+      return "rmsnorm";
+    case VectorKind::rope:
+      return "rope";
+    case VectorKind::quantize:
+      return "quantize";
+    case VectorKind::dequantize:
+      return "dequantize";
     case VectorKind::copy:
       return "copy";
   }
   return "?";
+}
+
+const char* to_string(RopePairs p) {
+  return p == RopePairs::halves ? "halves" : "adjacent";
+}
+
+namespace {
+
+const char* to_string(Sram s) {
+  return s == Sram::scratchpad ? "spad" : "acc";
 }
 
 std::string hex(std::uint64_t x) {
@@ -45,6 +69,19 @@ std::string hex(std::uint64_t x) {
 std::string block(const Block& b) {
   return std::to_string(b.rows) + "x" + std::to_string(b.cols) + " dram=" + hex(b.dram_addr) +
          " stride=" + std::to_string(b.dram_stride_bytes);
+}
+
+// "spad:0x100/2B": SRAM, address, stored element width.
+std::string operand(const VectorOperand& o) {
+  return std::string(to_string(o.sram)) + ":" + hex(o.addr) + "/" + std::to_string(o.elem_bytes) +
+         "B";
+}
+
+// A real-valued parameter as an ostream prints it (6 significant digits).
+std::string number(double x) {
+  std::ostringstream os;
+  os << x;
+  return os.str();
 }
 
 struct Printer {
@@ -63,9 +100,35 @@ struct Printer {
            " b=spad:" + hex(i.b_addr) + " c=acc:" + hex(i.c_addr) + (i.accumulate ? " +=" : " =");
   }
   std::string operator()(const VectorOp& i) const {
-    return std::string("vec.") + to_string(i.kind) + "    " + to_string(i.src) + ":" +
-           hex(i.src_addr) + " -> " + to_string(i.dst) + ":" + hex(i.dst_addr) +
-           " n=" + std::to_string(i.elements) + " " + isa::to_string(i.dtype);
+    std::string out = std::string("vec.") + to_string(i.kind);
+    out += std::string(out.size() < 11 ? 11 - out.size() : 1, ' ');
+    out += std::string(isa::to_string(i.dtype)) + " " + std::to_string(i.rows) + "x" +
+           std::to_string(i.cols) + " " + operand(i.src) + " -> " + operand(i.dst);
+    if (i.src2_rows > 0) {
+      out += " src2=" + operand(i.src2) + " src2_rows=" + std::to_string(i.src2_rows);
+    }
+    switch (i.kind) {
+      case VectorKind::scale:
+      case VectorKind::quantize:
+      case VectorKind::dequantize:
+        out += " scalar=" + number(i.scalar);
+        break;
+      case VectorKind::layernorm:
+      case VectorKind::rmsnorm:
+        out += " eps=" + number(i.epsilon);
+        break;
+      case VectorKind::mask:
+        out += " q0=" + std::to_string(i.mask.query_pos0) +
+               " k0=" + std::to_string(i.mask.key_pos0) +
+               " rows/q=" + std::to_string(i.mask.rows_per_query);
+        break;
+      case VectorKind::rope:
+        out += std::string(" pairs=") + to_string(i.rope_pairs);
+        break;
+      default:
+        break;
+    }
+    return out;
   }
   std::string operator()(const SemSignal& i) const {
     return "sem.signal s" + std::to_string(i.sem);

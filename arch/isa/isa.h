@@ -4,13 +4,14 @@
 //
 // A core runs three decoupled, in-order instruction queues (decoupled access/execute, as in
 // Gemmini and the TPU): `load` moves data DRAM -> SRAM, `compute` drives the systolic array and
-// the vector unit, `store` moves results SRAM -> DRAM. The queues run concurrently and meet only
-// at counting semaphores (`sem.signal` adds one, `sem.wait` blocks until the count is positive
-// and takes one) and at chip-wide barriers. DMA instructions only issue: the queue goes on while
-// the block is in flight. `sem.signal` and `barrier` have release semantics: they first wait
-// until every DMA block their queue issued before them has completed, so a consumer that takes
-// the semaphore sees the data. Addresses are byte addresses; SRAM addresses are local to the
-// named SRAM.
+// the vector unit one instruction after the other (a VectorOp starts when the Gemm before it has
+// finished, and the other way round), `store` moves results SRAM -> DRAM. The queues run
+// concurrently and meet only at counting semaphores (`sem.signal` adds one, `sem.wait` blocks
+// until the count is positive and takes one) and at chip-wide barriers. DMA instructions only
+// issue: the queue goes on while the block is in flight. `sem.signal` and `barrier` have release
+// semantics: they first wait until every DMA block their queue issued before them has
+// completed, so a consumer that takes the semaphore sees the data. Addresses are byte
+// addresses; SRAM addresses are local to the named SRAM.
 #include <array>
 #include <cstdint>
 #include <string>
@@ -61,17 +62,81 @@ struct Gemm {
   bool accumulate = false;
 };
 
-// An element-wise or row-wise operation on the vector unit. The op set grows with the
-// transformer frontend; the hardware rejects kinds it does not model.
-enum class VectorKind { add, mul, relu, copy };
+// ---- The vector / special-function unit (arch/vector/) ----
+//
+// A VectorOp works on a block of `rows` x `cols` elements that is dense and row-major in SRAM:
+// element (r, c) of an operand lies at addr + (r * cols + c) * elem_bytes. Element-wise kinds
+// treat the block as rows * cols independent elements; the row-wise kinds (softmax, layernorm,
+// rmsnorm) reduce over the `cols` elements of each row. Elements are converted from their
+// stored width to the compute `dtype` on the way in and back to dst's width on the way out.
+// The hardware rejects (WorkloadError) an op that breaks any rule written here.
+enum class VectorKind {
+  add,         // dst = src + src2 (residual add; bias add with src2_rows = 1)
+  mul,         // dst = src * src2
+  scale,       // dst = src * scalar (e.g. 1/sqrt(head_dim) on attention scores)
+  mask,        // causal mask: dst = src, or -inf where the key comes after the query (`mask`)
+  relu,        // dst = max(src, 0)
+  gelu,        // dst = GELU(src), tanh approximation (BERT, GPT-2)
+  silu,        // dst = src * sigmoid(src) (Llama's SwiGLU gate; the product with the up
+               // projection is a separate mul)
+  softmax,     // per row: dst = exp(src - max) / sum(exp(src - max))
+  layernorm,   // per row: dst = (src - mean) / sqrt(var + epsilon), then * gamma + beta
+  rmsnorm,     // per row: dst = src / sqrt(mean(src^2) + epsilon), then * gamma
+  rope,        // rotary embedding: each pair (x, y) of a row -> (x cos - y sin, x sin + y cos)
+  quantize,    // dst (int8, elem_bytes 1) = saturate(round(src * scalar)), symmetric
+  dequantize,  // dst = src * scalar, src int8 (elem_bytes 1) or int32 (elem_bytes 4)
+  copy,        // dst = src, converted from src.elem_bytes to dst.elem_bytes
+};
+
+// One operand of a VectorOp: where its block lies and how wide its elements are stored.
+struct VectorOperand {
+  Sram sram = Sram::scratchpad;
+  std::uint64_t addr = 0;        // byte address of element (0, 0), local to `sram`
+  std::uint32_t elem_bytes = 0;  // stored bytes per element: 1, 2 or 4 (int32 and fp32
+                                 // accumulators are 4; activations size_bytes(model dtype))
+};
+
+// Which elements of a row rope rotates together.
+enum class RopePairs {
+  halves,    // (c, c + cols/2) for c < cols/2: GPT-NeoX, Llama as in Hugging Face
+  adjacent,  // (2i, 2i + 1): GPT-J, Meta's Llama reference code
+};
+
+// Where the causal mask falls: row r of the block is the query at position
+// query_pos0 + r / rows_per_query, column c the key at position key_pos0 + c; an element is
+// masked when its key position is greater than its query position. Prefill: a tile of queries
+// from query_pos0 against a tile of keys from key_pos0, rows_per_query = 1. Decode: one query
+// (the current position) for every head, rows = heads = rows_per_query, key_pos0 = 0.
+struct CausalMask {
+  std::uint64_t query_pos0 = 0;
+  std::uint64_t key_pos0 = 0;
+  std::uint64_t rows_per_query = 1;  // >= 1 and divides rows
+};
+
 struct VectorOp {
   VectorKind kind = VectorKind::copy;
-  Sram src = Sram::accumulator;
-  std::uint64_t src_addr = 0;
-  Sram dst = Sram::scratchpad;
-  std::uint64_t dst_addr = 0;
-  std::uint64_t elements = 0;
-  DType dtype = DType::int8;
+  std::uint64_t rows = 0;     // >= 1
+  std::uint64_t cols = 0;     // >= 1; even for rope
+  DType dtype = DType::fp32;  // compute type of the lanes; must be in core.vector.dtypes
+  VectorOperand src;          // rows x cols, every kind
+  VectorOperand dst;          // rows x cols, every kind; may equal src (in place)
+  // The second source, `src2_rows` x cols; src2_rows = 0 means none. By kind:
+  //   add, mul, rope: required; src2_rows divides rows and row r of src pairs with row
+  //     r / (rows / src2_rows) of src2: src2_rows = rows is element-wise, 1 broadcasts one row
+  //     (a bias), tokens with rows = tokens x heads gives every head of a token its row.
+  //     For rope src2 is the table: row j holds cos(theta_i) at column i and sin(theta_i) at
+  //     column cols/2 + i, for the pairs i = 0 .. cols/2 - 1 of `rope_pairs`.
+  //   layernorm: 2 (row 0 gamma, row 1 beta) or 0 (no affine step);
+  //   rmsnorm: 1 (gamma) or 0 (no affine step);
+  //   every other kind: 0.
+  // gamma/beta and broadcast rows are read from SRAM once per op (held in the unit).
+  VectorOperand src2;
+  std::uint64_t src2_rows = 0;
+  double scalar = 1.0;    // scale: the factor; quantize: multiplier before rounding (1 / the
+                          // quantisation step); dequantize: the step. Ignored otherwise.
+  double epsilon = 1e-5;  // layernorm, rmsnorm: added to the variance / mean square
+  CausalMask mask;        // mask only
+  RopePairs rope_pairs = RopePairs::halves;  // rope only
 };
 
 struct SemSignal {
