@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <initializer_list>
 #include <optional>
 
 #include "sim/core/error.h"
+#include "workloads/hf_reader.h"
 
 namespace llmsim::workloads {
 
@@ -14,118 +14,11 @@ using config::Json;
 
 namespace {
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      cur[j] =
-          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 std::string join(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
   return out;
 }
-
-// Reads a Hugging Face config by key name. A key may have aliases (GPT-2's n_embd for
-// hidden_size): the first name is the one messages use; two names that disagree are an error.
-// Keys it never asks for are ignored, except near misses of keys it asked for and did not find.
-class HfReader {
- public:
-  HfReader(const Json& doc, std::string name) : m_doc(doc), m_name(std::move(name)) {
-    if (!doc.is_object()) throw WorkloadError(m_name + ": must be a JSON object (a config.json)");
-  }
-
-  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
-    throw WorkloadError(m_name + ": " + key + ": " + what);
-  }
-
-  // The value under the first present, non-null name; nullptr if none.
-  const Json* find(std::initializer_list<const char*> names) {
-    const Json* found = nullptr;
-    std::string found_name;
-    for (const char* n : names) {
-      m_asked.push_back(n);
-      auto it = m_doc.find(n);
-      if (it == m_doc.end() || it->is_null()) continue;
-      if (found && *found != *it) {
-        fail(n, "disagrees with " + found_name + " (" + config::short_dump(*found) + " vs " +
-                    config::short_dump(*it) + ")");
-      }
-      if (!found) found = &*it, found_name = n;
-    }
-    return found;
-  }
-
-  std::uint64_t count(std::initializer_list<const char*> names,
-                      std::optional<std::uint64_t> def = std::nullopt, bool allow_zero = false) {
-    const Json* v = find(names);
-    const char* key = *names.begin();
-    if (!v) {
-      if (!def) missing(key, allow_zero ? "a non-negative integer" : "a positive integer");
-      return *def;
-    }
-    if (!v->is_number_integer() || v->get<std::int64_t>() < (allow_zero ? 0 : 1)) {
-      fail(key, std::string("must be a ") + (allow_zero ? "non-negative" : "positive") +
-                    " integer, got " + config::short_dump(*v));
-    }
-    return v->get<std::uint64_t>();
-  }
-
-  bool boolean(std::initializer_list<const char*> names, bool def) {
-    const Json* v = find(names);
-    if (!v) return def;
-    if (!v->is_boolean())
-      fail(*names.begin(), "must be true or false, got " + config::short_dump(*v));
-    return v->get<bool>();
-  }
-
-  std::string string(std::initializer_list<const char*> names, std::optional<std::string> def) {
-    const Json* v = find(names);
-    if (!v) {
-      if (!def) missing(*names.begin(), "a string");
-      return *def;
-    }
-    if (!v->is_string()) fail(*names.begin(), "must be a string, got " + config::short_dump(*v));
-    return v->get<std::string>();
-  }
-
-  // Unread keys one or two edits away from a key asked for and absent: a misspelling.
-  void check_near_misses() const {
-    for (auto it = m_doc.begin(); it != m_doc.end(); ++it) {
-      if (std::find(m_asked.begin(), m_asked.end(), it.key()) != m_asked.end()) continue;
-      for (const auto& a : m_asked) {
-        if (m_doc.contains(a)) continue;
-        if (edit_distance(it.key(), a) <= 2) {
-          fail(it.key(), "unknown key (did you mean \"" + a + "\"?)");
-        }
-      }
-    }
-  }
-
- private:
-  [[noreturn]] void missing(const std::string& key, const std::string& what) const {
-    std::string msg = "is required (" + what + ")";
-    for (auto it = m_doc.begin(); it != m_doc.end(); ++it) {
-      if (edit_distance(it.key(), key) <= 2) {
-        msg += "; found \"" + it.key() + "\": a misspelling?";
-        break;
-      }
-    }
-    fail(key, msg);
-  }
-
-  const Json& m_doc;
-  std::string m_name;
-  std::vector<std::string> m_asked;
-};
 
 struct ActivationName {
   const char* name;

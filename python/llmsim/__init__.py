@@ -29,7 +29,8 @@ def run(arch, workload, overrides=None):
       arch: a preset name (see presets()), a path to an arch JSON file, or the arch config as
         a dict (the same document as a JSON file, e.g. json.load of configs/edge.json).
       workload: a bundled workload name (see workloads()), a path to a workload JSON file, or
-        a dict {"ops": [...]} in the workload format.
+        a dict {"ops": [...]} in the layer trace format (README.md), e.g. from trace() or
+        export_fx(); run() lowers matmul ops only so far and names the first op it cannot run.
       overrides: None, a dict {"core.systolic.rows": 64, ...} whose values are JSON-encoded,
         or a list of "path.to.key=value" strings as given to the CLI's --set. Applied in order
         to the arch config before it is checked.

@@ -10,6 +10,7 @@
 
 #include "sim/driver/cli.h"
 #include "sim/driver/presets.h"
+#include "workloads/workload.h"
 
 namespace {
 
@@ -269,4 +270,24 @@ TEST_CASE("cli: trace argument and model errors exit 2 with one line") {
                          "integer)");
   CHECK(cli({"trace"}).code == 2);                                   // --model missing
   CHECK(cli({"trace", "--model", "gpt2", "--sek", "4"}).code == 2);  // unknown option
+}
+
+TEST_CASE("cli: a matmul-only trace with every default written out runs like the original") {
+  const auto path = std::filesystem::temp_directory_path() / "llmsim_mlp_trace.json";
+  std::ofstream(path) << llmsim::workloads::format_trace(
+      llmsim::workloads::to_json(llmsim::workloads::load_workload("mlp")));
+  const CliResult a = cli({"run", "--arch", "edge", "--workload", "mlp"});
+  const CliResult b = cli({"run", "--arch", "edge", "--workload", path.string()});
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
+  // Same table but for the workload's name in the first line and the wall time.
+  auto table = [](const std::string& out) {
+    std::istringstream in(out.substr(out.find('\n') + 1));
+    std::string line, kept;
+    while (std::getline(in, line)) {
+      if (line.find("wall time") == std::string::npos) kept += line + "\n";
+    }
+    return kept;
+  };
+  CHECK(table(a.out) == table(b.out));
 }
