@@ -16,6 +16,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,8 @@
 #include "sim/core/error.h"
 #include "sim/driver/presets.h"
 #include "sim/driver/run.h"
+#include "workloads/model_config.h"
+#include "workloads/transformer.h"
 #include "workloads/workload.h"
 
 namespace py = pybind11;
@@ -181,6 +184,66 @@ py::object validate(const py::handle& arch, const py::handle& overrides) {
   return to_python(resolved);
 }
 
+// None, or a Python int in [min, 2^64) (bool refused); ValueError names `key` otherwise.
+std::optional<std::uint64_t> optional_count(const py::handle& v, const char* key,
+                                            std::uint64_t min) {
+  if (v.is_none()) return std::nullopt;
+  if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v)) {
+    throw py::type_error(std::string(key) + " must be an int or None, got " +
+                         std::string(py::str(py::type::of(v).attr("__name__"))));
+  }
+  const py::int_ i = py::reinterpret_borrow<py::int_>(v);
+  if (i < py::int_(min)) {
+    throw py::value_error(std::string(key) + ": must be an integer >= " + std::to_string(min) +
+                          ", got " + std::string(py::str(py::handle(i))));
+  }
+  return i.cast<std::uint64_t>();
+}
+
+py::object trace(const py::handle& model, const py::handle& batch, const py::handle& seq,
+                 const std::string& phase, const py::handle& kv_len, const std::string& dtype) {
+  llmsim::workloads::TraceOptions o;
+  o.batch = optional_count(batch, "batch", 1).value_or(1);
+  o.seq = optional_count(seq, "seq", 1);
+  o.kv_len = optional_count(kv_len, "kv_len", 0);
+  o.phase = llmsim::workloads::parse_phase(phase);
+  const auto dt = llmsim::isa::parse_dtype(dtype);
+  if (!dt) {
+    throw py::value_error("dtype: must be one of " + std::string(llmsim::isa::kDTypeNames) +
+                          ", got \"" + dtype + "\"");
+  }
+  o.dtype = *dt;
+  std::string path;
+  Json doc;
+  if (!as_path_string(model, path)) {
+    if (!is_mapping(model)) {
+      throw py::type_error("model must be a bundled model name, a path or a config dict, got " +
+                           std::string(py::str(py::type::of(model).attr("__name__"))));
+    }
+    doc = to_json(model);
+  }
+  Json out;
+  {
+    py::gil_scoped_release release;
+    const llmsim::workloads::ModelConfig m =
+        path.empty() ? llmsim::workloads::parse_model_config(doc, kDictName)
+                     : llmsim::workloads::load_model(path);
+    out = llmsim::workloads::to_json(llmsim::workloads::build_trace(m, o));
+  }
+  return to_python(out);
+}
+
+py::object check_trace(const py::handle& trace) {
+  WorkloadArg w = workload_arg(trace);
+  Json out;
+  {
+    py::gil_scoped_release release;
+    if (!w.loaded) w.workload = llmsim::workloads::load_workload(w.name_or_path);
+    out = llmsim::workloads::to_json(w.workload);
+  }
+  return to_python(out);
+}
+
 std::vector<std::string> preset_names() {
   std::vector<std::string> out;
   for (const auto& p : llmsim::driver::presets()) out.push_back(p.name);
@@ -210,6 +273,13 @@ PYBIND11_MODULE(_llmsim, m) {
         "\"config\" and \"wall_seconds\" added.");
   m.def("validate", &validate, py::arg("arch"), py::arg("overrides") = py::none(),
         "Checks an arch config; returns it resolved, every default written out.");
+  m.def("trace", &trace, py::arg("model"), py::arg("batch") = 1, py::arg("seq") = py::none(),
+        py::arg("phase") = "prefill", py::arg("kv_len") = py::none(), py::arg("dtype") = "int8",
+        "The layer trace of a model (bundled name, config.json path or dict) as a dict.");
+  m.def("check_trace", &check_trace, py::arg("trace"),
+        "Validates a trace (dict, path or bundled workload name); returns it with every default "
+        "written out.");
+  m.def("models", &llmsim::workloads::bundled_models, "Names of the bundled models.");
   m.def("presets", &preset_names, "Names of the architecture presets.");
   m.def("workloads", &llmsim::workloads::bundled_workloads, "Names of the bundled workloads.");
 }

@@ -33,6 +33,36 @@ isa::Instruction inst(isa::Body b, int op) {
   return isa::Instruction{std::move(b), op};
 }
 
+// The matmuls of `w`, one per op; throws WorkloadError naming the first op (or matmul feature)
+// this lowering does not handle yet. It lowers dense matmuls A (m x k) x weight B (k x n), A an
+// input or the m x k output of an earlier matmul.
+std::vector<const MatmulOp*> lowerable_matmuls(const Workload& w) {
+  std::vector<const MatmulOp*> out;
+  for (std::size_t i = 0; i < w.ops.size(); ++i) {
+    const Op& op = w.ops[i];
+    auto not_yet = [&](const std::string& what) {
+      throw WorkloadError("ops[" + std::to_string(i) + "] '" + op.name() + "' (" + op.kind() +
+                          "): " + what + "not lowered yet");
+    };
+    const auto* mm = op.get_if<MatmulOp>();
+    if (!mm) not_yet("");
+    if (mm->batch > 1) not_yet("batch > 1: ");
+    if (mm->transpose_b) not_yet("transpose_b: ");
+    if (mm->bias) not_yet("bias: ");
+    if (mm->b.source != Source::weight)
+      not_yet(std::string("B from ") + to_string(mm->b.source) + ": ");
+    if (mm->a.source == Source::weight || mm->a.source == Source::kv_cache) {
+      not_yet(std::string("A from ") + to_string(mm->a.source) + ": ");
+    }
+    if (mm->a.is_op()) {
+      const MatmulOp& p = *out[std::size_t(mm->a.op)];
+      if (p.m != mm->m || p.n != mm->k) not_yet("A viewed in another shape than its producer's: ");
+    }
+    out.push_back(mm);
+  }
+  return out;
+}
+
 }  // namespace
 
 Lowered lower(const Workload& w, const Target& t) {
@@ -41,9 +71,11 @@ Lowered lower(const Workload& w, const Target& t) {
   out.program.cores.resize(t.num_cores);
   std::uint32_t next_sem = kFirstDep, next_barrier = 0;
   // dep_sem[i]: the semaphore op i waits on, if its A comes from an earlier op.
+  const std::vector<const MatmulOp*> mms = lowerable_matmuls(w);
+  auto a_from = [&](std::size_t i) { return mms[i]->a.is_op() ? mms[i]->a.op : -1; };
   std::vector<std::uint32_t> dep_sem(w.ops.size(), 0);
   for (std::size_t i = 0; i < w.ops.size(); ++i) {
-    if (w.ops[i].a_from >= 0) dep_sem[i] = next_sem++;
+    if (a_from(i) >= 0) dep_sem[i] = next_sem++;
   }
   for (auto& core : out.program.cores) {
     core.semaphore_init.assign(next_sem, 0);
@@ -58,21 +90,21 @@ Lowered lower(const Workload& w, const Target& t) {
                       acc_slot_bytes = accumulator_slot_bytes(t);
 
   for (std::size_t oi = 0; oi < w.ops.size(); ++oi) {
-    const MatmulOp& op = w.ops[oi];
+    const MatmulOp& op = *mms[oi];
     const int o = int(oi);
     if (std::find(t.dtypes.begin(), t.dtypes.end(), op.dtype) == t.dtypes.end()) {
       throw WorkloadError("op \"" + op.name + "\": dtype " + isa::to_string(op.dtype) +
                           " is not supported by the systolic array (core.systolic.dtypes)");
     }
     const std::uint64_t e = isa::size_bytes(op.dtype), acc_e = isa::accumulator_bytes(op.dtype);
-    const Tensor a = op.a_from >= 0 ? outputs[op.a_from] : dram.alloc(op.m, op.k, e);
+    const Tensor a = a_from(oi) >= 0 ? outputs[std::size_t(a_from(oi))] : dram.alloc(op.m, op.k, e);
     const Tensor b = dram.alloc(op.k, op.n, e);
     const Tensor c = dram.alloc(op.m, op.n, e);
     outputs.push_back(c);
     const Tiling tl = choose_tiling(t, op);
     out.tilings.push_back(tl);
 
-    if (op.a_from >= 0) {
+    if (a_from(oi) >= 0) {
       const std::uint32_t barrier = next_barrier++;
       for (auto& core : out.program.cores) {
         core.queue(isa::QueueKind::load).push_back(inst(isa::SemWait{dep_sem[oi]}, o));
@@ -124,7 +156,7 @@ Lowered lower(const Workload& w, const Target& t) {
     }
     // Release the ops that read this op's output, once its stores are done on each core.
     for (std::size_t j = oi + 1; j < w.ops.size(); ++j) {
-      if (w.ops[j].a_from != o) continue;
+      if (a_from(j) != o) continue;
       for (auto& core : out.program.cores) {
         core.queue(isa::QueueKind::store).push_back(inst(isa::SemSignal{dep_sem[j]}, -1));
       }

@@ -1,6 +1,11 @@
 #pragma once
 // Lowers a workload to one ISA program per core.
 //
+// So far only dense matmuls: A (m x k, an input or an earlier matmul's m x k output) times a
+// weight B (k x n). Any other op kind, and matmuls with batch > 1, transpose_b, bias or B not a
+// weight, are a WorkloadError naming the op ("ops[5] 'layer0.softmax' (softmax): not lowered
+// yet"), never a zero-cost placeholder.
+//
 // DRAM layout: every tensor (each op's A unless it is an earlier op's output, B and C) gets its
 // own row-major region, 4 KiB aligned, in op order from address 0.
 // Per op: the output is cut into (mt x nt) tiles, dealt round-robin to the cores; each core

@@ -11,30 +11,212 @@ namespace fs = std::filesystem;
 
 namespace {
 
-MatmulOp parse_matmul(config::Reader& r, const std::vector<MatmulOp>& earlier, std::size_t index) {
-  MatmulOp op;
-  op.name = r.string("name", "op" + std::to_string(index));
-  op.m = r.count("m");
-  op.k = r.count("k");
-  op.n = r.count("n");
-  op.dtype =
-      *isa::parse_dtype(r.choice("dtype", {"int8", "fp16", "bf16", "fp32"}, std::string("int8")));
-  if (r.has("a")) {
-    const std::string from = r.string("a");
-    auto it = std::find_if(earlier.begin(), earlier.end(),
-                           [&](const MatmulOp& o) { return o.name == from; });
-    if (it == earlier.end()) r.fail("a", "names no earlier op, got \"" + from + "\"");
-    if (it->m != op.m || it->n != op.k) {
-      r.fail("a", "op \"" + from + "\" produces " + std::to_string(it->m) + "x" +
-                      std::to_string(it->n) + ", but A must be m x k = " + std::to_string(op.m) +
-                      "x" + std::to_string(op.k));
-    }
-    op.a_from = int(it - earlier.begin());
+const std::vector<std::string> kDTypes = {"int8", "fp16", "bf16", "fp32"};
+const std::vector<VectorKind> kVectorKinds = {
+    VectorKind::add,      VectorKind::mul,        VectorKind::scale,   VectorKind::mask,
+    VectorKind::relu,     VectorKind::gelu,       VectorKind::silu,    VectorKind::tanh,
+    VectorKind::softmax,  VectorKind::layernorm,  VectorKind::rmsnorm, VectorKind::rope,
+    VectorKind::quantize, VectorKind::dequantize, VectorKind::copy};
+constexpr const char* kOperandHelp = "an earlier op's name, \"input\", \"weight\" or \"kv_cache\"";
+
+std::vector<std::string> op_kinds() {
+  std::vector<std::string> out = {"matmul", "embedding", "kv_write"};
+  for (VectorKind k : kVectorKinds) out.push_back(to_string(k));
+  return out;
+}
+
+std::string n2s(std::uint64_t x) {
+  return std::to_string(x);
+}
+
+// The shape an op's output has as its producer writes it, for messages ("12x128x64").
+std::string shape_of(const Op& op) {
+  if (const auto* m = op.get_if<MatmulOp>()) {
+    return (m->batch > 1 ? n2s(m->batch) + "x" : "") + n2s(m->m) + "x" + n2s(m->n);
   }
-  return op;
+  if (const auto* v = op.get_if<VectorOp>()) return n2s(v->rows) + "x" + n2s(v->cols);
+  if (const auto* e = op.get_if<EmbeddingOp>()) return n2s(e->tokens) + "x" + n2s(e->hidden);
+  const auto& kv = std::get<KvWriteOp>(op.body());
+  return n2s(kv.batch) + "x" + n2s(kv.heads) + "x" + n2s(kv.kv_len + kv.tokens) + "x" +
+         n2s(kv.head_dim);
+}
+
+// Reads the ops of one trace in order; each op may refer to the ones before it.
+class OpParser {
+ public:
+  OpParser(const Workload& w, config::Reader& r, const config::Json& node)
+      : m_w(w), m_r(r), m_node(node) {}
+
+  // Reads operand `text` written under `key` (e.g. "a" or "inputs[1]"); for an op-produced
+  // operand, checks it has `elements` elements (0: any multiple of `multiple_of`) and `dtype`.
+  Operand operand(const std::string& key, const config::Json& text, std::uint64_t elements,
+                  std::uint64_t multiple_of, const std::string& what, bool check_dtype,
+                  isa::DType dtype) const {
+    if (!text.is_string())
+      fail(key, "must be " + std::string(kOperandHelp) + ", got " + config::short_dump(text));
+    const std::string s = text.get<std::string>();
+    if (s == "input") return {Source::input, -1};
+    if (s == "weight") return {Source::weight, -1};
+    if (s == "kv_cache") return {Source::kv_cache, -1};
+    const int from = m_w.index_of(s);
+    if (from < 0) fail(key, "names no earlier op, got \"" + s + "\"; must be " + kOperandHelp);
+    const Op& p = m_w.ops[std::size_t(from)];
+    const std::uint64_t got = p.output_elements();
+    const bool ok = elements ? got == elements : got % multiple_of == 0;
+    if (!ok) {
+      fail(key, "op \"" + s + "\" produces " + shape_of(p) + " = " + n2s(got) + " elements, but " +
+                    what);
+    }
+    if (check_dtype && p.dtype() != dtype) {
+      fail(key, "op \"" + s + "\" produces " + isa::to_string(p.dtype()) + ", but this op is " +
+                    isa::to_string(dtype) + " (convert with quantize or dequantize)");
+    }
+    return Operand::from_op(from);
+  }
+
+  MatmulOp matmul(OpInfo info) {
+    MatmulOp op;
+    static_cast<OpInfo&>(op) = std::move(info);
+    op.m = m_r.count("m");
+    op.k = m_r.count("k");
+    op.n = m_r.count("n");
+    op.batch = m_r.count("batch", 1);
+    const std::string bmk = "A needs batch x m x k = " + n2s(op.batch) + "x" + n2s(op.m) + "x" +
+                            n2s(op.k) + " = " + n2s(op.batch * op.m * op.k);
+    const std::string bkn = "B needs batch x k x n = " + n2s(op.batch) + "x" + n2s(op.k) + "x" +
+                            n2s(op.n) + " = " + n2s(op.batch * op.k * op.n);
+    op.a = read_operand("a", "input", op.batch * op.m * op.k, bmk, op.dtype);
+    op.b = read_operand("b", "weight", op.batch * op.k * op.n, bkn, op.dtype);
+    op.transpose_b = m_r.boolean("transpose_b", false);
+    op.bias = m_r.boolean("bias", false);
+    return op;
+  }
+
+  VectorOp vector(OpInfo info, VectorKind kind) {
+    VectorOp op;
+    static_cast<OpInfo&>(op) = std::move(info);
+    op.kind = kind;
+    op.rows = m_r.count("rows");
+    op.cols = m_r.count("cols");
+    if (kind == VectorKind::copy) {
+      op.row_offset = m_r.uint("row_offset", 0);
+      op.row_stride = m_r.count("row_stride", 1);
+    }
+    const std::size_t n = arity(kind);
+    const std::string need = "a list of " + std::to_string(n) +
+                             (n == 1 ? " operand" : " operands") + ", each " + kOperandHelp;
+    m_r.ignore("inputs");
+    if (!m_r.has("inputs")) fail("inputs", "is required (" + need + ")");
+    const config::Json& list = m_node.at("inputs");
+    if (!list.is_array() || list.size() != n) {
+      fail("inputs", "must be " + need + ", got " + config::short_dump(list));
+    }
+    const bool converts = kind == VectorKind::quantize || kind == VectorKind::dequantize;
+    const std::uint64_t last_row = op.row_offset + (op.rows - 1) * op.row_stride;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::string key = "inputs[" + std::to_string(i) + "]";
+      const Operand in =
+          kind == VectorKind::copy
+              ? operand(key, list[i], 0, op.cols, "copy needs a multiple of cols = " + n2s(op.cols),
+                        true, op.dtype)
+              : operand(key, list[i], op.rows * op.cols, 0,
+                        "this op needs rows x cols = " + n2s(op.rows) + "x" + n2s(op.cols) + " = " +
+                            n2s(op.rows * op.cols),
+                        !converts, op.dtype);
+      if (kind == VectorKind::copy && in.is_op()) {
+        const std::uint64_t in_rows = m_w.ops[std::size_t(in.op)].output_elements() / op.cols;
+        if (last_row >= in_rows) {
+          fail(key, "copy reads row " + n2s(last_row) + " (row_offset + (rows - 1) x row_stride)" +
+                        ", but the input has " + n2s(in_rows) + " rows of cols = " + n2s(op.cols));
+        }
+      }
+      op.inputs.push_back(in);
+    }
+    return op;
+  }
+
+  EmbeddingOp embedding(OpInfo info) {
+    EmbeddingOp op;
+    static_cast<OpInfo&>(op) = std::move(info);
+    op.tokens = m_r.count("tokens");
+    op.vocab = m_r.count("vocab");
+    op.hidden = m_r.count("hidden");
+    return op;
+  }
+
+  KvWriteOp kv_write(OpInfo info) {
+    KvWriteOp op;
+    static_cast<OpInfo&>(op) = std::move(info);
+    op.batch = m_r.count("batch");
+    op.heads = m_r.count("heads");
+    op.head_dim = m_r.count("head_dim");
+    op.tokens = m_r.count("tokens");
+    op.kv_len = m_r.uint("kv_len", 0);
+    const std::uint64_t e = op.written_elements();
+    op.input =
+        read_operand("input", std::nullopt, e,
+                     "the new rows need batch x tokens x heads x head_dim = " + n2s(e), op.dtype);
+    return op;
+  }
+
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+    m_r.fail(key, what);
+  }
+
+ private:
+  Operand read_operand(const std::string& key, std::optional<std::string> def,
+                       std::uint64_t elements, const std::string& what, isa::DType dtype) {
+    m_r.ignore(key);
+    if (!m_r.has(key)) {
+      if (!def) fail(key, std::string("is required (") + kOperandHelp + ")");
+      return operand(key, *def, elements, 0, what, true, dtype);
+    }
+    return operand(key, m_node.at(key), elements, 0, what, true, dtype);
+  }
+
+  const Workload& m_w;
+  config::Reader& m_r;
+  const config::Json& m_node;
+};
+
+Op parse_op(const Workload& w, const config::Json& node, std::size_t i) {
+  config::Json resolved;
+  config::Reader r(node, "ops[" + std::to_string(i) + "]", resolved);
+  const std::string kind = r.choice("op", op_kinds());
+  OpInfo info;
+  info.name = r.string("name", "op" + std::to_string(i));
+  if (info.name == "input" || info.name == "weight" || info.name == "kv_cache") {
+    r.fail("name", "\"" + info.name + "\" is reserved for an operand; choose another name");
+  }
+  if (w.index_of(info.name) >= 0) r.fail("name", "duplicate op name \"" + info.name + "\"");
+  info.layer = r.string("layer", info.name);
+  info.dtype = *isa::parse_dtype(r.choice("dtype", kDTypes, std::string("int8")));
+  OpParser p(w, r, node);
+  std::optional<Op> op;
+  if (kind == "matmul") {
+    op.emplace(p.matmul(std::move(info)));
+  } else if (kind == "embedding") {
+    op.emplace(p.embedding(std::move(info)));
+  } else if (kind == "kv_write") {
+    op.emplace(p.kv_write(std::move(info)));
+  } else {
+    for (VectorKind k : kVectorKinds) {
+      if (kind == to_string(k)) op.emplace(p.vector(std::move(info), k));
+    }
+  }
+  LLMSIM_CHECK(op.has_value(), "op kind \"" + kind + "\" has no parser");
+  r.finish();
+  return *op;
 }
 
 }  // namespace
+
+int Workload::index_of(const std::string& op_name) const {
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].name() == op_name) return int(i);
+  }
+  return -1;
+}
 
 Workload parse_workload(const config::Json& doc, const std::string& name) {
   // The strict config reader serves workloads too; its errors become WorkloadErrors.
@@ -43,24 +225,19 @@ Workload parse_workload(const config::Json& doc, const std::string& name) {
     w.name = name;
     config::Json resolved;
     config::Reader root(doc, "", resolved);
-    root.ignore("description");
+    w.description = root.string("description", "");
+    if (root.has("model")) w.meta.model = root.string("model");
+    if (root.has("batch")) w.meta.batch = root.count("batch");
+    if (root.has("seq")) w.meta.seq = root.count("seq");
+    if (root.has("phase")) w.meta.phase = root.choice("phase", {"prefill", "decode"});
+    if (root.has("kv_len")) w.meta.kv_len = root.uint("kv_len");
     if (!doc.contains("ops") || !doc["ops"].is_array() || doc["ops"].empty()) {
       root.fail("ops", "must be a non-empty list of ops");
     }
     root.ignore("ops");
     root.finish();
     const auto& ops = doc["ops"];
-    for (std::size_t i = 0; i < ops.size(); ++i) {
-      config::Json op_resolved;
-      config::Reader r(ops[i], "ops[" + std::to_string(i) + "]", op_resolved);
-      const std::string kind = r.choice("op", {"matmul"});
-      if (kind == "matmul") w.ops.push_back(parse_matmul(r, w.ops, i));
-      r.finish();
-      for (std::size_t j = 0; j < i; ++j) {
-        if (w.ops[j].name == w.ops[i].name)
-          r.fail("name", "duplicate op name \"" + w.ops[i].name + "\"");
-      }
-    }
+    for (std::size_t i = 0; i < ops.size(); ++i) w.ops.push_back(parse_op(w, ops[i], i));
     return w;
   } catch (const ConfigError& e) {
     throw WorkloadError(name + ": " + e.what());

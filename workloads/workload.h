@@ -1,37 +1,48 @@
 #pragma once
-// A workload: a list of ops, read from JSON (format in README.md, "Workload format").
-//   {"description": "...",
+// A workload is a layer trace: a list of ops with shapes, dtypes and the operands they read,
+// read from JSON (format in README.md, "Layer trace format"), written by hand, by the
+// transformer frontend (transformer.h) or by the torch.fx exporter (python/llmsim/fx_export.py).
+//   {"description": "...", "model": "bert-base-uncased", "batch": 1, "seq": 128,
+//    "phase": "prefill",
 //    "ops": [{"op": "matmul", "name": "fc1", "m": 1024, "k": 1024, "n": 1024, "dtype": "int8"},
-//            {"op": "matmul", "name": "fc2", "m": 1024, "k": 1024, "n": 256, "dtype": "int8",
-//             "a": "fc1"}]}
-// A matmul multiplies A (m x k) by B (k x n). `a` names an earlier op whose output (m x k) is
-// this op's A: the ops then form a chain, and the second waits for the first's results in DRAM.
-// Without `a`, A is an input in DRAM and the op is independent of the others.
+//            {"op": "gelu", "name": "act", "rows": 1024, "cols": 1024, "inputs": ["fc1"]},
+//            {"op": "matmul", "name": "fc2", "m": 1024, "k": 1024, "n": 256, "a": "act"}]}
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "arch/isa/dtype.h"
 #include "sim/core/config.h"
+#include "workloads/ops.h"
 
 namespace llmsim::workloads {
 
-struct MatmulOp {
-  std::string name;
-  std::uint64_t m = 0, k = 0, n = 0;
-  isa::DType dtype = isa::DType::int8;
-  int a_from = -1;  // index of the op producing A, or -1 if A is an input
-
-  std::uint64_t macs() const { return m * k * n; }
+// Optional top-level metadata: what the trace was made from. Informative only; the ops carry
+// every shape.
+struct TraceMeta {
+  std::string model;
+  std::optional<std::uint64_t> batch, seq, kv_len;
+  std::string phase;  // "prefill", "decode" or empty
 };
 
 struct Workload {
-  std::string name;
-  std::vector<MatmulOp> ops;
+  std::string name;  // for reports: the file stem, the model name or "<dict>"
+  std::string description;
+  TraceMeta meta;
+  std::vector<Op> ops;
+
+  int index_of(const std::string& op_name) const;  // -1 if absent
 };
 
-// Throws WorkloadError naming the op and the key ("ops[1].m: must be a positive integer, got -3").
+// Throws WorkloadError naming the op and the key ("ops[1].m: must be a positive integer, got
+// -3"), prefixed with `name`.
 Workload parse_workload(const config::Json& doc, const std::string& name);
+
+// The trace as JSON, every default written out; parse_workload(to_json(w)) == w.
+config::Json to_json(const Workload& w);
+
+// A trace document as text: top-level keys first, then one op per line.
+std::string format_trace(const config::Json& trace);
 
 // A path to a JSON file, or the name of a file in workloads/gemm/ (without ".json").
 Workload load_workload(const std::string& name_or_path);

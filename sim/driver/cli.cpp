@@ -1,6 +1,7 @@
 #include "sim/driver/cli.h"
 
 #include <boost/program_options.hpp>
+#include <cctype>
 
 #include "arch/isa/dump.h"
 #include "sim/core/error.h"
@@ -9,6 +10,8 @@
 #include "sim/driver/presets.h"
 #include "sim/driver/report.h"
 #include "sim/driver/run.h"
+#include "workloads/model_config.h"
+#include "workloads/transformer.h"
 
 namespace llmsim::driver {
 
@@ -33,8 +36,13 @@ constexpr const char* kUsage =
     "            [--mesh WxH] [--payload B] [--warmup N] [--cycles N] [--seed S] [--json]\n"
     "            drive the NoC alone with synthetic traffic at R flits/node/cycle; patterns:\n"
     "            uniform transpose hotspot to_memory; --sweep-rate prints latency vs load CSV\n"
+    "  trace     --model NAME|FILE [--batch B] [--seq S] [--phase prefill|decode] [--kv-len L]\n"
+    "            [--dtype int8|fp16|bf16|fp32]\n"
+    "            print the layer trace of a model (a Hugging Face config.json) as JSON; prefill\n"
+    "            (default) runs seq tokens (default 128), decode one token after kv-len cached\n"
     "  presets   list the architecture presets\n"
-    "  workloads list the bundled workloads\n";
+    "  workloads list the bundled workloads\n"
+    "  models    list the bundled models\n";
 
 struct Options {
   std::string arch, workload, out;
@@ -139,6 +147,50 @@ int noctest(const std::vector<std::string>& args, std::ostream& out) {
   return 0;
 }
 
+// A positive integer option, strictly (boost would read "-1" as 2^64 - 1).
+std::uint64_t count_option(const std::string& option, const std::string& text) {
+  std::size_t used = 0;
+  unsigned long long x = 0;
+  try {
+    if (!text.empty() && std::isdigit(static_cast<unsigned char>(text[0])))
+      x = std::stoull(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || x == 0) {
+    throw UserError("--" + option + " " + text + ": must be a positive integer");
+  }
+  return x;
+}
+
+int trace(const std::vector<std::string>& args, std::ostream& out) {
+  po::options_description desc("llmsim trace");
+  std::string model, batch, seq, kv_len, phase = "prefill", dtype = "int8";
+  desc.add_options()("model", po::value(&model)->required(), "bundled model name or config.json")(
+      "batch", po::value(&batch), "sequences (default 1)")(
+      "seq", po::value(&seq), "tokens per sequence: prefill 128 by default; decode 1")(
+      "phase", po::value(&phase), "prefill (default) or decode")(
+      "kv-len", po::value(&kv_len), "decode: tokens already in the KV cache")(
+      "dtype", po::value(&dtype), "dtype of every op (default int8)");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  po::notify(vm);
+  workloads::TraceOptions o;
+  if (!batch.empty()) o.batch = count_option("batch", batch);
+  if (!seq.empty()) o.seq = count_option("seq", seq);
+  if (!kv_len.empty()) o.kv_len = count_option("kv-len", kv_len);
+  if (phase != "prefill" && phase != "decode") {
+    throw UserError("--phase " + phase + ": must be prefill or decode");
+  }
+  o.phase = workloads::parse_phase(phase);
+  const auto dt = isa::parse_dtype(dtype);
+  if (!dt) throw UserError("--dtype " + dtype + ": must be one of " + isa::kDTypeNames);
+  o.dtype = *dt;
+  const workloads::Workload w = workloads::build_trace(workloads::load_model(model), o);
+  out << workloads::format_trace(workloads::to_json(w));
+  return 0;
+}
+
 int dispatch(const std::vector<std::string>& args, std::ostream& out) {
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
     out << kUsage;
@@ -154,6 +206,20 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out) {
     for (const auto& w : workloads::bundled_workloads()) out << w << "\n";
     return 0;
   }
+  if (cmd == "models") {
+    for (const auto& name : workloads::bundled_models()) {
+      const workloads::ModelConfig m = workloads::load_model(name);
+      out << name << "\n    " << m.architecture << ": " << m.num_hidden_layers
+          << (m.num_hidden_layers == 1 ? " layer" : " layers") << ", hidden " << m.hidden_size
+          << ", " << m.num_attention_heads << " heads";
+      if (m.num_key_value_heads != m.num_attention_heads) {
+        out << " (" << m.num_key_value_heads << " KV heads)";
+      }
+      out << ", FFN " << m.intermediate_size << ", vocab " << m.vocab_size << "\n";
+    }
+    return 0;
+  }
+  if (cmd == "trace") return trace(rest, out);
   if (cmd == "validate") {
     const Options o = parse(cmd, rest, false);
     out << validate(load_arch(o.arch), o.sets).dump(2) << "\n";
@@ -173,8 +239,9 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out) {
   }
   if (cmd == "memtest") return memtest(rest, out);
   if (cmd == "noctest") return noctest(rest, out);
-  throw po::error("unknown command \"" + cmd +
-                  "\"; commands: run, compile, validate, memtest, noctest, presets, workloads");
+  throw po::error(
+      "unknown command \"" + cmd +
+      "\"; commands: run, compile, validate, trace, memtest, noctest, presets, workloads, models");
 }
 
 }  // namespace

@@ -1,0 +1,155 @@
+#pragma once
+// The ops of a layer trace (format in README.md, "Layer trace format"): plain structs, one per
+// op family, in a std::variant. The parser (workload.cpp) has checked every field and every
+// operand, so a lowering can rely on:
+//  - an Operand of source `op` names an earlier op (index < this op's index) whose output has
+//    exactly the elements this operand needs (shapes may differ: a consumer views its producer's
+//    row-major output in the shape it needs; see README for the attention layouts);
+//  - an op-produced operand has the consumer's dtype, except for quantize and dequantize;
+//  - every size is >= 1.
+// Nothing here has a cost; an op the hardware cannot run is the lowering's error, never a
+// zero-cost placeholder.
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "arch/isa/dtype.h"
+
+namespace llmsim::workloads {
+
+// Where an operand lives. `op`: the output of an earlier op (in DRAM). `input`: the model input
+// (activations fed in). `weight`: a parameter of this op. `kv_cache`: the KV cache of earlier
+// tokens, written before this trace.
+enum class Source { op, input, weight, kv_cache };
+
+struct Operand {
+  Source source = Source::input;
+  int op = -1;  // index of the producing op when source == Source::op, else -1
+
+  static Operand from_op(int index) { return {Source::op, index}; }
+  bool is_op() const { return source == Source::op; }
+  bool operator==(const Operand& o) const { return source == o.source && op == o.op; }
+};
+
+// Fields every op has.
+struct OpInfo {
+  std::string name;   // unique in the trace
+  std::string layer;  // grouping for per-layer tables ("embeddings", "layer3", "head")
+  isa::DType dtype = isa::DType::int8;  // of the op's output (and of its op-produced inputs)
+};
+
+// out[batch][m][n] = A[batch][m][k] x B[batch][k][n] (+ bias[n]): `batch` independent GEMMs of
+// the same shape (attention: batch x kv heads). With transpose_b, B is stored n x k (the K of
+// attention) and read transposed. A `weight` B with batch > 1 is `batch` distinct matrices.
+// With `bias`, a parameter vector of n is added to every output row before the output is
+// requantised to dtype; int32/fp32 accumulation and the requantisation to dtype on the way out
+// belong to the matmul (no separate quantize op).
+struct MatmulOp : OpInfo {
+  std::uint64_t m = 0, k = 0, n = 0;
+  std::uint64_t batch = 1;
+  Operand a{Source::input, -1};
+  Operand b{Source::weight, -1};
+  bool transpose_b = false;
+  bool bias = false;
+
+  std::uint64_t macs() const { return batch * m * k * n; }
+  std::uint64_t output_elements() const { return batch * m * n; }
+};
+
+// The vector unit's element-wise and row-wise ops; names as in isa::VectorKind.
+enum class VectorKind {
+  add,         // out = in0 + in1
+  mul,         // out = in0 * in1
+  scale,       // out = in0 * a constant (attention's 1/sqrt(head_dim))
+  mask,        // causal: in blocks of `cols` query rows, row r sees columns <= r mod cols
+  relu,        //
+  gelu,        // erf form and tanh approximations (gelu_new) alike
+  silu,        //
+  tanh,        // BERT's pooler
+  softmax,     // over each row's cols
+  layernorm,   // over each row's cols, with its own gamma and beta (2 x cols parameters)
+  rmsnorm,     // over each row's cols, with its own gamma (cols parameters)
+  rope,        // rotary position embedding of each row (one token, heads side by side)
+  quantize,    // to dtype (int8) from the input's dtype
+  dequantize,  // to dtype from the input's int8
+  copy,        // rows row_offset + r * row_stride of the input, r < rows
+};
+
+// rows x cols elements; row-wise kinds reduce over cols. add and mul take two inputs, every
+// other kind one. An op-produced or `input`/`kv_cache` input has rows x cols elements (copy:
+// any multiple of cols covering the rows it selects); a `weight` input of add or mul is a
+// parameter vector of cols broadcast over the rows (a bias or a gain).
+struct VectorOp : OpInfo {
+  VectorKind kind = VectorKind::copy;
+  std::uint64_t rows = 0, cols = 0;
+  std::vector<Operand> inputs;
+  std::uint64_t row_offset = 0, row_stride = 1;  // copy only
+
+  std::uint64_t output_elements() const { return rows * cols; }
+};
+
+// Gathers `tokens` rows of `hidden` from the op's vocab x hidden weight table, indexed by
+// `tokens` ids of the model input (word, position and token-type embeddings alike).
+struct EmbeddingOp : OpInfo {
+  std::uint64_t tokens = 0, vocab = 0, hidden = 0;
+
+  std::uint64_t output_elements() const { return tokens * hidden; }
+};
+
+// Appends the K (or V) rows of `tokens` new tokens per sequence to one layer's KV cache, after
+// the `kv_len` cached ones. `input` holds the new rows, batch*tokens x heads*head_dim (token
+// major, heads side by side). The op's output is the whole cache after the write,
+// [batch][heads][kv_len + tokens][head_dim]: attention matmuls read it as their B, so they run
+// after the write. Only the new rows are written; the cached ones are read by the consumers.
+struct KvWriteOp : OpInfo {
+  Operand input;
+  std::uint64_t batch = 0, heads = 0, head_dim = 0, tokens = 0, kv_len = 0;
+
+  std::uint64_t written_elements() const { return batch * tokens * heads * head_dim; }
+  std::uint64_t output_elements() const { return batch * heads * (kv_len + tokens) * head_dim; }
+};
+
+class Op {
+ public:
+  using Body = std::variant<MatmulOp, VectorOp, EmbeddingOp, KvWriteOp>;
+
+  // From any op struct or a Body, so that ops.push_back(MatmulOp{...}) works.
+  template <class T, class = std::enable_if_t<!std::is_same_v<std::decay_t<T>, Op> &&
+                                              std::is_constructible_v<Body, T&&>>>
+  Op(T&& body) : m_body(std::forward<T>(body)) {}  // NOLINT: implicit on purpose
+
+  const Body& body() const { return m_body; }
+  Body& body() { return m_body; }
+  template <class T>
+  const T* get_if() const {
+    return std::get_if<T>(&m_body);
+  }
+
+  const OpInfo& info() const;
+  const std::string& name() const { return info().name; }
+  const std::string& layer() const { return info().layer; }
+  isa::DType dtype() const { return info().dtype; }
+  // The "op" key of the format: "matmul", "embedding", "kv_write" or the vector kind.
+  std::string kind() const;
+  std::uint64_t output_elements() const;
+  // Operands in order (a, b; inputs; input); embedding has none.
+  std::vector<Operand> operands() const;
+  std::uint64_t macs() const;  // matmuls; 0 for the others (they do no MACs)
+
+  // Transitional, for sim/driver/run.cpp, which reports matmul ops only: the matmul of this op.
+  // Throws InternalError for other kinds (lower() rejects them before a run gets that far).
+  operator const MatmulOp&() const;  // NOLINT: implicit on purpose
+
+ private:
+  Body m_body;
+};
+
+const char* to_string(VectorKind k);
+const char* to_string(Source s);  // "op", "input", "weight", "kv_cache"
+// Number of inputs a vector kind takes (2 for add and mul, else 1).
+std::size_t arity(VectorKind k);
+
+}  // namespace llmsim::workloads

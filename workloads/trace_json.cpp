@@ -1,0 +1,120 @@
+// Writing a layer trace back to JSON (the inverse of parse_workload) and printing it.
+#include <algorithm>
+#include <sstream>
+
+#include "workloads/workload.h"
+
+namespace llmsim::workloads {
+
+namespace {
+
+using config::Json;
+
+Json operand_json(const Workload& w, const Operand& o) {
+  return o.is_op() ? Json(w.ops[std::size_t(o.op)].name()) : Json(to_string(o.source));
+}
+
+Json op_json(const Workload& w, const Op& op) {
+  Json j;
+  j["op"] = op.kind();
+  j["name"] = op.name();
+  j["layer"] = op.layer();
+  j["dtype"] = isa::to_string(op.dtype());
+  if (const auto* m = op.get_if<MatmulOp>()) {
+    j["m"] = m->m, j["k"] = m->k, j["n"] = m->n, j["batch"] = m->batch;
+    j["a"] = operand_json(w, m->a);
+    j["b"] = operand_json(w, m->b);
+    j["transpose_b"] = m->transpose_b;
+    j["bias"] = m->bias;
+  } else if (const auto* v = op.get_if<VectorOp>()) {
+    j["rows"] = v->rows, j["cols"] = v->cols;
+    j["inputs"] = Json::array();
+    for (const Operand& in : v->inputs) j["inputs"].push_back(operand_json(w, in));
+    if (v->kind == VectorKind::copy)
+      j["row_offset"] = v->row_offset, j["row_stride"] = v->row_stride;
+  } else if (const auto* e = op.get_if<EmbeddingOp>()) {
+    j["tokens"] = e->tokens, j["vocab"] = e->vocab, j["hidden"] = e->hidden;
+  } else {
+    const auto& kv = std::get<KvWriteOp>(op.body());
+    j["input"] = operand_json(w, kv.input);
+    j["batch"] = kv.batch, j["heads"] = kv.heads, j["head_dim"] = kv.head_dim;
+    j["tokens"] = kv.tokens, j["kv_len"] = kv.kv_len;
+  }
+  return j;
+}
+
+// Key order of the printed trace: the common keys, then each kind's keys as documented.
+const std::vector<std::string> kTopKeys = {"description", "model", "batch",
+                                           "seq",         "phase", "kv_len"};
+const std::vector<std::string> kOpKeys = {"op",          "name",       "layer",  "dtype", "m",
+                                          "k",           "n",          "batch",  "a",     "b",
+                                          "transpose_b", "bias",       "rows",   "cols",  "inputs",
+                                          "row_offset",  "row_stride", "tokens", "vocab", "hidden"};
+const std::vector<std::string> kKvWriteKeys = {"op",    "name",  "layer",    "dtype",  "input",
+                                               "batch", "heads", "head_dim", "tokens", "kv_len"};
+
+// One object on one line, keys in `order` first and then the others alphabetically.
+std::string one_line(const Json& obj, const std::vector<std::string>& order) {
+  std::string out = "{";
+  auto put = [&](const std::string& k, const Json& v) {
+    out += (out.size() > 1 ? ", " : "") + Json(k).dump() + ": " + v.dump();
+  };
+  for (const auto& k : order) {
+    if (obj.contains(k)) put(k, obj.at(k));
+  }
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (std::find(order.begin(), order.end(), it.key()) == order.end()) put(it.key(), it.value());
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+Json to_json(const Workload& w) {
+  Json j;
+  j["description"] = w.description;
+  if (!w.meta.model.empty()) j["model"] = w.meta.model;
+  if (w.meta.batch) j["batch"] = *w.meta.batch;
+  if (w.meta.seq) j["seq"] = *w.meta.seq;
+  if (!w.meta.phase.empty()) j["phase"] = w.meta.phase;
+  if (w.meta.kv_len) j["kv_len"] = *w.meta.kv_len;
+  j["ops"] = Json::array();
+  for (const Op& op : w.ops) j["ops"].push_back(op_json(w, op));
+  return j;
+}
+
+std::string format_trace(const Json& trace) {
+  std::ostringstream os;
+  os << "{\n";
+  bool first = true;
+  auto sep = [&] {
+    if (!first) os << ",\n";
+    first = false;
+  };
+  for (const auto& k : kTopKeys) {
+    if (trace.contains(k)) sep(), os << "  " << Json(k).dump() << ": " << trace.at(k).dump();
+  }
+  for (auto it = trace.begin(); it != trace.end(); ++it) {
+    if (it.key() == "ops" ||
+        std::find(kTopKeys.begin(), kTopKeys.end(), it.key()) != kTopKeys.end()) {
+      continue;
+    }
+    sep(), os << "  " << Json(it.key()).dump() << ": " << it.value().dump();
+  }
+  if (trace.contains("ops")) {
+    sep();
+    os << "  \"ops\": [";
+    const Json& ops = trace.at("ops");
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      os << (i ? ",\n    " : "\n    ")
+         << (!ops[i].is_object()                    ? ops[i].dump()
+             : ops[i].value("op", "") == "kv_write" ? one_line(ops[i], kKvWriteKeys)
+                                                    : one_line(ops[i], kOpKeys));
+    }
+    os << "\n  ]";
+  }
+  os << "\n}\n";
+  return os.str();
+}
+
+}  // namespace llmsim::workloads

@@ -1,0 +1,311 @@
+#include "workloads/transformer.h"
+
+#include "sim/core/error.h"
+
+namespace llmsim::workloads {
+
+namespace {
+
+struct Shape {
+  std::uint64_t batch = 1;   // B
+  std::uint64_t tokens = 1;  // s: new tokens per sequence
+  std::uint64_t cached = 0;  // L: tokens already in the KV cache per sequence
+  std::uint64_t rows() const { return batch * tokens; }  // T
+};
+
+const Operand kWeight{Source::weight, -1};
+
+Operand ref(int op) {
+  return Operand::from_op(op);
+}
+
+// Appends ops named "<layer>.<name>" to a trace; every op gets the trace's dtype.
+class Builder {
+ public:
+  explicit Builder(isa::DType dtype) : m_dtype(dtype) {}
+
+  void layer(std::string name) { m_layer = std::move(name); }
+
+  int matmul(const std::string& name, std::uint64_t m, std::uint64_t k, std::uint64_t n, Operand a,
+             Operand b, bool bias, std::uint64_t batch = 1, bool transpose_b = false) {
+    MatmulOp op;
+    info(op, name);
+    op.m = m, op.k = k, op.n = n, op.batch = batch;
+    op.a = a, op.b = b, op.transpose_b = transpose_b, op.bias = bias;
+    return push(std::move(op));
+  }
+
+  int vector(VectorKind kind, const std::string& name, std::uint64_t rows, std::uint64_t cols,
+             std::vector<Operand> inputs) {
+    VectorOp op;
+    info(op, name);
+    op.kind = kind, op.rows = rows, op.cols = cols, op.inputs = std::move(inputs);
+    return push(std::move(op));
+  }
+
+  // Rows offset + r * stride, r < rows, of `in` (rows of cols).
+  int copy_rows(const std::string& name, std::uint64_t rows, std::uint64_t cols, int in,
+                std::uint64_t offset, std::uint64_t stride) {
+    VectorOp op;
+    info(op, name);
+    op.kind = VectorKind::copy, op.rows = rows, op.cols = cols, op.inputs = {ref(in)};
+    op.row_offset = offset, op.row_stride = stride;
+    return push(std::move(op));
+  }
+
+  int embedding(const std::string& name, std::uint64_t tokens, std::uint64_t vocab,
+                std::uint64_t hidden) {
+    EmbeddingOp op;
+    info(op, name);
+    op.tokens = tokens, op.vocab = vocab, op.hidden = hidden;
+    return push(std::move(op));
+  }
+
+  int kv_write(const std::string& name, int in, const Shape& sh, std::uint64_t heads,
+               std::uint64_t head_dim) {
+    KvWriteOp op;
+    info(op, name);
+    op.input = ref(in);
+    op.batch = sh.batch, op.heads = heads, op.head_dim = head_dim;
+    op.tokens = sh.tokens, op.kv_len = sh.cached;
+    return push(std::move(op));
+  }
+
+  Workload take() { return std::move(m_w); }
+
+ private:
+  void info(OpInfo& op, const std::string& name) const {
+    op.name = m_layer + "." + name;
+    op.layer = m_layer;
+    op.dtype = m_dtype;
+  }
+  int push(Op op) {
+    m_w.ops.push_back(std::move(op));
+    return int(m_w.ops.size()) - 1;
+  }
+
+  isa::DType m_dtype;
+  std::string m_layer;
+  Workload m_w;
+};
+
+VectorKind act_kind(Activation a) {
+  switch (a) {
+    case Activation::gelu:
+      return VectorKind::gelu;
+    case Activation::relu:
+      return VectorKind::relu;
+    case Activation::silu:
+      return VectorKind::silu;
+  }
+  return VectorKind::gelu;
+}
+
+VectorKind norm_kind(const ModelConfig& m) {
+  return m.norm == Norm::rmsnorm ? VectorKind::rmsnorm : VectorKind::layernorm;
+}
+
+// Word (+ token type) (+ position) embeddings (+ layernorm); returns the T x h output.
+int embeddings(Builder& b, const ModelConfig& m, const Shape& sh) {
+  b.layer("embeddings");
+  const std::uint64_t t = sh.rows(), h = m.hidden_size;
+  int x = b.embedding("word", t, m.vocab_size, h);
+  if (m.type_vocab_size > 0) {
+    const int tt = b.embedding("token_type", t, m.type_vocab_size, h);
+    x = b.vector(VectorKind::add, "add_token_type", t, h, {ref(x), ref(tt)});
+  }
+  if (m.learned_positions) {
+    const int pos = b.embedding("position", t, m.max_position_embeddings, h);
+    x = b.vector(VectorKind::add, "add_position", t, h, {ref(x), ref(pos)});
+  }
+  if (m.embedding_layer_norm) x = b.vector(VectorKind::layernorm, "norm", t, h, {ref(x)});
+  return x;
+}
+
+// Self-attention of the T x h input `x`; returns the output projection (T x h).
+int attention(Builder& b, const ModelConfig& m, const Shape& sh, int x) {
+  const std::uint64_t t = sh.rows(), h = m.hidden_size, d = m.head_dim;
+  const std::uint64_t heads = m.num_attention_heads, kv_heads = m.num_key_value_heads;
+  const std::uint64_t group = heads / kv_heads;
+  int q = b.matmul("q_proj", t, h, heads * d, ref(x), kWeight, m.attention_bias);
+  int k = b.matmul("k_proj", t, h, kv_heads * d, ref(x), kWeight, m.attention_bias);
+  int v = b.matmul("v_proj", t, h, kv_heads * d, ref(x), kWeight, m.attention_bias);
+  if (m.rope) {
+    q = b.vector(VectorKind::rope, "q_rope", t, heads * d, {ref(q)});
+    k = b.vector(VectorKind::rope, "k_rope", t, kv_heads * d, {ref(k)});
+  }
+  std::uint64_t keys = sh.tokens;
+  if (m.causal) {  // decoders keep K and V in the cache and attend to all of it
+    k = b.kv_write("k_cache_write", k, sh, kv_heads, d);
+    v = b.kv_write("v_cache_write", v, sh, kv_heads, d);
+    keys = sh.cached + sh.tokens;
+  }
+  // Grouped-query attention: one matmul per (sequence, KV head); its rows are the g query heads
+  // sharing that KV head, each with its s tokens, so K and V are read once per group.
+  const std::uint64_t mats = sh.batch * kv_heads, rows = group * sh.tokens;
+  const std::uint64_t score_rows = sh.batch * heads * sh.tokens;
+  int p = b.matmul("scores", rows, d, keys, ref(q), ref(k), false, mats, /*transpose_b=*/true);
+  if (m.scale_attention) p = b.vector(VectorKind::scale, "scale", score_rows, keys, {ref(p)});
+  if (m.causal && sh.tokens > 1) {
+    p = b.vector(VectorKind::mask, "mask", score_rows, keys, {ref(p)});
+  }
+  p = b.vector(VectorKind::softmax, "softmax", score_rows, keys, {ref(p)});
+  const int ctx = b.matmul("context", rows, keys, d, ref(p), ref(v), false, mats);
+  return b.matmul("o_proj", t, heads * d, h, ref(ctx), kWeight, m.attention_bias);
+}
+
+// The feed-forward block of the T x h input `x`; returns the down projection (T x h).
+int ffn(Builder& b, const ModelConfig& m, const Shape& sh, int x) {
+  const std::uint64_t t = sh.rows(), h = m.hidden_size, i = m.intermediate_size;
+  const VectorKind act = act_kind(m.activation);
+  int hidden;
+  if (m.gated_ffn) {  // down(act(gate(x)) * up(x)), in Hugging Face's evaluation order
+    const int gate = b.matmul("gate_proj", t, h, i, ref(x), kWeight, m.mlp_bias);
+    const int a = b.vector(act, "act", t, i, {ref(gate)});
+    const int up = b.matmul("up_proj", t, h, i, ref(x), kWeight, m.mlp_bias);
+    hidden = b.vector(VectorKind::mul, "gate_mul", t, i, {ref(a), ref(up)});
+  } else {
+    const int up = b.matmul("up_proj", t, h, i, ref(x), kWeight, m.mlp_bias);
+    hidden = b.vector(act, "act", t, i, {ref(up)});
+  }
+  return b.matmul("down_proj", t, i, h, ref(hidden), kWeight, m.mlp_bias);
+}
+
+// One layer; residual adds are (residual, block output), as in `x + block(x)`.
+int layer(Builder& b, const ModelConfig& m, const Shape& sh, int x) {
+  const std::uint64_t t = sh.rows(), h = m.hidden_size;
+  const VectorKind norm = norm_kind(m);
+  if (m.pre_norm) {
+    const int n1 = b.vector(norm, "attn_norm", t, h, {ref(x)});
+    const int r1 =
+        b.vector(VectorKind::add, "attn_residual", t, h, {ref(x), ref(attention(b, m, sh, n1))});
+    const int n2 = b.vector(norm, "ffn_norm", t, h, {ref(r1)});
+    return b.vector(VectorKind::add, "ffn_residual", t, h, {ref(r1), ref(ffn(b, m, sh, n2))});
+  }
+  const int r1 =
+      b.vector(VectorKind::add, "attn_residual", t, h, {ref(x), ref(attention(b, m, sh, x))});
+  const int n1 = b.vector(norm, "attn_norm", t, h, {ref(r1)});
+  const int r2 = b.vector(VectorKind::add, "ffn_residual", t, h, {ref(n1), ref(ffn(b, m, sh, n1))});
+  return b.vector(norm, "ffn_norm", t, h, {ref(r2)});
+}
+
+// One row per sequence: the token at `offset` of each (the first for BERT's pooler, the last
+// for an LM head in prefill). With one token per sequence, `x` itself.
+int one_token(Builder& b, const std::string& name, const ModelConfig& m, const Shape& sh, int x,
+              std::uint64_t offset) {
+  if (sh.tokens == 1) return x;
+  return b.copy_rows(name, sh.batch, m.hidden_size, x, offset, sh.tokens);
+}
+
+void head(Builder& b, const ModelConfig& m, const Shape& sh, int x) {
+  b.layer("head");
+  const std::uint64_t t = sh.rows(), h = m.hidden_size, bsz = sh.batch;
+  switch (m.head) {
+    case Head::pooler:
+    case Head::sequence_classification: {
+      const int first = one_token(b, "first_token", m, sh, x, 0);
+      const int dense = b.matmul("pooler", bsz, h, h, ref(first), kWeight, true);
+      const int pooled = b.vector(VectorKind::tanh, "pooler_tanh", bsz, h, {ref(dense)});
+      if (m.head == Head::sequence_classification) {
+        b.matmul("classifier", bsz, h, m.num_labels, ref(pooled), kWeight, true);
+      }
+      return;
+    }
+    case Head::token_classification:
+      b.matmul("classifier", t, h, m.num_labels, ref(x), kWeight, true);
+      return;
+    case Head::question_answering:
+      b.matmul("qa_outputs", t, h, m.num_labels, ref(x), kWeight, true);
+      return;
+    case Head::masked_lm: {
+      const int dense = b.matmul("mlm_transform", t, h, h, ref(x), kWeight, true);
+      const int act = b.vector(act_kind(m.activation), "mlm_act", t, h, {ref(dense)});
+      const int norm = b.vector(VectorKind::layernorm, "mlm_norm", t, h, {ref(act)});
+      b.matmul("mlm_decoder", t, h, m.vocab_size, ref(norm), kWeight, true);
+      return;
+    }
+    case Head::final_norm:
+    case Head::causal_lm: {
+      const int norm = b.vector(norm_kind(m), "final_norm", t, h, {ref(x)});
+      if (m.head == Head::final_norm) return;
+      // Logits of the last token of each sequence only (the next token's), as serving engines
+      // compute them; in decode that is every row.
+      const int last = one_token(b, "last_token", m, sh, norm, sh.tokens - 1);
+      b.matmul("lm_head", bsz, h, m.vocab_size, ref(last), kWeight, false);
+      return;
+    }
+  }
+}
+
+Shape check_options(const ModelConfig& m, const TraceOptions& o) {
+  auto fail = [&](const std::string& what) { throw WorkloadError(m.name + ": " + what); };
+  if (o.batch == 0) fail("batch: must be a positive integer, got 0");
+  Shape sh;
+  sh.batch = o.batch;
+  if (o.phase == Phase::prefill) {
+    sh.tokens = o.seq.value_or(128);
+    if (o.kv_len.value_or(0) != 0) {
+      fail("kv_len: applies to phase decode only (prefill starts from an empty KV cache), got " +
+           std::to_string(*o.kv_len));
+    }
+  } else {
+    if (!m.causal) {
+      fail("phase decode needs a decoder (model_type gpt2 or llama); model_type " + m.model_type +
+           " is an encoder");
+    }
+    sh.tokens = o.seq.value_or(1);
+    if (sh.tokens != 1) {
+      fail("seq: phase decode appends one token per sequence, so seq must be 1, got " +
+           std::to_string(sh.tokens));
+    }
+    if (o.kv_len.value_or(0) == 0) {
+      fail("kv_len: phase decode needs the number of tokens already in the KV cache (>= 1)");
+    }
+    sh.cached = *o.kv_len;
+  }
+  if (sh.tokens == 0) fail("seq: must be a positive integer, got 0");
+  if (m.max_position_embeddings && sh.cached + sh.tokens > m.max_position_embeddings) {
+    fail("seq: kv_len + seq = " + std::to_string(sh.cached + sh.tokens) +
+         " exceeds max_position_embeddings " + std::to_string(m.max_position_embeddings));
+  }
+  return sh;
+}
+
+}  // namespace
+
+Phase parse_phase(const std::string& s) {
+  if (s == "prefill") return Phase::prefill;
+  if (s == "decode") return Phase::decode;
+  throw WorkloadError("phase: must be prefill or decode, got \"" + s + "\"");
+}
+
+Workload build_trace(const ModelConfig& m, const TraceOptions& o) {
+  const Shape sh = check_options(m, o);
+  Builder b(o.dtype);
+  int x = embeddings(b, m, sh);
+  for (std::uint64_t l = 0; l < m.num_hidden_layers; ++l) {
+    b.layer("layer" + std::to_string(l));
+    x = layer(b, m, sh, x);
+  }
+  head(b, m, sh, x);
+
+  Workload w = b.take();
+  w.name = m.name;
+  const std::string phase = o.phase == Phase::prefill ? "prefill" : "decode";
+  w.meta = {m.name, sh.batch, sh.tokens, std::nullopt, phase};
+  if (o.phase == Phase::decode) w.meta.kv_len = sh.cached;
+  w.description = m.name + " (" + m.architecture + "), " + phase + ", batch " +
+                  std::to_string(sh.batch) + ", seq " + std::to_string(sh.tokens) +
+                  (o.phase == Phase::decode ? ", kv_len " + std::to_string(sh.cached) : "") + ", " +
+                  isa::to_string(o.dtype) + "; from llmsim's transformer frontend";
+  // The trace obeys the format's own rules: a violation is a frontend bug.
+  try {
+    return parse_workload(to_json(w), w.name);
+  } catch (const WorkloadError& e) {
+    LLMSIM_CHECK(false,
+                 std::string("the transformer frontend built an invalid trace: ") + e.what());
+  }
+  return w;
+}
+
+}  // namespace llmsim::workloads
