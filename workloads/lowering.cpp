@@ -1,168 +1,605 @@
 #include "workloads/lowering.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "sim/core/error.h"
 #include "sim/core/units.h"
 
 namespace llmsim::workloads {
 
+const char* to_string(Split s) {
+  switch (s) {
+    case Split::tiles:
+      return "tiles";
+    case Split::rows:
+      return "rows";
+    case Split::cols:
+      return "cols";
+    case Split::batch:
+      return "batch";
+  }
+  return "?";
+}
+
+std::optional<Split> parse_split(const std::string& s) {
+  for (Split x : {Split::tiles, Split::rows, Split::cols, Split::batch}) {
+    if (s == to_string(x)) return x;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
-// Fixed semaphores of every core; one more per chained op follows.
+// Fixed semaphores of every core; one more per op that waits for an earlier op follows.
 enum Sem : std::uint32_t { kAbFree = 0, kAbFull = 1, kAccFree = 2, kAccFull = 3, kFirstDep = 4 };
 
-struct Tensor {
-  std::uint64_t addr = 0;
-  std::uint64_t cols = 0;  // row length in elements; rows are dense
+constexpr std::uint64_t kOneGroup = std::numeric_limits<std::uint64_t>::max();
+
+// A logical matrix of one batch item in DRAM: element (r, c) lies at
+//   base + (r / group_rows) * group_stride + (r % group_rows) * row_stride + c * elem_bytes.
+// Dense matrices are one group; a head's slice of a token-major activation has one group per
+// query head sharing a KV head (each group the tokens of one head).
+struct View {
+  std::uint64_t base = 0;
+  std::uint64_t row_stride = 0;
+  std::uint64_t group_rows = kOneGroup;
+  std::uint64_t group_stride = 0;
 };
 
-class Allocator {
- public:
-  Tensor alloc(std::uint64_t rows, std::uint64_t cols, std::uint64_t elem_bytes) {
-    Tensor t{m_next, cols};
-    m_next += ceil_div(rows * cols * elem_bytes, 4096) * 4096;
-    return t;
+View dense(std::uint64_t base, std::uint64_t cols, std::uint64_t e) {
+  return {base, cols * e, kOneGroup, 0};
+}
+
+// The DMA blocks covering rows [r0, r0 + nr) x cols [c0, c0 + nc) of `v`, cut at group
+// boundaries, with SRAM addresses packed densely from `sram0`.
+template <class F>
+void for_blocks(const View& v, std::uint64_t r0, std::uint64_t nr, std::uint64_t c0,
+                std::uint64_t nc, std::uint64_t e, std::uint64_t sram0, F f) {
+  std::uint64_t r = r0, sram = sram0;
+  while (r < r0 + nr) {
+    const std::uint64_t g = r / v.group_rows, in = r % v.group_rows;
+    const std::uint64_t n = std::min(r0 + nr - r, v.group_rows - in);
+    f(isa::Block{n, nc, v.base + g * v.group_stride + in * v.row_stride + c0 * e, v.row_stride,
+                 sram});
+    sram += n * nc * e;
+    r += n;
   }
-
- private:
-  std::uint64_t m_next = 0;
-};
+}
 
 isa::Instruction inst(isa::Body b, int op) {
   return isa::Instruction{std::move(b), op};
 }
 
-// The matmuls of `w`, one per op; throws WorkloadError naming the first op (or matmul feature)
-// this lowering does not handle yet. It lowers dense matmuls A (m x k) x weight B (k x n), A an
-// input or the m x k output of an earlier matmul.
-std::vector<const MatmulOp*> lowerable_matmuls(const Workload& w) {
-  std::vector<const MatmulOp*> out;
-  for (std::size_t i = 0; i < w.ops.size(); ++i) {
-    const Op& op = w.ops[i];
-    auto not_yet = [&](const std::string& what) {
-      throw WorkloadError("ops[" + std::to_string(i) + "] '" + op.name() + "' (" + op.kind() +
-                          "): " + what + "not lowered yet");
-    };
-    const auto* mm = op.get_if<MatmulOp>();
-    if (!mm) not_yet("");
-    if (mm->batch > 1) not_yet("batch > 1: ");
-    if (mm->transpose_b) not_yet("transpose_b: ");
-    if (mm->bias) not_yet("bias: ");
-    if (mm->b.source != Source::weight)
-      not_yet(std::string("B from ") + to_string(mm->b.source) + ": ");
-    if (mm->a.source == Source::weight || mm->a.source == Source::kv_cache) {
-      not_yet(std::string("A from ") + to_string(mm->a.source) + ": ");
-    }
-    if (mm->a.is_op()) {
-      const MatmulOp& p = *out[std::size_t(mm->a.op)];
-      if (p.m != mm->m || p.n != mm->k) not_yet("A viewed in another shape than its producer's: ");
-    }
-    out.push_back(mm);
+isa::VectorKind isa_kind(VectorKind k) {
+  switch (k) {
+    case VectorKind::add:
+      return isa::VectorKind::add;
+    case VectorKind::mul:
+      return isa::VectorKind::mul;
+    case VectorKind::scale:
+      return isa::VectorKind::scale;
+    case VectorKind::mask:
+      return isa::VectorKind::mask;
+    case VectorKind::relu:
+      return isa::VectorKind::relu;
+    case VectorKind::gelu:
+      return isa::VectorKind::gelu;
+    case VectorKind::silu:
+      return isa::VectorKind::silu;
+    case VectorKind::tanh:
+      return isa::VectorKind::tanh;
+    case VectorKind::softmax:
+      return isa::VectorKind::softmax;
+    case VectorKind::layernorm:
+      return isa::VectorKind::layernorm;
+    case VectorKind::rmsnorm:
+      return isa::VectorKind::rmsnorm;
+    case VectorKind::rope:
+      return isa::VectorKind::rope;
+    case VectorKind::quantize:
+      return isa::VectorKind::quantize;
+    case VectorKind::dequantize:
+      return isa::VectorKind::dequantize;
+    case VectorKind::copy:
+      return isa::VectorKind::copy;
   }
-  return out;
+  return isa::VectorKind::copy;
 }
+
+class Lowerer {
+ public:
+  Lowerer(const Workload& w, const Target& t, const MappingOptions& o)
+      : m_w(w),
+        m_t(t),
+        m_o(o),
+        m_spad_slot(scratchpad_slot_bytes(t)),
+        m_acc_slot(accumulator_slot_bytes(t)) {}
+
+  Lowered run() {
+    LLMSIM_CHECK(m_t.num_cores >= 1 && m_t.gemm_cycles, "incomplete lowering target");
+    const std::size_t n = m_w.ops.size();
+    m_out.program.cores.resize(m_t.num_cores);
+    m_out.plans.resize(n);
+    m_regions.resize(n);
+    m_ab_slot.assign(m_t.num_cores, 0);
+    m_acc_slot_index.assign(m_t.num_cores, 0);
+
+    // Op i waits for the last of its producers; that producer's stores release it.
+    m_dep_sem.assign(n, 0);
+    m_last_producer.assign(n, -1);
+    std::uint32_t next_sem = kFirstDep;
+    for (std::size_t i = 0; i < n; ++i) {
+      for (const Operand& x : m_w.ops[i].operands()) {
+        if (x.is_op()) m_last_producer[i] = std::max(m_last_producer[i], x.op);
+      }
+      if (m_last_producer[i] >= 0) m_dep_sem[i] = next_sem++;
+    }
+    for (auto& core : m_out.program.cores) {
+      core.semaphore_init.assign(next_sem, 0);
+      core.semaphore_init[kAbFree] = 2;
+      core.semaphore_init[kAccFree] = 2;
+    }
+
+    for (std::size_t i = 0; i < n; ++i) {
+      m_op = int(i);
+      if (m_last_producer[i] >= 0) {
+        const std::uint32_t barrier = m_next_barrier++;
+        for (auto& core : m_out.program.cores) {
+          core.queue(isa::QueueKind::load).push_back(inst(isa::SemWait{m_dep_sem[i]}, m_op));
+          core.queue(isa::QueueKind::load).push_back(inst(isa::Barrier{barrier}, m_op));
+        }
+      }
+      std::visit([this](const auto& body) { lower(body); }, m_w.ops[i].body());
+      for (std::size_t j = i + 1; j < n; ++j) {
+        if (m_last_producer[j] != int(i)) continue;
+        for (auto& core : m_out.program.cores) {
+          core.queue(isa::QueueKind::store).push_back(inst(isa::SemSignal{m_dep_sem[j]}, -1));
+        }
+      }
+    }
+    // The final outputs: the last op's output must reach DRAM.
+    if (n > 0) {
+      const Region& r = m_regions[n - 1];
+      m_out.plans[n - 1].compulsory_bytes +=
+          r.rows * r.cols * isa::size_bytes(m_w.ops[n - 1].dtype());
+    }
+    return std::move(m_out);
+  }
+
+ private:
+  // An op's output in DRAM: rows x cols dense (a kv_write: the cache, batch*heads*L x d).
+  struct Region {
+    std::uint64_t addr = 0, rows = 0, cols = 0;
+  };
+
+  std::uint64_t alloc(std::uint64_t bytes) {
+    const std::uint64_t a = m_next_addr;
+    m_next_addr += ceil_div(std::max<std::uint64_t>(bytes, 1), 4096) * 4096;
+    return a;
+  }
+  [[noreturn]] void fail(const std::string& what) const {
+    const Op& op = m_w.ops[std::size_t(m_op)];
+    throw WorkloadError("ops[" + std::to_string(m_op) + "] '" + op.name() + "' (" + op.kind() +
+                        "): " + what);
+  }
+  OpPlan& plan() { return m_out.plans[std::size_t(m_op)]; }
+  isa::CoreProgram& core(std::uint64_t c) { return m_out.program.cores[c]; }
+  std::vector<isa::Instruction>& q(std::uint64_t c, isa::QueueKind k) { return core(c).queue(k); }
+  void push(std::uint64_t c, isa::QueueKind k, isa::Body b) { q(c, k).push_back(inst(b, m_op)); }
+
+  // The next double-buffer slot of core c (its scratchpad address).
+  std::uint64_t next_ab_slot(std::uint64_t c) {
+    const std::uint64_t s = m_ab_slot[c] * m_spad_slot;
+    m_ab_slot[c] ^= 1;
+    return s;
+  }
+  const Region& producer(const Operand& x) const { return m_regions[std::size_t(x.op)]; }
+  const Op& producer_op(const Operand& x) const { return m_w.ops[std::size_t(x.op)]; }
+
+  // ---------------------------------------------------------------- matmul
+  void lower(const MatmulOp& op) {
+    if (std::find(m_t.dtypes.begin(), m_t.dtypes.end(), op.dtype) == m_t.dtypes.end()) {
+      fail(std::string("dtype ") + isa::to_string(op.dtype) +
+           " is not supported by the systolic array (core.systolic.dtypes)");
+    }
+    const std::uint64_t e = isa::size_bytes(op.dtype), acc_e = isa::accumulator_bytes(op.dtype);
+    OpPlan& p = plan();
+    p.tiling = m_o.automatic ? choose_tiling(m_t, op) : fixed_tiling(m_t, op);
+    const Tiling& tl = p.tiling;
+    const std::uint64_t tm = ceil_div(op.m, tl.mt), tn = ceil_div(op.n, tl.nt),
+                        tk = ceil_div(op.k, tl.kt);
+
+    // Attention geometry: KV heads and sequences of a batched matmul.
+    std::uint64_t hkv = 1;
+    if (op.batch > 1 && op.b.is_op()) {
+      const Op& bp = producer_op(op.b);
+      if (const auto* kv = bp.get_if<KvWriteOp>()) {
+        hkv = kv->heads;
+      } else {
+        const std::uint64_t d = op.transpose_b ? op.k : op.n;
+        const std::uint64_t cols = producer(op.b).cols;
+        if (cols % d == 0) hkv = cols / d;
+      }
+      if (hkv == 0 || op.batch % hkv != 0) hkv = 1;
+    }
+    const std::uint64_t bsz = op.batch / hkv;
+
+    // Operand views per batch item.
+    const std::uint64_t sr = op.transpose_b ? op.n : op.k, sc = op.transpose_b ? op.k : op.n;
+    const std::uint64_t a_ext = op.a.is_op() ? 0 : alloc(op.batch * op.m * op.k * e);
+    const std::uint64_t b_ext = op.b.is_op() ? 0 : alloc(op.batch * sr * sc * e);
+    const std::uint64_t bias = op.bias ? alloc(op.n * acc_e) : 0;
+    if (!op.a.is_op()) p.compulsory_bytes += op.batch * op.m * op.k * e;
+    if (!op.b.is_op()) p.compulsory_bytes += op.batch * sr * sc * e;
+    if (op.bias) p.compulsory_bytes += op.n * acc_e;
+    if (op.b.is_op()) {
+      if (const auto* kv = producer_op(op.b).get_if<KvWriteOp>()) {
+        p.compulsory_bytes += kv->batch * kv->heads * kv->kv_len * kv->head_dim * e;
+      }
+    }
+    auto view_a = [&](std::uint64_t bi) -> View {
+      if (!op.a.is_op()) return dense(a_ext + bi * op.m * op.k * e, op.k, e);
+      const Region& r = producer(op.a);
+      if (op.batch == 1) return dense(r.addr, op.k, e);
+      if (r.rows == op.batch * op.m && r.cols == op.k) {
+        return dense(r.addr + bi * op.m * op.k * e, op.k, e);
+      }
+      const std::uint64_t s = r.rows / bsz;  // tokens per sequence
+      const std::uint64_t g = s ? op.m / s : 0;
+      if (s == 0 || g == 0 || op.m % s != 0 || r.cols != hkv * g * op.k) {
+        return dense(r.addr + bi * op.m * op.k * e, op.k, e);
+      }
+      const std::uint64_t b = bi / hkv, j = bi % hkv;
+      return {r.addr + (b * s * r.cols + j * g * op.k) * e, r.cols * e, s, op.k * e};
+    };
+    auto view_b = [&](std::uint64_t bi) -> View {  // as stored: sr x sc
+      if (!op.b.is_op()) return dense(b_ext + bi * sr * sc * e, sc, e);
+      const Region& r = producer(op.b);
+      if (producer_op(op.b).get_if<KvWriteOp>()) return dense(r.addr + bi * sr * sc * e, sc, e);
+      if (op.batch == 1) return dense(r.addr, sc, e);
+      if (r.rows == op.batch * sr && r.cols == sc) return dense(r.addr + bi * sr * sc * e, sc, e);
+      const std::uint64_t b = bi / hkv, j = bi % hkv;
+      return {r.addr + (b * sr * r.cols + j * sc) * e, r.cols * e, kOneGroup, 0};
+    };
+    const std::uint64_t c_addr = alloc(op.batch * op.m * op.n * e);
+    m_regions[std::size_t(m_op)] = {c_addr, op.batch * op.m, op.n};
+
+    // Split of the output tiles over the cores.
+    const std::uint64_t cores = m_t.num_cores;
+    auto core_of = [&](Split s, std::uint64_t bi, std::uint64_t mi, std::uint64_t ni) {
+      switch (s) {
+        case Split::tiles:
+          return ((bi * tm + mi) * tn + ni) % cores;
+        case Split::rows:
+          return (bi * tm + mi) % cores;
+        case Split::cols:
+          return (bi * tn + ni) % cores;
+        case Split::batch:
+          return bi % cores;
+      }
+      return std::uint64_t{0};
+    };
+    auto tile_cycles = [&](std::uint64_t mi, std::uint64_t ni) {
+      const std::uint64_t ms = std::min(tl.mt, op.m - mi * tl.mt),
+                          ns = std::min(tl.nt, op.n - ni * tl.nt);
+      std::uint64_t c = 0;
+      for (std::uint64_t ki = 0; ki < tk; ++ki) {
+        c += m_t.gemm_cycles(ms, std::min(tl.kt, op.k - ki * tl.kt), ns);
+      }
+      return c;
+    };
+    p.split = Split::tiles;
+    if (m_o.split) {
+      p.split = *m_o.split;
+    } else if (m_o.automatic && cores > 1) {
+      std::uint64_t best = std::numeric_limits<std::uint64_t>::max();
+      for (Split s : {Split::tiles, Split::rows, Split::cols, Split::batch}) {
+        std::vector<std::uint64_t> load(cores, 0);
+        for (std::uint64_t bi = 0; bi < op.batch; ++bi) {
+          for (std::uint64_t mi = 0; mi < tm; ++mi) {
+            for (std::uint64_t ni = 0; ni < tn; ++ni) {
+              load[core_of(s, bi, mi, ni)] += tile_cycles(mi, ni);
+            }
+          }
+        }
+        const std::uint64_t busiest = *std::max_element(load.begin(), load.end());
+        if (busiest < best) best = busiest, p.split = s;
+      }
+    }
+
+    for (std::uint64_t bi = 0; bi < op.batch; ++bi) {
+      const View va = view_a(bi), vb = view_b(bi),
+                 vc = dense(c_addr + bi * op.m * op.n * e, op.n, e);
+      for (std::uint64_t mi = 0; mi < tm; ++mi) {
+        for (std::uint64_t ni = 0; ni < tn; ++ni) {
+          const std::uint64_t ci = core_of(p.split, bi, mi, ni);
+          const std::uint64_t m0 = mi * tl.mt, n0 = ni * tl.nt;
+          const std::uint64_t ms = std::min(tl.mt, op.m - m0), ns = std::min(tl.nt, op.n - n0);
+          const std::uint64_t c_sram = m_acc_slot_index[ci] * m_acc_slot;
+          m_acc_slot_index[ci] ^= 1;
+          for (std::uint64_t ki = 0; ki < tk; ++ki) {
+            const std::uint64_t k0 = ki * tl.kt, ks = std::min(tl.kt, op.k - k0);
+            const std::uint64_t a_sram = next_ab_slot(ci), b_sram = a_sram + ms * ks * e;
+            push(ci, isa::QueueKind::load, isa::SemWait{kAbFree});
+            for_blocks(va, m0, ms, k0, ks, e, a_sram, [&](const isa::Block& b) {
+              push(ci, isa::QueueKind::load,
+                   isa::DmaLoad{b, isa::Sram::scratchpad, std::uint32_t(e)});
+            });
+            auto load_b = [&](const isa::Block& b) {
+              push(ci, isa::QueueKind::load,
+                   isa::DmaLoad{b, isa::Sram::scratchpad, std::uint32_t(e)});
+            };
+            if (op.transpose_b) {
+              for_blocks(vb, n0, ns, k0, ks, e, b_sram, load_b);
+            } else {
+              for_blocks(vb, k0, ks, n0, ns, e, b_sram, load_b);
+            }
+            if (op.bias && ki == 0) {  // the bias row rides with the first k tile
+              push(ci, isa::QueueKind::load,
+                   isa::DmaLoad{{1, ns, bias + n0 * acc_e, op.n * acc_e, b_sram + ks * ns * e},
+                                isa::Sram::scratchpad,
+                                std::uint32_t(acc_e)});
+            }
+            push(ci, isa::QueueKind::load, isa::SemSignal{kAbFull});
+            push(ci, isa::QueueKind::compute, isa::SemWait{kAbFull});
+            if (ki == 0) push(ci, isa::QueueKind::compute, isa::SemWait{kAccFree});
+            push(ci, isa::QueueKind::compute,
+                 isa::Gemm{a_sram, b_sram, c_sram, ms, ks, ns, op.dtype, ki > 0});
+            push(ci, isa::QueueKind::compute, isa::SemSignal{kAbFree});
+            if (ki + 1 == tk) push(ci, isa::QueueKind::compute, isa::SemSignal{kAccFull});
+            ++p.pieces;
+          }
+          push(ci, isa::QueueKind::store, isa::SemWait{kAccFull});
+          for_blocks(vc, m0, ms, n0, ns, e, c_sram, [&](const isa::Block& b) {
+            push(ci, isa::QueueKind::store,
+                 isa::DmaStore{b, isa::Sram::accumulator, std::uint32_t(acc_e), std::uint32_t(e)});
+          });
+          push(ci, isa::QueueKind::store, isa::SemSignal{kAccFree});
+        }
+      }
+    }
+  }
+
+  // --------------------------------------------------- row pieces (vector, embedding, kv_write)
+  // Rows per piece: as many as fit a scratchpad slot next to `fixed_bytes`, but at most a
+  // quarter of a core's share, so that loads, compute and stores overlap.
+  std::uint64_t chunk_rows(std::uint64_t rows, std::uint64_t row_bytes, std::uint64_t fixed_bytes) {
+    const std::uint64_t fit =
+        m_spad_slot > fixed_bytes ? (m_spad_slot - fixed_bytes) / row_bytes : 0;
+    if (fit == 0) {
+      fail("a row of " + std::to_string(row_bytes) + " B (plus " + std::to_string(fixed_bytes) +
+           " B of parameters) does not fit a scratchpad slot of " + std::to_string(m_spad_slot) +
+           " B");
+    }
+    const std::uint64_t share = ceil_div(rows, m_t.num_cores);
+    return std::min(fit, std::max<std::uint64_t>(1, ceil_div(share, 4)));
+  }
+
+  // The three-queue pipeline of one row piece on core c: `load` fills the slot, `compute` (may
+  // be empty) works on it, `store` empties it.
+  template <class Load, class Compute, class Store>
+  void piece(std::uint64_t c, Load load, Compute compute, Store store) {
+    const std::uint64_t slot = next_ab_slot(c);
+    push(c, isa::QueueKind::load, isa::SemWait{kAbFree});
+    load(slot);
+    push(c, isa::QueueKind::load, isa::SemSignal{kAbFull});
+    push(c, isa::QueueKind::compute, isa::SemWait{kAbFull});
+    compute(slot);
+    push(c, isa::QueueKind::compute, isa::SemSignal{kAccFull});
+    push(c, isa::QueueKind::store, isa::SemWait{kAccFull});
+    store(slot);
+    push(c, isa::QueueKind::store, isa::SemSignal{kAbFree});
+    ++plan().pieces;
+  }
+
+  void load_rows(std::uint64_t c, const View& v, std::uint64_t r0, std::uint64_t nr,
+                 std::uint64_t cols, std::uint64_t e, std::uint64_t sram) {
+    for_blocks(v, r0, nr, 0, cols, e, sram, [&](const isa::Block& b) {
+      push(c, isa::QueueKind::load, isa::DmaLoad{b, isa::Sram::scratchpad, std::uint32_t(e)});
+    });
+  }
+  void store_rows(std::uint64_t c, const View& v, std::uint64_t r0, std::uint64_t nr,
+                  std::uint64_t cols, std::uint64_t e, std::uint64_t sram) {
+    for_blocks(v, r0, nr, 0, cols, e, sram, [&](const isa::Block& b) {
+      push(c, isa::QueueKind::store,
+           isa::DmaStore{b, isa::Sram::scratchpad, std::uint32_t(e), std::uint32_t(e)});
+    });
+  }
+
+  // ---------------------------------------------------------------- vector
+  void lower(const VectorOp& op) {
+    const std::uint64_t e = isa::size_bytes(op.dtype);
+    const std::uint64_t in_e = op.kind == VectorKind::dequantize ? 1 : e;
+    OpPlan& p = plan();
+    // Row sources (op outputs, inputs, caches) and the parameter (a weight) of the op.
+    std::vector<View> sources;
+    bool weight_input = false;
+    for (const Operand& x : op.inputs) {
+      if (x.source == Source::weight) {
+        weight_input = true;
+        continue;
+      }
+      View v;
+      if (x.is_op()) {
+        const std::uint64_t base = producer(x).addr;
+        v = dense(base, op.cols, in_e);
+        if (op.kind == VectorKind::copy) {
+          v = {base + op.row_offset * op.cols * in_e, op.row_stride * op.cols * in_e, kOneGroup, 0};
+        }
+      } else {
+        const std::uint64_t rows = op.kind == VectorKind::copy
+                                       ? op.row_offset + (op.rows - 1) * op.row_stride + 1
+                                       : op.rows;
+        const std::uint64_t base = alloc(rows * op.cols * in_e);
+        p.compulsory_bytes += op.rows * op.cols * in_e;
+        v = op.kind == VectorKind::copy ? View{base + op.row_offset * op.cols * in_e,
+                                               op.row_stride * op.cols * in_e, kOneGroup, 0}
+                                        : dense(base, op.cols, in_e);
+      }
+      sources.push_back(v);
+    }
+    // Parameters: a broadcast row (add/mul with a weight), gamma (+ beta), or a rope table
+    // row per token.
+    std::uint64_t param_rows = 0;
+    bool table = false;
+    if (weight_input) param_rows = 1;
+    if (op.kind == VectorKind::layernorm) param_rows = 2;
+    if (op.kind == VectorKind::rmsnorm) param_rows = 1;
+    if (op.kind == VectorKind::rope) table = true;
+    const std::uint64_t param = param_rows ? alloc(param_rows * op.cols * e) : 0;
+    const std::uint64_t rope_table = table ? alloc(op.rows * op.cols * e) : 0;
+    p.compulsory_bytes += param_rows * op.cols * e + (table ? op.rows * op.cols * e : 0);
+
+    const std::uint64_t row_bytes = op.cols * (sources.size() * in_e + (table ? e : 0));
+    const std::uint64_t rows_per = chunk_rows(op.rows, row_bytes, param_rows * op.cols * e);
+    p.chunk_rows = rows_per;
+    const std::uint64_t out = alloc(op.rows * op.cols * e);
+    m_regions[std::size_t(m_op)] = {out, op.rows, op.cols};
+    const View vout = dense(out, op.cols, e);
+
+    const std::uint64_t chunks = ceil_div(op.rows, rows_per);
+    for (std::uint64_t ch = 0; ch < chunks; ++ch) {
+      const std::uint64_t c = ch % m_t.num_cores;
+      const std::uint64_t r0 = ch * rows_per, nr = std::min(rows_per, op.rows - r0);
+      // Slot layout: the sources one after the other, then the table rows, then parameters.
+      const std::uint64_t src_bytes = nr * op.cols * in_e;
+      const std::uint64_t table_off = sources.size() * src_bytes;
+      const std::uint64_t param_off = table_off + (table ? nr * op.cols * e : 0);
+      piece(
+          c,
+          [&](std::uint64_t slot) {
+            for (std::size_t s = 0; s < sources.size(); ++s) {
+              load_rows(c, sources[s], r0, nr, op.cols, in_e, slot + s * src_bytes);
+            }
+            if (table)
+              load_rows(c, dense(rope_table, op.cols, e), r0, nr, op.cols, e, slot + table_off);
+            if (param_rows) {
+              push(c, isa::QueueKind::load,
+                   isa::DmaLoad{{param_rows, op.cols, param, op.cols * e, slot + param_off},
+                                isa::Sram::scratchpad,
+                                std::uint32_t(e)});
+            }
+          },
+          [&](std::uint64_t slot) {
+            isa::VectorOp v;
+            v.kind = isa_kind(op.kind);
+            v.rows = nr;
+            v.cols = op.cols;
+            v.dtype = isa::DType::fp32;  // the unit computes in fp32 (core.vector.dtypes)
+            v.src = {isa::Sram::scratchpad, slot, std::uint32_t(in_e)};
+            v.dst = {isa::Sram::scratchpad, slot, std::uint32_t(e)};
+            if (sources.size() == 2) {
+              v.src2 = {isa::Sram::scratchpad, slot + src_bytes, std::uint32_t(in_e)};
+              v.src2_rows = nr;
+            } else if (table) {
+              v.src2 = {isa::Sram::scratchpad, slot + table_off, std::uint32_t(e)};
+              v.src2_rows = nr;
+            } else if (param_rows) {
+              v.src2 = {isa::Sram::scratchpad, slot + param_off, std::uint32_t(e)};
+              v.src2_rows = param_rows;
+            }
+            if (op.kind == VectorKind::mask) {
+              v.mask.query_pos0 = r0 % op.cols;  // row r of a block of cols query rows
+            }
+            if (op.kind == VectorKind::scale) v.scalar = 0.125;  // 1/sqrt(d): timing only
+            push(c, isa::QueueKind::compute, v);
+          },
+          [&](std::uint64_t slot) { store_rows(c, vout, r0, nr, op.cols, e, slot); });
+    }
+  }
+
+  // ---------------------------------------------------------------- embedding
+  void lower(const EmbeddingOp& op) {
+    const std::uint64_t e = isa::size_bytes(op.dtype);
+    OpPlan& p = plan();
+    const std::uint64_t table = alloc(op.vocab * op.hidden * e);
+    p.compulsory_bytes += op.tokens * op.hidden * e;
+    const std::uint64_t out = alloc(op.tokens * op.hidden * e);
+    m_regions[std::size_t(m_op)] = {out, op.tokens, op.hidden};
+    const std::uint64_t rows_per = chunk_rows(op.tokens, op.hidden * e, 0);
+    p.chunk_rows = rows_per;
+    const std::uint64_t chunks = ceil_div(op.tokens, rows_per);
+    for (std::uint64_t ch = 0; ch < chunks; ++ch) {
+      const std::uint64_t c = ch % m_t.num_cores;
+      const std::uint64_t r0 = ch * rows_per, nr = std::min(rows_per, op.tokens - r0);
+      piece(
+          c,
+          [&](std::uint64_t slot) {
+            for (std::uint64_t r = 0; r < nr; ++r) {
+              // Token ids: a fixed multiplicative hash of the position (no randomness).
+              const std::uint64_t id = ((r0 + r) * 2654435761ull + 12345) % op.vocab;
+              push(c, isa::QueueKind::load,
+                   isa::DmaLoad{{1, op.hidden, table + id * op.hidden * e, op.hidden * e,
+                                 slot + r * op.hidden * e},
+                                isa::Sram::scratchpad,
+                                std::uint32_t(e)});
+            }
+          },
+          [](std::uint64_t) {},
+          [&](std::uint64_t slot) {
+            store_rows(c, dense(out, op.hidden, e), r0, nr, op.hidden, e, slot);
+          });
+    }
+  }
+
+  // ---------------------------------------------------------------- kv_write
+  void lower(const KvWriteOp& op) {
+    const std::uint64_t e = isa::size_bytes(op.dtype);
+    OpPlan& p = plan();
+    const std::uint64_t d = op.head_dim, cols = op.heads * d, L = op.kv_len + op.tokens;
+    const std::uint64_t cache = alloc(op.batch * op.heads * L * d * e);
+    m_regions[std::size_t(m_op)] = {cache, op.batch * op.heads * L, d};
+    p.compulsory_bytes += op.written_elements() * e;
+    View in;
+    if (op.input.is_op()) {
+      in = dense(producer(op.input).addr, cols, e);
+    } else {
+      in = dense(alloc(op.batch * op.tokens * cols * e), cols, e);
+      p.compulsory_bytes += op.batch * op.tokens * cols * e;
+    }
+    const std::uint64_t rows_per =
+        std::min(op.tokens, chunk_rows(op.batch * op.tokens, cols * e, 0));
+    p.chunk_rows = rows_per;
+    std::uint64_t ch = 0;
+    for (std::uint64_t b = 0; b < op.batch; ++b) {
+      for (std::uint64_t t0 = 0; t0 < op.tokens; t0 += rows_per, ++ch) {
+        const std::uint64_t c = ch % m_t.num_cores, nr = std::min(rows_per, op.tokens - t0);
+        piece(
+            c, [&](std::uint64_t slot) { load_rows(c, in, b * op.tokens + t0, nr, cols, e, slot); },
+            [](std::uint64_t) {},
+            [&](std::uint64_t slot) {
+              for (std::uint64_t h = 0; h < op.heads; ++h) {
+                const std::uint64_t row = (b * op.heads + h) * L + op.kv_len + t0;
+                push(c, isa::QueueKind::store,
+                     isa::DmaStore{{nr, d, cache + row * d * e, d * e, slot + h * nr * d * e},
+                                   isa::Sram::scratchpad,
+                                   std::uint32_t(e),
+                                   std::uint32_t(e)});
+              }
+            });
+      }
+    }
+  }
+
+  const Workload& m_w;
+  const Target& m_t;
+  const MappingOptions& m_o;
+  const std::uint64_t m_spad_slot, m_acc_slot;
+  Lowered m_out;
+  std::vector<Region> m_regions;
+  std::vector<std::uint32_t> m_dep_sem;
+  std::vector<int> m_last_producer;
+  std::vector<std::uint32_t> m_ab_slot, m_acc_slot_index;
+  std::uint32_t m_next_barrier = 0;
+  std::uint64_t m_next_addr = 0;
+  int m_op = 0;
+};
 
 }  // namespace
 
-Lowered lower(const Workload& w, const Target& t) {
-  LLMSIM_CHECK(t.num_cores >= 1 && t.gemm_cycles, "incomplete lowering target");
-  Lowered out;
-  out.program.cores.resize(t.num_cores);
-  std::uint32_t next_sem = kFirstDep, next_barrier = 0;
-  // dep_sem[i]: the semaphore op i waits on, if its A comes from an earlier op.
-  const std::vector<const MatmulOp*> mms = lowerable_matmuls(w);
-  auto a_from = [&](std::size_t i) { return mms[i]->a.is_op() ? mms[i]->a.op : -1; };
-  std::vector<std::uint32_t> dep_sem(w.ops.size(), 0);
-  for (std::size_t i = 0; i < w.ops.size(); ++i) {
-    if (a_from(i) >= 0) dep_sem[i] = next_sem++;
-  }
-  for (auto& core : out.program.cores) {
-    core.semaphore_init.assign(next_sem, 0);
-    core.semaphore_init[kAbFree] = 2;
-    core.semaphore_init[kAccFree] = 2;
-  }
-
-  Allocator dram;
-  std::vector<Tensor> outputs;
-  std::vector<std::uint32_t> ab_slot(t.num_cores, 0), acc_slot(t.num_cores, 0);
-  const std::uint64_t spad_slot = scratchpad_slot_bytes(t),
-                      acc_slot_bytes = accumulator_slot_bytes(t);
-
-  for (std::size_t oi = 0; oi < w.ops.size(); ++oi) {
-    const MatmulOp& op = *mms[oi];
-    const int o = int(oi);
-    if (std::find(t.dtypes.begin(), t.dtypes.end(), op.dtype) == t.dtypes.end()) {
-      throw WorkloadError("op \"" + op.name + "\": dtype " + isa::to_string(op.dtype) +
-                          " is not supported by the systolic array (core.systolic.dtypes)");
-    }
-    const std::uint64_t e = isa::size_bytes(op.dtype), acc_e = isa::accumulator_bytes(op.dtype);
-    const Tensor a = a_from(oi) >= 0 ? outputs[std::size_t(a_from(oi))] : dram.alloc(op.m, op.k, e);
-    const Tensor b = dram.alloc(op.k, op.n, e);
-    const Tensor c = dram.alloc(op.m, op.n, e);
-    outputs.push_back(c);
-    const Tiling tl = choose_tiling(t, op);
-    out.tilings.push_back(tl);
-
-    if (a_from(oi) >= 0) {
-      const std::uint32_t barrier = next_barrier++;
-      for (auto& core : out.program.cores) {
-        core.queue(isa::QueueKind::load).push_back(inst(isa::SemWait{dep_sem[oi]}, o));
-        core.queue(isa::QueueKind::load).push_back(inst(isa::Barrier{barrier}, o));
-      }
-    }
-
-    const std::uint64_t tm = ceil_div(op.m, tl.mt), tn = ceil_div(op.n, tl.nt),
-                        tk = ceil_div(op.k, tl.kt);
-    for (std::uint64_t tile = 0; tile < tm * tn; ++tile) {
-      const std::uint32_t ci = std::uint32_t(tile % t.num_cores);
-      isa::CoreProgram& core = out.program.cores[ci];
-      auto& ld = core.queue(isa::QueueKind::load);
-      auto& ex = core.queue(isa::QueueKind::compute);
-      auto& st = core.queue(isa::QueueKind::store);
-      const std::uint64_t m0 = (tile / tn) * tl.mt, n0 = (tile % tn) * tl.nt;
-      const std::uint64_t ms = std::min(tl.mt, op.m - m0), ns = std::min(tl.nt, op.n - n0);
-      const std::uint64_t c_sram = acc_slot[ci] * acc_slot_bytes;
-      acc_slot[ci] ^= 1;
-      for (std::uint64_t ki = 0; ki < tk; ++ki) {
-        const std::uint64_t k0 = ki * tl.kt, ks = std::min(tl.kt, op.k - k0);
-        const std::uint64_t a_sram = ab_slot[ci] * spad_slot, b_sram = a_sram + ms * ks * e;
-        ab_slot[ci] ^= 1;
-        ld.push_back(inst(isa::SemWait{kAbFree}, o));
-        ld.push_back(
-            inst(isa::DmaLoad{{ms, ks, a.addr + (m0 * a.cols + k0) * e, a.cols * e, a_sram},
-                              isa::Sram::scratchpad,
-                              std::uint32_t(e)},
-                 o));
-        ld.push_back(
-            inst(isa::DmaLoad{{ks, ns, b.addr + (k0 * b.cols + n0) * e, b.cols * e, b_sram},
-                              isa::Sram::scratchpad,
-                              std::uint32_t(e)},
-                 o));
-        ld.push_back(inst(isa::SemSignal{kAbFull}, o));
-        ex.push_back(inst(isa::SemWait{kAbFull}, o));
-        if (ki == 0) ex.push_back(inst(isa::SemWait{kAccFree}, o));
-        ex.push_back(inst(isa::Gemm{a_sram, b_sram, c_sram, ms, ks, ns, op.dtype, ki > 0}, o));
-        ex.push_back(inst(isa::SemSignal{kAbFree}, o));
-        if (ki + 1 == tk) ex.push_back(inst(isa::SemSignal{kAccFull}, o));
-      }
-      st.push_back(inst(isa::SemWait{kAccFull}, o));
-      st.push_back(inst(isa::DmaStore{{ms, ns, c.addr + (m0 * c.cols + n0) * e, c.cols * e, c_sram},
-                                      isa::Sram::accumulator,
-                                      std::uint32_t(acc_e),
-                                      std::uint32_t(e)},
-                        o));
-      st.push_back(inst(isa::SemSignal{kAccFree}, o));
-    }
-    // Release the ops that read this op's output, once its stores are done on each core.
-    for (std::size_t j = oi + 1; j < w.ops.size(); ++j) {
-      if (a_from(j) != o) continue;
-      for (auto& core : out.program.cores) {
-        core.queue(isa::QueueKind::store).push_back(inst(isa::SemSignal{dep_sem[j]}, -1));
-      }
-    }
-  }
-  return out;
+Lowered lower(const Workload& w, const Target& t, const MappingOptions& options) {
+  return Lowerer(w, t, options).run();
 }
 
 }  // namespace llmsim::workloads

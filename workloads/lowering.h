@@ -1,24 +1,38 @@
 #pragma once
-// Lowers a workload to one ISA program per core.
+// Lowers a layer trace to one ISA program per core.
 //
-// So far only dense matmuls: A (m x k, an input or an earlier matmul's m x k output) times a
-// weight B (k x n). Any other op kind, and matmuls with batch > 1, transpose_b, bias or B not a
-// weight, are a WorkloadError naming the op ("ops[5] 'layer0.softmax' (softmax): not lowered
-// yet"), never a zero-cost placeholder.
+// DRAM layout: every op's output, and every external operand (input, weight, KV cache) of every
+// op, gets its own dense row-major region, 4 KiB aligned, in op order from address 0 (README,
+// "Lowering"). Batched matmuls (attention) view their token-major operands per (sequence, KV
+// head): Q rows of head h are columns h*d..(h+1)*d of the projection's output; K and V the same
+// for KV head j; a kv_write's output is the cache [batch][heads][tokens][d]. A batched matmul
+// writes [batch][m][n] densely (the output projection reads the context as a dense matrix).
 //
-// DRAM layout: every tensor (each op's A unless it is an earlier op's output, B and C) gets its
-// own row-major region, 4 KiB aligned, in op order from address 0.
-// Per op: the output is cut into (mt x nt) tiles, dealt round-robin to the cores; each core
-// walks its output tiles, and for each the k tiles:
-//   load:    wait ab_free;  load A(mi,ki), B(ki,ni) into scratchpad slot s;  signal ab_full
-//   compute: wait ab_full;  [first k: wait acc_free]  gemm (+= after the first k);
-//            signal ab_free;  [last k: signal acc_full]
-//   store:   wait acc_full; store C(mi,ni) from accumulator slot a;  signal acc_free
-// The two scratchpad slots and the two accumulator slots alternate, so loads of the next tile
-// and stores of the previous one overlap the current GEMM (double buffering).
-// An op whose A is an earlier op's output waits, on every core, until that op's stores are done
-// on its core (a semaphore from the store queue) and then on all cores (a barrier).
+// Every op is cut into pieces that fit half the scratchpad (double buffering), dealt to the
+// cores, and run through the three queues:
+//   matmul  per output tile and k tile: load A and B blocks (scratchpad slot s) | GEMM into
+//           accumulator slot a (+= after the first k) | store C, requantised, after the last k
+//   vector  per chunk of rows: load the inputs (and a parameter row or table) | the vector op,
+//           in place | store the chunk
+//   embedding  per chunk of tokens: one row load per token from the table | (nothing) | store
+//   kv_write   per chunk of one sequence's tokens: load the rows | (nothing) | store each head's
+//              slice into the cache
+// Semaphores (per core): ab_free (2), ab_full, acc_free (2), acc_full, as in the GEMM pipeline;
+// a vector chunk's slot is freed by the store queue. An op that reads an earlier op's output
+// waits, on every core, until that op's stores are done on its core (a semaphore from the store
+// queue) and on all cores (a barrier); other ops overlap their predecessors.
+//
+// Mapping (per matmul): the tile sizes (tiling.h) and the split of output tiles over cores:
+//   tiles  round robin over all output tiles, batch item, then row, then column
+//   rows   whole tile rows (all tile columns of an m range) round robin
+//   cols   whole tile columns round robin
+//   batch  whole batch items (sequences x heads) round robin
+// `auto` picks the tiling by the cost model and the split whose busiest core has the least
+// estimated compute (ties: tiles); `fixed` uses one array fold per GEMM (kt = R, nt = C, mt as
+// large as fits) and `tiles`. A split named in the options overrides either.
 #include <cstddef>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "arch/isa/isa.h"
@@ -28,11 +42,33 @@
 
 namespace llmsim::workloads {
 
-struct Lowered {
-  isa::Program program;
-  std::vector<Tiling> tilings;  // one per op
+enum class Split { tiles, rows, cols, batch };
+const char* to_string(Split s);
+std::optional<Split> parse_split(const std::string& s);  // also accepts nothing else
+
+struct MappingOptions {
+  bool automatic = true;       // --mapping auto | fixed
+  std::optional<Split> split;  // forced split for every matmul
 };
 
-Lowered lower(const Workload& w, const Target& t);
+// How one op was mapped, for reports.
+struct OpPlan {
+  Tiling tiling;                 // matmul: tile sizes and the cost model's estimate
+  Split split = Split::tiles;    // matmul
+  std::uint64_t chunk_rows = 0;  // vector, embedding, kv_write: rows per piece
+  std::uint64_t pieces = 0;      // tiles (matmul, x k tiles) or chunks, over all cores
+  // Bytes an ideal machine must still move for this op: its external operands (weights,
+  // inputs, KV cache) read once, the KV-cache rows it writes, and the output of the last op.
+  std::uint64_t compulsory_bytes = 0;
+};
+
+struct Lowered {
+  isa::Program program;
+  std::vector<OpPlan> plans;  // one per op
+};
+
+// Throws WorkloadError naming the op for what the target cannot run (a dtype the array lacks,
+// a row that does not fit the scratchpad).
+Lowered lower(const Workload& w, const Target& t, const MappingOptions& options = {});
 
 }  // namespace llmsim::workloads

@@ -100,10 +100,4 @@ std::uint64_t Op::macs() const {
   return mm ? mm->macs() : 0;
 }
 
-Op::operator const MatmulOp&() const {
-  const auto* mm = get_if<MatmulOp>();
-  LLMSIM_CHECK(mm, "op \"" + name() + "\" (" + kind() + ") read as a matmul");
-  return *mm;
-}
-
 }  // namespace llmsim::workloads

@@ -139,10 +139,6 @@ class Op {
   std::vector<Operand> operands() const;
   std::uint64_t macs() const;  // matmuls; 0 for the others (they do no MACs)
 
-  // Transitional, for sim/driver/run.cpp, which reports matmul ops only: the matmul of this op.
-  // Throws InternalError for other kinds (lower() rejects them before a run gets that far).
-  operator const MatmulOp&() const;  // NOLINT: implicit on purpose
-
  private:
   Body m_body;
 };

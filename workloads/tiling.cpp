@@ -49,12 +49,12 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op) {
         if ((mt * kt + kt * nt) * e > spad_slot) continue;
         const std::uint64_t tm = ceil_div(op.m, mt), tn = ceil_div(op.n, nt),
                             tk = ceil_div(op.k, kt);
-        const std::uint64_t tiles = tm * tn * tk, out_tiles = tm * tn;
+        const std::uint64_t tiles = op.batch * tm * tn * tk, out_tiles = op.batch * tm * tn;
         double compute = 0;
         for_pieces(op.m, mt, [&](std::uint64_t m, std::uint64_t cm) {
           for_pieces(op.n, nt, [&](std::uint64_t n, std::uint64_t cn) {
             for_pieces(op.k, kt, [&](std::uint64_t k, std::uint64_t ck) {
-              compute += double(cm * cn * ck) * double(t.gemm_cycles(m, k, n));
+              compute += double(op.batch * cm * cn * ck) * double(t.gemm_cycles(m, k, n));
             });
           });
         });
@@ -62,7 +62,7 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op) {
         const std::uint64_t cores_used = std::min<std::uint64_t>(t.num_cores, out_tiles);
         const double cores = double(cores_used);
         const double busiest_share = double(ceil_div(out_tiles, cores_used)) / double(out_tiles);
-        const double bytes = double(tm * tn * tk) * double((mt * kt + kt * nt) * e) +
+        const double bytes = double(tiles) * double((mt * kt + kt * nt) * e) +
                              double(out_tiles) * double(mt * nt * e);
         const double per_core_dma = std::min(dram_bw, t.dma_bytes_per_cycle * cores);
         const double first_load = double((mt * kt + kt * nt) * e) / t.dma_bytes_per_cycle;
@@ -85,6 +85,21 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op) {
                         std::to_string(acc_slot) + " B)");
   }
   return best;
+}
+
+Tiling fixed_tiling(const Target& t, const MatmulOp& op) {
+  const std::uint64_t e = isa::size_bytes(op.dtype), acc = isa::accumulator_bytes(op.dtype);
+  const std::uint64_t kt = std::min<std::uint64_t>(op.k, t.array_rows);
+  const std::uint64_t nt = std::min<std::uint64_t>(op.n, t.array_cols);
+  const std::uint64_t by_spad =
+      scratchpad_slot_bytes(t) / e >= kt * nt ? (scratchpad_slot_bytes(t) / e - kt * nt) / kt : 0;
+  const std::uint64_t mt = std::min({op.m, by_spad, accumulator_slot_bytes(t) / (nt * acc)});
+  if (mt == 0) {
+    throw WorkloadError("op \"" + op.name + "\": no tile fits the SRAMs (scratchpad slot " +
+                        std::to_string(scratchpad_slot_bytes(t)) + " B, accumulator slot " +
+                        std::to_string(accumulator_slot_bytes(t)) + " B)");
+  }
+  return {mt, kt, nt, 0};
 }
 
 }  // namespace llmsim::workloads

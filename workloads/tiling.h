@@ -24,8 +24,12 @@ struct Tiling {
   double estimate_cycles = 0;
 };
 
-// Throws WorkloadError if not even the smallest tile fits the SRAMs.
+// Throws WorkloadError if not even the smallest tile fits the SRAMs. A batched matmul's
+// `batch` items multiply its tiles (they are dealt to the cores like any others).
 Tiling choose_tiling(const Target& t, const MatmulOp& op);
+// The `fixed` mapping: one array fold per GEMM instruction (kt = min(k, R), nt = min(n, C)) and
+// mt as large as the slots allow; estimate_cycles 0 (not estimated).
+Tiling fixed_tiling(const Target& t, const MatmulOp& op);
 
 // Bytes one double-buffer slot of the scratchpad and of the accumulator may hold.
 std::uint64_t scratchpad_slot_bytes(const Target& t);

@@ -283,7 +283,12 @@ Workload build_trace(const ModelConfig& m, const TraceOptions& o) {
   const Shape sh = check_options(m, o);
   Builder b(o.dtype);
   int x = embeddings(b, m, sh);
-  for (std::uint64_t l = 0; l < m.num_hidden_layers; ++l) {
+  if (o.layers && (*o.layers == 0 || *o.layers > m.num_hidden_layers)) {
+    throw WorkloadError("layers: must be in [1, " + std::to_string(m.num_hidden_layers) + "] for " +
+                        m.name + ", got " + std::to_string(*o.layers));
+  }
+  const std::uint64_t layers = o.layers.value_or(m.num_hidden_layers);
+  for (std::uint64_t l = 0; l < layers; ++l) {
     b.layer("layer" + std::to_string(l));
     x = layer(b, m, sh, x);
   }
@@ -296,7 +301,8 @@ Workload build_trace(const ModelConfig& m, const TraceOptions& o) {
   if (o.phase == Phase::decode) w.meta.kv_len = sh.cached;
   w.description = m.name + " (" + m.architecture + "), " + phase + ", batch " +
                   std::to_string(sh.batch) + ", seq " + std::to_string(sh.tokens) +
-                  (o.phase == Phase::decode ? ", kv_len " + std::to_string(sh.cached) : "") + ", " +
+                  (o.phase == Phase::decode ? ", kv_len " + std::to_string(sh.cached) : "") +
+                  (o.layers ? ", first " + std::to_string(layers) + " layers" : "") + ", " +
                   isa::to_string(o.dtype) + "; from llmsim's transformer frontend";
   // The trace obeys the format's own rules: a violation is a frontend bug.
   try {

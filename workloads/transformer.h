@@ -33,6 +33,9 @@ struct TraceOptions {
   // Decode: tokens already in the KV cache per sequence (required, >= 1). Prefill: 0.
   std::optional<std::uint64_t> kv_len;
   isa::DType dtype = isa::DType::int8;
+  // The first `layers` transformer layers only (default: all), for quick studies and for
+  // regression cases of large models; embeddings and head are kept.
+  std::optional<std::uint64_t> layers;
 };
 
 // Throws WorkloadError for options the model cannot take ("bert-base-uncased: phase decode

@@ -32,6 +32,8 @@ const char* to_string(VectorKind k) {
       return "gelu";
     case VectorKind::silu:
       return "silu";
+    case VectorKind::tanh:
+      return "tanh";
     case VectorKind::softmax:
       return "softmax";
     case VectorKind::layernorm:

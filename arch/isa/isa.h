@@ -79,6 +79,7 @@ enum class VectorKind {
   gelu,        // dst = GELU(src), tanh approximation (BERT, GPT-2)
   silu,        // dst = src * sigmoid(src) (Llama's SwiGLU gate; the product with the up
                // projection is a separate mul)
+  tanh,        // dst = tanh(src) = 2 sigmoid(2 src) - 1 (BERT's pooler)
   softmax,     // per row: dst = exp(src - max) / sum(exp(src - max))
   layernorm,   // per row: dst = (src - mean) / sqrt(var + epsilon), then * gamma + beta
   rmsnorm,     // per row: dst = src / sqrt(mean(src^2) + epsilon), then * gamma

@@ -70,6 +70,9 @@ VectorPlan vector_plan(const isa::VectorOp& op) {
     case VectorKind::silu:
       one(element_pass(2, 1, 1));
       break;
+    case VectorKind::tanh:  // 2 / (1 + exp(-2x)) - 1: the doubling, exp, add, reciprocal, the
+      one(element_pass(3, 1, 1));  // final multiply-add
+      break;
     case VectorKind::gelu:
       one(element_pass(5, 1, 1));
       break;

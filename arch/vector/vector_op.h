@@ -16,6 +16,7 @@
 //   dequantize  1     2        .    .      .        .           src           dst
 //   rope        1     3        .    .      .        .           src, src2     dst
 //   silu        1     2        1    1      .        .           src           dst
+//   tanh        1     3        1    1      .        .           src           dst
 //   gelu        1     5        1    1      .        .           src           dst
 //   softmax     1     1        .    .      max      .           src           .
 //               2     1        1    .      sum      1/sum       src           dst
@@ -36,6 +37,8 @@
 //    that brings each element's partner into its lane (1): a lane permutation for adjacent
 //    pairs, a swap between the two halves' vectors for halves.
 //  - silu = x / (1 + exp(-x)): exp, one add, one reciprocal, one multiply.
+//  - tanh = 2 / (1 + exp(-2x)) - 1: the doubling, exp, one add, one reciprocal, and the final
+//    multiply-add (2 x r - 1): 3 add/mul.
 //  - gelu, tanh approximation: 0.5 x (1 + tanh(z)) = x sigmoid(2z) exactly, with
 //    2z = x (k1 + k2 x^2): x^2, the multiply-add, the multiply by x (3), then the sigmoid as
 //    in silu (exp, add, reciprocal) and the final multiply by x (2 more): 5 add/mul.

@@ -57,7 +57,7 @@ struct VectorParams {
   bool supports(isa::DType t) const;
 };
 
-inline constexpr std::size_t kNumVectorKinds = 14;
+inline constexpr std::size_t kNumVectorKinds = 15;
 
 class VectorUnit {
  public:

@@ -22,10 +22,12 @@ namespace {
 constexpr const char* kUsage =
     "usage: llmsim <command> [options]\n"
     "commands:\n"
-    "  run       --arch PRESET|FILE --workload NAME|FILE [--set key=value]... [--out DIR]\n"
-    "            simulate and print a summary; with --out, write stats.json, config.json, ops.csv\n"
-    "  compile   --arch PRESET|FILE --workload NAME|FILE [--set key=value]...\n"
-    "            print the ISA program of every core\n"
+    "  run       --arch PRESET|FILE (--workload NAME|FILE | --model NAME|FILE [model options])\n"
+    "            [--mapping auto|fixed] [--split tiles|rows|cols|batch] [--set key=value]...\n"
+    "            [--out DIR]\n"
+    "            simulate and print a summary and a per-layer table; with --out, write\n"
+    "            stats.json, config.json, ops.csv\n"
+    "  compile   the same arguments as run (without --out): print the ISA program of every core\n"
     "  validate  --arch PRESET|FILE [--set key=value]...\n"
     "            check an arch config and print it resolved (every default written out)\n"
     "  memtest   --arch PRESET|FILE (--pattern P | --trace FILE) [--requests N] [--bytes B]\n"
@@ -36,17 +38,57 @@ constexpr const char* kUsage =
     "            [--mesh WxH] [--payload B] [--warmup N] [--cycles N] [--seed S] [--json]\n"
     "            drive the NoC alone with synthetic traffic at R flits/node/cycle; patterns:\n"
     "            uniform transpose hotspot to_memory; --sweep-rate prints latency vs load CSV\n"
-    "  trace     --model NAME|FILE [--batch B] [--seq S] [--phase prefill|decode] [--kv-len L]\n"
-    "            [--dtype int8|fp16|bf16|fp32]\n"
+    "  trace     --model NAME|FILE [model options]\n"
+    "            model options: [--batch B] [--seq S] [--phase prefill|decode] [--kv-len L]\n"
+    "            [--dtype int8|fp16|bf16|fp32] [--layers N]\n"
     "            print the layer trace of a model (a Hugging Face config.json) as JSON; prefill\n"
     "            (default) runs seq tokens (default 128), decode one token after kv-len cached\n"
     "  presets   list the architecture presets\n"
     "  workloads list the bundled workloads\n"
     "  models    list the bundled models\n";
 
+// A model and the shape to run it at (trace, run, compile).
+struct ModelArgs {
+  std::string model, batch, seq, kv_len, phase = "prefill", dtype = "int8", layers;
+
+  void add(po::options_description& desc) {
+    desc.add_options()("model", po::value(&model), "bundled model name or config.json")(
+        "batch", po::value(&batch), "sequences (default 1)")(
+        "seq", po::value(&seq), "tokens per sequence: prefill 128 by default; decode 1")(
+        "phase", po::value(&phase), "prefill (default) or decode")(
+        "kv-len", po::value(&kv_len), "decode: tokens already in the KV cache")(
+        "dtype", po::value(&dtype), "dtype of every op (default int8)")(
+        "layers", po::value(&layers), "only the first N transformer layers");
+  }
+  workloads::Workload trace() const;
+};
+
 struct Options {
-  std::string arch, workload, out;
+  std::string arch, workload, out, mapping = "auto", split;
   std::vector<std::string> sets;
+  ModelArgs model;
+
+  workloads::Workload load_workload() const {
+    if (!workload.empty() && !model.model.empty()) {
+      throw UserError("--workload and --model: give one of them, not both");
+    }
+    if (workload.empty() && model.model.empty()) {
+      throw UserError("the option '--workload' or '--model' is required");
+    }
+    return workload.empty() ? model.trace() : workloads::load_workload(workload);
+  }
+  workloads::MappingOptions mapping_options() const {
+    workloads::MappingOptions m;
+    if (mapping != "auto" && mapping != "fixed") {
+      throw UserError("--mapping " + mapping + ": must be auto or fixed");
+    }
+    m.automatic = mapping == "auto";
+    if (!split.empty()) {
+      m.split = workloads::parse_split(split);
+      if (!m.split) throw UserError("--split " + split + ": must be tiles, rows, cols or batch");
+    }
+    return m;
+  }
 };
 
 Options parse(const std::string& cmd, const std::vector<std::string>& args, bool need_workload) {
@@ -55,8 +97,10 @@ Options parse(const std::string& cmd, const std::vector<std::string>& args, bool
   desc.add_options()("arch", po::value(&o.arch)->required(), "preset name or arch JSON file")(
       "set", po::value(&o.sets)->composing(), "override a config key: path.to.key=value");
   if (need_workload) {
-    desc.add_options()("workload", po::value(&o.workload)->required(),
-                       "workload name or JSON file");
+    desc.add_options()("workload", po::value(&o.workload), "workload name or JSON file")(
+        "mapping", po::value(&o.mapping), "auto (default) or fixed")(
+        "split", po::value(&o.split), "multi-core split of every matmul");
+    o.model.add(desc);
   }
   if (cmd == "run") desc.add_options()("out", po::value(&o.out), "directory for the output files");
   po::variables_map vm;
@@ -163,22 +207,12 @@ std::uint64_t count_option(const std::string& option, const std::string& text) {
   return x;
 }
 
-int trace(const std::vector<std::string>& args, std::ostream& out) {
-  po::options_description desc("llmsim trace");
-  std::string model, batch, seq, kv_len, phase = "prefill", dtype = "int8";
-  desc.add_options()("model", po::value(&model)->required(), "bundled model name or config.json")(
-      "batch", po::value(&batch), "sequences (default 1)")(
-      "seq", po::value(&seq), "tokens per sequence: prefill 128 by default; decode 1")(
-      "phase", po::value(&phase), "prefill (default) or decode")(
-      "kv-len", po::value(&kv_len), "decode: tokens already in the KV cache")(
-      "dtype", po::value(&dtype), "dtype of every op (default int8)");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  po::notify(vm);
+workloads::Workload ModelArgs::trace() const {
   workloads::TraceOptions o;
   if (!batch.empty()) o.batch = count_option("batch", batch);
   if (!seq.empty()) o.seq = count_option("seq", seq);
   if (!kv_len.empty()) o.kv_len = count_option("kv-len", kv_len);
+  if (!layers.empty()) o.layers = count_option("layers", layers);
   if (phase != "prefill" && phase != "decode") {
     throw UserError("--phase " + phase + ": must be prefill or decode");
   }
@@ -186,8 +220,18 @@ int trace(const std::vector<std::string>& args, std::ostream& out) {
   const auto dt = isa::parse_dtype(dtype);
   if (!dt) throw UserError("--dtype " + dtype + ": must be one of " + isa::kDTypeNames);
   o.dtype = *dt;
-  const workloads::Workload w = workloads::build_trace(workloads::load_model(model), o);
-  out << workloads::format_trace(workloads::to_json(w));
+  return workloads::build_trace(workloads::load_model(model), o);
+}
+
+int trace(const std::vector<std::string>& args, std::ostream& out) {
+  po::options_description desc("llmsim trace");
+  ModelArgs m;
+  m.add(desc);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  po::notify(vm);
+  if (m.model.empty()) throw UserError("the option '--model' is required but missing");
+  out << workloads::format_trace(workloads::to_json(m.trace()));
   return 0;
 }
 
@@ -227,7 +271,7 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out) {
   }
   if (cmd == "run" || cmd == "compile") {
     const Options o = parse(cmd, rest, true);
-    RunSpec spec{o.arch, load_arch(o.arch), o.sets, workloads::load_workload(o.workload)};
+    RunSpec spec{o.arch, load_arch(o.arch), o.sets, o.load_workload(), o.mapping_options()};
     if (cmd == "compile") {
       isa::dump(out, compile(spec));
       return 0;

@@ -1,5 +1,6 @@
 #include "sim/driver/report.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -59,17 +60,44 @@ void print_summary(std::ostream& os, const RunResult& r) {
   os << "  achieved bandwidth    " << fixed(r.achieved_bandwidth_gb_per_s, 1) << " GB/s  (peak "
      << fixed(r.peak_bandwidth_gb_per_s, 1) << " GB/s)\n";
   if (r.row_hit_rate) os << "  DRAM row-hit rate     " << fixed(100 * *r.row_hit_rate, 1) << " %\n";
+  // How far from the lower bounds: cycles / bound (1.00x would be ideal).
+  const auto from = [&](double bound) {
+    return bound > 0 ? fixed(double(r.total_cycles) / bound, 2) + "x" : std::string("-");
+  };
+  os << "  compute bound         " << fixed(r.compute_bound_cycles, 0) << " cycles  (run is "
+     << from(r.compute_bound_cycles) << ")\n";
+  os << "  memory bound          " << fixed(r.memory_bound_cycles, 0) << " cycles  ("
+     << bytes_str(double(r.compulsory_bytes)) << " compulsory; run is "
+     << from(r.memory_bound_cycles) << ")\n";
   os << "  wall time             " << fixed(r.wall_seconds * 1e3, 1) << " ms\n\n";
-  os << std::left << std::setw(16) << "op" << std::right << std::setw(18) << "m x k x n"
+
+  // Per layer when the trace has layers of several ops, else per op.
+  const bool by_layer = r.layers.size() < r.ops.size();
+  if (by_layer) {
+    os << std::left << std::setw(14) << "layer" << std::right << std::setw(6) << "ops"
+       << std::setw(12) << "cycles" << std::setw(8) << "util" << std::setw(12) << "DRAM bytes"
+       << std::setw(12) << "bound" << std::setw(12) << "bound cyc"
+       << "\n";
+    for (const LayerResult& l : r.layers) {
+      os << std::left << std::setw(14) << l.name << std::right << std::setw(6) << l.ops
+         << std::setw(12) << l.cycles << std::setw(7) << fixed(100 * l.utilisation, 1) << "%"
+         << std::setw(12) << bytes_str(double(l.dram_bytes)) << std::setw(12) << l.bound()
+         << std::setw(12) << fixed(std::max(l.compute_bound_cycles, l.memory_bound_cycles), 0)
+         << "\n";
+    }
+    os << "(per op: ops.csv with --out)\n";
+    return;
+  }
+  os << std::left << std::setw(16) << "op" << std::right << std::setw(18) << "shape"
      << std::setw(20) << "tile mt x kt x nt" << std::setw(14) << "cycles" << std::setw(8) << "util"
      << std::setw(14) << "DRAM bytes"
      << "\n";
   for (const OpResult& o : r.ops) {
-    const std::string shape =
-        std::to_string(o.m) + "x" + std::to_string(o.k) + "x" + std::to_string(o.n);
-    const std::string tile = std::to_string(o.tiling.mt) + "x" + std::to_string(o.tiling.kt) + "x" +
-                             std::to_string(o.tiling.nt);
-    os << std::left << std::setw(16) << o.name << std::right << std::setw(18) << shape
+    const std::string tile = o.kind == "matmul" ? std::to_string(o.plan.tiling.mt) + "x" +
+                                                      std::to_string(o.plan.tiling.kt) + "x" +
+                                                      std::to_string(o.plan.tiling.nt)
+                                                : o.kind;
+    os << std::left << std::setw(16) << o.name << std::right << std::setw(18) << o.shape
        << std::setw(20) << tile << std::setw(14) << o.cycles << std::setw(7)
        << fixed(100 * o.utilisation, 1) << "%" << std::setw(14)
        << (o.dram_read_bytes + o.dram_written_bytes) << "\n";
@@ -78,14 +106,19 @@ void print_summary(std::ostream& os, const RunResult& r) {
 
 std::string ops_csv(const RunResult& r) {
   std::ostringstream os;
-  os << "op,name,m,k,n,dtype,tile_m,tile_k,tile_n,start_cycle,end_cycle,cycles,macs,utilisation,"
-        "dram_read_bytes,dram_written_bytes\n";
+  os << "op,name,layer,kind,shape,m,k,n,batch,dtype,tile_m,tile_k,tile_n,split,chunk_rows,"
+        "start_cycle,end_cycle,cycles,compute_cycles,macs,utilisation,dram_read_bytes,"
+        "dram_written_bytes,compulsory_bytes\n";
   for (std::size_t i = 0; i < r.ops.size(); ++i) {
     const OpResult& o = r.ops[i];
-    os << i << "," << o.name << "," << o.m << "," << o.k << "," << o.n << "," << o.dtype << ","
-       << o.tiling.mt << "," << o.tiling.kt << "," << o.tiling.nt << "," << o.start_cycle << ","
-       << o.end_cycle << "," << o.cycles << "," << o.macs << "," << fixed(o.utilisation, 6) << ","
-       << o.dram_read_bytes << "," << o.dram_written_bytes << "\n";
+    const bool mm = o.kind == "matmul";
+    os << i << "," << o.name << "," << o.layer << "," << o.kind << "," << o.shape << "," << o.m
+       << "," << o.k << "," << o.n << "," << o.batch << "," << o.dtype << "," << o.plan.tiling.mt
+       << "," << o.plan.tiling.kt << "," << o.plan.tiling.nt << ","
+       << (mm ? workloads::to_string(o.plan.split) : "") << "," << o.plan.chunk_rows << ","
+       << o.start_cycle << "," << o.end_cycle << "," << o.cycles << "," << o.compute_cycles << ","
+       << o.macs << "," << fixed(o.utilisation, 6) << "," << o.dram_read_bytes << ","
+       << o.dram_written_bytes << "," << o.plan.compulsory_bytes << "\n";
   }
   return os.str();
 }

@@ -1,5 +1,6 @@
 #include "sim/driver/run.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -58,24 +59,67 @@ std::uint64_t sum_counters(const stats::Group& chip, std::uint32_t cores, const 
 }  // namespace
 
 config::Json to_json(const OpResult& o) {
-  return {{"name", o.name},
-          {"m", o.m},
-          {"k", o.k},
-          {"n", o.n},
-          {"dtype", o.dtype},
-          {"tiling",
-           {{"mt", o.tiling.mt},
-            {"kt", o.tiling.kt},
-            {"nt", o.tiling.nt},
-            {"estimate_cycles", o.tiling.estimate_cycles}}},
-          {"start_cycle", o.start_cycle},
-          {"end_cycle", o.end_cycle},
-          {"cycles", o.cycles},
-          {"macs", o.macs},
-          {"dram_read_bytes", o.dram_read_bytes},
-          {"dram_written_bytes", o.dram_written_bytes},
-          {"utilisation", o.utilisation}};
+  config::Json j = {{"name", o.name},
+                    {"layer", o.layer},
+                    {"kind", o.kind},
+                    {"shape", o.shape},
+                    {"dtype", o.dtype},
+                    {"start_cycle", o.start_cycle},
+                    {"end_cycle", o.end_cycle},
+                    {"cycles", o.cycles},
+                    {"macs", o.macs},
+                    {"compute_cycles", o.compute_cycles},
+                    {"dram_read_bytes", o.dram_read_bytes},
+                    {"dram_written_bytes", o.dram_written_bytes},
+                    {"compulsory_bytes", o.plan.compulsory_bytes},
+                    {"utilisation", o.utilisation}};
+  if (o.kind == "matmul") {
+    j["m"] = o.m, j["k"] = o.k, j["n"] = o.n, j["batch"] = o.batch;
+    j["tiling"] = {{"mt", o.plan.tiling.mt},
+                   {"kt", o.plan.tiling.kt},
+                   {"nt", o.plan.tiling.nt},
+                   {"estimate_cycles", o.plan.tiling.estimate_cycles}};
+    j["split"] = workloads::to_string(o.plan.split);
+  } else {
+    j["chunk_rows"] = o.plan.chunk_rows;
+  }
+  j["pieces"] = o.plan.pieces;
+  return j;
 }
+
+config::Json to_json(const LayerResult& l) {
+  return {{"name", l.name},
+          {"ops", l.ops},
+          {"start_cycle", l.start_cycle},
+          {"end_cycle", l.end_cycle},
+          {"cycles", l.cycles},
+          {"macs", l.macs},
+          {"dram_bytes", l.dram_bytes},
+          {"compulsory_bytes", l.compulsory_bytes},
+          {"utilisation", l.utilisation},
+          {"compute_bound_cycles", l.compute_bound_cycles},
+          {"memory_bound_cycles", l.memory_bound_cycles},
+          {"bound", l.bound()}};
+}
+
+namespace {
+
+std::string shape_of(const workloads::Op& op) {
+  using namespace workloads;
+  const auto x = [](std::uint64_t v) { return std::to_string(v); };
+  if (const auto* m = op.get_if<MatmulOp>()) {
+    return (m->batch > 1 ? x(m->batch) + "x(" : "") + x(m->m) + "x" + x(m->k) + "x" + x(m->n) +
+           (m->batch > 1 ? ")" : "");
+  }
+  if (const auto* v = op.get_if<VectorOp>()) return x(v->rows) + "x" + x(v->cols);
+  if (const auto* e = op.get_if<EmbeddingOp>()) return x(e->tokens) + "x" + x(e->hidden);
+  if (const auto* k = op.get_if<KvWriteOp>()) {
+    return x(k->batch * k->tokens) + "x" + x(k->heads * k->head_dim);
+  }
+  return "?";
+}
+
+}  // namespace
 
 config::Json validate(const config::Json& arch, const std::vector<std::string>& overrides) {
   KernelSession session;
@@ -85,14 +129,14 @@ config::Json validate(const config::Json& arch, const std::vector<std::string>& 
 isa::Program compile(const RunSpec& spec) {
   KernelSession session;
   Built b = build(spec.arch, spec.overrides);
-  return workloads::lower(spec.workload, b.target).program;
+  return workloads::lower(spec.workload, b.target, spec.mapping).program;
 }
 
 RunResult run(const RunSpec& spec) {
   const auto wall_start = std::chrono::steady_clock::now();
   KernelSession session;
   Built b = build(spec.arch, spec.overrides);
-  workloads::Lowered lowered = workloads::lower(spec.workload, b.target);
+  workloads::Lowered lowered = workloads::lower(spec.workload, b.target, spec.mapping);
   b.chip->load(std::move(lowered.program), spec.workload.ops.size());
   sc_core::sc_start();
   b.chip->finish();
@@ -119,24 +163,56 @@ RunResult run(const RunSpec& spec) {
   r.peak_bandwidth_gb_per_s = b.chip->memory().peak_bytes_per_second() / 1e9;
   r.row_hit_rate = b.chip->memory().row_hit_rate();
 
+  const double dram_bytes_per_cycle = b.target.dram_bytes_per_cycle;
   for (std::size_t i = 0; i < spec.workload.ops.size(); ++i) {
-    const workloads::MatmulOp& op = spec.workload.ops[i];
+    const workloads::Op& op = spec.workload.ops[i];
     const core::OpRecord& rec = b.chip->ops()[i];
     OpResult o;
-    o.name = op.name;
-    o.m = op.m, o.k = op.k, o.n = op.n;
-    o.dtype = isa::to_string(op.dtype);
-    o.tiling = lowered.tilings[i];
+    o.name = op.name();
+    o.layer = op.layer();
+    o.kind = op.kind();
+    o.shape = shape_of(op);
+    if (const auto* mm = op.get_if<workloads::MatmulOp>()) {
+      o.m = mm->m, o.k = mm->k, o.n = mm->n, o.batch = mm->batch;
+    }
+    o.dtype = isa::to_string(op.dtype());
+    o.plan = lowered.plans[i];
     o.start_cycle = rec.started() ? rec.first_start.count() : 0;
     o.end_cycle = rec.last_end.count();
     o.cycles = rec.span().count();
     o.macs = rec.macs;
+    o.compute_cycles = rec.compute_cycles.count();
     o.dram_read_bytes = rec.dram_read_bytes;
     o.dram_written_bytes = rec.dram_written_bytes;
     o.utilisation =
         o.cycles ? double(o.macs) / (double(o.cycles) * double(r.peak_macs_per_cycle)) : 0;
+    r.compulsory_bytes += o.plan.compulsory_bytes;
     r.ops.push_back(o);
+
+    auto it = std::find_if(r.layers.begin(), r.layers.end(),
+                           [&](const LayerResult& l) { return l.name == o.layer; });
+    if (it == r.layers.end()) {
+      r.layers.push_back(LayerResult{o.layer});
+      it = r.layers.end() - 1;
+      it->start_cycle = o.start_cycle;
+    }
+    LayerResult& l = *it;
+    ++l.ops;
+    l.start_cycle = std::min(l.start_cycle, o.start_cycle);
+    l.end_cycle = std::max(l.end_cycle, o.end_cycle);
+    l.macs += o.macs;
+    l.dram_bytes += o.dram_read_bytes + o.dram_written_bytes;
+    l.compulsory_bytes += o.plan.compulsory_bytes;
   }
+  for (LayerResult& l : r.layers) {
+    l.cycles = l.end_cycle - l.start_cycle;
+    l.utilisation =
+        l.cycles ? double(l.macs) / (double(l.cycles) * double(r.peak_macs_per_cycle)) : 0;
+    l.compute_bound_cycles = double(l.macs) / double(r.peak_macs_per_cycle);
+    l.memory_bound_cycles = double(l.compulsory_bytes) / dram_bytes_per_cycle;
+  }
+  r.compute_bound_cycles = double(r.macs) / double(r.peak_macs_per_cycle);
+  r.memory_bound_cycles = double(r.compulsory_bytes) / dram_bytes_per_cycle;
 
   config::Json& s = r.stats;
   s["total_cycles"] = r.total_cycles;
@@ -151,8 +227,13 @@ RunResult run(const RunSpec& spec) {
   s["achieved_bandwidth_gb_per_s"] = r.achieved_bandwidth_gb_per_s;
   s["peak_bandwidth_gb_per_s"] = r.peak_bandwidth_gb_per_s;
   if (r.row_hit_rate) s["row_hit_rate"] = *r.row_hit_rate;
+  s["compute_bound_cycles"] = r.compute_bound_cycles;
+  s["memory_bound_cycles"] = r.memory_bound_cycles;
+  s["compulsory_bytes"] = r.compulsory_bytes;
   s["ops"] = config::Json::array();
   for (const OpResult& o : r.ops) s["ops"].push_back(to_json(o));
+  s["layers"] = config::Json::array();
+  for (const LayerResult& l : r.layers) s["layers"].push_back(to_json(l));
   s["chip"] = st.values_json();
   s["stat_info"] = config::Json::object();
   st.describe(s["stat_info"]);

@@ -17,21 +17,40 @@ struct RunSpec {
   config::Json arch;                   // the arch config document, before overrides
   std::vector<std::string> overrides;  // "path.to.key=value", applied in order
   workloads::Workload workload;
+  workloads::MappingOptions mapping;  // --mapping auto|fixed, --split
 };
 
 struct OpResult {
-  std::string name;
-  std::uint64_t m = 0, k = 0, n = 0;
+  std::string name, layer, kind;  // kind: "matmul", "embedding", "kv_write" or the vector kind
+  std::string shape;              // "m x k x n" (batch "b x m x k x n"), "rows x cols", ...
+  std::uint64_t m = 0, k = 0, n = 0, batch = 0;  // matmuls; 0 otherwise
   std::string dtype;
-  workloads::Tiling tiling;
+  workloads::OpPlan plan;
   std::uint64_t start_cycle = 0, end_cycle = 0, cycles = 0;
   std::uint64_t macs = 0;
+  std::uint64_t compute_cycles = 0;  // systolic array or vector unit, summed over cores
   std::uint64_t dram_read_bytes = 0, dram_written_bytes = 0;
   double utilisation = 0;  // macs / (cycles x PEs of all cores)
 };
 
-// The per-op record as it appears in stats.json ("ops") and in Python.
+// Ops grouped by their trace `layer`, in order of first appearance. cycles = the span from the
+// first op's start to the last op's end (ops of neighbouring layers may overlap it).
+struct LayerResult {
+  std::string name;
+  std::uint64_t ops = 0;
+  std::uint64_t start_cycle = 0, end_cycle = 0, cycles = 0;
+  std::uint64_t macs = 0, dram_bytes = 0, compulsory_bytes = 0;
+  double utilisation = 0;
+  double compute_bound_cycles = 0;  // macs / peak MACs per cycle
+  double memory_bound_cycles = 0;   // compulsory bytes / peak DRAM bytes per core cycle
+  const char* bound() const {
+    return compute_bound_cycles >= memory_bound_cycles ? "compute" : "memory";
+  }
+};
+
+// The per-op and per-layer records as they appear in stats.json ("ops", "layers") and in Python.
 config::Json to_json(const OpResult& o);
+config::Json to_json(const LayerResult& l);
 
 struct RunResult {
   std::string arch_name, workload_name;
@@ -45,7 +64,12 @@ struct RunResult {
   std::uint64_t dram_read_bytes = 0, dram_written_bytes = 0;
   double achieved_bandwidth_gb_per_s = 0, peak_bandwidth_gb_per_s = 0;
   std::optional<double> row_hit_rate;  // memories with rows (HBM)
+  // Lower bounds on total_cycles: all MACs on every PE, and every compulsory byte (weights,
+  // inputs, KV cache read once, final outputs and KV rows written once) at the peak DRAM rate.
+  double compute_bound_cycles = 0, memory_bound_cycles = 0;
+  std::uint64_t compulsory_bytes = 0;
   std::vector<OpResult> ops;
+  std::vector<LayerResult> layers;
   config::Json stats;  // the stats.json document (totals, "ops", "chip" tree, "stat_info")
   double wall_seconds = 0;
 };

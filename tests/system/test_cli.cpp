@@ -119,8 +119,9 @@ TEST_CASE("cli: a dtype the array lacks is an error, not a zero-cost op") {
   std::ofstream(path)
       << R"({"ops": [{"op": "matmul", "m": 64, "k": 64, "n": 64, "dtype": "fp32"}]})";
   const CliResult r = cli({"run", "--arch", "edge", "--workload", path.string()});
-  require_one_line_error(
-      r, "op \"op0\": dtype fp32 is not supported by the systolic array (core.systolic.dtypes)");
+  require_one_line_error(r,
+                         "ops[0] 'op0' (matmul): dtype fp32 is not supported by the systolic array "
+                         "(core.systolic.dtypes)");
 }
 
 TEST_CASE("cli: bad usage exits 2; help and presets exit 0") {
@@ -160,7 +161,7 @@ TEST_CASE("cli: run --out writes stats.json, config.json and ops.csv") {
   std::ifstream ops(dir / "ops.csv");
   std::string header, line;
   std::getline(ops, header);
-  CHECK(header.rfind("op,name,m,k,n,dtype,", 0) == 0);
+  CHECK(header.rfind("op,name,layer,kind,shape,m,k,n,batch,dtype,", 0) == 0);
   int rows = 0;
   while (std::getline(ops, line)) ++rows;
   CHECK(rows == 3);
@@ -223,9 +224,17 @@ TEST_CASE("cli: trace prints a model's layer trace that run reads back") {
   CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 9 + 3 + 12 * 18 + 3);
   const auto path = std::filesystem::temp_directory_path() / "llmsim_gpt2_trace.json";
   std::ofstream(path) << r.out;
-  // run accepts the trace; the lowering does not run attention yet and says which op stops it.
-  require_one_line_error(cli({"run", "--arch", "edge", "--workload", path.string()}),
-                         "ops[0] 'embeddings.word' (embedding): not lowered yet");
+  // run accepts the trace as a workload, and runs it as it runs the model itself.
+  const CliResult from_file = cli({"run", "--arch", "edge", "--workload", path.string()});
+  REQUIRE(from_file.code == 0);
+  const CliResult from_model =
+      cli({"run", "--arch", "edge", "--model", "gpt2", "--batch", "2", "--seq", "4"});
+  REQUIRE(from_model.code == 0);
+  const auto cycles = [](const std::string& out) {
+    const auto at = out.find("total cycles");
+    return out.substr(at, out.find('\n', at) - at);
+  };
+  CHECK(cycles(from_file.out) == cycles(from_model.out));
 }
 
 TEST_CASE("cli: trace decode, a config.json path, and the models list") {

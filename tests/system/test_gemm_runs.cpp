@@ -46,9 +46,9 @@ TEST_CASE("datacenter cores on a simple memory: 1024x1024x1024 int8 matmul takes
   //  Total: 561 + 16 * 1406 + 512 = 23569.
   CHECK(r.total_cycles == 23569);
   REQUIRE(r.ops.size() == 1);
-  CHECK(r.ops[0].tiling.mt == 1024);
-  CHECK(r.ops[0].tiling.kt == 128);
-  CHECK(r.ops[0].tiling.nt == 128);
+  CHECK(r.ops[0].plan.tiling.mt == 1024);
+  CHECK(r.ops[0].plan.tiling.kt == 128);
+  CHECK(r.ops[0].plan.tiling.nt == 128);
   for (int c = 0; c < 4; ++c) {
     CHECK(core_counter(r, c, "systolic", "busy_cycles") == 16 * 1406);
     CHECK(core_counter(r, c, "systolic", "macs") == (1ull << 30) / 4);

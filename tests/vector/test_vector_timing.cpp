@@ -71,6 +71,9 @@ TEST_CASE("vector timing: element-wise kinds pack rows*cols into vectors", "[vec
   SECTION("silu: c = 2a + e + r = 10 -> 104") {
     CHECK(cycles(p, op_of(VectorKind::silu, 4, 40)) == 104);
   }
+  SECTION("tanh: c = 3a + e + r = 11 -> 114") {
+    CHECK(cycles(p, op_of(VectorKind::tanh, 4, 40)) == 114);
+  }
   SECTION("gelu: c = 5a + e + r = 13 -> 134") {
     CHECK(cycles(p, op_of(VectorKind::gelu, 4, 40)) == 134);
   }

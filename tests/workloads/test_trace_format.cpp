@@ -109,7 +109,7 @@ TEST_CASE("trace: to_json writes every default and parses back to the same trace
 TEST_CASE("trace: the matmul-only workloads of issue 2 still read as before") {
   const Workload w = load_workload("mlp");
   REQUIRE(w.ops.size() == 3);
-  const MatmulOp& down = w.ops[1];  // the transitional conversion run.cpp relies on
+  const MatmulOp& down = std::get<MatmulOp>(w.ops[1].body());
   CHECK(down.a == Operand::from_op(0));
   CHECK(down.b.source == Source::weight);
   CHECK(std::get<MatmulOp>(w.ops[2].body()).a.source == Source::input);
@@ -185,25 +185,19 @@ TEST_CASE("trace: a copy may select rows inside its input and no further") {
         "input has 4 rows of cols = 2");
 }
 
-TEST_CASE("trace: what the lowering cannot run yet is an error naming the op") {
-  CHECK(lowering_error_of(R"({"ops": [{"op": "matmul", "name": "fc", "m": 4, "k": 4, "n": 4},
-      {"op": "softmax", "name": "sm", "rows": 4, "cols": 4, "inputs": ["fc"]}]})") ==
-        "ops[1] 'sm' (softmax): not lowered yet");
-  CHECK(lowering_error_of(R"({"ops": [{"op": "matmul", "name": "qk", "m": 4, "k": 4, "n": 4,
-                                       "batch": 2}]})") ==
-        "ops[0] 'qk' (matmul): batch > 1: not lowered yet");
+TEST_CASE("trace: what the target cannot run is a lowering error naming the op") {
+  // small_target: int8 arrays only; a scratchpad slot of 128 KiB.
   CHECK(lowering_error_of(R"({"ops": [{"op": "matmul", "name": "fc", "m": 4, "k": 4, "n": 4,
-                                       "bias": true}]})") ==
-        "ops[0] 'fc' (matmul): bias: not lowered yet");
-  CHECK(lowering_error_of(R"({"ops": [{"op": "matmul", "name": "fc", "m": 4, "k": 4, "n": 4,
-                                       "b": "kv_cache"}]})") ==
-        "ops[0] 'fc' (matmul): B from kv_cache: not lowered yet");
-  CHECK(lowering_error_of(R"({"ops": [{"op": "embedding", "name": "e", "tokens": 4,
-                                       "vocab": 9, "hidden": 4}]})") ==
-        "ops[0] 'e' (embedding): not lowered yet");
-  CHECK(lowering_error_of(R"({"ops": [{"op": "matmul", "name": "fc", "m": 4, "k": 2, "n": 8},
-      {"op": "matmul", "name": "g", "m": 8, "k": 4, "n": 4, "a": "fc"}]})") ==
-        "ops[1] 'g' (matmul): A viewed in another shape than its producer's: not lowered yet");
+                                       "dtype": "fp16"}]})") ==
+        "ops[0] 'fc' (matmul): dtype fp16 is not supported by the systolic array "
+        "(core.systolic.dtypes)");
+  // One row of 200,000 int8 elements (195.3 KiB) does not fit a 128 KiB slot.
+  CHECK(lowering_error_of(R"({"ops": [{"op": "softmax", "name": "sm", "rows": 2, "cols": 200000,
+                                       "inputs": ["input"]}]})") ==
+        "ops[0] 'sm' (softmax): a row of 200000 B (plus 0 B of parameters) does not fit a "
+        "scratchpad slot of 131072 B");
+  // Everything else of the format lowers: the attention example above runs to a program.
+  CHECK(lowering_error_of(kAttention) == "(no error)");
 }
 
 TEST_CASE("trace: the hand-written example of README.md is a valid trace") {
