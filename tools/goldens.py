@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""Regression goldens: the inference cycles of BERT, GPT-2 and Llama-shaped models on every preset.
+
+    /usr/bin/python3 tools/goldens.py regen [--llmsim build/llmsim] [--only SUBSTRING]
+        re-simulates every case (auto and fixed mapping), rewrites tests/golden/goldens.json
+        and prints what changed
+    /usr/bin/python3 tools/goldens.py check NAME [--llmsim build/llmsim]
+        simulates one case and fails unless its cycles equal the golden (auto and fixed), the
+        cycles respect both lower bounds, and auto is not slower than fixed (run by ctest)
+    /usr/bin/python3 tools/goldens.py list
+        the case names (CMake registers one ctest per case)
+
+The cases are defined here (CASES); the numbers live in tests/golden/goldens.json.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GOLDEN = os.path.join(ROOT, "tests", "golden", "goldens.json")
+PRESETS = ["edge", "datacenter", "hbm2-stack"]
+
+
+def _cases():
+    cases = []
+    for preset in PRESETS:
+        for model in ["bert-base-uncased", "bert-large-uncased"]:
+            for seq in [128, 512]:
+                for batch in [1, 8]:
+                    cases.append({"arch": preset, "model": model, "seq": seq, "batch": batch,
+                                  "phase": "prefill"})
+        # Decoders: prefill of 128 tokens and decode of one token after 128 cached. The
+        # Llama-shaped models keep 2 of their 32 layers (same shapes per layer; README).
+        for model, layers in [("gpt2", None), ("llama-2-7b", 2), ("llama-3-8b", 2)]:
+            for phase in ["prefill", "decode"]:
+                c = {"arch": preset, "model": model, "batch": 1, "phase": phase}
+                if phase == "prefill":
+                    c["seq"] = 128
+                else:
+                    c["kv_len"] = 128
+                if layers:
+                    c["layers"] = layers
+                cases.append(c)
+    for c in cases:
+        parts = [c["model"], c["arch"], c["phase"], "b%d" % c["batch"]]
+        parts.append("s%d" % c["seq"] if "seq" in c else "kv%d" % c["kv_len"])
+        if "layers" in c:
+            parts.append("l%d" % c["layers"])
+        c["name"] = "_".join(parts)
+    return cases
+
+
+CASES = _cases()
+
+
+def simulate(llmsim, case, mapping):
+    args = [llmsim, "run", "--arch", case["arch"], "--model", case["model"], "--batch",
+            str(case["batch"]), "--phase", case["phase"], "--mapping", mapping]
+    for key, opt in [("seq", "--seq"), ("kv_len", "--kv-len"), ("layers", "--layers")]:
+        if key in case:
+            args += [opt, str(case[key])]
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run(args + ["--out", out], check=True, stdout=subprocess.DEVNULL,
+                       env=dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1"))
+        with open(os.path.join(out, "stats.json")) as f:
+            s = json.load(f)
+    return {"total_cycles": s["total_cycles"], "compute_bound_cycles": s["compute_bound_cycles"],
+            "memory_bound_cycles": s["memory_bound_cycles"]}
+
+
+def load():
+    if not os.path.exists(GOLDEN):
+        return {}
+    with open(GOLDEN) as f:
+        return {g["name"]: g for g in json.load(f)["cases"]}
+
+
+def regen(args):
+    old = load()
+    new = []
+    for case in CASES:
+        if args.only and args.only not in case["name"]:
+            if case["name"] in old:
+                new.append(old[case["name"]])
+            continue
+        t0 = time.time()
+        auto = simulate(args.llmsim, case, "auto")
+        fixed = simulate(args.llmsim, case, "fixed")
+        g = dict(case, total_cycles=auto["total_cycles"], fixed_cycles=fixed["total_cycles"])
+        new.append(g)
+        before = old.get(case["name"], {})
+        change = ""
+        if before.get("total_cycles") != g["total_cycles"] or \
+                before.get("fixed_cycles") != g["fixed_cycles"]:
+            change = "  CHANGED from %s / %s" % (before.get("total_cycles"), before.get("fixed_cycles"))
+        print("%-50s auto %12d  fixed %12d  %5.1f s%s" % (case["name"], g["total_cycles"],
+              g["fixed_cycles"], time.time() - t0, change), flush=True)
+    with open(GOLDEN + ".tmp", "w") as f:
+        json.dump({"description": "Inference cycles of the regression set; regenerate with "
+                   "/usr/bin/python3 tools/goldens.py regen", "cases": new}, f, indent=1)
+        f.write("\n")
+    os.replace(GOLDEN + ".tmp", GOLDEN)
+    return 0
+
+
+def check(args):
+    golden = load().get(args.name)
+    if golden is None:
+        print("no golden for %s: run tools/goldens.py regen" % args.name)
+        return 1
+    case = next(c for c in CASES if c["name"] == args.name)
+    auto = simulate(args.llmsim, case, "auto")
+    fixed = simulate(args.llmsim, case, "fixed")
+    errors = []
+    if auto["total_cycles"] != golden["total_cycles"]:
+        errors.append("auto: %d cycles, golden %d" % (auto["total_cycles"], golden["total_cycles"]))
+    if fixed["total_cycles"] != golden["fixed_cycles"]:
+        errors.append("fixed: %d cycles, golden %d" % (fixed["total_cycles"], golden["fixed_cycles"]))
+    for name, r in [("auto", auto), ("fixed", fixed)]:
+        for bound in ["compute_bound_cycles", "memory_bound_cycles"]:
+            if r["total_cycles"] < r[bound]:
+                errors.append("%s: %d cycles below the %s %.0f" % (name, r["total_cycles"], bound,
+                                                                   r[bound]))
+    if auto["total_cycles"] > fixed["total_cycles"]:
+        errors.append("auto (%d) slower than fixed (%d)" % (auto["total_cycles"], fixed["total_cycles"]))
+    for e in errors:
+        print(args.name + ": " + e)
+    if not errors:
+        print("%s: %d cycles (fixed %d); bounds %.0f compute, %.0f memory" % (
+            args.name, auto["total_cycles"], fixed["total_cycles"], auto["compute_bound_cycles"],
+            auto["memory_bound_cycles"]))
+    return 1 if errors else 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    default = os.path.join(ROOT, "build", "llmsim")
+    r = sub.add_parser("regen")
+    r.add_argument("--llmsim", default=default)
+    r.add_argument("--only", default="")
+    c = sub.add_parser("check")
+    c.add_argument("name")
+    c.add_argument("--llmsim", default=default)
+    sub.add_parser("list")
+    args = p.parse_args()
+    if args.cmd == "list":
+        for case in CASES:
+            print(case["name"])
+        return 0
+    return regen(args) if args.cmd == "regen" else check(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
