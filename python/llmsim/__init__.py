@@ -1,15 +1,20 @@
 """llmsim: a cycle-accurate simulator of an LLM inference ASIC, from Python.
 
     >>> import llmsim
-    >>> r = llmsim.run("edge", "gemm1024", {"core.systolic.rows": 64})
-    >>> r["total_cycles"], r["chip"]["core0"]["systolic"]["macs"]
+    >>> r = llmsim.run("edge", workload="gemm1024", overrides={"core.systolic.rows": 64})
+    >>> r.total_cycles, r.energy_pj, r.stats["chip"]["core0"]["systolic"]["macs"]
+    >>> r.per_op, r.per_layer                      # pandas DataFrames
+    >>> df = llmsim.sweep("edge", {"core.systolic.rows": [16, 32, 64]}, workload="mlp",
+    ...                   out="sweep.jsonl")       # one row per point; resumes from sweep.jsonl
 
 Errors in a config, a workload or an override raise ValueError with the message the CLI
 prints after "error: "; a broken simulator invariant (a bug) raises RuntimeError.
 Simulations in one process run one at a time (the SystemC kernel is not thread-safe); the GIL
-is released while one runs.
+is released while one runs. Each simulation gets a fresh SystemC context, so one process may
+run many (tests/python/test_run.py proves they equal runs in fresh processes).
 """
 
+import collections.abc as _abc
 import os as _os
 
 # The SystemC banner is printed when the first kernel context is made. The extension sets this
@@ -17,39 +22,67 @@ import os as _os
 _os.environ.setdefault("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1")
 
 from . import _llmsim  # noqa: E402
+from .result import Result  # noqa: E402
+from .sweeps import grid_points, read_sweep, sweep  # noqa: E402
 
-__all__ = ["run", "validate", "trace", "check_trace", "export_fx", "presets", "workloads",
-           "models"]
+__all__ = ["run", "sweep", "grid_points", "read_sweep", "Result", "validate", "trace",
+           "check_trace", "export_fx", "presets", "workloads", "models"]
+
+# The trace options of run() with their defaults; they apply to model= only.
+_TRACE_DEFAULTS = {"seq": None, "batch": 1, "phase": "prefill", "kv_len": None, "dtype": "int8"}
 
 
-def run(arch, workload, overrides=None):
-    """Simulates a workload on an architecture and returns the results as a dict.
+def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", kv_len=None,
+        dtype="int8", overrides=None):
+    """Simulates a model or a workload on an architecture.
 
     Args:
       arch: a preset name (see presets()), a path to an arch JSON file, or the arch config as
         a dict (the same document as a JSON file, e.g. json.load of configs/edge.json).
-      workload: a bundled workload name (see workloads()), a path to a workload JSON file, or
-        a dict {"ops": [...]} in the layer trace format (README.md), e.g. from trace() or
-        export_fx(); run() lowers matmul ops only so far and names the first op it cannot run.
+      model: a bundled model name (see models()), a path to a Hugging Face config.json, or such
+        a config as a dict. run() builds its layer trace with trace(model, batch, seq, phase,
+        kv_len, dtype) and simulates that.
+      workload: instead of model: a bundled workload name (see workloads()), a path to a
+        workload JSON file, or a dict {"ops": [...]} in the layer trace format (README.md),
+        e.g. from trace() or export_fx(). Exactly one of model and workload.
+      seq, batch, phase, kv_len, dtype: the trace options (see trace()); model= only.
       overrides: None, a dict {"core.systolic.rows": 64, ...} whose values are JSON-encoded,
         or a list of "path.to.key=value" strings as given to the CLI's --set. Applied in order
         to the arch config before it is checked.
 
     Returns:
-      The stats.json document the CLI writes with --out (total_cycles, seconds, macs, ...,
-      "chip": the stats tree, "stat_info": units and descriptions), plus
-      "ops": one dict per op (name, m, k, n, dtype, tiling {mt, kt, nt, estimate_cycles},
-      start_cycle, end_cycle, cycles, macs, dram_read_bytes, dram_written_bytes,
-      utilisation), "config": the resolved arch config (every default written out), and
-      "wall_seconds": the host time the run took (the only field that varies between runs).
-      For a dict arch or workload, "arch" / "workload" is "<dict>".
+      A Result: .total_cycles, .seconds, .energy_pj, .stats (the stats.json document, nested
+      dicts), .config, .ops, .per_op and .per_layer (pandas DataFrames), .trace,
+      .wall_seconds; see llmsim.Result.
 
     Raises:
-      ValueError: the arch, workload or overrides are wrong (the message names the key path).
-      TypeError: an argument has the wrong type.
+      ValueError: the arch, model, workload or overrides are wrong (the message names the key
+        path, as the CLI's), or the workload has an op the lowering cannot run yet (the message
+        names the first such op: "ops[5] 'layer0.softmax' (softmax): not lowered yet").
+      TypeError: an argument has the wrong type, or not exactly one of model and workload.
       RuntimeError: a simulator invariant broke (a bug).
     """
-    return _llmsim.run(arch, workload, overrides)
+    if (model is None) == (workload is None):
+        raise TypeError("run() takes exactly one of model= and workload=")
+    if model is not None:
+        try:
+            built = _llmsim.trace(model, batch, seq, phase, kv_len, dtype)
+        except ValueError as e:
+            if isinstance(model, str) and model in _llmsim.workloads() \
+                    and model not in _llmsim.models():
+                raise ValueError(f"{e} (\"{model}\" is a bundled workload: "
+                                 f"run(arch, workload=\"{model}\"))") from None
+            raise
+        return Result(_llmsim.run(arch, built, overrides), trace=built)
+    given = {"seq": seq, "batch": batch, "phase": phase, "kv_len": kv_len, "dtype": dtype}
+    stray = [k for k, v in given.items() if v != _TRACE_DEFAULTS[k]]
+    if stray:
+        raise TypeError(f"{', '.join(stray)}: trace options apply to model= only (a workload "
+                        "carries its own shapes)")
+    raw = _llmsim.run(arch, workload, overrides)
+    if isinstance(workload, _abc.Mapping):
+        return Result(raw, trace=workload)
+    return Result(raw, workload=workload)
 
 
 def validate(arch, overrides=None):

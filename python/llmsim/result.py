@@ -1,0 +1,176 @@
+"""The object llmsim.run() returns: the stats of one simulation and pandas views of them.
+
+Pandas is imported on first use of .per_op or .per_layer, so `import llmsim` stays light.
+"""
+
+import collections.abc
+import math
+
+# Keys of the driver's result that are not part of the stats.json document.
+_EXTRA_KEYS = ("ops", "config", "wall_seconds")
+
+# per_layer sums these per_op columns (and every column ending in one of _SUMMED_SUFFIXES).
+_SUMMED = ("cycles", "macs")
+_SUMMED_SUFFIXES = ("_bytes", "_macs", "_energy_pj")
+
+
+def energy_breakdown_pj(tree, prefix="chip"):
+    """The energy stats of a stats tree, as {dotted path: pJ}, each counted once.
+
+    A stat named `energy_pj` is its node's total (chip.memory.energy_pj covers every
+    chip.memory.ch*_pc*.energy_pj), so the walk takes a node's `energy_pj` and does not descend
+    into that node's children; a node without one is searched below. Values that are not finite
+    numbers are skipped, so the sum is never NaN.
+    """
+    out = {}
+    own = tree.get("energy_pj")
+    if isinstance(own, (int, float)) and not isinstance(own, bool):
+        if math.isfinite(own):
+            out[prefix + ".energy_pj"] = float(own)
+        return out
+    for key, child in tree.items():
+        if isinstance(child, dict):
+            out.update(energy_breakdown_pj(child, prefix + "." + key))
+    return out
+
+
+def _flatten(d, prefix=""):
+    """{"tiling": {"mt": 4}} -> {"tiling.mt": 4}."""
+    out = {}
+    for key, value in d.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, prefix + key + "."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+class Result(collections.abc.Mapping):
+    """One simulation's results.
+
+    Attributes:
+      total_cycles: core cycles from the start of the run to the end of its last op.
+      seconds: total_cycles at the core clock.
+      energy_pj: the chip's energy in pJ: the sum of the `energy_pj` stats of the stats tree,
+        each node counted once (today chip.memory.energy_pj for HBM, chip.noc.energy_pj, and
+        chip.core<i>.vector.energy_pj when the config gives vector energies; the simple memory,
+        the systolic array and the SRAMs report none yet, so they add 0). Never NaN;
+        energy_breakdown_pj lists the terms.
+      energy_breakdown_pj: {dotted stat path: pJ}, the terms of energy_pj.
+      stats: the stats.json document the CLI writes with --out: run totals at the top level
+        (total_cycles, seconds, macs, array_utilisation, dram_*_bytes, ...), "chip" (the stats
+        tree, nested dicts), "stat_info" (unit and description of every stat), "arch",
+        "workload".
+      config: the resolved arch config (every default written out), as config.json.
+      ops: one dict per simulated op, as the driver reports it.
+      per_op: ops as a pandas DataFrame, one row per op, nested keys flattened with dots
+        (tiling.mt, ...), plus "layer" and "op" (the kind) from the trace.
+      per_layer: per_op grouped by "layer", in order of first appearance: ops (count),
+        start_cycle (min), end_cycle (max), span_cycles (end - start), cycles, macs and every
+        *_bytes column summed, utilisation (macs / (span_cycles x peak MACs per cycle)).
+      trace: the trace that ran, when run() built it (model=) or was given it as a dict; else
+        None.
+      wall_seconds: host time of the simulation (the one field that varies between runs).
+
+    For code written against the dict run() returned before, a Result also reads as that
+    dict: r["total_cycles"], r["chip"], r["ops"], r["config"], r["wall_seconds"]; to_dict()
+    returns it.
+    """
+
+    def __init__(self, raw, trace=None, workload=None):
+        """raw: the dict _llmsim.run returns; trace: the trace dict that ran, if known;
+        workload: otherwise the workload name or path (read again for the layer names)."""
+        self._raw = raw
+        self.trace = trace
+        self._workload = workload
+        self.stats = {k: v for k, v in raw.items() if k not in _EXTRA_KEYS}
+        self.config = raw["config"]
+        self.ops = raw["ops"]
+        self.wall_seconds = raw["wall_seconds"]
+        self.total_cycles = raw["total_cycles"]
+        self.seconds = raw["seconds"]
+        self.energy_breakdown_pj = energy_breakdown_pj(raw.get("chip", {}))
+        self.energy_pj = math.fsum(self.energy_breakdown_pj.values())
+        self._per_op = None
+        self._per_layer = None
+
+    # The Mapping view of the raw dict.
+    def __getitem__(self, key):
+        return self._raw[key]
+
+    def __iter__(self):
+        return iter(self._raw)
+
+    def __len__(self):
+        return len(self._raw)
+
+    def to_dict(self):
+        """The dict run() returned before Result: the stats.json document plus "ops",
+        "config" and "wall_seconds"."""
+        return dict(self._raw)
+
+    def __repr__(self):
+        return (f"<llmsim.Result arch={self.stats.get('arch')!r} "
+                f"workload={self.stats.get('workload')!r} total_cycles={self.total_cycles} "
+                f"energy_pj={self.energy_pj:.6g}>")
+
+    def _trace_ops(self):
+        """The trace's ops with defaults written out (layer, op), or [] if unknown."""
+        if self.trace is None and self._workload is not None:
+            from . import _llmsim
+
+            self.trace = _llmsim.check_trace(self._workload)
+        return self.trace.get("ops", []) if self.trace else []
+
+    @property
+    def per_op(self):
+        if self._per_op is None:
+            import pandas as pd
+
+            info = {op.get("name"): op for op in self._trace_ops()}
+            rows = []
+            for op in self.ops:
+                row = _flatten(op)
+                traced = info.get(row.get("name"), {})
+                row.setdefault("op", traced.get("op"))
+                row.setdefault("layer", traced.get("layer", row.get("name")))
+                rows.append(row)
+            df = pd.DataFrame(rows)
+            first = [c for c in ("name", "op", "layer") if c in df.columns]
+            self._per_op = df[first + [c for c in df.columns if c not in first]]
+        return self._per_op.copy()
+
+    def _peak_macs_per_cycle(self):
+        core = self.config.get("core", {})
+        systolic = core.get("systolic", {}) if isinstance(core, dict) else {}
+        rows, cols = systolic.get("rows"), systolic.get("cols")
+        if not (isinstance(rows, int) and isinstance(cols, int)):
+            return None
+        return self.config.get("num_cores", 1) * rows * cols
+
+    @property
+    def per_layer(self):
+        if self._per_layer is None:
+            import pandas as pd
+
+            ops = self.per_op
+            if ops.empty:
+                self._per_layer = pd.DataFrame(columns=["layer", "ops"])
+                return self._per_layer.copy()
+            summed = [c for c in ops.columns
+                      if c in _SUMMED or (c.endswith(_SUMMED_SUFFIXES) and
+                                          pd.api.types.is_numeric_dtype(ops[c]))]
+            agg = {"ops": ("name", "size")}
+            if {"start_cycle", "end_cycle"} <= set(ops.columns):
+                agg["start_cycle"] = ("start_cycle", "min")
+                agg["end_cycle"] = ("end_cycle", "max")
+            agg.update({c: (c, "sum") for c in summed})
+            df = ops.groupby("layer", sort=False).agg(**agg).reset_index()
+            if "end_cycle" in df.columns:
+                df.insert(4, "span_cycles", df["end_cycle"] - df["start_cycle"])
+            peak = self._peak_macs_per_cycle()
+            if peak and "macs" in df.columns and "span_cycles" in df.columns:
+                span = df["span_cycles"].where(df["span_cycles"] > 0)
+                df["utilisation"] = (df["macs"] / (span * peak)).fillna(0.0)
+            self._per_layer = df
+        return self._per_layer.copy()
