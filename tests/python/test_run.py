@@ -324,31 +324,16 @@ def test_energy_sums_each_component_once():
 
 # (g) model= -------------------------------------------------------------------------------
 
-def _lowered_today(op, earlier_matmuls):
-    """What run() lowers today (README, "Lowering status"): a dense matmul of an input or an
-    earlier matmul's output by a weight."""
-    return (op["op"] == "matmul" and op.get("batch", 1) == 1 and not op.get("transpose_b")
-            and not op.get("bias") and op.get("b", "weight") == "weight"
-            and op.get("a", "input") in earlier_matmuls | {"input"})
-
-
 def test_model_runs_its_trace():
-    # The trace run() builds is llmsim.trace's; today the lowering stops at the first op it
-    # cannot run, naming it. (When the lowering lands, this test checks the result instead.)
+    # run(model=...) runs exactly the trace llmsim.trace builds: the same as passing that trace.
     trace = llmsim.trace("bert-base-uncased", seq=16)
-    matmuls = set()
-    for first, op in enumerate(trace["ops"]):
-        if not _lowered_today(op, matmuls):
-            break
-        matmuls.add(op["name"])
-    op = trace["ops"][first]
-    expected = f"ops[{first}] '{op['name']}' ({op['op']}): not lowered yet"
-    with pytest.raises(ValueError) as info:
-        llmsim.run("edge", model="bert-base-uncased", seq=16)
-    assert str(info.value) == expected
-    with pytest.raises(ValueError) as info:
-        llmsim.run("edge", workload=trace)
-    assert str(info.value) == expected
+    by_model = llmsim.run("edge", model="bert-base-uncased", seq=16)
+    by_trace = llmsim.run("edge", workload=trace)
+    assert by_model.total_cycles == by_trace.total_cycles > 0
+    assert list(by_model.per_op["name"]) == [op["name"] for op in trace["ops"]]
+    layers = list(by_model.per_layer.index) if "layer" not in by_model.per_layer.columns \
+        else list(by_model.per_layer["layer"])
+    assert layers[0] == "embeddings" and layers[-1] == "head" and len(layers) == 2 + 12
 
 
 def test_run_arguments():
