@@ -2,22 +2,27 @@
 """Regression goldens: the inference cycles of BERT, GPT-2 and Llama-shaped models on every preset.
 
     /usr/bin/python3 tools/goldens.py regen [--llmsim build/llmsim] [--only SUBSTRING]
-        re-simulates every case (auto and fixed mapping), rewrites tests/golden/goldens.json
-        and prints what changed
+                                            [--missing] [--jobs N]
+        re-simulates the cases (auto and fixed mapping), N at once, updates
+        tests/golden/goldens.json after each and prints what changed
     /usr/bin/python3 tools/goldens.py check NAME [--llmsim build/llmsim]
         simulates one case and fails unless its cycles equal the golden (auto and fixed), the
         cycles respect both lower bounds, and auto is not slower than fixed (run by ctest)
     /usr/bin/python3 tools/goldens.py list
         the case names (CMake registers one ctest per case)
+    /usr/bin/python3 tools/goldens.py table
+        the goldens as the Markdown table of README.md
 
 The cases are defined here (CASES); the numbers live in tests/golden/goldens.json.
 """
 import argparse
+import concurrent.futures
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -79,31 +84,43 @@ def load():
         return {g["name"]: g for g in json.load(f)["cases"]}
 
 
+def save(goldens):
+    ordered = [goldens[c["name"]] for c in CASES if c["name"] in goldens]
+    with open(GOLDEN + ".tmp", "w") as f:
+        json.dump({"description": "Inference cycles of the regression set; regenerate with "
+                   "/usr/bin/python3 tools/goldens.py regen", "cases": ordered}, f, indent=1)
+        f.write("\n")
+    os.replace(GOLDEN + ".tmp", GOLDEN)
+
+
 def regen(args):
     old = load()
-    new = []
-    for case in CASES:
-        if args.only and args.only not in case["name"]:
-            if case["name"] in old:
-                new.append(old[case["name"]])
-            continue
+    goldens = dict(old)
+    lock = threading.Lock()
+
+    def one(case):
         t0 = time.time()
         auto = simulate(args.llmsim, case, "auto")
         fixed = simulate(args.llmsim, case, "fixed")
         g = dict(case, total_cycles=auto["total_cycles"], fixed_cycles=fixed["total_cycles"])
-        new.append(g)
         before = old.get(case["name"], {})
         change = ""
-        if before.get("total_cycles") != g["total_cycles"] or \
-                before.get("fixed_cycles") != g["fixed_cycles"]:
-            change = "  CHANGED from %s / %s" % (before.get("total_cycles"), before.get("fixed_cycles"))
-        print("%-50s auto %12d  fixed %12d  %5.1f s%s" % (case["name"], g["total_cycles"],
-              g["fixed_cycles"], time.time() - t0, change), flush=True)
-    with open(GOLDEN + ".tmp", "w") as f:
-        json.dump({"description": "Inference cycles of the regression set; regenerate with "
-                   "/usr/bin/python3 tools/goldens.py regen", "cases": new}, f, indent=1)
-        f.write("\n")
-    os.replace(GOLDEN + ".tmp", GOLDEN)
+        if (before.get("total_cycles"), before.get("fixed_cycles")) != \
+                (g["total_cycles"], g["fixed_cycles"]):
+            change = "  CHANGED from %s / %s" % (before.get("total_cycles"),
+                                                 before.get("fixed_cycles"))
+        with lock:  # each finished case is saved at once: an interrupted regen keeps its work
+            goldens[case["name"]] = g
+            save(goldens)
+            print("%-50s auto %12d  fixed %12d  %6.1f s%s" % (
+                case["name"], g["total_cycles"], g["fixed_cycles"], time.time() - t0, change),
+                flush=True)
+
+    todo = [c for c in CASES if args.only in c["name"]
+            and not (args.missing and c["name"] in old)]
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        for f in [pool.submit(one, c) for c in todo]:
+            f.result()
     return 0
 
 
@@ -136,22 +153,49 @@ def check(args):
     return 1 if errors else 0
 
 
+def table():
+    goldens = load()
+    print("| model | phase | batch | seq / kv_len | " + " | ".join(PRESETS) + " |")
+    print("|---|---|---|---|" + "---|" * len(PRESETS))
+    seen = []
+    for c in CASES:
+        key = (c["model"], c["phase"], c["batch"], c.get("seq"), c.get("kv_len"), c.get("layers"))
+        if key in seen:
+            continue
+        seen.append(key)
+        cells = []
+        for preset in PRESETS:
+            name = c["name"].replace("_%s_" % c["arch"], "_%s_" % preset)
+            g = goldens.get(name)
+            cells.append("{:,}".format(g["total_cycles"]) if g else "-")
+        model = c["model"] + (" (%d layers)" % c["layers"] if "layers" in c else "")
+        shape = "seq %d" % c["seq"] if "seq" in c else "kv_len %d" % c["kv_len"]
+        print("| %s | %s | %d | %s | %s |" % (model, c["phase"], c["batch"], shape,
+                                             " | ".join(cells)))
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     default = os.path.join(ROOT, "build", "llmsim")
     r = sub.add_parser("regen")
     r.add_argument("--llmsim", default=default)
-    r.add_argument("--only", default="")
+    r.add_argument("--only", default="", help="cases whose name contains this")
+    r.add_argument("--missing", action="store_true", help="only cases without a golden")
+    r.add_argument("--jobs", type=int, default=os.cpu_count(), help="simulations at once")
     c = sub.add_parser("check")
     c.add_argument("name")
     c.add_argument("--llmsim", default=default)
     sub.add_parser("list")
+    sub.add_parser("table")
     args = p.parse_args()
     if args.cmd == "list":
         for case in CASES:
             print(case["name"])
         return 0
+    if args.cmd == "table":
+        return table()
     return regen(args) if args.cmd == "regen" else check(args)
 
 

@@ -210,9 +210,11 @@ class Lowerer {
     const std::uint64_t tm = ceil_div(op.m, tl.mt), tn = ceil_div(op.n, tl.nt),
                         tk = ceil_div(op.k, tl.kt);
 
-    // Attention geometry: KV heads and sequences of a batched matmul.
+    // Attention (B is an activation: K or V): its operands are viewed per (sequence, KV head)
+    // when their producers' shapes are token-major. Its geometry: KV heads and sequences.
+    const bool attention = op.b.is_op();
     std::uint64_t hkv = 1;
-    if (op.batch > 1 && op.b.is_op()) {
+    if (attention) {
       const Op& bp = producer_op(op.b);
       if (const auto* kv = bp.get_if<KvWriteOp>()) {
         hkv = kv->heads;
@@ -241,10 +243,10 @@ class Lowerer {
     auto view_a = [&](std::uint64_t bi) -> View {
       if (!op.a.is_op()) return dense(a_ext + bi * op.m * op.k * e, op.k, e);
       const Region& r = producer(op.a);
-      if (op.batch == 1) return dense(r.addr, op.k, e);
       if (r.rows == op.batch * op.m && r.cols == op.k) {
         return dense(r.addr + bi * op.m * op.k * e, op.k, e);
       }
+      if (!attention) return dense(r.addr + bi * op.m * op.k * e, op.k, e);
       const std::uint64_t s = r.rows / bsz;  // tokens per sequence
       const std::uint64_t g = s ? op.m / s : 0;
       if (s == 0 || g == 0 || op.m % s != 0 || r.cols != hkv * g * op.k) {
@@ -257,8 +259,9 @@ class Lowerer {
       if (!op.b.is_op()) return dense(b_ext + bi * sr * sc * e, sc, e);
       const Region& r = producer(op.b);
       if (producer_op(op.b).get_if<KvWriteOp>()) return dense(r.addr + bi * sr * sc * e, sc, e);
-      if (op.batch == 1) return dense(r.addr, sc, e);
-      if (r.rows == op.batch * sr && r.cols == sc) return dense(r.addr + bi * sr * sc * e, sc, e);
+      if ((r.rows == op.batch * sr && r.cols == sc) || !attention) {
+        return dense(r.addr + bi * sr * sc * e, sc, e);
+      }
       const std::uint64_t b = bi / hkv, j = bi % hkv;
       return {r.addr + (b * sr * r.cols + j * sc) * e, r.cols * e, kOneGroup, 0};
     };

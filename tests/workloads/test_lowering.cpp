@@ -1,0 +1,196 @@
+// The lowering of a layer trace to ISA programs (workloads/lowering.h): where attention operands
+// are read from, how vector ops are cut into pieces, the dependencies between ops, the
+// compulsory bytes, and the multi-core split options.
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <variant>
+
+#include "workloads/lowering.h"
+#include "workloads/workload.h"
+
+namespace {
+
+using llmsim::config::Json;
+using namespace llmsim;
+using namespace llmsim::workloads;
+
+Workload parse(const std::string& text) {
+  return parse_workload(Json::parse(text), "t");
+}
+
+// One core, a 16x16 array, a 256 KiB scratchpad (128 KiB slots), 64 KiB accumulator; the GEMM
+// cost m + k + n.
+Target target(std::uint32_t cores = 1) {
+  Target t;
+  t.num_cores = cores;
+  t.array_rows = t.array_cols = 16;
+  t.scratchpad_bytes = 256 * 1024;
+  t.accumulator_bytes = 64 * 1024;
+  t.dma_bytes_per_cycle = 64;
+  t.dram_bytes_per_cycle = 64;
+  t.dtypes = {isa::DType::int8};
+  t.gemm_cycles = [](std::uint64_t m, std::uint64_t k, std::uint64_t n) { return m + k + n; };
+  return t;
+}
+
+template <class T>
+std::vector<T> of(const std::vector<isa::Instruction>& q, int op) {
+  std::vector<T> out;
+  for (const auto& i : q) {
+    if (i.op != op) continue;
+    if (const auto* x = std::get_if<T>(&i.body)) out.push_back(*x);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("lowering: attention reads each head's columns of the token-major Q and K") {
+  // q and k: 4 tokens x 8 features = 2 heads of d = 4, int8, token-major. The scores matmul
+  // (batch 2 = 1 sequence x 2 KV heads, m = 4 tokens, k = d = 4, n = 4 keys, transpose_b)
+  // reads, for head h, the 4 x 4 block at column 4h of q (row stride 8 B) and the same block
+  // of k (K^T: stored rows are keys).
+  const Workload w = parse(R"({"ops": [
+    {"op": "matmul", "name": "q", "m": 4, "k": 8, "n": 8},
+    {"op": "matmul", "name": "k", "m": 4, "k": 8, "n": 8},
+    {"op": "matmul", "name": "qk", "batch": 2, "m": 4, "k": 4, "n": 4, "a": "q", "b": "k",
+     "transpose_b": true}]})");
+  const Lowered l = lower(w, target());
+  const auto& load = l.program.cores[0].queue(isa::QueueKind::load);
+  // DRAM: q's A (4 KiB page) at 0, B at 4096, C at 8192; k's A 12288, B 16384, C 20480.
+  const std::uint64_t q = 8192, k = 20480;
+  const auto blocks = of<isa::DmaLoad>(load, 2);
+  REQUIRE(blocks.size() == 4);  // per head: A then B
+  for (std::uint64_t h = 0; h < 2; ++h) {
+    const isa::Block& a = blocks[2 * h].block;
+    const isa::Block& b = blocks[2 * h + 1].block;
+    CHECK(a.rows == 4);
+    CHECK(a.cols == 4);
+    CHECK(a.dram_addr == q + 4 * h);
+    CHECK(a.dram_stride_bytes == 8);
+    CHECK(b.rows == 4);  // keys
+    CHECK(b.cols == 4);  // d
+    CHECK(b.dram_addr == k + 4 * h);
+    CHECK(b.dram_stride_bytes == 8);
+  }
+  // The weights of q and k and their inputs are compulsory; the scores matmul's are not
+  // (its operands are op outputs), except its own output, the last op's.
+  CHECK(l.plans[0].compulsory_bytes == 4 * 8 + 8 * 8);
+  CHECK(l.plans[2].compulsory_bytes == 2 * 4 * 4);
+}
+
+TEST_CASE("lowering: grouped-query attention reads a KV head once for its query heads") {
+  // Multi-query attention: 2 query heads (d = 4) share 1 KV head; 3 tokens. batch = 1 x 1,
+  // m = g x s = 6: A's rows are head 0's 3 tokens (columns 0..3 of q, row stride 8 B), then
+  // head 1's (columns 4..7); B is k (3 keys x 4) read once for both.
+  const Workload w = parse(R"({"ops": [
+    {"op": "matmul", "name": "q", "m": 3, "k": 8, "n": 8},
+    {"op": "matmul", "name": "k", "m": 3, "k": 8, "n": 4},
+    {"op": "matmul", "name": "qk", "batch": 1, "m": 6, "k": 4, "n": 3, "a": "q", "b": "k",
+     "transpose_b": true}]})");
+  const Lowered l = lower(w, target());
+  const auto blocks = of<isa::DmaLoad>(l.program.cores[0].queue(isa::QueueKind::load), 2);
+  // q's C at 8192 (A 0, B 4096); k's C at 20480.
+  REQUIRE(blocks.size() == 3);
+  CHECK(blocks[0].block.dram_addr == 8192);
+  CHECK(blocks[1].block.dram_addr == 8192 + 4);
+  for (int i = 0; i < 2; ++i) {
+    CHECK(blocks[i].block.rows == 3);
+    CHECK(blocks[i].block.cols == 4);
+    CHECK(blocks[i].block.dram_stride_bytes == 8);
+  }
+  CHECK(blocks[2].block.dram_addr == 20480);
+  CHECK(blocks[2].block.rows == 3);
+  CHECK(blocks[2].block.dram_stride_bytes == 4);
+}
+
+TEST_CASE("lowering: a vector op runs in pieces through the three queues") {
+  // softmax of 8 rows x 4 int8 on one core: a quarter of the rows per piece (2), 4 pieces, each
+  // load -> vec.softmax in place -> store.
+  const Workload w = parse(R"({"ops": [
+    {"op": "softmax", "name": "sm", "rows": 8, "cols": 4, "inputs": ["input"]}]})");
+  const Lowered l = lower(w, target());
+  CHECK(l.plans[0].chunk_rows == 2);
+  CHECK(l.plans[0].pieces == 4);
+  const auto& core = l.program.cores[0];
+  const auto vec = of<isa::VectorOp>(core.queue(isa::QueueKind::compute), 0);
+  REQUIRE(vec.size() == 4);
+  for (const auto& v : vec) {
+    CHECK(v.kind == isa::VectorKind::softmax);
+    CHECK(v.rows == 2);
+    CHECK(v.cols == 4);
+    CHECK(v.src.addr == v.dst.addr);
+    CHECK(v.src.elem_bytes == 1);
+  }
+  CHECK(of<isa::DmaLoad>(core.queue(isa::QueueKind::load), 0).size() == 4);
+  CHECK(of<isa::DmaStore>(core.queue(isa::QueueKind::store), 0).size() == 4);
+  CHECK(l.plans[0].compulsory_bytes == 2 * 8 * 4);  // the input read, the output written
+}
+
+TEST_CASE("lowering: layernorm reads gamma and beta, add a broadcast weight row") {
+  const Workload w = parse(R"({"ops": [
+    {"op": "layernorm", "name": "ln", "rows": 4, "cols": 8, "inputs": ["input"]},
+    {"op": "add", "name": "b", "rows": 4, "cols": 8, "inputs": ["ln", "weight"]}]})");
+  const Lowered l = lower(w, target());
+  const auto& ex = l.program.cores[0].queue(isa::QueueKind::compute);
+  for (const auto& v : of<isa::VectorOp>(ex, 0)) CHECK(v.src2_rows == 2);
+  for (const auto& v : of<isa::VectorOp>(ex, 1)) CHECK(v.src2_rows == 1);
+}
+
+TEST_CASE("lowering: a consumer waits for its producer's stores on every core") {
+  const Workload w = parse(R"({"ops": [
+    {"op": "matmul", "name": "a", "m": 64, "k": 16, "n": 16},
+    {"op": "relu", "name": "r", "rows": 64, "cols": 16, "inputs": ["a"]},
+    {"op": "matmul", "name": "b", "m": 64, "k": 16, "n": 16}]})");
+  const Lowered l = lower(w, target(2));
+  for (const auto& core : l.program.cores) {
+    const auto& ld = core.queue(isa::QueueKind::load);
+    CHECK(of<isa::SemWait>(ld, 1).front().sem == 4);  // relu waits for a: semaphore 4
+    CHECK(of<isa::Barrier>(ld, 1).size() == 1);
+    CHECK(of<isa::Barrier>(ld, 2).empty());  // b reads no op output: it may overlap
+    // a's stores release relu (semaphore 4, signalled after a's last store on this core).
+    std::set<std::uint32_t> signalled;
+    for (const auto& i : core.queue(isa::QueueKind::store)) {
+      if (const auto* s = std::get_if<isa::SemSignal>(&i.body); s && i.op == -1) {
+        signalled.insert(s->sem);
+      }
+    }
+    CHECK(signalled == std::set<std::uint32_t>{4});
+  }
+}
+
+TEST_CASE("lowering: the split options deal output tiles to the cores") {
+  // 2 items x (64/16 = 4 row tiles) x (32/16 = 2 col tiles) with fixed tiles 16 x 16 x 16... the
+  // fixed mapping takes kt = nt = 16 and mt as large as fits (64): 1 row tile, 2 col tiles.
+  const Workload w = parse(R"({"ops": [
+    {"op": "matmul", "name": "bmm", "batch": 4, "m": 64, "k": 16, "n": 32}]})");
+  auto gemms_per_core = [&](Split s) {
+    MappingOptions o;
+    o.automatic = false;
+    o.split = s;
+    const Lowered l = lower(w, target(4), o);
+    std::vector<std::size_t> n;
+    for (const auto& c : l.program.cores) {
+      n.push_back(of<isa::Gemm>(c.queue(isa::QueueKind::compute), 0).size());
+    }
+    return n;
+  };
+  // 4 items x 1 row tile x 2 col tiles = 8 output tiles, 1 k tile each.
+  CHECK(gemms_per_core(Split::tiles) == std::vector<std::size_t>{2, 2, 2, 2});
+  CHECK(gemms_per_core(Split::batch) == std::vector<std::size_t>{2, 2, 2, 2});
+  CHECK(gemms_per_core(Split::rows) == std::vector<std::size_t>{2, 2, 2, 2});
+  // cols: tile column index bi * 2 + ni round robin over 4 cores: same balance here.
+  CHECK(gemms_per_core(Split::cols) == std::vector<std::size_t>{2, 2, 2, 2});
+  // One item: rows puts its single row tile (both columns) on core 0.
+  const Workload one = parse(R"({"ops": [
+    {"op": "matmul", "name": "mm", "m": 64, "k": 16, "n": 32}]})");
+  MappingOptions rows;
+  rows.automatic = false;
+  rows.split = Split::rows;
+  const Lowered l = lower(one, target(4), rows);
+  CHECK(of<isa::Gemm>(l.program.cores[0].queue(isa::QueueKind::compute), 0).size() == 2);
+  CHECK(of<isa::Gemm>(l.program.cores[1].queue(isa::QueueKind::compute), 0).empty());
+  // auto balances: it would not choose rows here.
+  CHECK(lower(one, target(4)).plans[0].split != Split::rows);
+}
