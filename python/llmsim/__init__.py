@@ -57,8 +57,9 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
 
     Raises:
       ValueError: the arch, model, workload or overrides are wrong (the message names the key
-        path, as the CLI's), or the workload has an op the lowering cannot run yet (the message
-        names the first such op: "ops[5] 'layer0.softmax' (softmax): not lowered yet").
+        path, as the CLI's), or the workload has an op the target cannot run (the message
+        names the op: "ops[0] 'fc' (matmul): dtype fp16 is not supported by the systolic
+        array (core.systolic.dtypes)").
       TypeError: an argument has the wrong type, or not exactly one of model and workload.
       RuntimeError: a simulator invariant broke (a bug).
     """

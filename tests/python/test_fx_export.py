@@ -72,13 +72,13 @@ def test_small_bert_export_and_builtin_lower_and_run_the_same():
     # lower to the same op list -- and, lowered alike, they simulate to the same cycles.
     exported = llmsim.export_fx(small_bert(), (torch.zeros(1, 16, dtype=torch.long),))
     builtin = llmsim.trace("torch-tiny-bert", batch=1, seq=16)
-    a = llmsim.run("edge", exported)
-    b = llmsim.run("edge", builtin)
+    a = llmsim.run("edge", workload=exported)
+    b = llmsim.run("edge", workload=builtin)
     keys = ["kind", "shape", "dtype", "macs", "pieces", "cycles", "dram_read_bytes",
             "dram_written_bytes"]
-    assert [{k: op[k] for k in keys} for op in a["ops"]] == \
-        [{k: op[k] for k in keys} for op in b["ops"]]
-    assert a["total_cycles"] == b["total_cycles"] > 0
+    assert [{k: op[k] for k in keys} for op in a.ops] == \
+        [{k: op[k] for k in keys} for op in b.ops]
+    assert a.total_cycles == b.total_cycles > 0
 
 
 def test_exported_layers_follow_the_module_tree():
