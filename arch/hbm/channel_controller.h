@@ -93,13 +93,20 @@ class ChannelController {
  private:
   // Issues every command before `until` (see advance()).
   void run_until(std::uint64_t until, std::vector<Request>& completed);
-  const std::optional<Decision>& decision() const;
+  // The next command (see CommandScheduler::next), cached in m_decision.
+  const Decision& decision() const;
+  // Issues `d` (m_decision: it stays marked valid, so nothing recomputes it meanwhile) and
+  // invalidates the cached decision.
   void execute(const Decision& d, std::vector<Request>& completed);
   // The device-level effects of a command: timing, bank state, row-hit counts, counters,
   // observer.
   void apply(Command cmd, std::uint32_t bank, std::uint32_t row, std::uint64_t cycle);
   void complete(const Decision& d, std::vector<Request>& completed);
-  RefreshDuty refresh_duty() const;
+  RefreshDuty refresh_duty() const {
+    return RefreshDuty{m_params.refresh, m_refresh_due, m_refresh_bank};
+  }
+  // The due cycle of refresh number m_refreshes + 1.
+  std::uint64_t refresh_due() const;
   // Which queue the scheduler serves: writes in drain mode or when no read is pending.
   bool serve_writes() const { return drain_now() || m_reads.empty(); }
   // Write drain mode at now(), from the mode of the cycle before and the writes queued now
@@ -121,18 +128,22 @@ class ChannelController {
   RequestQueue m_writes;
   CommandScheduler m_scheduler;
   std::uint32_t m_drain_high, m_drain_low;  // write watermarks in requests
+  std::uint32_t m_burst_bytes;
+  // A RD's (WR's) data is done tCL + tBL (tCWL + tBL) after it issues.
+  std::uint64_t m_read_done_cycles, m_write_done_cycles;
 
   std::uint64_t m_now = 0;
   std::uint64_t m_seq = 0;           // enqueue counter: request age
   bool m_drain = false;              // write drain mode of cycle now() - 1
   std::uint64_t m_refreshes = 0;     // refreshes issued by the scheduler
   std::uint32_t m_refresh_bank = 0;  // per_bank: the next bank to refresh
+  std::uint64_t m_refresh_due = 0;   // refresh_due(), kept up to date
   std::vector<Request> m_pending;    // completed while catching up in enqueue()
   std::function<void(const IssuedCommand&)> m_observer;
   // The next decision, valid until the state changes (an issue, or an enqueue the scheduler
   // cannot fold in). Moving now() forward up to the decided cycle leaves it valid: every
   // candidate's earliest cycle is already at or after it.
-  mutable std::optional<Decision> m_decision;
+  mutable Decision m_decision;
   mutable bool m_decision_valid = false;
 
   stats::Group m_stats;

@@ -11,13 +11,17 @@ RequestQueue::RequestQueue(std::uint32_t capacity, std::uint32_t banks)
   for (std::uint32_t i = capacity; i > 0; --i) m_free.push_back(static_cast<std::int32_t>(i - 1));
 }
 
-std::int32_t RequestQueue::push(const Entry& e, bool hit) {
+std::int32_t RequestQueue::push(const Request& r, std::uint64_t seq, std::uint32_t bank, bool hit) {
   LLMSIM_CHECK(!full(), "push to a full HBM request queue");
   const std::int32_t slot = m_free.back();
   m_free.pop_back();
-  BankList& list = m_banks[e.bank];
+  BankList& list = m_banks[bank];
   Entry& s = m_slots[slot];
-  s = e;
+  s.req = r;
+  s.seq = seq;
+  s.bank = bank;
+  s.needed_act = false;
+  s.needed_pre = false;
   s.prev = list.tail;
   s.next = kNone;
   if (list.tail == kNone) {
@@ -27,7 +31,7 @@ std::int32_t RequestQueue::push(const Entry& e, bool hit) {
   }
   list.tail = slot;
   ++list.count;
-  m_nonempty |= std::uint64_t{1} << e.bank;
+  m_nonempty |= std::uint64_t{1} << bank;
   if (hit) ++list.hits;
   ++m_size;
   return slot;

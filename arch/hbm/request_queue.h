@@ -40,9 +40,10 @@ class RequestQueue {
   bool empty() const { return m_size == 0; }
   bool full() const { return m_size == m_slots.size(); }
 
-  // Appends `e` (e.prev/next are ignored) to its bank's list; `hit` says whether it hits the
-  // bank's open row. Returns its slot. Contract: !full(), e.seq larger than any queued seq.
-  std::int32_t push(const Entry& e, bool hit);
+  // Appends `r` to the list of `bank` (its bank index) with age `seq`; `hit` says whether it
+  // hits the bank's open row. Returns its slot. Contract: !full(), seq larger than any queued
+  // seq.
+  std::int32_t push(const Request& r, std::uint64_t seq, std::uint32_t bank, bool hit);
   // Removes the request in `slot`; `hit` as it stands now.
   void remove(std::int32_t slot, bool hit);
 
