@@ -66,26 +66,22 @@ AddressMapping::AddressMapping(const std::string& mapping, const Organization& o
   }
 }
 
-DecodedAddress AddressMapping::decode(std::uint64_t addr) const {
+DecodedAddress AddressMapping::decode_mixed_radix(std::uint64_t addr) const {
   if (addr >= m_capacity) {
     throw WorkloadError("address " + std::to_string(addr) + " lies beyond the memory capacity of " +
                         std::to_string(m_capacity) + " bytes");
   }
+  // Shift and mask the power-of-two fields, divide only by the others.
   std::array<std::uint64_t, 6> v{};
-  if (m_pow2) {
-    for (int f = 0; f < 6; ++f) v[f] = (addr >> m_shift[f]) & m_mask[f];
-  } else {
-    // Mixed radix: shift and mask the power-of-two fields, divide only by the others.
-    std::uint64_t rest = addr / m_burst_bytes;
-    for (Field f : m_lsb_first) {
-      const int i = int(f);
-      if (is_power_of_two(m_count[i])) {
-        v[i] = rest & (m_count[i] - 1);
-        rest >>= m_bits[i];
-      } else {
-        v[i] = rest % m_count[i];
-        rest /= m_count[i];
-      }
+  std::uint64_t rest = addr / m_burst_bytes;
+  for (Field f : m_lsb_first) {
+    const int i = int(f);
+    if (is_power_of_two(m_count[i])) {
+      v[i] = rest & (m_count[i] - 1);
+      rest >>= m_bits[i];
+    } else {
+      v[i] = rest % m_count[i];
+      rest /= m_count[i];
     }
   }
   DecodedAddress d;

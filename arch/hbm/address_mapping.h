@@ -30,13 +30,31 @@ class AddressMapping {
   AddressMapping(const std::string& mapping, const Organization& org, const std::string& key_path);
 
   // Throws WorkloadError if `addr` lies beyond the memory's capacity.
-  DecodedAddress decode(std::uint64_t addr) const;
+  DecodedAddress decode(std::uint64_t addr) const {
+    if (m_pow2 && addr < m_capacity) {
+      // Every count a power of two: each field is (addr >> shift) & mask.
+      auto field = [this, addr](Field f) {
+        return std::uint32_t((addr >> m_shift[int(f)]) & m_mask[int(f)]);
+      };
+      DecodedAddress d;
+      d.interface = field(Field::ch) << m_bits[int(Field::pc)] | field(Field::pc);
+      d.bank_group = field(Field::bg);
+      d.bank = field(Field::ba);
+      d.row = field(Field::ro);
+      d.column = field(Field::co);
+      return d;
+    }
+    return decode_mixed_radix(addr);
+  }
   std::uint32_t burst_bytes() const { return m_burst_bytes; }
   const std::string& name() const { return m_name; }
 
   static std::vector<std::string> presets();  // documented examples; any permutation is valid
 
  private:
+  // decode() when some count is not a power of two (or `addr` is out of range).
+  DecodedAddress decode_mixed_radix(std::uint64_t addr) const;
+
   std::string m_name;
   std::uint32_t m_burst_bytes;
   std::uint64_t m_capacity;

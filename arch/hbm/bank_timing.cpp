@@ -125,14 +125,21 @@ bool BankTiming::state_allows(Command cmd, std::uint32_t bank, std::uint32_t row
   return false;
 }
 
+void BankTiming::illegal(Command cmd, std::uint32_t bank, std::uint32_t row,
+                         std::uint64_t cycle) const {
+  throw_internal_error("can_issue(cmd, bank, row, cycle)",
+                       std::string("illegal HBM command ") + to_string(cmd) + " to bank " +
+                           std::to_string(bank) + " row " + std::to_string(row) + " at cycle " +
+                           std::to_string(cycle) + " (earliest " +
+                           std::to_string(earliest(cmd, bank)) + ", bank state " +
+                           (state_allows(cmd, bank, row) ? "ok" : "wrong") + ")",
+                       __FILE__, __LINE__);
+}
+
 void BankTiming::issue(Command cmd, std::uint32_t bank, std::uint32_t row, std::uint64_t cycle) {
   LLMSIM_CHECK(cmd == Command::refab || bank < m_banks.size(),
                "HBM command to a bank out of range");
-  LLMSIM_CHECK(can_issue(cmd, bank, row, cycle),
-               std::string("illegal HBM command ") + to_string(cmd) + " to bank " +
-                   std::to_string(bank) + " row " + std::to_string(row) + " at cycle " +
-                   std::to_string(cycle) + " (earliest " + std::to_string(earliest(cmd, bank)) +
-                   ", bank state " + (state_allows(cmd, bank, row) ? "ok" : "wrong") + ")");
+  if (!can_issue(cmd, bank, row, cycle)) illegal(cmd, bank, row, cycle);
   const auto& by_level = m_constraints[idx(cmd)];
   auto raise = [cycle](Earliest& e, const Constraints& cs) {
     for (std::uint32_t i = 0; i < cs.size; ++i) {

@@ -119,6 +119,9 @@ class BankTiming {
   };
 
   void add(Command prev, Level level, Command next, std::uint64_t latency);
+  // Throws the InternalError for an illegal issue() (out of line: issue() is hot).
+  [[noreturn]] void illegal(Command cmd, std::uint32_t bank, std::uint32_t row,
+                            std::uint64_t cycle) const;
 
   std::uint32_t m_banks_per_group;
   std::uint64_t m_faw;

@@ -13,6 +13,22 @@ namespace {
 constexpr std::uint64_t kLatencyBucketCycles = 8;
 constexpr std::size_t kLatencyBuckets = 512;
 
+// The InternalErrors of the contract checks, out of line: the checks are on hot paths.
+[[noreturn]] void address_error(const BankAddress& a) {
+  throw_internal_error("check_address(a)",
+                       "HBM address out of range: bank group " + std::to_string(a.bank_group) +
+                           ", bank " + std::to_string(a.bank) + ", row " + std::to_string(a.row) +
+                           ", column " + std::to_string(a.column),
+                       __FILE__, __LINE__);
+}
+
+[[noreturn]] void time_error(const char* what, std::uint64_t cycle, std::uint64_t now) {
+  throw_internal_error("cycle >= now()",
+                       std::string("HBM ") + what + " at cycle " + std::to_string(cycle) +
+                           ", before the controller's time " + std::to_string(now),
+                       __FILE__, __LINE__);
+}
+
 void check_refresh(const DramSpec& spec, const ControllerParams& p) {
   const Timing& t = spec.timing;
   const std::string key = "memory.controller.refresh";
@@ -89,24 +105,18 @@ ChannelController::ChannelController(const DramSpec& spec, const ControllerParam
   m_refresh_due = refresh_due();
 }
 
-bool ChannelController::can_accept(bool write) const {
-  return !(write ? m_writes : m_reads).full();
-}
-
 std::uint32_t ChannelController::check_address(const BankAddress& a) const {
   const Organization& o = m_spec.org;
-  LLMSIM_CHECK(a.bank_group < o.bank_groups && a.bank < o.banks_per_group && a.row < o.rows &&
-                   a.column < o.columns,
-               "HBM address out of range: bank group " + std::to_string(a.bank_group) + ", bank " +
-                   std::to_string(a.bank) + ", row " + std::to_string(a.row) + ", column " +
-                   std::to_string(a.column));
+  if (!(a.bank_group < o.bank_groups && a.bank < o.banks_per_group && a.row < o.rows &&
+        a.column < o.columns)) {
+    address_error(a);
+  }
   return m_timing.bank_index(a.bank_group, a.bank);
 }
 
 void ChannelController::enqueue(const Request& r) {
   LLMSIM_CHECK(can_accept(r.write), "HBM request enqueued to a full queue");
-  LLMSIM_CHECK(r.arrival >= m_now, "HBM request arrives at cycle " + std::to_string(r.arrival) +
-                                       ", before the controller's time " + std::to_string(m_now));
+  if (r.arrival < m_now) time_error("request arrives", r.arrival, m_now);
   const std::uint32_t bank = check_address(r.addr);
   if (r.arrival > m_now) run_until(r.arrival, m_pending);
   RequestQueue& q = r.write ? m_writes : m_reads;
@@ -122,13 +132,25 @@ void ChannelController::enqueue(const Request& r) {
 }
 
 void ChannelController::advance(std::uint64_t until, std::vector<Request>& completed) {
-  LLMSIM_CHECK(until >= m_now, "HBM controller asked to advance to cycle " + std::to_string(until) +
-                                   ", before its time " + std::to_string(m_now));
+  if (until < m_now) time_error("controller asked to advance", until, m_now);
   if (!m_pending.empty()) {
     completed.insert(completed.end(), m_pending.begin(), m_pending.end());
     m_pending.clear();
   }
   run_until(until, completed);
+}
+
+std::uint64_t ChannelController::advance_to_room(bool write, std::uint64_t from,
+                                                 std::vector<Request>& completed) {
+  advance(from, completed);
+  // A full queue has a request, so a command always comes (at worst after a refresh).
+  while (!can_accept(write)) {
+    LLMSIM_CHECK(decision().valid(), "HBM controller with a full queue and nothing to issue");
+    const std::uint64_t next = decision().cycle + 1;
+    run_until(next, completed);
+    from = next;
+  }
+  return from;
 }
 
 std::optional<std::uint64_t> ChannelController::next_command_cycle() const {
@@ -147,12 +169,9 @@ void ChannelController::run_until(std::uint64_t until, std::vector<Request>& com
   }
 }
 
-const Decision& ChannelController::decision() const {
-  if (!m_decision_valid) {
-    m_scheduler.next(m_decision, m_now, serve_writes(), refresh_duty());
-    m_decision_valid = true;
-  }
-  return m_decision;
+void ChannelController::decide() const {
+  m_scheduler.next(m_decision, m_now, serve_writes(), refresh_duty());
+  m_decision_valid = true;
 }
 
 std::uint64_t ChannelController::refresh_due() const {
@@ -229,6 +248,7 @@ void ChannelController::complete(const Decision& d, std::vector<Request>& comple
 void ChannelController::apply(Command cmd, std::uint32_t bank, std::uint32_t row,
                               std::uint64_t cycle) {
   m_timing.issue(cmd, bank, row, cycle);
+  if (cmd != Command::refab) m_scheduler.issued(bank);
   switch (cmd) {
     case Command::act:
       m_reads.on_open(bank, row);
@@ -268,8 +288,7 @@ bool ChannelController::can_issue(Command cmd, const BankAddress& a, std::uint64
 }
 
 void ChannelController::issue(Command cmd, const BankAddress& a, std::uint64_t cycle) {
-  LLMSIM_CHECK(cycle >= m_now, "HBM command issued at cycle " + std::to_string(cycle) +
-                                   ", before the controller's time " + std::to_string(m_now));
+  if (cycle < m_now) time_error("command issued", cycle, m_now);
   apply(cmd, check_address(a), a.row, cycle);
   m_drain = drain_now();
   m_now = cycle + 1;

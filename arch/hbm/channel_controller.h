@@ -56,7 +56,7 @@ class ChannelController {
   ChannelController& operator=(const ChannelController&) = delete;
 
   // The queue for reads (or writes) has room.
-  bool can_accept(bool write) const;
+  bool can_accept(bool write) const { return !(write ? m_writes : m_reads).full(); }
   // Contract: can_accept(r.write), r.arrival >= now(), r.addr within the device. If r.arrival
   // > now() the controller first advances to r.arrival; requests completed on the way are
   // handed out by the next advance().
@@ -66,6 +66,11 @@ class ChannelController {
   // `completed`, with `done` set (done may be > until: the data is still on its way).
   // Afterwards now() == until. Contract: until >= now().
   void advance(std::uint64_t until, std::vector<Request>& completed);
+  // For a requester that waits while the queue is full: advances to `from`, then, while the
+  // queue for `write` requests is full, through one more command at a time. Returns the first
+  // cycle >= `from` at which a request finds room: `from`, or the cycle after the command that
+  // made room (then now()). Completions as for advance(). Contract: from >= now().
+  std::uint64_t advance_to_room(bool write, std::uint64_t from, std::vector<Request>& completed);
   // The cycle at which the next command would issue if nothing else arrived, or nullopt when
   // both queues are empty (refreshes and closed-page precharges are caught up lazily and need no
   // wake-up). The command may be a refresh or a precharge rather than a request's RD/WR.
@@ -93,8 +98,12 @@ class ChannelController {
  private:
   // Issues every command before `until` (see advance()).
   void run_until(std::uint64_t until, std::vector<Request>& completed);
-  // The next command (see CommandScheduler::next), cached in m_decision.
-  const Decision& decision() const;
+  // The next command (see CommandScheduler::next), cached in m_decision (decide() fills it).
+  const Decision& decision() const {
+    if (!m_decision_valid) decide();
+    return m_decision;
+  }
+  void decide() const;
   // Issues `d` (m_decision: it stays marked valid, so nothing recomputes it meanwhile) and
   // invalidates the cached decision.
   void execute(const Decision& d, std::vector<Request>& completed);

@@ -26,7 +26,16 @@ CommandScheduler::CommandScheduler(const ControllerParams& params, const BankTim
       m_timing(timing),
       m_reads(reads),
       m_writes(writes),
-      m_memo(timing.banks()) {}
+      m_memo(timing.banks()),
+      m_group_mask(timing.banks(), 0) {
+  for (std::uint32_t a = 0; a < timing.banks(); ++a) {
+    for (std::uint32_t b = 0; b < timing.banks(); ++b) {
+      if (timing.bank_group_of(a) == timing.bank_group_of(b)) {
+        m_group_mask[a] |= std::uint64_t{1} << b;
+      }
+    }
+  }
+}
 
 void CommandScheduler::consider(Decision& best, std::uint64_t from, Command cmd, std::uint32_t bank,
                                 std::uint32_t row, int rank, std::uint64_t age,
@@ -129,6 +138,8 @@ void CommandScheduler::update_candidate(std::uint32_t b, bool serve_writes) cons
   } else {
     c.present = false;
   }
+  if (c.present) c.bank_part = m_timing.bank_earliest(c.cmd, b);
+  m_part_stale &= ~(std::uint64_t{1} << b);
 }
 
 void CommandScheduler::request_command(Decision& best, std::uint64_t from, bool serve_writes,
@@ -157,18 +168,28 @@ void CommandScheduler::frfcfs_command(Decision& best, std::uint64_t from, bool s
   for (const Command c : {Command::act, Command::pre, serve_writes ? Command::wr : Command::rd}) {
     channel_floor[static_cast<std::size_t>(c)] = std::max(from, m_timing.channel_earliest(c));
   }
-  // The winner so far among these banks: banks are visited in increasing order, so a tie in
-  // (cycle, rank, age) keeps the lower bank.
+  // Bring the memoised candidates and bank parts of these banks up to date.
+  for (std::uint64_t m = banks & (m_stale | m_part_stale); m != 0; m &= m - 1) {
+    const auto b = lowest_bank(m);
+    if ((m_stale >> b) & 1) {
+      update_candidate(b, serve_writes);
+    } else {
+      BankCandidate& c = m_memo[b];
+      if (c.present) c.bank_part = m_timing.bank_earliest(c.cmd, b);
+      m_part_stale &= ~(std::uint64_t{1} << b);
+    }
+  }
+  // The winner among these banks: banks are visited in increasing order, so a tie in (cycle,
+  // rank, age) keeps the lower bank.
   const BankCandidate* win = nullptr;
   std::uint32_t win_bank = 0;
   std::uint64_t win_cycle = kNever;
   for (std::uint64_t m = banks; m != 0; m &= m - 1) {
     const auto b = lowest_bank(m);
-    if ((m_stale >> b) & 1) update_candidate(b, serve_writes);
     const BankCandidate& c = m_memo[b];
     if (!c.present) continue;
     const std::uint64_t cycle =
-        std::max(channel_floor[static_cast<std::size_t>(c.cmd)], m_timing.bank_earliest(c.cmd, b));
+        std::max(channel_floor[static_cast<std::size_t>(c.cmd)], c.bank_part);
     if (cycle < win_cycle ||
         (cycle == win_cycle && (c.rank < win->rank || (c.rank == win->rank && c.age < win->age)))) {
       win = &c;

@@ -90,6 +90,10 @@ class CommandScheduler {
     const BankCandidate& c = m_memo[bank];
     if (!c.present || c.cmd == Command::pre) touch(bank);
   }
+  // Contract: the owner calls issued(b) after every command to bank b (not REFab, which
+  // constrains the channel only): it changed the bank- and bank-group-level constraints of b's
+  // bank group.
+  void issued(std::uint32_t bank) { m_part_stale |= m_group_mask[bank]; }
 
  private:
   static constexpr std::uint64_t kNever = Decision::kNever;
@@ -97,6 +101,8 @@ class CommandScheduler {
   // FR-FCFS: the command that bank's requests need next, with its priority. It depends only on
   // the bank's open row, its queued requests and which queue is served, so it is memoised per
   // bank and recomputed after a touch(); only its cycle is computed at every decision.
+  // Its bank part of the earliest cycle, BankTiming::bank_earliest(cmd, bank), is memoised
+  // too, until the bank or another in its group receives a command (issued()).
   struct BankCandidate {
     bool present = false;
     Command cmd = Command::act;
@@ -104,6 +110,7 @@ class CommandScheduler {
     int rank = 0;
     std::uint64_t age = 0;
     std::int32_t slot = RequestQueue::kNone;
+    std::uint64_t bank_part = 0;
   };
   void update_candidate(std::uint32_t bank, bool serve_writes) const;
 
@@ -129,9 +136,11 @@ class CommandScheduler {
   const BankTiming& m_timing;
   const RequestQueue& m_reads;
   const RequestQueue& m_writes;
-  mutable std::vector<BankCandidate> m_memo;  // per bank, for the queue m_memo_writes
-  mutable std::uint64_t m_stale = ~std::uint64_t{0};
+  mutable std::vector<BankCandidate> m_memo;               // per bank, for the queue m_memo_writes
+  mutable std::uint64_t m_stale = ~std::uint64_t{0};       // banks whose candidate is out of date
+  mutable std::uint64_t m_part_stale = ~std::uint64_t{0};  // ... whose bank_part is
   mutable bool m_memo_writes = false;
+  std::vector<std::uint64_t> m_group_mask;  // per bank: the banks of its bank group
 };
 
 }  // namespace llmsim::hbm
