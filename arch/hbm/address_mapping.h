@@ -52,6 +52,8 @@ class AddressMapping {
   static std::vector<std::string> presets();  // documented examples; any permutation is valid
 
  private:
+  friend class BurstCursor;
+
   // decode() when some count is not a power of two (or `addr` is out of range).
   DecodedAddress decode_mixed_radix(std::uint64_t addr) const;
 
@@ -66,6 +68,30 @@ class AddressMapping {
   std::array<std::uint32_t, 6> m_shift{};  // indexed by Field: bit position of the field
   std::array<std::uint64_t, 6> m_mask{};   // indexed by Field: count - 1
   std::array<std::uint32_t, 6> m_bits{};   // indexed by Field: log2(count) for powers of two
+};
+
+// Decodes a run of consecutive bursts without dividing: decode() for the first, then each next
+// burst adds one to the least significant field and carries into the more significant ones
+// (a mixed-radix counter). Gives what decode() gives for every burst.
+class BurstCursor {
+ public:
+  // At the burst holding `addr`. Throws WorkloadError as decode() does. `mapping` must outlive
+  // the cursor.
+  BurstCursor(const AddressMapping& mapping, std::uint64_t addr);
+
+  const DecodedAddress& operator*() const { return m_decoded; }
+  const DecodedAddress* operator->() const { return &m_decoded; }
+  // Moves to the next burst. Throws WorkloadError if it lies beyond the memory's capacity.
+  void next();
+
+ private:
+  using Field = AddressMapping::Field;
+  void set(Field f, std::uint32_t v);
+
+  const AddressMapping& m_mapping;
+  std::uint64_t m_addr;                    // first byte of the current burst
+  std::array<std::uint32_t, 6> m_value{};  // indexed by Field
+  DecodedAddress m_decoded;
 };
 
 }  // namespace llmsim::hbm

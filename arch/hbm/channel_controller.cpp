@@ -118,6 +118,7 @@ void ChannelController::enqueue(const Request& r) {
   LLMSIM_CHECK(can_accept(r.write), "HBM request enqueued to a full queue");
   if (r.arrival < m_now) time_error("request arrives", r.arrival, m_now);
   const std::uint32_t bank = check_address(r.addr);
+  LLMSIM_CHECK(m_seq < kMaxAge, "HBM request sequence numbers exhausted");
   if (r.arrival > m_now) run_until(r.arrival, m_pending);
   RequestQueue& q = r.write ? m_writes : m_reads;
   const std::int32_t slot =

@@ -8,10 +8,10 @@ namespace llmsim::hbm {
 namespace {
 
 // Priority classes, smaller first (see the header).
-constexpr int kRefresh = 0;
-constexpr int kColumn = 1;
-constexpr int kClosePage = 2;
-constexpr int kRowCommand = 3;
+constexpr unsigned kRefresh = 0;
+constexpr unsigned kColumn = 1;
+constexpr unsigned kClosePage = 2;
+constexpr unsigned kRowCommand = 3;
 
 // The lowest bank of a non-empty bank mask; `m &= m - 1` then drops it.
 std::uint32_t lowest_bank(std::uint64_t m) {
@@ -38,13 +38,12 @@ CommandScheduler::CommandScheduler(const ControllerParams& params, const BankTim
 }
 
 void CommandScheduler::consider(Decision& best, std::uint64_t from, Command cmd, std::uint32_t bank,
-                                std::uint32_t row, int rank, std::uint64_t age,
+                                std::uint32_t row, std::uint64_t priority,
                                 std::int32_t slot) const {
   const std::uint64_t cycle = std::max(from, m_timing.earliest(cmd, bank));
-  if (best.beaten_by(cycle, rank, age, bank)) {
+  if (best.beaten_by(cycle, priority, bank)) {
     best.cycle = cycle;
-    best.rank = rank;
-    best.age = age;
+    best.priority = priority;
     best.bank = bank;
     best.cmd = cmd;
     best.row = row;
@@ -87,7 +86,7 @@ bool CommandScheduler::with_new_request(Decision& d, std::uint64_t from, bool se
   if (!d.request_only || d.bank == bank) return false;
   update_candidate(bank, serve_writes);
   const BankCandidate& c = m_memo[bank];
-  if (c.present) consider(d, from, c.cmd, bank, c.row, c.rank, c.age, c.slot);
+  if (c.present) consider(d, from, c.cmd, bank, c.row, c.priority, c.slot);
   return true;
 }
 
@@ -97,19 +96,21 @@ void CommandScheduler::refresh_command(Decision& best, std::uint64_t from, bool 
     // Close every open bank (each PRE as soon as it is legal), then REFab.
     const std::uint64_t open = m_timing.open_mask();
     if (open == 0) {
-      consider(best, from, Command::refab, 0, 0, kRefresh, 0, RequestQueue::kNone);
+      consider(best, from, Command::refab, 0, 0, priority(kRefresh, 0), RequestQueue::kNone);
     }
     for (std::uint64_t m = open; m != 0; m &= m - 1) {
       const auto b = lowest_bank(m);
-      consider(best, from, Command::pre, b, m_timing.open_row(b), kRefresh, 0, RequestQueue::kNone);
+      consider(best, from, Command::pre, b, m_timing.open_row(b), priority(kRefresh, 0),
+               RequestQueue::kNone);
     }
     return;
   }
   const std::uint32_t b = refresh.bank;
   if (m_timing.is_open(b)) {
-    consider(best, from, Command::pre, b, m_timing.open_row(b), kRefresh, 0, RequestQueue::kNone);
+    consider(best, from, Command::pre, b, m_timing.open_row(b), priority(kRefresh, 0),
+             RequestQueue::kNone);
   } else {
-    consider(best, from, Command::refpb, b, 0, kRefresh, 0, RequestQueue::kNone);
+    consider(best, from, Command::refpb, b, 0, priority(kRefresh, 0), RequestQueue::kNone);
   }
   request_command(best, from, serve_writes, std::uint64_t{1} << b);
 }
@@ -123,18 +124,19 @@ void CommandScheduler::update_candidate(std::uint32_t b, bool serve_writes) cons
     const std::uint32_t row = m_timing.open_row(b);
     if (q.hits(b) > 0) {
       const std::int32_t s = q.oldest_hit(b, row);
-      c = {true, serve_writes ? Command::wr : Command::rd, row, kColumn, q.entry(s).seq, s};
+      c = {true, serve_writes ? Command::wr : Command::rd, row, priority(kColumn, q.entry(s).seq),
+           s};
     } else if (m_params.page_policy == PagePolicy::closed &&
                (serve_writes ? m_reads : m_writes).hits(b) == 0) {
-      c = {true, Command::pre, row, kClosePage, 0, head};
+      c = {true, Command::pre, row, priority(kClosePage, 0), head};
     } else if (head != RequestQueue::kNone) {
-      c = {true, Command::pre, row, kRowCommand, q.entry(head).seq, head};
+      c = {true, Command::pre, row, priority(kRowCommand, q.entry(head).seq), head};
     } else {
       c.present = false;
     }
   } else if (head != RequestQueue::kNone) {
     const RequestQueue::Entry& e = q.entry(head);
-    c = {true, Command::act, e.req.addr.row, kRowCommand, e.seq, head};
+    c = {true, Command::act, e.req.addr.row, priority(kRowCommand, e.seq), head};
   } else {
     c.present = false;
   }
@@ -180,27 +182,26 @@ void CommandScheduler::frfcfs_command(Decision& best, std::uint64_t from, bool s
     }
   }
   // The winner among these banks: banks are visited in increasing order, so a tie in (cycle,
-  // rank, age) keeps the lower bank.
+  // priority) keeps the lower bank.
   const BankCandidate* win = nullptr;
   std::uint32_t win_bank = 0;
-  std::uint64_t win_cycle = kNever;
+  std::uint64_t win_cycle = kNever, win_priority = 0;
   for (std::uint64_t m = banks; m != 0; m &= m - 1) {
     const auto b = lowest_bank(m);
     const BankCandidate& c = m_memo[b];
     if (!c.present) continue;
     const std::uint64_t cycle =
         std::max(channel_floor[static_cast<std::size_t>(c.cmd)], c.bank_part);
-    if (cycle < win_cycle ||
-        (cycle == win_cycle && (c.rank < win->rank || (c.rank == win->rank && c.age < win->age)))) {
+    if (cycle < win_cycle || (cycle == win_cycle && c.priority < win_priority)) {
       win = &c;
       win_bank = b;
       win_cycle = cycle;
+      win_priority = c.priority;
     }
   }
-  if (win != nullptr && best.beaten_by(win_cycle, win->rank, win->age, win_bank)) {
+  if (win != nullptr && best.beaten_by(win_cycle, win_priority, win_bank)) {
     best.cycle = win_cycle;
-    best.rank = win->rank;
-    best.age = win->age;
+    best.priority = win_priority;
     best.bank = win_bank;
     best.cmd = win->cmd;
     best.row = win->row;
@@ -228,18 +229,19 @@ void CommandScheduler::fcfs_command(Decision& best, std::uint64_t from, bool ser
     closable &= ~(std::uint64_t{1} << b);
     if (!((skip >> b) & 1)) {
       if (!m_timing.is_open(b)) {
-        consider(best, from, Command::act, b, e.req.addr.row, kRowCommand, e.seq, oldest);
+        consider(best, from, Command::act, b, e.req.addr.row, priority(kRowCommand, e.seq), oldest);
       } else if (m_timing.open_row(b) == e.req.addr.row) {
-        consider(best, from, column, b, e.req.addr.row, kColumn, e.seq, oldest);
+        consider(best, from, column, b, e.req.addr.row, priority(kColumn, e.seq), oldest);
       } else {
-        consider(best, from, Command::pre, b, m_timing.open_row(b), kRowCommand, e.seq, oldest);
+        consider(best, from, Command::pre, b, m_timing.open_row(b), priority(kRowCommand, e.seq),
+                 oldest);
       }
     }
   }
   for (std::uint64_t m = closable; m != 0; m &= m - 1) {
     const auto b = lowest_bank(m);
     if (q.hits(b) == 0 && other.hits(b) == 0) {
-      consider(best, from, Command::pre, b, m_timing.open_row(b), kClosePage, 0,
+      consider(best, from, Command::pre, b, m_timing.open_row(b), priority(kClosePage, 0),
                RequestQueue::kNone);
     }
   }

@@ -32,10 +32,8 @@ struct Decision {
   // The issue cycle; kNever when nothing would ever issue (no requests, no open bank to close
   // under a closed page policy, refresh off). The other fields are then meaningless.
   std::uint64_t cycle = kNever;
-  // Its priority within its cycle (see CommandScheduler): class, then request age (the
-  // enqueue sequence number; 0 for refresh and closed-page precharges).
-  int rank = 0;
-  std::uint64_t age = 0;
+  // Its priority within its cycle (see CommandScheduler), smaller first: priority(class, age).
+  std::uint64_t priority = 0;
   std::uint32_t bank = 0;  // bank index; unused for REFab
   Command cmd = Command::act;
   std::uint32_t row = 0;  // ACT: the row to open; PRE, RD, WR: the open row
@@ -47,13 +45,21 @@ struct Decision {
   bool request_only = false;
 
   bool valid() const { return cycle != kNever; }
-  // Whether a command with priority key (c, r, a, b) -- cycle, rank, age, bank, smaller first
-  // -- goes before this one.
-  bool beaten_by(std::uint64_t c, int r, std::uint64_t a, std::uint32_t b) const {
-    return c < cycle ||
-           (c == cycle && (r < rank || (r == rank && (a < age || (a == age && b < bank)))));
+  // Whether a command with key (c, p, b) -- cycle, priority, bank, smaller first -- goes before
+  // this one.
+  bool beaten_by(std::uint64_t c, std::uint64_t p, std::uint32_t b) const {
+    return c < cycle || (c == cycle && (p < priority || (p == priority && b < bank)));
   }
 };
+
+// The priority of a command within its cycle: its class (see CommandScheduler) in the top
+// bits, then the age of the request it serves, its enqueue sequence number (smaller is older;
+// 0 for refreshes and closed-page precharges). Contract: age < kMaxAge.
+inline constexpr unsigned kAgeBits = 56;
+inline constexpr std::uint64_t kMaxAge = std::uint64_t{1} << kAgeBits;
+constexpr std::uint64_t priority(unsigned command_class, std::uint64_t age) {
+  return std::uint64_t{command_class} << kAgeBits | age;
+}
 
 // What the scheduler must know about refresh at the moment of the decision.
 struct RefreshDuty {
@@ -107,8 +113,7 @@ class CommandScheduler {
     bool present = false;
     Command cmd = Command::act;
     std::uint32_t row = 0;
-    int rank = 0;
-    std::uint64_t age = 0;
+    std::uint64_t priority = 0;
     std::int32_t slot = RequestQueue::kNone;
     std::uint64_t bank_part = 0;
   };
@@ -130,7 +135,7 @@ class CommandScheduler {
                        const RefreshDuty& refresh) const;
   // (cmd, bank) at its earliest legal cycle.
   void consider(Decision& best, std::uint64_t from, Command cmd, std::uint32_t bank,
-                std::uint32_t row, int rank, std::uint64_t age, std::int32_t slot) const;
+                std::uint32_t row, std::uint64_t priority, std::int32_t slot) const;
 
   const ControllerParams& m_params;
   const BankTiming& m_timing;
