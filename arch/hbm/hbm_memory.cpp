@@ -41,6 +41,9 @@ void HbmMemory::feed(std::uint32_t i, std::uint64_t arrival) {
     c.enqueue(r);
     q.pop_front();
   }
+  // A feed can hold a long backlog, written when its transfer arrived and since evicted from
+  // the nearest caches; its next burst is read at this interface's next command.
+  if (!q.empty()) __builtin_prefetch(&q.front());
 }
 
 void HbmMemory::finish() {
@@ -103,29 +106,38 @@ void HbmMemory::transfer(const memory::Transfer& t) {
 }
 
 void HbmMemory::schedule() {
+  // The earliest command cycle over all interfaces: a scan of a few dozen integers, cheaper
+  // here than a heap (most wake-ups reschedule most busy interfaces). A transfer's arrival
+  // changes it; a wake-up computes the next one as it goes.
+  std::uint64_t next = *std::min_element(m_next.begin(), m_next.end());
   for (;;) {
-    // The earliest command cycle over all interfaces: a scan of a few dozen integers, cheaper
-    // here than a heap (most wake-ups reschedule most busy interfaces).
-    const std::uint64_t next = *std::min_element(m_next.begin(), m_next.end());
     if (next == kIdle) {
       sc_core::wait(m_arrival);
+      next = *std::min_element(m_next.begin(), m_next.end());
       continue;
     }
     const sc_core::sc_time at = decision_time(next);
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     if (at > now) {
       sc_core::wait(at - now, m_arrival);
-      if (sc_core::sc_time_stamp() < at) continue;  // a transfer arrived: decide again
+      if (sc_core::sc_time_stamp() < at) {  // a transfer arrived: decide again
+        next = *std::min_element(m_next.begin(), m_next.end());
+        continue;
+      }
     }
     // Every interface with a command at `next` issues it.
+    std::uint64_t following = kIdle;
     for (std::uint32_t i = 0; i < m_next.size(); ++i) {
-      if (m_next[i] != next) continue;
-      m_completed.clear();
-      m_system.controller(i).advance(next + 1, m_completed);
-      retire(m_completed);
-      feed(i, next + 1);
-      reschedule(i);
+      if (m_next[i] == next) {
+        m_completed.clear();
+        m_system.controller(i).advance(next + 1, m_completed);
+        retire(m_completed);
+        feed(i, next + 1);
+        reschedule(i);
+      }
+      following = std::min(following, m_next[i]);
     }
+    next = following;
   }
 }
 

@@ -5,7 +5,7 @@
 namespace llmsim::hbm {
 
 RequestQueue::RequestQueue(std::uint32_t capacity, std::uint32_t banks)
-    : m_slots(capacity), m_banks(banks) {
+    : m_slots(capacity), m_banks(banks), m_capacity(capacity) {
   LLMSIM_CHECK(banks <= 64, "HBM request queue: bank masks hold at most 64 banks");
   m_free.reserve(capacity);
   for (std::uint32_t i = capacity; i > 0; --i) m_free.push_back(static_cast<std::int32_t>(i - 1));
@@ -68,7 +68,7 @@ std::int32_t RequestQueue::oldest_hit(std::uint32_t bank, std::uint32_t row) con
 void RequestQueue::on_open(std::uint32_t bank, std::uint32_t row) {
   std::uint32_t hits = 0;
   for (std::int32_t s = m_banks[bank].head; s != kNone; s = m_slots[s].next) {
-    if (m_slots[s].req.addr.row == row) ++hits;
+    hits += m_slots[s].req.addr.row == row;  // no branch: hits and misses mix unpredictably
   }
   m_banks[bank].hits = hits;
 }

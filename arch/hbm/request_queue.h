@@ -36,9 +36,9 @@ class RequestQueue {
   RequestQueue(std::uint32_t capacity, std::uint32_t banks);
 
   std::uint32_t size() const { return m_size; }
-  std::uint32_t capacity() const { return static_cast<std::uint32_t>(m_slots.size()); }
+  std::uint32_t capacity() const { return m_capacity; }
   bool empty() const { return m_size == 0; }
-  bool full() const { return m_size == m_slots.size(); }
+  bool full() const { return m_size == m_capacity; }
 
   // Appends `r` to the list of `bank` (its bank index) with age `seq`; `hit` says whether it
   // hits the bank's open row. Returns its slot. Contract: !full(), seq larger than any queued
@@ -73,6 +73,7 @@ class RequestQueue {
   std::vector<Entry> m_slots;
   std::vector<std::int32_t> m_free;  // free slots, used as a stack
   std::vector<BankList> m_banks;
+  std::uint32_t m_capacity;
   std::uint32_t m_size = 0;
   std::uint64_t m_nonempty = 0;
 };
