@@ -66,26 +66,22 @@ AddressMapping::AddressMapping(const std::string& mapping, const Organization& o
   }
 }
 
-DecodedAddress AddressMapping::decode(std::uint64_t addr) const {
+DecodedAddress AddressMapping::decode_mixed_radix(std::uint64_t addr) const {
   if (addr >= m_capacity) {
     throw WorkloadError("address " + std::to_string(addr) + " lies beyond the memory capacity of " +
                         std::to_string(m_capacity) + " bytes");
   }
+  // Shift and mask the power-of-two fields, divide only by the others.
   std::array<std::uint64_t, 6> v{};
-  if (m_pow2) {
-    for (int f = 0; f < 6; ++f) v[f] = (addr >> m_shift[f]) & m_mask[f];
-  } else {
-    // Mixed radix: shift and mask the power-of-two fields, divide only by the others.
-    std::uint64_t rest = addr / m_burst_bytes;
-    for (Field f : m_lsb_first) {
-      const int i = int(f);
-      if (is_power_of_two(m_count[i])) {
-        v[i] = rest & (m_count[i] - 1);
-        rest >>= m_bits[i];
-      } else {
-        v[i] = rest % m_count[i];
-        rest /= m_count[i];
-      }
+  std::uint64_t rest = addr / m_burst_bytes;
+  for (Field f : m_lsb_first) {
+    const int i = int(f);
+    if (is_power_of_two(m_count[i])) {
+      v[i] = rest & (m_count[i] - 1);
+      rest >>= m_bits[i];
+    } else {
+      v[i] = rest % m_count[i];
+      rest /= m_count[i];
     }
   }
   DecodedAddress d;
@@ -95,6 +91,57 @@ DecodedAddress AddressMapping::decode(std::uint64_t addr) const {
   d.row = std::uint32_t(v[int(Field::ro)]);
   d.column = std::uint32_t(v[int(Field::co)]);
   return d;
+}
+
+BurstCursor::BurstCursor(const AddressMapping& mapping, std::uint64_t addr)
+    : m_mapping(mapping),
+      m_addr(addr / mapping.m_burst_bytes * mapping.m_burst_bytes),
+      m_decoded(mapping.decode(addr)) {
+  const std::uint32_t pcs = std::uint32_t(mapping.m_count[int(Field::pc)]);
+  m_value[int(Field::ch)] = m_decoded.interface / pcs;
+  m_value[int(Field::pc)] = m_decoded.interface % pcs;
+  m_value[int(Field::bg)] = m_decoded.bank_group;
+  m_value[int(Field::ba)] = m_decoded.bank;
+  m_value[int(Field::ro)] = m_decoded.row;
+  m_value[int(Field::co)] = m_decoded.column;
+}
+
+void BurstCursor::set(Field f, std::uint32_t v) {
+  m_value[int(f)] = v;
+  switch (f) {
+    case Field::ch:
+    case Field::pc:
+      m_decoded.interface =
+          m_value[int(Field::ch)] * std::uint32_t(m_mapping.m_count[int(Field::pc)]) +
+          m_value[int(Field::pc)];
+      break;
+    case Field::bg:
+      m_decoded.bank_group = v;
+      break;
+    case Field::ba:
+      m_decoded.bank = v;
+      break;
+    case Field::ro:
+      m_decoded.row = v;
+      break;
+    case Field::co:
+      m_decoded.column = v;
+      break;
+  }
+}
+
+void BurstCursor::next() {
+  m_addr += m_mapping.m_burst_bytes;
+  for (const Field f : m_mapping.m_lsb_first) {
+    const std::uint32_t v = m_value[int(f)] + 1;
+    if (v < m_mapping.m_count[int(f)]) {
+      set(f, v);
+      return;
+    }
+    set(f, 0);  // carry into the next field
+  }
+  m_mapping.decode(m_addr);  // every field wrapped: beyond the capacity, which throws
+  LLMSIM_CHECK(false, "HBM burst cursor wrapped within the capacity");
 }
 
 }  // namespace llmsim::hbm

@@ -101,7 +101,12 @@ BankTiming::BankTiming(const DramSpec& spec)
 
 void BankTiming::add(Command prev, Level level, Command next, std::uint64_t latency) {
   if (latency == 0) return;  // no constraint (e.g. tRREFD on a device without it)
-  m_constraints[idx(prev)][static_cast<std::size_t>(level)].push_back({idx(next), latency});
+  Constraints& cs = m_constraints[idx(prev)][static_cast<std::size_t>(level)];
+  const auto n = static_cast<std::uint32_t>(idx(next));
+  for (std::uint32_t i = 0; i < cs.size; ++i) {
+    LLMSIM_CHECK(cs.items[i].next != n, "HBM timing table: a constraint added twice");
+  }
+  cs.items[cs.size++] = {n, latency};
 }
 
 bool BankTiming::state_allows(Command cmd, std::uint32_t bank, std::uint32_t row) const {
@@ -120,17 +125,27 @@ bool BankTiming::state_allows(Command cmd, std::uint32_t bank, std::uint32_t row
   return false;
 }
 
+void BankTiming::illegal(Command cmd, std::uint32_t bank, std::uint32_t row,
+                         std::uint64_t cycle) const {
+  throw_internal_error("can_issue(cmd, bank, row, cycle)",
+                       std::string("illegal HBM command ") + to_string(cmd) + " to bank " +
+                           std::to_string(bank) + " row " + std::to_string(row) + " at cycle " +
+                           std::to_string(cycle) + " (earliest " +
+                           std::to_string(earliest(cmd, bank)) + ", bank state " +
+                           (state_allows(cmd, bank, row) ? "ok" : "wrong") + ")",
+                       __FILE__, __LINE__);
+}
+
 void BankTiming::issue(Command cmd, std::uint32_t bank, std::uint32_t row, std::uint64_t cycle) {
   LLMSIM_CHECK(cmd == Command::refab || bank < m_banks.size(),
                "HBM command to a bank out of range");
-  LLMSIM_CHECK(can_issue(cmd, bank, row, cycle),
-               std::string("illegal HBM command ") + to_string(cmd) + " to bank " +
-                   std::to_string(bank) + " row " + std::to_string(row) + " at cycle " +
-                   std::to_string(cycle) + " (earliest " + std::to_string(earliest(cmd, bank)) +
-                   ", bank state " + (state_allows(cmd, bank, row) ? "ok" : "wrong") + ")");
+  if (!can_issue(cmd, bank, row, cycle)) illegal(cmd, bank, row, cycle);
   const auto& by_level = m_constraints[idx(cmd)];
-  auto raise = [cycle](Earliest& e, const std::vector<Constraint>& cs) {
-    for (const Constraint& k : cs) e[k.next] = std::max(e[k.next], cycle + k.latency);
+  auto raise = [cycle](Earliest& e, const Constraints& cs) {
+    for (std::uint32_t i = 0; i < cs.size; ++i) {
+      const Constraint& k = cs.items[i];
+      e[k.next] = std::max(e[k.next], cycle + k.latency);
+    }
   };
   if (cmd != Command::refab) {
     raise(m_banks[bank].earliest, by_level[static_cast<std::size_t>(Level::bank)]);

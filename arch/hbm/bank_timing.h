@@ -67,16 +67,26 @@ class BankTiming {
 
   // The earliest cycle at which `cmd` to `bank` satisfies every timing constraint (the bank
   // state aside); legal at every later cycle too, until the next issue. `bank` is ignored for
-  // REFab.
+  // REFab. It is the maximum of the two parts below.
   std::uint64_t earliest(Command cmd, std::uint32_t bank) const {
+    if (cmd == Command::refab) return channel_earliest(cmd);
+    return std::max(channel_earliest(cmd), bank_earliest(cmd, bank));
+  }
+  // The part of earliest() common to every bank: the channel-level constraints, the command
+  // bus and, for ACT, the tFAW window. A scheduler comparing many banks computes it once.
+  std::uint64_t channel_earliest(Command cmd) const {
     const std::size_t c = static_cast<std::size_t>(cmd);
-    std::uint64_t e = std::max(m_channel[c], m_command_bus_free);
-    if (cmd == Command::refab) return e;
-    const BankState& b = m_banks[bank];
-    e = std::max({e, b.earliest[c], m_group[b.group][c]});
+    const std::uint64_t e = std::max(m_channel[c], m_command_bus_free);
     // The fifth ACT waits until the oldest of the last four has left the tFAW window.
-    if (cmd == Command::act && m_acts >= 4) e = std::max(e, m_last_acts[m_acts % 4] + m_faw);
+    if (cmd == Command::act && m_acts >= 4) return std::max(e, m_last_acts[m_acts % 4] + m_faw);
     return e;
+  }
+  // The part of earliest() that depends on the bank: its bank and bank group constraints.
+  // Not for REFab.
+  std::uint64_t bank_earliest(Command cmd, std::uint32_t bank) const {
+    const std::size_t c = static_cast<std::size_t>(cmd);
+    const BankState& b = m_banks[bank];
+    return std::max(b.earliest[c], m_group[b.group][c]);
   }
   // Whether the bank state allows `cmd`: ACT and REFpb need the bank closed, PRE needs it
   // open, RD/WR need `row` open, REFab needs every bank closed.
@@ -91,8 +101,14 @@ class BankTiming {
   enum class Level { bank, bank_group, channel };
   static constexpr std::size_t kLevels = 3;
   struct Constraint {
-    std::size_t next;  // command index
+    std::uint32_t next;  // command index
     std::uint64_t latency;
+  };
+  // The constraints one command starts at one level: at most one per next command, in a fixed
+  // array (issue() is on the hot path of every command).
+  struct Constraints {
+    std::array<Constraint, kCommandCount> items{};
+    std::uint32_t size = 0;
   };
   using Earliest = std::array<std::uint64_t, kCommandCount>;  // per next command
   static constexpr std::uint32_t kClosed = 0xffffffffu;
@@ -103,11 +119,14 @@ class BankTiming {
   };
 
   void add(Command prev, Level level, Command next, std::uint64_t latency);
+  // Throws the InternalError for an illegal issue() (out of line: issue() is hot).
+  [[noreturn]] void illegal(Command cmd, std::uint32_t bank, std::uint32_t row,
+                            std::uint64_t cycle) const;
 
   std::uint32_t m_banks_per_group;
   std::uint64_t m_faw;
   // By previous command, then by level.
-  std::array<std::array<std::vector<Constraint>, kLevels>, kCommandCount> m_constraints;
+  std::array<std::array<Constraints, kLevels>, kCommandCount> m_constraints;
   std::vector<BankState> m_banks;
   std::vector<Earliest> m_group;
   Earliest m_channel{};

@@ -13,6 +13,22 @@ namespace {
 constexpr std::uint64_t kLatencyBucketCycles = 8;
 constexpr std::size_t kLatencyBuckets = 512;
 
+// The InternalErrors of the contract checks, out of line: the checks are on hot paths.
+[[noreturn]] void address_error(const BankAddress& a) {
+  throw_internal_error("check_address(a)",
+                       "HBM address out of range: bank group " + std::to_string(a.bank_group) +
+                           ", bank " + std::to_string(a.bank) + ", row " + std::to_string(a.row) +
+                           ", column " + std::to_string(a.column),
+                       __FILE__, __LINE__);
+}
+
+[[noreturn]] void time_error(const char* what, std::uint64_t cycle, std::uint64_t now) {
+  throw_internal_error("cycle >= now()",
+                       std::string("HBM ") + what + " at cycle " + std::to_string(cycle) +
+                           ", before the controller's time " + std::to_string(now),
+                       __FILE__, __LINE__);
+}
+
 void check_refresh(const DramSpec& spec, const ControllerParams& p) {
   const Timing& t = spec.timing;
   const std::string key = "memory.controller.refresh";
@@ -48,6 +64,9 @@ ChannelController::ChannelController(const DramSpec& spec, const ControllerParam
       m_scheduler(m_params, m_timing, m_reads, m_writes),
       m_drain_high(p.write_drain_high_count()),
       m_drain_low(p.write_drain_low_count()),
+      m_burst_bytes(spec.org.burst_bytes()),
+      m_read_done_cycles(std::uint64_t{spec.timing.tCL} + spec.timing.tBL),
+      m_write_done_cycles(std::uint64_t{spec.timing.tCWL} + spec.timing.tBL),
       m_stats(parent, name),
       m_reads_done(m_stats, "reads", "count", "read requests served"),
       m_writes_done(m_stats, "writes", "count", "write requests served"),
@@ -83,95 +102,90 @@ ChannelController::ChannelController(const DramSpec& spec, const ControllerParam
       m_elapsed(m_stats, "elapsed_cycles", "cycle", "tCK cycles the controller has advanced to",
                 [this] { return static_cast<double>(m_now); }) {
   check_refresh(spec, p);
-}
-
-bool ChannelController::can_accept(bool write) const {
-  return !(write ? m_writes : m_reads).full();
+  m_refresh_due = refresh_due();
 }
 
 std::uint32_t ChannelController::check_address(const BankAddress& a) const {
   const Organization& o = m_spec.org;
-  LLMSIM_CHECK(a.bank_group < o.bank_groups && a.bank < o.banks_per_group && a.row < o.rows &&
-                   a.column < o.columns,
-               "HBM address out of range: bank group " + std::to_string(a.bank_group) + ", bank " +
-                   std::to_string(a.bank) + ", row " + std::to_string(a.row) + ", column " +
-                   std::to_string(a.column));
+  if (!(a.bank_group < o.bank_groups && a.bank < o.banks_per_group && a.row < o.rows &&
+        a.column < o.columns)) {
+    address_error(a);
+  }
   return m_timing.bank_index(a.bank_group, a.bank);
 }
 
 void ChannelController::enqueue(const Request& r) {
   LLMSIM_CHECK(can_accept(r.write), "HBM request enqueued to a full queue");
-  LLMSIM_CHECK(r.arrival >= m_now, "HBM request arrives at cycle " + std::to_string(r.arrival) +
-                                       ", before the controller's time " + std::to_string(m_now));
+  if (r.arrival < m_now) time_error("request arrives", r.arrival, m_now);
   const std::uint32_t bank = check_address(r.addr);
+  LLMSIM_CHECK(m_seq < kMaxAge, "HBM request sequence numbers exhausted");
   if (r.arrival > m_now) run_until(r.arrival, m_pending);
   RequestQueue& q = r.write ? m_writes : m_reads;
-  RequestQueue::Entry e;
-  e.req = r;
-  e.req.done = 0;
-  e.seq = m_seq++;
-  e.bank = bank;
-  q.push(e, m_timing.is_open(bank) && m_timing.open_row(bank) == r.addr.row);
-  m_scheduler.touch(bank);
+  const std::int32_t slot =
+      q.push(r, m_seq++, bank, m_timing.is_open(bank) && m_timing.open_row(bank) == r.addr.row);
+  q.entry(slot).req.done = 0;
+  m_scheduler.new_request(bank);
   (r.write ? m_write_queue : m_read_queue).set(Cycles(r.arrival), q.size());
-  // Usually the new request only adds a candidate: compare it with the cached decision.
-  if (m_decision_valid && m_decision) {
-    m_decision = m_scheduler.with_new_request(*m_decision, m_now, serve_writes(), bank);
-    m_decision_valid = m_decision.has_value();
-  } else {
-    m_decision_valid = false;
-  }
+  // Usually the new request changes no candidate or only adds one: fold it into the cached
+  // decision.
+  m_decision_valid = m_decision_valid && m_decision.valid() &&
+                     m_scheduler.with_new_request(m_decision, m_now, serve_writes(), bank);
 }
 
 void ChannelController::advance(std::uint64_t until, std::vector<Request>& completed) {
-  LLMSIM_CHECK(until >= m_now, "HBM controller asked to advance to cycle " + std::to_string(until) +
-                                   ", before its time " + std::to_string(m_now));
-  completed.insert(completed.end(), m_pending.begin(), m_pending.end());
-  m_pending.clear();
+  if (until < m_now) time_error("controller asked to advance", until, m_now);
+  if (!m_pending.empty()) {
+    completed.insert(completed.end(), m_pending.begin(), m_pending.end());
+    m_pending.clear();
+  }
   run_until(until, completed);
+}
+
+std::uint64_t ChannelController::advance_to_room(bool write, std::uint64_t from,
+                                                 std::vector<Request>& completed) {
+  advance(from, completed);
+  // A full queue has a request, so a command always comes (at worst after a refresh).
+  while (!can_accept(write)) {
+    LLMSIM_CHECK(decision().valid(), "HBM controller with a full queue and nothing to issue");
+    const std::uint64_t next = decision().cycle + 1;
+    run_until(next, completed);
+    from = next;
+  }
+  return from;
 }
 
 std::optional<std::uint64_t> ChannelController::next_command_cycle() const {
   if (m_reads.empty() && m_writes.empty()) return std::nullopt;
-  const std::optional<Decision>& d = decision();
-  if (!d) return std::nullopt;
-  return d->cycle;
+  const Decision& d = decision();
+  if (!d.valid()) return std::nullopt;
+  return d.cycle;
 }
 
 void ChannelController::run_until(std::uint64_t until, std::vector<Request>& completed) {
-  for (;;) {
-    const std::optional<Decision>& d = decision();
-    if (!d || d->cycle >= until) break;
-    const Decision next = *d;
-    execute(next, completed);
-  }
+  // An invalid decision has cycle kNever: nothing issues.
+  while (decision().cycle < until) execute(m_decision, completed);
   if (until > m_now) {
     m_drain = drain_now();  // the mode of every cycle in [now, until)
     m_now = until;
   }
 }
 
-const std::optional<Decision>& ChannelController::decision() const {
-  if (!m_decision_valid) {
-    m_decision = m_scheduler.next(m_now, serve_writes(), refresh_duty());
-    m_decision_valid = true;
-  }
-  return m_decision;
+void ChannelController::decide() const {
+  m_scheduler.next(m_decision, m_now, serve_writes(), refresh_duty());
+  m_decision_valid = true;
 }
 
-RefreshDuty ChannelController::refresh_duty() const {
-  RefreshDuty duty;
-  duty.mode = m_params.refresh;
+std::uint64_t ChannelController::refresh_due() const {
   const std::uint64_t k = m_refreshes + 1;
   if (m_params.refresh == RefreshMode::all_bank) {
-    duty.due = k * m_spec.timing.tREFI;  // the k-th REFab is due at k * tREFI
-  } else if (m_params.refresh == RefreshMode::per_bank) {
+    return k * m_spec.timing.tREFI;  // the k-th REFab is due at k * tREFI
+  }
+  if (m_params.refresh == RefreshMode::per_bank) {
     // The k-th REFpb is due at floor(k * tREFI / banks): every bank once per tREFI on average,
     // without accumulating the rounding of tREFI / banks.
-    duty.due = k * m_spec.timing.tREFI / m_timing.banks();
-    duty.bank = m_refresh_bank;
+    return k * m_spec.timing.tREFI / m_timing.banks();
   }
-  return duty;
+  return 0;
 }
 
 void ChannelController::execute(const Decision& d, std::vector<Request>& completed) {
@@ -191,9 +205,11 @@ void ChannelController::execute(const Decision& d, std::vector<Request>& complet
       break;
     case Command::refab:
       ++m_refreshes;
+      m_refresh_due = refresh_due();
       break;
     case Command::refpb:
       ++m_refreshes;
+      m_refresh_due = refresh_due();
       m_refresh_bank = (m_refresh_bank + 1) % m_timing.banks();
       break;
   }
@@ -205,9 +221,6 @@ void ChannelController::complete(const Decision& d, std::vector<Request>& comple
   RequestQueue& q = d.write_queue ? m_writes : m_reads;
   LLMSIM_CHECK(d.slot != RequestQueue::kNone, "HBM column command without a request");
   const RequestQueue::Entry& e = q.entry(d.slot);
-  Request r = e.req;
-  const Timing& t = m_spec.timing;
-  r.done = d.cycle + (r.write ? t.tCWL : t.tCL) + t.tBL;
   if (e.needed_pre) {
     ++m_row_conflicts;
   } else if (e.needed_act) {
@@ -215,25 +228,28 @@ void ChannelController::complete(const Decision& d, std::vector<Request>& comple
   } else {
     ++m_row_hits;
   }
-  const std::uint32_t bytes = m_spec.org.burst_bytes();
+  completed.push_back(e.req);
+  Request& r = completed.back();
   if (r.write) {
+    r.done = d.cycle + m_write_done_cycles;
     ++m_writes_done;
-    m_written_bytes += bytes;
+    m_written_bytes += m_burst_bytes;
   } else {
+    r.done = d.cycle + m_read_done_cycles;
     ++m_reads_done;
-    m_read_bytes += bytes;
+    m_read_bytes += m_burst_bytes;
     m_read_latency.sample(r.done - r.arrival);
   }
   q.remove(d.slot, /*hit=*/true);
   m_scheduler.touch(d.bank);
   // The request held its slot through its issue cycle.
   (r.write ? m_write_queue : m_read_queue).set(Cycles(d.cycle + 1), q.size());
-  completed.push_back(r);
 }
 
 void ChannelController::apply(Command cmd, std::uint32_t bank, std::uint32_t row,
                               std::uint64_t cycle) {
   m_timing.issue(cmd, bank, row, cycle);
+  if (cmd != Command::refab) m_scheduler.issued(bank);
   switch (cmd) {
     case Command::act:
       m_reads.on_open(bank, row);
@@ -273,8 +289,7 @@ bool ChannelController::can_issue(Command cmd, const BankAddress& a, std::uint64
 }
 
 void ChannelController::issue(Command cmd, const BankAddress& a, std::uint64_t cycle) {
-  LLMSIM_CHECK(cycle >= m_now, "HBM command issued at cycle " + std::to_string(cycle) +
-                                   ", before the controller's time " + std::to_string(m_now));
+  if (cycle < m_now) time_error("command issued", cycle, m_now);
   apply(cmd, check_address(a), a.row, cycle);
   m_drain = drain_now();
   m_now = cycle + 1;

@@ -56,7 +56,7 @@ class ChannelController {
   ChannelController& operator=(const ChannelController&) = delete;
 
   // The queue for reads (or writes) has room.
-  bool can_accept(bool write) const;
+  bool can_accept(bool write) const { return !(write ? m_writes : m_reads).full(); }
   // Contract: can_accept(r.write), r.arrival >= now(), r.addr within the device. If r.arrival
   // > now() the controller first advances to r.arrival; requests completed on the way are
   // handed out by the next advance().
@@ -66,6 +66,11 @@ class ChannelController {
   // `completed`, with `done` set (done may be > until: the data is still on its way).
   // Afterwards now() == until. Contract: until >= now().
   void advance(std::uint64_t until, std::vector<Request>& completed);
+  // For a requester that waits while the queue is full: advances to `from`, then, while the
+  // queue for `write` requests is full, through one more command at a time. Returns the first
+  // cycle >= `from` at which a request finds room: `from`, or the cycle after the command that
+  // made room (then now()). Completions as for advance(). Contract: from >= now().
+  std::uint64_t advance_to_room(bool write, std::uint64_t from, std::vector<Request>& completed);
   // The cycle at which the next command would issue if nothing else arrived, or nullopt when
   // both queues are empty (refreshes and closed-page precharges are caught up lazily and need no
   // wake-up). The command may be a refresh or a precharge rather than a request's RD/WR.
@@ -93,13 +98,24 @@ class ChannelController {
  private:
   // Issues every command before `until` (see advance()).
   void run_until(std::uint64_t until, std::vector<Request>& completed);
-  const std::optional<Decision>& decision() const;
+  // The next command (see CommandScheduler::next), cached in m_decision (decide() fills it).
+  const Decision& decision() const {
+    if (!m_decision_valid) decide();
+    return m_decision;
+  }
+  void decide() const;
+  // Issues `d` (m_decision: it stays marked valid, so nothing recomputes it meanwhile) and
+  // invalidates the cached decision.
   void execute(const Decision& d, std::vector<Request>& completed);
   // The device-level effects of a command: timing, bank state, row-hit counts, counters,
   // observer.
   void apply(Command cmd, std::uint32_t bank, std::uint32_t row, std::uint64_t cycle);
   void complete(const Decision& d, std::vector<Request>& completed);
-  RefreshDuty refresh_duty() const;
+  RefreshDuty refresh_duty() const {
+    return RefreshDuty{m_params.refresh, m_refresh_due, m_refresh_bank};
+  }
+  // The due cycle of refresh number m_refreshes + 1.
+  std::uint64_t refresh_due() const;
   // Which queue the scheduler serves: writes in drain mode or when no read is pending.
   bool serve_writes() const { return drain_now() || m_reads.empty(); }
   // Write drain mode at now(), from the mode of the cycle before and the writes queued now
@@ -121,18 +137,22 @@ class ChannelController {
   RequestQueue m_writes;
   CommandScheduler m_scheduler;
   std::uint32_t m_drain_high, m_drain_low;  // write watermarks in requests
+  std::uint32_t m_burst_bytes;
+  // A RD's (WR's) data is done tCL + tBL (tCWL + tBL) after it issues.
+  std::uint64_t m_read_done_cycles, m_write_done_cycles;
 
   std::uint64_t m_now = 0;
   std::uint64_t m_seq = 0;           // enqueue counter: request age
   bool m_drain = false;              // write drain mode of cycle now() - 1
   std::uint64_t m_refreshes = 0;     // refreshes issued by the scheduler
   std::uint32_t m_refresh_bank = 0;  // per_bank: the next bank to refresh
+  std::uint64_t m_refresh_due = 0;   // refresh_due(), kept up to date
   std::vector<Request> m_pending;    // completed while catching up in enqueue()
   std::function<void(const IssuedCommand&)> m_observer;
   // The next decision, valid until the state changes (an issue, or an enqueue the scheduler
   // cannot fold in). Moving now() forward up to the decided cycle leaves it valid: every
   // candidate's earliest cycle is already at or after it.
-  mutable std::optional<Decision> m_decision;
+  mutable Decision m_decision;
   mutable bool m_decision_valid = false;
 
   stats::Group m_stats;

@@ -19,7 +19,6 @@
 // FCFS considers only the oldest request of the active queue (strictly in order, even if that
 // request is to a bank being refreshed).
 #include <cstdint>
-#include <optional>
 #include <vector>
 
 #include "arch/hbm/bank_timing.h"
@@ -29,20 +28,38 @@
 namespace llmsim::hbm {
 
 struct Decision {
-  std::uint64_t cycle = 0;
-  Command cmd = Command::act;
+  static constexpr std::uint64_t kNever = ~std::uint64_t{0};
+  // The issue cycle; kNever when nothing would ever issue (no requests, no open bank to close
+  // under a closed page policy, refresh off). The other fields are then meaningless.
+  std::uint64_t cycle = kNever;
+  // Its priority within its cycle (see CommandScheduler), smaller first: priority(class, age).
+  std::uint64_t priority = 0;
   std::uint32_t bank = 0;  // bank index; unused for REFab
-  std::uint32_t row = 0;   // ACT: the row to open; PRE, RD, WR: the open row
+  Command cmd = Command::act;
+  std::uint32_t row = 0;  // ACT: the row to open; PRE, RD, WR: the open row
   // The request of the active queue this command serves (ACT, PRE, RD, WR), or kNone
   // (refresh, closed-page precharge with nobody waiting).
   std::int32_t slot = RequestQueue::kNone;
   bool write_queue = false;  // which queue `slot` is in
-  // Its priority within its cycle (see CommandScheduler), and whether it was chosen among
-  // request commands alone, strictly before any refresh falls due.
-  int rank = 0;
-  std::uint64_t age = 0;
+  // Whether it was chosen among request commands alone, strictly before any refresh falls due.
   bool request_only = false;
+
+  bool valid() const { return cycle != kNever; }
+  // Whether a command with key (c, p, b) -- cycle, priority, bank, smaller first -- goes before
+  // this one.
+  bool beaten_by(std::uint64_t c, std::uint64_t p, std::uint32_t b) const {
+    return c < cycle || (c == cycle && (p < priority || (p == priority && b < bank)));
+  }
 };
+
+// The priority of a command within its cycle: its class (see CommandScheduler) in the top
+// bits, then the age of the request it serves, its enqueue sequence number (smaller is older;
+// 0 for refreshes and closed-page precharges). Contract: age < kMaxAge.
+inline constexpr unsigned kAgeBits = 56;
+inline constexpr std::uint64_t kMaxAge = std::uint64_t{1} << kAgeBits;
+constexpr std::uint64_t priority(unsigned command_class, std::uint64_t age) {
+  return std::uint64_t{command_class} << kAgeBits | age;
+}
 
 // What the scheduler must know about refresh at the moment of the decision.
 struct RefreshDuty {
@@ -57,74 +74,78 @@ class CommandScheduler {
   CommandScheduler(const ControllerParams& params, const BankTiming& timing,
                    const RequestQueue& reads, const RequestQueue& writes);
 
-  // The next command at or after cycle `from`, serving the write queue if `serve_writes`
-  // (the read queue otherwise). Nullopt when nothing would ever issue (no requests, no open
-  // bank to close under a closed page policy, refresh off).
-  std::optional<Decision> next(std::uint64_t from, bool serve_writes,
-                               const RefreshDuty& refresh) const;
+  // Sets `d` to the next command at or after cycle `from`, serving the write queue if
+  // `serve_writes` (the read queue otherwise); invalid (cycle kNever) when nothing would ever
+  // issue.
+  void next(Decision& d, std::uint64_t from, bool serve_writes, const RefreshDuty& refresh) const;
 
   // `d`, the result of next(from', serve_writes, ...) for from' <= from <= d.cycle, updated for
-  // a request just enqueued for `bank` (touch(bank) done): the next command at or after `from`
-  // if it can be had without a full search, nullopt if next() must be asked again.
-  std::optional<Decision> with_new_request(const Decision& d, std::uint64_t from, bool serve_writes,
-                                           std::uint32_t bank) const;
+  // a request just enqueued for `bank` (new_request(bank) done): true if `d` is now the next
+  // command at or after `from` (often unchanged), false if next() must be asked again.
+  bool with_new_request(Decision& d, std::uint64_t from, bool serve_writes,
+                        std::uint32_t bank) const;
 
   // Contract: the owner calls touch(b) whenever bank b's open row or the requests queued for
-  // it (in either queue) change; the scheduler memoises per-bank candidates between touches.
+  // it (in either queue) change, and new_request(b) instead when the only change is a request
+  // enqueued for it; the scheduler memoises per-bank candidates between touches.
   void touch(std::uint32_t bank) { m_stale |= std::uint64_t{1} << bank; }
+  // A request younger than every queued one never changes a bank's ACT (for the oldest
+  // request), RD or WR (for the oldest row hit) candidate; it may change a PRE (a row hit
+  // cancels it, the first request claims it) or create a candidate where there was none.
+  void new_request(std::uint32_t bank) {
+    const BankCandidate& c = m_memo[bank];
+    if (!c.present || c.cmd == Command::pre) touch(bank);
+  }
+  // Contract: the owner calls issued(b) after every command to bank b (not REFab, which
+  // constrains the channel only): it changed the bank- and bank-group-level constraints of b's
+  // bank group.
+  void issued(std::uint32_t bank) { m_part_stale |= m_group_mask[bank]; }
 
  private:
+  static constexpr std::uint64_t kNever = Decision::kNever;
+
   // FR-FCFS: the command that bank's requests need next, with its priority. It depends only on
   // the bank's open row, its queued requests and which queue is served, so it is memoised per
   // bank and recomputed after a touch(); only its cycle is computed at every decision.
+  // Its bank part of the earliest cycle, BankTiming::bank_earliest(cmd, bank), is memoised
+  // too, until the bank or another in its group receives a command (issued()).
   struct BankCandidate {
     bool present = false;
     Command cmd = Command::act;
     std::uint32_t row = 0;
-    int rank = 0;
-    std::uint64_t age = 0;
+    std::uint64_t priority = 0;
     std::int32_t slot = RequestQueue::kNone;
+    std::uint64_t bank_part = 0;
   };
   void update_candidate(std::uint32_t bank, bool serve_writes) const;
 
-  static constexpr std::uint64_t kNever = ~std::uint64_t{0};
-  // The best candidate so far: its priority key (cycle, rank, age, bank), smaller first, and
-  // its command. `cycle` is kNever while there is none.
-  struct Candidate {
-    std::uint64_t cycle = kNever;
-    int rank = 0;           // priority class
-    std::uint64_t age = 0;  // request seq: smaller (older) first
-    std::uint32_t bank = 0;
-    Command cmd = Command::act;
-    std::uint32_t row = 0;
-    std::int32_t slot = RequestQueue::kNone;
-    bool valid() const { return cycle != kNever; }
-    // Whether (cycle, rank, age, bank) goes before this candidate.
-    bool beaten_by(std::uint64_t c, int r, std::uint64_t a, std::uint32_t b) const {
-      return c < cycle ||
-             (c == cycle && (r < rank || (r == rank && (a < age || (a == age && b < bank)))));
-    }
-  };
-
-  // Request commands (and closed-page precharges) at or after `from`, none to the banks in
-  // `skip` (a bank mask).
-  void request_command(Candidate& best, std::uint64_t from, bool serve_writes,
+  // The functions below make a command the `best` if it beats it; `best` stays as it is when
+  // none does. Commands go at or after `from`.
+  // Request commands (and closed-page precharges), none to the banks in `skip` (a bank mask):
+  // by the policy's rule, one of the two after it.
+  void request_command(Decision& best, std::uint64_t from, bool serve_writes,
                        std::uint64_t skip) const;
-  // The command a due refresh needs next, at or after `from`, with request commands to the
-  // other banks if the refresh is per bank.
-  void refresh_command(Candidate& best, std::uint64_t from, bool serve_writes,
+  void frfcfs_command(Decision& best, std::uint64_t from, bool serve_writes,
+                      std::uint64_t skip) const;
+  void fcfs_command(Decision& best, std::uint64_t from, bool serve_writes,
+                    std::uint64_t skip) const;
+  // The command a due refresh needs next, with request commands to the other banks if the
+  // refresh is per bank.
+  void refresh_command(Decision& best, std::uint64_t from, bool serve_writes,
                        const RefreshDuty& refresh) const;
-  // Makes (cmd, bank) at its earliest legal cycle >= `from` the best if it beats `best`.
-  void consider(Candidate& best, std::uint64_t from, Command cmd, std::uint32_t bank,
-                std::uint32_t row, int rank, std::uint64_t age, std::int32_t slot) const;
+  // (cmd, bank) at its earliest legal cycle.
+  void consider(Decision& best, std::uint64_t from, Command cmd, std::uint32_t bank,
+                std::uint32_t row, std::uint64_t priority, std::int32_t slot) const;
 
   const ControllerParams& m_params;
   const BankTiming& m_timing;
   const RequestQueue& m_reads;
   const RequestQueue& m_writes;
-  mutable std::vector<BankCandidate> m_memo;  // per bank, for the queue m_memo_writes
-  mutable std::uint64_t m_stale = ~std::uint64_t{0};
+  mutable std::vector<BankCandidate> m_memo;               // per bank, for the queue m_memo_writes
+  mutable std::uint64_t m_stale = ~std::uint64_t{0};       // banks whose candidate is out of date
+  mutable std::uint64_t m_part_stale = ~std::uint64_t{0};  // ... whose bank_part is
   mutable bool m_memo_writes = false;
+  std::vector<std::uint64_t> m_group_mask;  // per bank: the banks of its bank group
 };
 
 }  // namespace llmsim::hbm

@@ -1,6 +1,7 @@
 #include "arch/hbm/hbm_memory.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "sim/core/config.h"
 #include "sim/core/error.h"
@@ -14,6 +15,7 @@ HbmMemory::HbmMemory(const sc_core::sc_module_name& name, const HbmParams& p, st
       m_system(p, m_stats, key_path),
       m_clock(p.spec.timing.clock_mhz),
       m_feeds(m_system.interfaces()),
+      m_is_fed(m_system.interfaces(), false),
       m_next(m_system.interfaces(), kIdle) {
   sc_core::sc_spawn([this] { schedule(); }, "scheduler");
 }
@@ -29,20 +31,19 @@ sc_core::sc_time HbmMemory::decision_time(std::uint64_t cycle) const {
 void HbmMemory::feed(std::uint32_t i, std::uint64_t arrival) {
   ChannelController& c = m_system.controller(i);
   std::deque<Burst>& q = m_feeds[i];
-  while (!q.empty() && c.can_accept(q.front().request.write)) {
-    Burst& b = q.front();
-    if (m_free_ids.empty()) {
-      b.request.id = m_owner.size();
-      m_owner.push_back(nullptr);
-    } else {
-      b.request.id = m_free_ids.back();
-      m_free_ids.pop_back();
-    }
-    m_owner[b.request.id] = b.owner;
-    b.request.arrival = std::max(arrival, c.now());
-    c.enqueue(b.request);
+  while (!q.empty() && c.can_accept(q.front().write)) {
+    const Burst& b = q.front();
+    Request r;
+    r.id = reinterpret_cast<std::uintptr_t>(b.owner);
+    r.write = b.write;
+    r.addr = b.addr;
+    r.arrival = std::max(arrival, c.now());
+    c.enqueue(r);
     q.pop_front();
   }
+  // A feed can hold a long backlog, written when its transfer arrived and since evicted from
+  // the nearest caches; its next burst is read at this interface's next command.
+  if (!q.empty()) __builtin_prefetch(&q.front());
 }
 
 void HbmMemory::finish() {
@@ -63,10 +64,8 @@ void HbmMemory::reschedule(std::uint32_t i) {
 
 void HbmMemory::retire(const std::vector<Request>& completed) {
   for (const Request& r : completed) {
-    Pending* p = m_owner[r.id];
-    LLMSIM_CHECK(p != nullptr, "HBM completion for an unknown request");
-    m_owner[r.id] = nullptr;
-    m_free_ids.push_back(r.id);
+    Pending* p = reinterpret_cast<Pending*>(static_cast<std::uintptr_t>(r.id));
+    LLMSIM_CHECK(p != nullptr && p->outstanding > 0, "HBM completion for an unknown request");
     p->last_done = std::max(p->last_done, r.done);
     if (--p->outstanding > 0) continue;
     if (p->all_done) {
@@ -105,53 +104,69 @@ void HbmMemory::transfer(const memory::Transfer& t) {
   p.all_done = &all_done;
   const std::uint64_t burst = m_system.mapping().burst_bytes();
   const std::uint64_t now = m_clock.now().count();
-  std::vector<bool> touched(m_system.interfaces(), false);
   for (std::uint64_t row = 0; row < t.rows; ++row) {
     const std::uint64_t begin = t.addr + row * t.stride_bytes, end = begin + t.row_bytes;
-    for (std::uint64_t a = begin / burst * burst; a < end; a += burst) {
-      const DecodedAddress d = m_system.mapping().decode(a);
-      Request r;
-      r.write = t.write;
-      r.addr = {d.bank_group, d.bank, d.row, d.column};
-      m_feeds[d.interface].push_back({r, &p});
-      touched[d.interface] = true;
+    // The bursts from the one holding `begin` up to `end`, consecutive in the address space.
+    std::uint64_t a = begin / burst * burst;
+    if (a >= end) continue;
+    BurstCursor c(m_system.mapping(), a);
+    for (;;) {
+      const std::uint32_t i = c->interface;
+      m_feeds[i].push_back({{c->bank_group, c->bank, c->row, c->column}, t.write, &p});
+      if (!m_is_fed[i]) {
+        m_is_fed[i] = true;
+        m_fed.push_back(i);
+      }
       ++p.outstanding;
+      a += burst;
+      if (a >= end) break;
+      c.next();
     }
   }
-  for (std::uint32_t i = 0; i < touched.size(); ++i) {
-    if (!touched[i]) continue;
+  for (const std::uint32_t i : m_fed) {
+    m_is_fed[i] = false;
     feed(i, now);
     reschedule(i);
   }
+  m_fed.clear();
   m_arrival.notify(sc_core::SC_ZERO_TIME);
   while (p.outstanding > 0) sc_core::wait(all_done);
   m_clock.wait_until(Cycles(p.last_done));
 }
 
 void HbmMemory::schedule() {
+  // The earliest command cycle over all interfaces: a scan of a few dozen integers, cheaper
+  // here than a heap (most wake-ups reschedule most busy interfaces). A transfer's arrival
+  // changes it; a wake-up computes the next one as it goes.
+  std::uint64_t next = *std::min_element(m_next.begin(), m_next.end());
   for (;;) {
-    // The earliest command cycle over all interfaces: a scan of a few dozen integers, cheaper
-    // here than a heap (most wake-ups reschedule most busy interfaces).
-    const std::uint64_t next = *std::min_element(m_next.begin(), m_next.end());
     if (next == kIdle) {
       sc_core::wait(m_arrival);
+      next = *std::min_element(m_next.begin(), m_next.end());
       continue;
     }
     const sc_core::sc_time at = decision_time(next);
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     if (at > now) {
       sc_core::wait(at - now, m_arrival);
-      if (sc_core::sc_time_stamp() < at) continue;  // a transfer arrived: decide again
+      if (sc_core::sc_time_stamp() < at) {  // a transfer arrived: decide again
+        next = *std::min_element(m_next.begin(), m_next.end());
+        continue;
+      }
     }
     // Every interface with a command at `next` issues it.
+    std::uint64_t following = kIdle;
     for (std::uint32_t i = 0; i < m_next.size(); ++i) {
-      if (m_next[i] != next) continue;
-      m_completed.clear();
-      m_system.controller(i).advance(next + 1, m_completed);
-      retire(m_completed);
-      feed(i, next + 1);
-      reschedule(i);
+      if (m_next[i] == next) {
+        m_completed.clear();
+        m_system.controller(i).advance(next + 1, m_completed);
+        retire(m_completed);
+        feed(i, next + 1);
+        reschedule(i);
+      }
+      following = std::min(following, m_next[i]);
     }
+    next = following;
   }
 }
 

@@ -49,8 +49,11 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
     sc_core::sc_event* all_done = nullptr;
     AccessDone callback;
   };
+  // A burst waiting in a feed for room in its controller's queue. Its request's id is its
+  // owner's address, which retire() turns back into the owner.
   struct Burst {
-    Request request;  // id assigned when it enters the controller
+    BankAddress addr;
+    bool write;
     Pending* owner;
   };
 
@@ -67,9 +70,9 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   ClockDomain m_clock;
   sc_core::sc_event m_arrival;
   std::vector<std::deque<Burst>> m_feeds;  // per interface
-  std::vector<Pending*> m_owner;           // request id -> its transfer, while in a controller
-  std::vector<std::uint64_t> m_free_ids;
-  std::vector<Request> m_completed;  // scratch
+  std::vector<Request> m_completed;        // scratch
+  std::vector<std::uint32_t> m_fed;        // scratch: interfaces a transfer appended to
+  std::vector<bool> m_is_fed;              // scratch: per interface, whether it is in m_fed
   // Next command cycle of each interface (kIdle when its queues are empty), kept up to date
   // after every change to a controller, so a wake-up never asks an idle controller.
   static constexpr std::uint64_t kIdle = ~std::uint64_t(0);

@@ -5,19 +5,23 @@
 namespace llmsim::hbm {
 
 RequestQueue::RequestQueue(std::uint32_t capacity, std::uint32_t banks)
-    : m_slots(capacity), m_banks(banks) {
+    : m_slots(capacity), m_banks(banks), m_capacity(capacity) {
   LLMSIM_CHECK(banks <= 64, "HBM request queue: bank masks hold at most 64 banks");
   m_free.reserve(capacity);
   for (std::uint32_t i = capacity; i > 0; --i) m_free.push_back(static_cast<std::int32_t>(i - 1));
 }
 
-std::int32_t RequestQueue::push(const Entry& e, bool hit) {
+std::int32_t RequestQueue::push(const Request& r, std::uint64_t seq, std::uint32_t bank, bool hit) {
   LLMSIM_CHECK(!full(), "push to a full HBM request queue");
   const std::int32_t slot = m_free.back();
   m_free.pop_back();
-  BankList& list = m_banks[e.bank];
+  BankList& list = m_banks[bank];
   Entry& s = m_slots[slot];
-  s = e;
+  s.req = r;
+  s.seq = seq;
+  s.bank = bank;
+  s.needed_act = false;
+  s.needed_pre = false;
   s.prev = list.tail;
   s.next = kNone;
   if (list.tail == kNone) {
@@ -27,7 +31,7 @@ std::int32_t RequestQueue::push(const Entry& e, bool hit) {
   }
   list.tail = slot;
   ++list.count;
-  m_nonempty |= std::uint64_t{1} << e.bank;
+  m_nonempty |= std::uint64_t{1} << bank;
   if (hit) ++list.hits;
   ++m_size;
   return slot;
@@ -64,7 +68,7 @@ std::int32_t RequestQueue::oldest_hit(std::uint32_t bank, std::uint32_t row) con
 void RequestQueue::on_open(std::uint32_t bank, std::uint32_t row) {
   std::uint32_t hits = 0;
   for (std::int32_t s = m_banks[bank].head; s != kNone; s = m_slots[s].next) {
-    if (m_slots[s].req.addr.row == row) ++hits;
+    hits += m_slots[s].req.addr.row == row;  // no branch: hits and misses mix unpredictably
   }
   m_banks[bank].hits = hits;
 }

@@ -36,13 +36,14 @@ class RequestQueue {
   RequestQueue(std::uint32_t capacity, std::uint32_t banks);
 
   std::uint32_t size() const { return m_size; }
-  std::uint32_t capacity() const { return static_cast<std::uint32_t>(m_slots.size()); }
+  std::uint32_t capacity() const { return m_capacity; }
   bool empty() const { return m_size == 0; }
-  bool full() const { return m_size == m_slots.size(); }
+  bool full() const { return m_size == m_capacity; }
 
-  // Appends `e` (e.prev/next are ignored) to its bank's list; `hit` says whether it hits the
-  // bank's open row. Returns its slot. Contract: !full(), e.seq larger than any queued seq.
-  std::int32_t push(const Entry& e, bool hit);
+  // Appends `r` to the list of `bank` (its bank index) with age `seq`; `hit` says whether it
+  // hits the bank's open row. Returns its slot. Contract: !full(), seq larger than any queued
+  // seq.
+  std::int32_t push(const Request& r, std::uint64_t seq, std::uint32_t bank, bool hit);
   // Removes the request in `slot`; `hit` as it stands now.
   void remove(std::int32_t slot, bool hit);
 
@@ -72,6 +73,7 @@ class RequestQueue {
   std::vector<Entry> m_slots;
   std::vector<std::int32_t> m_free;  // free slots, used as a stack
   std::vector<BankList> m_banks;
+  std::uint32_t m_capacity;
   std::uint32_t m_size = 0;
   std::uint64_t m_nonempty = 0;
 };

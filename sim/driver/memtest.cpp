@@ -196,12 +196,7 @@ MemtestResult run_memtest(const config::Json& arch, const std::vector<std::strin
     for (std::uint64_t a = off.addr / burst * burst; a < off.addr + bytes; a += burst) {
       const hbm::DecodedAddress d = sys.mapping().decode(a);
       hbm::ChannelController& c = sys.controller(d.interface);
-      if (now > c.now()) c.advance(now, done);
-      while (!c.can_accept(off.write)) {  // the generator stalls: in-order requester
-        const std::uint64_t next = *c.next_command_cycle();
-        c.advance(next + 1, done);
-        now = std::max(now, next + 1);
-      }
+      now = c.advance_to_room(off.write, now, done);  // the generator stalls: in-order requester
       ++slot.outstanding;
       c.enqueue({k, off.write, {d.bank_group, d.bank, d.row, d.column}, now, 0});
     }

@@ -2,6 +2,7 @@
 #include "arch/hbm/address_mapping.h"
 
 #include <catch2/catch.hpp>
+#include <string>
 
 #include "sim/core/error.h"
 
@@ -62,6 +63,29 @@ TEST_CASE("address mapping: non-power-of-two channel counts decompose exactly", 
   const AddressMapping m("ro_ba_bg_co_pc_ch", o, "memory.address_mapping");
   CHECK(m.decode(5 * 32).interface == 10);  // channel 5, pseudo channel 0
   CHECK(m.decode(6 * 32).interface == 1);   // wraps to channel 0, pseudo channel 1
+}
+
+TEST_CASE("address mapping: a burst cursor decodes as decode() does", "[hbm][mapping]") {
+  Organization three_stacks = small_org();
+  three_stacks.stacks = 3;  // 6 channels: mixed radix
+  for (const Organization& o : {small_org(), three_stacks}) {
+    for (const std::string& name : AddressMapping::presets()) {
+      INFO(name << ", " << o.stacks << " stack(s)");
+      const AddressMapping m(name, o, "memory.address_mapping");
+      // From an address inside a burst, through every later burst of the memory.
+      BurstCursor c(m, 3 * 32 + 5);
+      for (std::uint64_t a = 3 * 32; a < o.capacity_bytes(); a += 32) {
+        const DecodedAddress want = m.decode(a);
+        REQUIRE(c->interface == want.interface);
+        REQUIRE(c->bank_group == want.bank_group);
+        REQUIRE(c->bank == want.bank);
+        REQUIRE(c->row == want.row);
+        REQUIRE(c->column == want.column);
+        if (a + 32 < o.capacity_bytes()) c.next();
+      }
+      CHECK_THROWS_AS(c.next(), WorkloadError);  // past the last burst
+    }
+  }
 }
 
 TEST_CASE("address mapping: errors name the key", "[hbm][mapping]") {
