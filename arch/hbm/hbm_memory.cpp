@@ -88,10 +88,7 @@ void HbmMemory::access(std::uint32_t port, const std::vector<std::uint64_t>& add
   for (std::uint64_t a : addrs) {
     const DecodedAddress d = m_system.mapping().decode(a);
     LLMSIM_CHECK(d.interface == port, "hbm: access to an address of another port");
-    Request r;
-    r.write = write;
-    r.addr = {d.bank_group, d.bank, d.row, d.column};
-    m_feeds[port].push_back({r, p});
+    m_feeds[port].push_back({{d.bank_group, d.bank, d.row, d.column}, write, p});
   }
   feed(port, m_clock.now().count());
   reschedule(port);
