@@ -27,7 +27,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GOLDEN = os.path.join(ROOT, "tests", "golden", "goldens.json")
+GOLDEN = os.environ.get("LLMSIM_GOLDEN_FILE", os.path.join(ROOT, "tests", "golden", "goldens.json"))
 PRESETS = ["edge", "datacenter", "hbm2-stack"]
 
 
@@ -37,6 +37,12 @@ def _cases():
         for model in ["bert-base-uncased", "bert-large-uncased"]:
             for seq in [128, 512]:
                 for batch in [1, 8]:
+                    # Left out: BERT-large at batch 8 x seq 512 on the HBM presets. The lowering
+                    # gives every activation its own DRAM buffer (no reuse yet): 4.6 GB, more
+                    # than hbm2-stack's 4 GiB; on datacenter it simulates for ~10 minutes.
+                    if model == "bert-large-uncased" and (batch, seq) == (8, 512) and \
+                            preset != "edge":
+                        continue
                     cases.append({"arch": preset, "model": model, "seq": seq, "batch": batch,
                                   "phase": "prefill"})
         # Decoders: prefill of 128 tokens and decode of one token after 128 cached. The
@@ -86,6 +92,10 @@ def load():
 
 
 def save(goldens):
+    # Merge with what is on disk now (another regen may have added cases meanwhile).
+    on_disk = load()
+    on_disk.update(goldens)
+    goldens = on_disk
     ordered = [goldens[c["name"]] for c in CASES if c["name"] in goldens]
     with open(GOLDEN + ".tmp", "w") as f:
         json.dump({"description": "Inference cycles of the regression set; regenerate with "
