@@ -94,9 +94,21 @@ void NocMemoryPort::transfer(const memory::Transfer& t) {
   const sc_core::sc_time now = sc_core::sc_time_stamp();
   const bool write = t.write;
   const std::uint32_t source = t.source;
+  // Messages leave in the order of their first address, as the DMA engine walks the transfer:
+  // with addresses interleaved over the ports, every port gets its first message early.
+  m_messages.clear();
   for (std::uint32_t port = 0; port < m_by_port.size(); ++port) {
+    for (std::size_t i = 0; i < m_by_port[port].size(); i += per_message) {
+      m_messages.push_back({m_by_port[port][i], port, static_cast<std::uint32_t>(i)});
+    }
+  }
+  std::sort(m_messages.begin(), m_messages.end(),
+            [](const Message& a, const Message& b) { return a.first_addr < b.first_addr; });
+  for (const Message& m : m_messages) {
+    const std::uint32_t port = m.port;
     const std::vector<std::uint64_t>& all = m_by_port[port];
-    for (std::size_t i = 0; i < all.size(); i += per_message) {
+    {
+      const std::size_t i = m.begin;
       std::vector<std::uint64_t> chunk(all.begin() + i,
                                        all.begin() + std::min(all.size(), i + per_message));
       const std::uint64_t bytes = chunk.size() * ab;

@@ -95,6 +95,11 @@ class NocMemoryPort final : public memory::MemoryBackend {
   std::uint32_t m_core_node;
   const std::vector<std::uint32_t>& m_memory_nodes;
   std::vector<std::vector<std::uint64_t>> m_by_port;  // scratch: a transfer's accesses per port
+  struct Message {
+    std::uint64_t first_addr;
+    std::uint32_t port, begin;  // its accesses: m_by_port[port][begin ..]
+  };
+  std::vector<Message> m_messages;  // scratch
 };
 
 }  // namespace llmsim::chip
