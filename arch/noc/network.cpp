@@ -87,6 +87,7 @@ Network::Network(const NocParams& p, stats::Group& parent, const std::string& na
     m_routers[r].out.assign(std::size_t(ports) * m_vcs, OutputVc{p.buffer_flits, false});
     m_routers[r].out_used.assign(ports, 0);
     m_routers[r].busy_vcs.assign(ports, 0);
+    m_routers[r].busy_ports.assign((ports + 63) / 64, 0);
     m_port_flits[r].assign(ports, 0);
     for (std::uint32_t q = 0; q < ports; ++q) {
       if (m_topo.out(r, q).router < 0) continue;
@@ -182,20 +183,19 @@ void Network::advance(std::uint64_t until, std::vector<Delivery>& delivered) {
     if (c > until) break;
     slide(c);
     Bucket& b = m_calendar[c & m_window_mask];
-    // The lowest kind with an unprocessed event, first in first out; processing may queue
-    // more events in this cycle.
-    while (b.pending > 0) {
-      int k = 0;
-      while (b.next[k] == b.fifo[k].size()) ++k;
-      const Event e = b.fifo[k][b.next[k]++];
-      --b.pending;
-      --m_near;
-      process(c, static_cast<Kind>(k), e, delivered);
-    }
+    // Kind by kind, first in first out. Processing may queue more events in this cycle, but
+    // only of a later kind (credits of a cycle wake its routers and injections) or its own.
     for (int k = 0; k < kKinds; ++k) {
-      b.fifo[k].clear();
-      b.next[k] = 0;
+      std::vector<Event>& fifo = b.fifo[k];
+      for (std::size_t i = 0; i < fifo.size(); ++i) {
+        const Event e = fifo[i];
+        process(c, static_cast<Kind>(k), e, delivered);
+      }
+      b.pending -= static_cast<std::uint32_t>(fifo.size());
+      m_near -= fifo.size();
+      fifo.clear();
     }
+    LLMSIM_CHECK(b.pending == 0, "noc: an event queued for an earlier kind of the same cycle");
     slide(c + 1);
   }
   if (!m_started || until > m_done_through) m_done_through = until;
@@ -205,10 +205,12 @@ void Network::advance(std::uint64_t until, std::vector<Delivery>& delivered) {
 void Network::process(std::uint64_t cycle, Kind kind, const Event& e,
                       std::vector<Delivery>& delivered) {
   switch (kind) {
-    case router_credit:
-      ++m_routers[e.target].out[e.slot].credits;
-      schedule(e.target, cycle);
+    case router_credit: {
+      Router& router = m_routers[e.target];
+      ++router.out[e.slot].credits;
+      if (router.busy > 0) schedule(e.target, cycle);  // an empty router has nothing to send
       break;
+    }
     case node_credit:
       ++m_nodes[e.target].vcs[e.slot].credits;
       schedule_inject(e.target, cycle);
@@ -302,64 +304,109 @@ bool Network::has_resources(const Router& router, std::uint32_t r, std::size_t s
   return free_vc(router.out, std::size_t(q) * m_vcs, cls) >= 0;
 }
 
+namespace {
+
+// Calls f(i) for the set bits i of `mask`, from bit `start` (< 64) upwards and then from bit 0,
+// until f returns true; returns whether it did.
+template <class F>
+bool visit_word(std::uint64_t mask, std::uint32_t start, F&& f) {
+  const std::uint64_t high = mask & (~std::uint64_t{0} << start);
+  for (std::uint64_t m = high; m != 0; m &= m - 1) {
+    if (f(static_cast<std::uint32_t>(__builtin_ctzll(m)))) return true;
+  }
+  for (std::uint64_t m = mask & ~high; m != 0; m &= m - 1) {
+    if (f(static_cast<std::uint32_t>(__builtin_ctzll(m)))) return true;
+  }
+  return false;
+}
+
+// The same over the bits of n words (bit i in word i / 64), from bit `start`.
+template <class F>
+void visit_rotated(const std::uint64_t* words, std::size_t n, std::uint32_t start, F&& f) {
+  const std::size_t w0 = start / 64;
+  if (n == 1) {
+    visit_word(words[0], start, f);
+    return;
+  }
+  const std::uint64_t high = ~std::uint64_t{0} << (start % 64);
+  for (std::size_t k = 0; k <= n; ++k) {
+    const std::size_t w = (w0 + k) % n;
+    std::uint64_t m = words[w];
+    if (k == 0) m &= high;
+    if (k == n) m &= ~high;
+    for (; m != 0; m &= m - 1) {
+      if (f(static_cast<std::uint32_t>(w * 64 + __builtin_ctzll(m)))) return;
+    }
+  }
+}
+
+}  // namespace
+
 void Network::wake_router(std::uint32_t r, std::uint64_t t, std::vector<Delivery>& delivered) {
   Router& router = m_routers[r];
   if (router.last_wake == t + 1) return;
   router.last_wake = t + 1;
   router.pending_wake = kNever;
+  if (router.busy == 0) return;
   const std::uint32_t ports = m_topo.ports(r);
   // Rotating priority: ports from t mod P, VCs from t mod V; ports with no flit are skipped.
-  const auto p0 = static_cast<std::uint32_t>(t % ports);
+  // Ports that hold a flit now; a flit leaving changes only its own port's VCs.
+  m_port_scratch.assign(router.busy_ports.begin(), router.busy_ports.end());
   const auto v0 = static_cast<std::uint32_t>(t % m_vcs);
-  for (std::uint32_t i = 0, p = p0; i < ports; ++i, p = p + 1 == ports ? 0 : p + 1) {
-    if (router.busy_vcs[p] == 0) continue;
-    for (std::uint32_t j = 0, v = v0; j < m_vcs; ++j, v = v + 1 == m_vcs ? 0 : v + 1) {
-      const std::size_t slot = std::size_t(p) * m_vcs + v;
-      InputVc& ivc = router.in[slot];
-      if (ivc.count == 0) continue;
-      const Flit& f = front(router, slot);
-      if (f.ready > t) continue;
-      const std::uint32_t q = f.head ? m_topo.route(r, m_packets[f.packet].dst)
-                                     : static_cast<std::uint32_t>(ivc.out_port);
-      if (router.out_used[q] == t + 1) continue;
-      std::uint32_t ov = ivc.out_vc;
-      if (m_topo.out(r, q).router >= 0) {
-        if (f.head) {
-          Packet& pk = m_packets[f.packet];
-          const std::uint32_t cls = m_topo.is_dateline(r, q) ? 1 : pk.vc_class;
-          const std::int32_t free = free_vc(router.out, std::size_t(q) * m_vcs, cls);
-          if (free < 0) continue;
-          pk.vc_class = cls;
-          ov = static_cast<std::uint32_t>(free);
-        } else if (router.out[std::size_t(q) * m_vcs + ov].credits == 0) {
-          continue;
-        }
-      }
-      router.out_used[q] = t + 1;
-      leave(r, p, v, q, ov, t, delivered);
-      break;  // one flit per input port per cycle
-    }
-  }
+  visit_rotated(m_port_scratch.data(), m_port_scratch.size(), static_cast<std::uint32_t>(t % ports),
+                [&](std::uint32_t p) {
+                  visit_word(router.busy_vcs[p], v0, [&](std::uint32_t v) {
+                    return try_leave(router, r, p, v, t, delivered);
+                  });
+                  return false;
+                });
   // The next cycle a front flit could move: t + 1 for one that lost a port this cycle (or just
   // reached the front), else the earliest ready time. Those short of a credit or a VC are
   // woken by its return; flits behind a front one, when it leaves.
   std::uint64_t next = kNever;
-  for (std::uint32_t p = 0; p < ports && router.busy > 0; ++p) {
-    if (router.busy_vcs[p] == 0) continue;
-    for (std::uint32_t v = 0; v < m_vcs; ++v) {
+  visit_rotated(router.busy_ports.data(), router.busy_ports.size(), 0, [&](std::uint32_t p) {
+    bool soon = false;
+    visit_word(router.busy_vcs[p], 0, [&](std::uint32_t v) {
       const std::size_t slot = std::size_t(p) * m_vcs + v;
-      if (router.in[slot].count == 0) continue;
       const std::uint64_t ready = front(router, slot).ready;
       if (ready > t + 1) {
         next = std::min(next, ready);
       } else if (has_resources(router, r, slot)) {
-        next = t + 1;
-        p = ports;  // done: nothing is earlier than t + 1
-        break;
+        soon = true;
       }
+      return soon;
+    });
+    if (soon) next = t + 1;
+    return soon;  // done: nothing is earlier than t + 1
+  });
+  if (next != kNever) schedule(r, next);
+}
+
+bool Network::try_leave(Router& router, std::uint32_t r, std::uint32_t p, std::uint32_t v,
+                        std::uint64_t t, std::vector<Delivery>& delivered) {
+  const std::size_t slot = std::size_t(p) * m_vcs + v;
+  const InputVc& ivc = router.in[slot];
+  const Flit& f = front(router, slot);
+  if (f.ready > t) return false;
+  const std::uint32_t q =
+      f.head ? m_topo.route(r, m_packets[f.packet].dst) : static_cast<std::uint32_t>(ivc.out_port);
+  if (router.out_used[q] == t + 1) return false;
+  std::uint32_t ov = ivc.out_vc;
+  if (m_topo.out(r, q).router >= 0) {
+    if (f.head) {
+      Packet& pk = m_packets[f.packet];
+      const std::uint32_t cls = m_topo.is_dateline(r, q) ? 1 : pk.vc_class;
+      const std::int32_t free = free_vc(router.out, std::size_t(q) * m_vcs, cls);
+      if (free < 0) return false;
+      pk.vc_class = cls;
+      ov = static_cast<std::uint32_t>(free);
+    } else if (router.out[std::size_t(q) * m_vcs + ov].credits == 0) {
+      return false;
     }
   }
-  if (next != kNever) schedule(r, next);
+  router.out_used[q] = t + 1;
+  leave(r, p, v, q, ov, t, delivered);
+  return true;  // one flit per input port per cycle
 }
 
 void Network::enter(std::uint32_t r, std::uint32_t p, std::uint32_t v, const Flit& f) {
@@ -368,7 +415,8 @@ void Network::enter(std::uint32_t r, std::uint32_t p, std::uint32_t v, const Fli
   InputVc& ivc = router.in[slot];
   LLMSIM_CHECK(ivc.count < m_buffer, "noc: input buffer overflow");
   if (ivc.count == 0) {
-    ++router.busy_vcs[p];
+    if (router.busy_vcs[p] == 0) router.busy_ports[p / 64] |= std::uint64_t{1} << (p % 64);
+    router.busy_vcs[p] |= std::uint64_t{1} << v;
     ++router.busy;
   }
   std::uint32_t i = ivc.first + ivc.count;
@@ -392,7 +440,8 @@ void Network::leave(std::uint32_t r, std::uint32_t p, std::uint32_t v, std::uint
   const Flit f = front(router, slot);
   if (++ivc.first == m_buffer) ivc.first = 0;
   if (--ivc.count == 0) {
-    --router.busy_vcs[p];
+    router.busy_vcs[p] &= ~(std::uint64_t{1} << v);
+    if (router.busy_vcs[p] == 0) router.busy_ports[p / 64] &= ~(std::uint64_t{1} << (p % 64));
     --router.busy;
   }
   ++m_router_traversals;

@@ -108,13 +108,14 @@ class Network {
     bool busy = false;  // owned by a packet from its head's departure to its tail's
   };
   struct Router {
-    std::vector<InputVc> in;              // [port * V + vc]
-    std::vector<Flit> flits;              // [(port * V + vc) * buffer_flits + i]
-    std::vector<OutputVc> out;            // [port * V + vc], for ports that feed links
-    std::vector<std::uint64_t> out_used;  // cycle + 1 an output port last sent a flit
-    std::vector<std::uint32_t> busy_vcs;  // per input port: VCs holding a flit
-    std::uint32_t busy = 0;               // input VCs holding a flit, all ports
-    std::uint64_t last_wake = 0;          // cycle + 1 of the last processing
+    std::vector<InputVc> in;                // [port * V + vc]
+    std::vector<Flit> flits;                // [(port * V + vc) * buffer_flits + i]
+    std::vector<OutputVc> out;              // [port * V + vc], for ports that feed links
+    std::vector<std::uint64_t> out_used;    // cycle + 1 an output port last sent a flit
+    std::vector<std::uint64_t> busy_vcs;    // per input port: bit v set if VC v holds a flit
+    std::vector<std::uint64_t> busy_ports;  // bit p set if input port p holds a flit
+    std::uint32_t busy = 0;                 // input VCs holding a flit, all ports
+    std::uint64_t last_wake = 0;            // cycle + 1 of the last processing
     // The earliest wake-up queued since the last processing (~0: none). A wake-up is queued
     // only if earlier: one at that cycle recomputes when the router is next needed. Later
     // ones already queued stay and are harmless (processing is idempotent within a cycle and
@@ -151,8 +152,7 @@ class Network {
   };
   struct Bucket {
     std::array<std::vector<Event>, kKinds> fifo;
-    std::array<std::uint32_t, kKinds> next{};  // first unprocessed entry of each FIFO
-    std::uint32_t pending = 0;                 // unprocessed entries, all kinds
+    std::uint32_t pending = 0;  // entries, all kinds
   };
   struct FarEvent {
     std::uint64_t cycle;
@@ -178,6 +178,10 @@ class Network {
   const Flit& front(const Router& router, std::size_t slot) const {
     return router.flits[slot * m_buffer + router.in[slot].first];
   }
+  // Sends the front flit of input VC v of port p through the switch at cycle t if it is ready
+  // and its output port, output VC and credit are free; returns whether it left.
+  bool try_leave(Router& router, std::uint32_t r, std::uint32_t p, std::uint32_t v, std::uint64_t t,
+                 std::vector<Delivery>& delivered);
   // Whether the front flit of input VC `slot` could leave router r at a cycle where its ports
   // are free.
   bool has_resources(const Router& router, std::uint32_t r, std::size_t slot) const;
@@ -204,6 +208,7 @@ class Network {
   bool m_started = false;
   std::uint64_t m_in_flight = 0;
   std::vector<std::vector<std::uint64_t>> m_port_flits;
+  std::vector<std::uint64_t> m_port_scratch;  // wake_router's busy ports
 
   stats::Group m_stats;
   stats::Counter m_packets_delivered;
