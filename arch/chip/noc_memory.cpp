@@ -13,7 +13,8 @@ NocFabric::NocFabric(const sc_core::sc_module_name& name, const noc::NocParams& 
 }
 
 void NocFabric::send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits,
-                     const sc_core::sc_time& at, std::uint32_t cls, Delivered delivered) {
+                     const sc_core::sc_time& at, std::uint32_t cls, Receiver& to,
+                     std::uint64_t cookie) {
   std::uint64_t tag;
   if (m_free_tags.empty()) {
     tag = m_callbacks.size();
@@ -22,7 +23,7 @@ void NocFabric::send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits,
     tag = m_free_tags.back();
     m_free_tags.pop_back();
   }
-  m_callbacks[tag] = std::move(delivered);
+  m_callbacks[tag] = Callback{&to, cookie};
   const std::uint64_t cycle = m_clock.cycles_at_or_after(at).count();
   m_offers.push(Offer{cycle, m_seq++, src, dst, flits, cls, tag});
   m_offered.notify(sc_core::SC_ZERO_TIME);
@@ -52,9 +53,9 @@ void NocFabric::run() {
     m_delivered.clear();
     m_network.advance(next, m_delivered);
     for (const noc::Delivery& d : m_delivered) {
-      Delivered cb = std::move(m_callbacks[d.tag]);
+      const Callback cb = m_callbacks[d.tag];
       m_free_tags.push_back(d.tag);
-      cb();
+      cb.to->delivered(cb.cookie);
     }
   }
 }
@@ -66,55 +67,76 @@ NocMemoryPort::NocMemoryPort(NocFabric& fabric, memory::MemoryBackend& memory,
       m_memory(memory),
       m_core_node(core_node),
       m_memory_nodes(memory_nodes),
-      m_by_port(memory.ports()) {
+      m_count(memory.ports()),
+      m_next(memory.ports()) {
   LLMSIM_CHECK(memory_nodes.size() == memory.ports(), "noc: one node per memory port");
 }
 
-void NocMemoryPort::access(std::uint32_t, const std::vector<std::uint64_t>&, bool, std::uint32_t,
-                           AccessDone) {
+void NocMemoryPort::access(std::uint32_t, const std::uint64_t*, std::size_t, bool, std::uint32_t,
+                           memory::MemoryBackend::Client&, std::uint64_t) {
   throw InternalError("noc: a core's memory port takes whole transfers only");
 }
 
 void NocMemoryPort::transfer(const memory::Transfer& t) {
+  m_located.clear();
+  m_memory.locate(t, m_located);
+  const noc::NocParams& np = m_fabric.params();
   const std::uint64_t ab = m_memory.access_bytes();
-  for (auto& v : m_by_port) v.clear();
-  for (std::uint64_t row = 0; row < t.rows; ++row) {
-    const std::uint64_t begin = t.addr + row * t.stride_bytes, end = begin + t.row_bytes;
-    for (std::uint64_t a = begin / ab * ab; a < end; a += ab) {
-      m_by_port[m_memory.port_of(a)].push_back(a);
+  const std::uint64_t per_message = std::max<std::uint64_t>(1, np.packet_payload_bytes / ab);
+
+  // The words grouped by port (each port's in walk order); a message starts at every
+  // per_message-th word of a port, and messages are numbered in the walk order of their first
+  // word.
+  TransferState st;
+  st.write = t.write;
+  st.source = t.source;
+  std::fill(m_count.begin(), m_count.end(), 0);
+  for (const Access& a : m_located) ++m_count[a.port];
+  for (std::uint64_t port = 0, offset = 0; port < m_count.size(); ++port) {
+    m_next[port] = offset;
+    offset += m_count[port];
+  }
+  const std::vector<std::uint64_t> start(m_next);
+  st.words.resize(m_located.size());
+  for (const Access& a : m_located) {
+    const std::uint64_t i = m_next[a.port]++;
+    st.words[i] = a.word;
+    const std::uint64_t index = i - start[a.port];
+    if (index % per_message == 0) {
+      const auto count =
+          static_cast<std::uint32_t>(std::min<std::uint64_t>(per_message, m_count[a.port] - index));
+      st.messages.push_back(Message{&st, a.port, m_memory_nodes[a.port], i, count});
     }
   }
 
-  struct State {
-    std::uint64_t outstanding = 0;
-    sc_core::sc_event done;
-  } st;
-  const noc::NocParams& np = m_fabric.params();
-  const std::uint64_t per_message = std::max<std::uint64_t>(1, np.packet_payload_bytes / ab);
+  st.outstanding = st.messages.size();
   const sc_core::sc_time now = sc_core::sc_time_stamp();
-  const bool write = t.write;
-  const std::uint32_t source = t.source;
-  for (std::uint32_t port = 0; port < m_by_port.size(); ++port) {
-    const std::vector<std::uint64_t>& all = m_by_port[port];
-    for (std::size_t i = 0; i < all.size(); i += per_message) {
-      std::vector<std::uint64_t> chunk(all.begin() + i,
-                                       all.begin() + std::min(all.size(), i + per_message));
-      const std::uint64_t bytes = chunk.size() * ab;
-      const std::uint32_t node = m_memory_nodes[port];
-      ++st.outstanding;
-      auto response = [this, node, write, bytes, &st](const sc_core::sc_time& complete) {
-        m_fabric.send(node, m_core_node, m_fabric.params().packet_flits(write ? 0 : bytes),
-                      std::max(complete, sc_core::sc_time_stamp()), write ? 1 : 0, [&st] {
-                        if (--st.outstanding == 0) st.done.notify(sc_core::SC_ZERO_TIME);
-                      });
-      };
-      m_fabric.send(m_core_node, node, np.packet_flits(write ? bytes : 0), now, write ? 1 : 0,
-                    [this, port, chunk = std::move(chunk), write, source, response] {
-                      m_memory.access(port, chunk, write, source, response);
-                    });
-    }
+  const std::uint32_t cls = t.write ? 1 : 0;
+  for (Message& m : st.messages) {
+    const std::uint64_t bytes = t.write ? m.count * ab : 0;
+    m_fabric.send(m_core_node, m.node, np.packet_flits(bytes), now, cls, *this,
+                  reinterpret_cast<std::uintptr_t>(&m));
   }
   while (st.outstanding > 0) sc_core::wait(st.done);
+}
+
+void NocMemoryPort::delivered(std::uint64_t cookie) {
+  Message& m = *reinterpret_cast<Message*>(static_cast<std::uintptr_t>(cookie));
+  TransferState& st = *m.transfer;
+  if (!m.responding) {  // a request reached the memory port's node
+    m_memory.access(m.port, st.words.data() + m.first, m.count, st.write, st.source, *this, cookie);
+  } else if (--st.outstanding == 0) {
+    st.done.notify(sc_core::SC_ZERO_TIME);
+  }
+}
+
+void NocMemoryPort::access_done(std::uint64_t cookie, const sc_core::sc_time& complete) {
+  Message& m = *reinterpret_cast<Message*>(static_cast<std::uintptr_t>(cookie));
+  m.responding = true;
+  const std::uint64_t bytes = m.transfer->write ? 0 : m.count * m_memory.access_bytes();
+  m_fabric.send(m.node, m_core_node, m_fabric.params().packet_flits(bytes),
+                std::max(complete, sc_core::sc_time_stamp()), m.transfer->write ? 1 : 0, *this,
+                cookie);
 }
 
 }  // namespace llmsim::chip

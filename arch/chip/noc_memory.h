@@ -7,12 +7,14 @@
 // before c tNoC, so the schedule does not depend on the order of SystemC processes. A packet
 // offered at time t (now or later) is created at cycle ceil(t / tNoC); packets wait in the
 // fabric until their creation cycle, so a node injects them in creation order. A packet's
-// callback runs in the fabric thread at the decision time of its delivery cycle.
+// receiver is told in the fabric thread at the decision time of its delivery cycle.
 //
 // NocMemoryPort is what a core's DMA engine sees as its memory (a MemoryBackend). A transfer
 // is cut into the memory's accesses (HBM bursts), grouped by the port (pseudo channel) that owns
-// them, and each port's accesses, in address order, into messages of at most
-// packet_payload_bytes. Per message:
+// them, and each port's accesses, in the order the DMA engine walks the transfer (row by row,
+// address order within a row), into messages of at most packet_payload_bytes. Messages leave
+// in the order of their first access, so with addresses interleaved over the ports every port
+// has its first request within a few cycles. Per message:
 //   read   request packet (header only) core -> port's node; on delivery the accesses enter the
 //          port's queue; when the last one's data is ready, the response packet (header + data)
 //          port's node -> core.
@@ -27,8 +29,6 @@
 // turnaround): a request delivered at cycle d enters the memory at (d + 1/2) tNoC, and a core
 // sees its last response at the first core edge after that.
 #include <cstdint>
-#include <functional>
-#include <memory>
 #include <queue>
 #include <vector>
 
@@ -43,14 +43,21 @@ namespace llmsim::chip {
 
 class NocFabric : public sc_core::sc_module {
  public:
-  using Delivered = std::function<void()>;
+  // Told when a packet's tail reaches its destination.
+  class Receiver {
+   public:
+    virtual void delivered(std::uint64_t cookie) = 0;
+
+   protected:
+    ~Receiver() = default;
+  };
 
   NocFabric(const sc_core::sc_module_name& name, const noc::NocParams& p, stats::Group& parent);
 
   // Offers a packet of `flits` from node src to node dst at time `at` (>= now), in message class
-  // `cls` (noc::Network::send); `delivered` runs when its tail reaches dst.
+  // `cls` (noc::Network::send); `to.delivered(cookie)` runs when its tail reaches dst.
   void send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits, const sc_core::sc_time& at,
-            std::uint32_t cls, Delivered delivered);
+            std::uint32_t cls, Receiver& to, std::uint64_t cookie);
 
   const noc::NocParams& params() const { return m_network.params(); }
   const noc::Network& network() const { return m_network; }
@@ -65,6 +72,10 @@ class NocFabric : public sc_core::sc_module {
       return cycle != o.cycle ? cycle > o.cycle : seq > o.seq;
     }
   };
+  struct Callback {
+    Receiver* to;
+    std::uint64_t cookie;
+  };
   void run();
 
   ClockDomain m_clock;
@@ -72,12 +83,14 @@ class NocFabric : public sc_core::sc_module {
   sc_core::sc_event m_offered;
   std::priority_queue<Offer, std::vector<Offer>, std::greater<Offer>> m_offers;
   std::uint64_t m_seq = 0;
-  std::vector<Delivered> m_callbacks;  // by tag
+  std::vector<Callback> m_callbacks;  // by tag
   std::vector<std::uint64_t> m_free_tags;
   std::vector<noc::Delivery> m_delivered;  // scratch
 };
 
-class NocMemoryPort final : public memory::MemoryBackend {
+class NocMemoryPort final : public memory::MemoryBackend,
+                            private NocFabric::Receiver,
+                            private memory::MemoryBackend::Client {
  public:
   // The port of the core on node `core_node`; `memory_nodes` gives each memory port's node.
   NocMemoryPort(NocFabric& fabric, memory::MemoryBackend& memory, std::uint32_t core_node,
@@ -86,15 +99,41 @@ class NocMemoryPort final : public memory::MemoryBackend {
   void transfer(const memory::Transfer& t) override;
   double peak_bytes_per_second() const override { return m_memory.peak_bytes_per_second(); }
   std::uint32_t access_bytes() const override { return m_memory.access_bytes(); }
-  void access(std::uint32_t, const std::vector<std::uint64_t>&, bool, std::uint32_t,
-              AccessDone) override;
+  void locate(const memory::Transfer& t, std::vector<Access>& out) const override {
+    m_memory.locate(t, out);
+  }
+  void access(std::uint32_t, const std::uint64_t*, std::size_t, bool, std::uint32_t,
+              memory::MemoryBackend::Client&, std::uint64_t) override;
 
  private:
+  struct TransferState;
+  // One message: its accesses, and where it is (request or response on its way).
+  struct Message {
+    TransferState* transfer;
+    std::uint32_t port, node;  // memory port and its node
+    std::uint64_t first;       // its accesses: words[first .. first + count)
+    std::uint32_t count;
+    bool responding = false;  // the response or acknowledgement is on its way
+  };
+  struct TransferState {
+    bool write = false;
+    std::uint32_t source = 0;
+    std::uint64_t outstanding = 0;
+    sc_core::sc_event done;
+    std::vector<std::uint64_t> words;  // the accesses, grouped by port
+    std::vector<Message> messages;
+  };
+
+  void delivered(std::uint64_t cookie) override;
+  void access_done(std::uint64_t cookie, const sc_core::sc_time& complete) override;
+
   NocFabric& m_fabric;
   memory::MemoryBackend& m_memory;
   std::uint32_t m_core_node;
   const std::vector<std::uint32_t>& m_memory_nodes;
-  std::vector<std::vector<std::uint64_t>> m_by_port;  // scratch: a transfer's accesses per port
+  // Scratch of transfer(), used before it first waits.
+  std::vector<Access> m_located;
+  std::vector<std::uint64_t> m_count, m_next;  // per memory port
 };
 
 }  // namespace llmsim::chip

@@ -17,8 +17,26 @@ HbmMemory::HbmMemory(const sc_core::sc_module_name& name, const HbmParams& p, st
       m_feeds(m_system.interfaces()),
       m_is_fed(m_system.interfaces(), false),
       m_next(m_system.interfaces(), kIdle) {
+  const Organization& o = m_system.spec().org;
+  LLMSIM_CHECK(o.bank_groups <= 64 && o.banks_per_group <= 64 && o.columns <= (1u << 20),
+               "hbm: organization too large for a port access word");
   sc_core::sc_spawn([this] { schedule(); }, "scheduler");
 }
+
+namespace {
+
+// A port access word: bank group in bits 0-5, bank 6-11, column 12-31, row 32-63.
+std::uint64_t pack(const DecodedAddress& d) {
+  return std::uint64_t{d.bank_group} | std::uint64_t{d.bank} << 6 | std::uint64_t{d.column} << 12 |
+         std::uint64_t{d.row} << 32;
+}
+
+BankAddress unpack(std::uint64_t w) {
+  return {std::uint32_t(w & 63), std::uint32_t(w >> 6 & 63), std::uint32_t(w >> 32),
+          std::uint32_t(w >> 12 & 0xfffff)};
+}
+
+}  // namespace
 
 double HbmMemory::peak_bytes_per_second() const {
   return m_system.spec().peak_bytes_per_second();
@@ -71,24 +89,35 @@ void HbmMemory::retire(const std::vector<Request>& completed) {
     if (p->all_done) {
       p->all_done->notify(sc_core::SC_ZERO_TIME);
     } else {
-      p->callback(m_clock.to_time(Cycles(p->last_done)));
-      delete p;
+      m_free_pending.push_back(p);
+      p->client->access_done(p->cookie, m_clock.to_time(Cycles(p->last_done)));
     }
   }
 }
 
-std::uint32_t HbmMemory::port_of(std::uint64_t addr) const {
-  return m_system.mapping().decode(addr).interface;
+void HbmMemory::locate(const memory::Transfer& t, std::vector<Access>& out) const {
+  const std::uint64_t burst = m_system.mapping().burst_bytes();
+  for (std::uint64_t row = 0; row < t.rows; ++row) {
+    const std::uint64_t begin = t.addr + row * t.stride_bytes, end = begin + t.row_bytes;
+    for (std::uint64_t a = begin / burst * burst; a < end; a += burst) {
+      const DecodedAddress d = m_system.mapping().decode(a);
+      out.push_back({d.interface, pack(d)});
+    }
+  }
 }
 
-void HbmMemory::access(std::uint32_t port, const std::vector<std::uint64_t>& addrs, bool write,
-                       std::uint32_t, AccessDone done) {
-  LLMSIM_CHECK(port < m_feeds.size() && !addrs.empty(), "hbm: bad port access");
-  auto* p = new Pending{addrs.size(), 0, nullptr, std::move(done)};
-  for (std::uint64_t a : addrs) {
-    const DecodedAddress d = m_system.mapping().decode(a);
-    LLMSIM_CHECK(d.interface == port, "hbm: access to an address of another port");
-    m_feeds[port].push_back({{d.bank_group, d.bank, d.row, d.column}, write, p});
+void HbmMemory::access(std::uint32_t port, const std::uint64_t* words, std::size_t n, bool write,
+                       std::uint32_t, Client& client, std::uint64_t cookie) {
+  LLMSIM_CHECK(port < m_feeds.size() && n > 0, "hbm: bad port access");
+  if (m_free_pending.empty()) {
+    m_pending.push_back(std::make_unique<Pending>());
+    m_free_pending.push_back(m_pending.back().get());
+  }
+  Pending* p = m_free_pending.back();
+  m_free_pending.pop_back();
+  *p = Pending{n, 0, nullptr, &client, cookie};
+  for (std::size_t i = 0; i < n; ++i) {
+    m_feeds[port].push_back({unpack(words[i]), write, p});
   }
   feed(port, m_clock.now().count());
   reschedule(port);

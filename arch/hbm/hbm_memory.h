@@ -32,22 +32,24 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   double peak_bytes_per_second() const override;
   void finish() override;
   std::optional<double> row_hit_rate() const override { return m_system.row_hit_rate(); }
-  // A port is an interface (pseudo channel); an access is one burst.
+  // A port is an interface (pseudo channel); an access is one burst, named by its decoded bank
+  // address (bank group, bank, column, row packed into a word), so it is decoded once.
   std::uint32_t ports() const override { return m_system.interfaces(); }
-  std::uint32_t port_of(std::uint64_t addr) const override;
   std::uint32_t access_bytes() const override { return m_system.mapping().burst_bytes(); }
-  void access(std::uint32_t port, const std::vector<std::uint64_t>& addrs, bool write,
-              std::uint32_t source, AccessDone done) override;
+  void locate(const memory::Transfer& t, std::vector<Access>& out) const override;
+  void access(std::uint32_t port, const std::uint64_t* words, std::size_t n, bool write,
+              std::uint32_t source, Client& client, std::uint64_t cookie) override;
 
  private:
   // Completion tracking of one transfer or port access: bursts outstanding and the last data
-  // cycle. A transfer waits on `all_done`; an access (allocated here, freed at completion) has
-  // its `callback` called.
+  // cycle. A transfer waits on `all_done`; an access (from m_pending, back to m_free_pending at
+  // completion) tells its `client`.
   struct Pending {
     std::uint64_t outstanding = 0;
     std::uint64_t last_done = 0;
     sc_core::sc_event* all_done = nullptr;
-    AccessDone callback;
+    Client* client = nullptr;
+    std::uint64_t cookie = 0;
   };
   // A burst waiting in a feed for room in its controller's queue. Its request's id is its
   // owner's address, which retire() turns back into the owner.
@@ -70,9 +72,11 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   ClockDomain m_clock;
   sc_core::sc_event m_arrival;
   std::vector<std::deque<Burst>> m_feeds;  // per interface
-  std::vector<Request> m_completed;        // scratch
-  std::vector<std::uint32_t> m_fed;        // scratch: interfaces a transfer appended to
-  std::vector<bool> m_is_fed;              // scratch: per interface, whether it is in m_fed
+  std::vector<Request> m_completed;                 // scratch
+  std::vector<std::uint32_t> m_fed;                 // scratch: interfaces a transfer appended to
+  std::vector<bool> m_is_fed;                       // scratch: per interface, whether in m_fed
+  std::vector<std::unique_ptr<Pending>> m_pending;  // port accesses, reused
+  std::vector<Pending*> m_free_pending;
   // Next command cycle of each interface (kIdle when its queues are empty), kept up to date
   // after every change to a controller, so a wake-up never asks an idle controller.
   static constexpr std::uint64_t kIdle = ~std::uint64_t(0);

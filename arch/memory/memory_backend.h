@@ -3,7 +3,6 @@
 // folder) and, later, "hbm" (a DRAM controller scheduling real commands, arch/hbm/). Chosen by
 // the arch config key `memory.type`.
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,18 +57,35 @@ class MemoryBackend {
 
   // --- Ports, for an interconnect in front of the memory (arch/chip/noc_memory.h) ---
   // The memory is cut into `ports()` independent request queues (HBM: one per pseudo channel),
-  // each owning part of the address space; an access is `access_bytes()` at an aligned address.
+  // each owning part of the address space; an access moves `access_bytes()` at an aligned
+  // address.
   virtual std::uint32_t ports() const { return 1; }
-  virtual std::uint32_t port_of(std::uint64_t /*addr*/) const { return 0; }
   virtual std::uint32_t access_bytes() const = 0;
-  // Split transaction, does not wait: the accesses at `addrs` (aligned, all owned by `port`)
-  // enter the port's queue at the current SystemC time. `done` is called exactly once, from
-  // whichever process the memory runs it in (possibly before access() returns), with the time at
-  // which the last of them is complete (read data delivered, write data accepted); that time may
-  // lie in the future. Contract as for transfer(): called from SystemC processes.
-  using AccessDone = std::function<void(const sc_core::sc_time& complete)>;
-  virtual void access(std::uint32_t port, const std::vector<std::uint64_t>& addrs, bool write,
-                      std::uint32_t source, AccessDone done) = 0;
+  // One access of a transfer: the port that owns it and a word that names it to access() (the
+  // memory's own encoding, e.g. an address already decoded into bank, row and column).
+  struct Access {
+    std::uint32_t port;
+    std::uint64_t word;
+  };
+  // Appends the accesses of `t` in the order a DMA engine walks it: row by row, each row's
+  // aligned accesses in address order. WorkloadError for an address beyond the memory.
+  virtual void locate(const Transfer& t, std::vector<Access>& out) const = 0;
+  // Told when a port access is complete.
+  class Client {
+   public:
+    virtual void access_done(std::uint64_t cookie, const sc_core::sc_time& complete) = 0;
+
+   protected:
+    ~Client() = default;
+  };
+  // Split transaction, does not wait: the accesses named by words[0 .. n) (words from
+  // locate(), all on `port`, n >= 1) enter the port's queue at the current SystemC time.
+  // client.access_done(cookie, t) is called exactly once, from whichever process the memory
+  // runs it in (possibly before access() returns), with the time t at which the last of them is
+  // complete (read data delivered, write data accepted); t may lie in the future. Contract as
+  // for transfer(): called from SystemC processes.
+  virtual void access(std::uint32_t port, const std::uint64_t* words, std::size_t n, bool write,
+                      std::uint32_t source, Client& client, std::uint64_t cookie) = 0;
 };
 
 // Factory signature: module name, the `memory` config object, the parent stats group.

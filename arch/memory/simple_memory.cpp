@@ -61,10 +61,18 @@ std::uint32_t SimpleMemory::access_bytes() const {
   return static_cast<std::uint32_t>(m_params.bus_bytes_per_cycle);
 }
 
-void SimpleMemory::access(std::uint32_t port, const std::vector<std::uint64_t>& addrs, bool write,
-                          std::uint32_t, AccessDone done) {
-  LLMSIM_CHECK(port == 0, "simple memory: port out of range");
-  done(m_clock.to_time(occupy(addrs.size() * access_bytes(), write)));
+void SimpleMemory::locate(const Transfer& t, std::vector<Access>& out) const {
+  const std::uint64_t ab = access_bytes();
+  for (std::uint64_t row = 0; row < t.rows; ++row) {
+    const std::uint64_t begin = t.addr + row * t.stride_bytes, end = begin + t.row_bytes;
+    for (std::uint64_t a = begin / ab * ab; a < end; a += ab) out.push_back({0, a});
+  }
+}
+
+void SimpleMemory::access(std::uint32_t port, const std::uint64_t*, std::size_t n, bool write,
+                          std::uint32_t, Client& client, std::uint64_t cookie) {
+  LLMSIM_CHECK(port == 0 && n > 0, "simple memory: bad port access");
+  client.access_done(cookie, m_clock.to_time(occupy(n * access_bytes(), write)));
 }
 
 namespace {

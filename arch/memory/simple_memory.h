@@ -24,11 +24,12 @@ class SimpleMemory final : public sc_core::sc_module, public MemoryBackend {
 
   void transfer(const Transfer& t) override;
   double peak_bytes_per_second() const override;
-  // One port; an access is one bus beat (bus_bytes_per_cycle), so a port access of n addresses
-  // is timed like a transfer of n beats.
+  // One port; an access is one bus beat (bus_bytes_per_cycle), named by its address, so a port
+  // access of n words is timed like a transfer of n beats.
   std::uint32_t access_bytes() const override;
-  void access(std::uint32_t port, const std::vector<std::uint64_t>& addrs, bool write,
-              std::uint32_t source, AccessDone done) override;
+  void locate(const Transfer& t, std::vector<Access>& out) const override;
+  void access(std::uint32_t port, const std::uint64_t* words, std::size_t n, bool write,
+              std::uint32_t source, Client& client, std::uint64_t cookie) override;
 
   const ClockDomain& clock() const { return m_clock; }
 

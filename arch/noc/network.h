@@ -32,6 +32,7 @@
 //    returns T0; a delivered packet's latency - T0 is its contention part.
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -92,12 +93,14 @@ class Network {
  private:
   struct Flit {
     std::uint32_t packet;
-    std::uint64_t ready;  // first cycle it may leave the router it is in
     bool head, tail;
+    std::uint64_t ready;  // first cycle it may leave the router it is in
   };
+  // An input VC's buffer is a ring of buffer_flits flits in Router::flits (credits never let
+  // more in).
   struct InputVc {
-    std::queue<Flit> buf;
-    std::int32_t out_port = -1;  // held from the head's departure to the tail's
+    std::uint32_t first = 0, count = 0;  // ring position of the front flit; flits held
+    std::int32_t out_port = -1;          // held from the head's departure to the tail's
     std::uint32_t out_vc = 0;
   };
   struct OutputVc {
@@ -105,12 +108,14 @@ class Network {
     bool busy = false;  // owned by a packet from its head's departure to its tail's
   };
   struct Router {
-    std::vector<InputVc> in;              // [port * V + vc]
-    std::vector<OutputVc> out;            // [port * V + vc], for ports that feed links
-    std::vector<std::uint64_t> out_used;  // cycle + 1 an output port last sent a flit
-    std::vector<std::uint32_t> busy_vcs;  // per input port: VCs holding a flit
-    std::uint32_t busy = 0;               // input VCs holding a flit, all ports
-    std::uint64_t last_wake = 0;          // cycle + 1 of the last processing
+    std::vector<InputVc> in;                // [port * V + vc]
+    std::vector<Flit> flits;                // [(port * V + vc) * buffer_flits + i]
+    std::vector<OutputVc> out;              // [port * V + vc], for ports that feed links
+    std::vector<std::uint64_t> out_used;    // cycle + 1 an output port last sent a flit
+    std::vector<std::uint64_t> busy_vcs;    // per input port: bit v set if VC v holds a flit
+    std::vector<std::uint64_t> busy_ports;  // bit p set if input port p holds a flit
+    std::uint32_t busy = 0;                 // input VCs holding a flit, all ports
+    std::uint64_t last_wake = 0;            // cycle + 1 of the last processing
     // The earliest wake-up queued since the last processing (~0: none). A wake-up is queued
     // only if earlier: one at that cycle recomputes when the router is next needed. Later
     // ones already queued stay and are harmless (processing is idempotent within a cycle and
@@ -118,41 +123,68 @@ class Network {
     std::uint64_t pending_wake = ~std::uint64_t{0};
   };
   struct Node {
-    std::array<std::queue<std::uint32_t>, kClasses> queues;  // per class, oldest first
+    std::array<std::deque<std::uint32_t>, kClasses> queues;  // per class, oldest first
     std::int32_t current = -1;     // the class whose front packet is being injected, or -1
     std::uint32_t turn = 0;        // round robin: the class tried first for the next packet
     std::uint32_t sent_flits = 0;  // of the packet being injected
     std::uint32_t vc = 0;          // of the packet being injected, once its head is sent
     std::vector<OutputVc> vcs;     // the router's local input VCs as seen by the node
     std::uint64_t last_wake = 0;   // cycle + 1 of the last injection attempt
+    // The cycle of the last injection attempt queued: a second one for the same cycle would
+    // find nothing more to do (credits of a cycle are processed before its attempts).
+    std::uint64_t inject_at = ~std::uint64_t{0};
   };
   struct Packet {
     std::uint64_t tag = 0, created = 0;
     std::uint32_t src = 0, dst = 0, flits = 0;
     std::uint32_t vc_class = 0;  // ring dateline class
   };
-  enum class Kind : std::uint8_t { router_credit, node_credit, node_inject, router_wake };
+
+  // Events, processed in the order (cycle, kind, insertion): credits before work in a cycle.
+  // A calendar of `window` per-cycle buckets holds the next cycles' events, one FIFO per kind;
+  // events further ahead (injections at a packet's future creation cycle) wait in a heap and
+  // move into their bucket when the window reaches their cycle, ahead of any event queued for
+  // that cycle since.
+  enum Kind : std::uint8_t { router_credit, node_credit, node_inject, router_wake, kKinds };
   struct Event {
+    std::uint32_t target;  // router or node
+    std::uint32_t slot;    // router_credit: output port * V + vc; node_credit: vc
+  };
+  struct Bucket {
+    std::array<std::vector<Event>, kKinds> fifo;
+    std::uint32_t pending = 0;  // entries, all kinds
+  };
+  struct FarEvent {
     std::uint64_t cycle;
     Kind kind;
-    std::uint32_t target, port, vc;
-    bool tail;
     std::uint64_t seq;
-    // Min-heap order: cycle, then kind (credits before work in a cycle), then insertion.
-    bool operator<(const Event& o) const;
+    Event e;
+    bool operator>(const FarEvent& o) const;
   };
 
-  void push(std::uint64_t cycle, Kind kind, std::uint32_t target, std::uint32_t port = 0,
-            std::uint32_t vc = 0, bool tail = false);
+  void push(std::uint64_t cycle, Kind kind, std::uint32_t target, std::uint32_t slot = 0);
+  // Moves the calendar's first cycle to `cycle` (every bucket before it empty), taking in the
+  // far events that enter the window.
+  void slide(std::uint64_t cycle);
+  void process(std::uint64_t cycle, Kind kind, const Event& e, std::vector<Delivery>& delivered);
   void wake_router(std::uint32_t r, std::uint64_t t, std::vector<Delivery>& delivered);
   // Ensures router r is processed at `cycle` (or earlier, which then reschedules).
   void schedule(std::uint32_t r, std::uint64_t cycle);
+  void schedule_inject(std::uint32_t n, std::uint64_t cycle);
   void inject(std::uint32_t n, std::uint64_t t);
   // The lowest free VC among `vcs[base .. base + V)` for `packet`'s class, or -1.
   std::int32_t free_vc(const std::vector<OutputVc>& vcs, std::size_t base,
                        std::uint32_t vc_class) const;
-  // Whether the front flit of `ivc` could leave router r at a cycle where its ports are free.
-  bool has_resources(const Router& router, std::uint32_t r, const InputVc& ivc) const;
+  const Flit& front(const Router& router, std::size_t slot) const {
+    return router.flits[slot * m_buffer + router.in[slot].first];
+  }
+  // Sends the front flit of input VC v of port p through the switch at cycle t if it is ready
+  // and its output port, output VC and credit are free; returns whether it left.
+  bool try_leave(Router& router, std::uint32_t r, std::uint32_t p, std::uint32_t v, std::uint64_t t,
+                 std::vector<Delivery>& delivered);
+  // Whether the front flit of input VC `slot` could leave router r at a cycle where its ports
+  // are free.
+  bool has_resources(const Router& router, std::uint32_t r, std::size_t slot) const;
   // Appends a flit to input VC `v` of port `p` of router `r`, keeping the occupancy counts.
   void enter(std::uint32_t r, std::uint32_t p, std::uint32_t v, const Flit& f);
   void leave(std::uint32_t r, std::uint32_t p, std::uint32_t v, std::uint32_t q, std::uint32_t ov,
@@ -163,14 +195,20 @@ class Network {
   std::uint32_t m_vcs;
   std::vector<Router> m_routers;
   std::vector<Node> m_nodes;
+  std::uint32_t m_buffer;  // buffer_flits
   std::vector<Packet> m_packets;
   std::vector<std::uint32_t> m_free_packets;
-  std::priority_queue<Event> m_events;
-  std::uint64_t m_seq = 0;
+  std::vector<Bucket> m_calendar;  // bucket of cycle c: c & m_window_mask
+  std::uint64_t m_window_mask;
+  std::uint64_t m_first = 0;  // the calendar's first cycle: no event is queued before it
+  std::uint64_t m_near = 0;   // unprocessed events in the calendar
+  std::priority_queue<FarEvent, std::vector<FarEvent>, std::greater<FarEvent>> m_far;
+  std::uint64_t m_far_seq = 0;
   std::uint64_t m_done_through = 0;  // last cycle advanced through (0 before any)
   bool m_started = false;
   std::uint64_t m_in_flight = 0;
   std::vector<std::vector<std::uint64_t>> m_port_flits;
+  std::vector<std::uint64_t> m_port_scratch;  // wake_router's busy ports
 
   stats::Group m_stats;
   stats::Counter m_packets_delivered;

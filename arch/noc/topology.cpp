@@ -31,6 +31,8 @@ Topology::Topology(const NocParams& p) : m_kind(p.topology), m_nodes(p.nodes()) 
     for (std::uint32_t y = 0; y < m_height; ++y) {
       for (std::uint32_t x = 0; x < m_width; ++x) {
         const std::uint32_t r = y * m_width + x;
+        m_x.push_back(x);
+        m_y.push_back(y);
         if (x + 1 < m_width) connect(r, kEast, r + 1, kWest);
         if (x > 0) connect(r, kWest, r - 1, kEast);
         if (y + 1 < m_height) connect(r, kNorth, r + m_width, kSouth);
@@ -64,12 +66,11 @@ std::uint32_t Topology::route(std::uint32_t router, std::uint32_t dst) const {
       return dst;
     case TopologyKind::ring: {
       if (router == dst) return kLocal;
-      const std::uint32_t cw = (dst + m_nodes - router) % m_nodes;
+      const std::uint32_t cw = dst > router ? dst - router : dst + m_nodes - router;
       return 2 * cw <= m_nodes ? kClockwise : kCounter;
     }
     case TopologyKind::mesh: {
-      const std::uint32_t x = router % m_width, y = router / m_width;
-      const std::uint32_t dx = dst % m_width, dy = dst / m_width;
+      const std::uint32_t x = m_x[router], y = m_y[router], dx = m_x[dst], dy = m_y[dst];
       if (dx != x) return dx > x ? kEast : kWest;
       if (dy != y) return dy > y ? kNorth : kSouth;
       return kLocal;

@@ -60,6 +60,7 @@ class Topology {
   TopologyKind m_kind;
   std::uint32_t m_nodes;
   std::uint32_t m_width = 0, m_height = 0;
+  std::vector<std::uint32_t> m_x, m_y;  // mesh: coordinates of each router (and its node)
   std::vector<std::vector<PortEnd>> m_out, m_in;
 };
 
