@@ -112,6 +112,76 @@ TEST_CASE("one core's work splits over four: compute-bound GEMM close to 4x fast
   CHECK(speedup <= 4.0);
 }
 
+// A one-matmul workload written inline.
+llmsim::workloads::Workload matmul(std::uint64_t m, std::uint64_t k, std::uint64_t n,
+                                   const char* dtype) {
+  const llmsim::config::Json doc = {
+      {"ops", {{{"op", "matmul"}, {"name", "g"}, {"m", m}, {"k", k}, {"n", n}, {"dtype", dtype}}}}};
+  return llmsim::workloads::parse_workload(doc, "inline");
+}
+
+llmsim::driver::RunResult run(const llmsim::workloads::Workload& w,
+                              std::vector<std::string> overrides = {}) {
+  using namespace llmsim;
+  return driver::run({"datacenter", driver::load_arch("datacenter"), std::move(overrides), w});
+}
+
+TEST_CASE("datacenter through the NoC and HBM: a compute-bound GEMM runs 3.77x faster on 4 cores") {
+  // 2048^3 int8, tiles 2048 x 128 x 128: one WS fold per GEMM instruction streams M = 2048 rows,
+  // 2*128 + 128 + 2048 - 2 = 2430 cycles. 16 output tiles (columns of C) x 16 k-tiles = 256
+  // GEMM instructions in all, 64 per core on 4 cores: 64 x 2430 = 155520 busy cycles per core, back to back (no stalls: every tile's
+  // A+B, 2048x128 + 128x128 B, loads under the previous fold), and 256 x 2430 = 622080 on one.
+  // The rest is the first load and the last store through the mesh and HBM: 9967 cycles on 4
+  // cores (the four cores load their first tiles at once), 1995 on one. Regression pins.
+  const auto w = matmul(2048, 2048, 2048, "int8");
+  const auto four = run(w);
+  const auto one = run(w, {"num_cores=1"});
+  for (int c = 0; c < 4; ++c) {
+    CHECK(core_counter(four, c, "systolic", "busy_cycles") == 64 * 2430);
+    CHECK(core_counter(four, c, "systolic", "stall_cycles") == 0);
+  }
+  CHECK(core_counter(one, 0, "systolic", "busy_cycles") == 256 * 2430);
+  CHECK(four.total_cycles == 165487);
+  CHECK(one.total_cycles == 624075);
+  const double speedup = double(one.total_cycles) / double(four.total_cycles);
+  CHECK(speedup == Approx(3.771).margin(0.001));
+  // Both are within 7 % (4 cores) and 20 % (1 core) of the compute bound MACs / PEs.
+  CHECK(double(four.total_cycles) / four.compute_bound_cycles < 1.27);
+  CHECK(double(one.total_cycles) / one.compute_bound_cycles < 1.20);
+}
+
+TEST_CASE("datacenter through the NoC and HBM: a memory-bound GEMM is no faster than HBM allows") {
+  // 32768 x 128 x 128 fp32: A 16 MiB and C 16 MiB stream through, B is 64 KiB. Each output
+  // tile (mt rows) reads its A rows and all of B once and writes its C rows once: 128 MACs per
+  // 1 KiB of traffic, far below what the array needs to be busy. On 4 cores the tiles are
+  // 1024 x 64 x 128 (32 tiles, 8 per core; 16 GEMMs of 1406 cycles = 22496 busy cycles per
+  // core), on one core 2048 x 128 x 128 (16 tiles).
+  const auto w = matmul(32768, 128, 128, "fp32");
+  const auto four = run(w);
+  const auto one = run(w, {"num_cores=1"});
+  const auto direct = run(w, {"noc=null"});
+  for (const auto* r : {&four, &one, &direct}) {
+    // Never faster than every byte at the HBM peak (3 stacks x 409.6 GB/s at 1 GHz core clock).
+    const double bytes = double(r->dram_read_bytes + r->dram_written_bytes);
+    CHECK(double(r->total_cycles) >= bytes / 1228.8);
+    CHECK(r->achieved_bandwidth_gb_per_s <= r->peak_bandwidth_gb_per_s);
+  }
+  // One core is bound by its own DMA engine, 512 B per cycle: 34603008 B / 512 = 67584 cycles
+  // (A and C once, B once per tile: 16 MiB + 16 x 64 KiB + 16 MiB), plus the first load's
+  // latency and the last store's.
+  CHECK(one.dram_read_bytes + one.dram_written_bytes == 34603008);
+  CHECK(one.total_cycles >= 67584);
+  CHECK(one.total_cycles == 69666);
+  CHECK(one.dram_read_bytes == (16u << 20) + 16 * 64 * 1024);
+  // Four cores share the HBM: 1.46x one core, not 4x.
+  CHECK(four.dram_read_bytes == (16u << 20) + 32 * 64 * 1024);
+  for (int c = 0; c < 4; ++c) CHECK(core_counter(four, c, "systolic", "busy_cycles") == 16 * 1406);
+  CHECK(four.total_cycles == 47879);                // 745 GB/s through the mesh
+  CHECK(direct.total_cycles == 40764);              // 875 GB/s wired to the HBM directly
+  CHECK(double(one.total_cycles) / double(four.total_cycles) < 1.5);
+  CHECK(four.achieved_bandwidth_gb_per_s < 0.65 * four.peak_bandwidth_gb_per_s);
+}
+
 TEST_CASE("cycles are never below the compute bound or the memory bound") {
   for (const char* arch : {"edge", "datacenter"}) {
     for (const char* w : {"gemm1024", "mlp"}) {
