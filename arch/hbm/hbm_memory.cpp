@@ -99,9 +99,15 @@ void HbmMemory::locate(const memory::Transfer& t, std::vector<Access>& out) cons
   const std::uint64_t burst = m_system.mapping().burst_bytes();
   for (std::uint64_t row = 0; row < t.rows; ++row) {
     const std::uint64_t begin = t.addr + row * t.stride_bytes, end = begin + t.row_bytes;
-    for (std::uint64_t a = begin / burst * burst; a < end; a += burst) {
-      const DecodedAddress d = m_system.mapping().decode(a);
-      out.push_back({d.interface, pack(d)});
+    // The bursts from the one holding `begin` up to `end`, decoded as a counter (no division).
+    std::uint64_t a = begin / burst * burst;
+    if (a >= end) continue;
+    BurstCursor c(m_system.mapping(), a);
+    for (;;) {
+      out.push_back({c->interface, pack(*c)});
+      a += burst;
+      if (a >= end) break;
+      c.next();
     }
   }
 }
@@ -121,7 +127,11 @@ void HbmMemory::access(std::uint32_t port, const std::uint64_t* words, std::size
   }
   feed(port, m_clock.now().count());
   reschedule(port);
-  m_arrival.notify(sc_core::SC_ZERO_TIME);
+  wake_for(m_next[port]);
+}
+
+void HbmMemory::wake_for(std::uint64_t cycle) {
+  if (cycle < m_asleep_until) m_arrival.notify(sc_core::SC_ZERO_TIME);
 }
 
 void HbmMemory::transfer(const memory::Transfer& t) {
@@ -149,13 +159,15 @@ void HbmMemory::transfer(const memory::Transfer& t) {
       c.next();
     }
   }
+  std::uint64_t earliest = kIdle;
   for (const std::uint32_t i : m_fed) {
     m_is_fed[i] = false;
     feed(i, now);
     reschedule(i);
+    earliest = std::min(earliest, m_next[i]);
   }
   m_fed.clear();
-  m_arrival.notify(sc_core::SC_ZERO_TIME);
+  wake_for(earliest);
   while (p.outstanding > 0) sc_core::wait(all_done);
   m_clock.wait_until(Cycles(p.last_done));
 }
@@ -167,14 +179,18 @@ void HbmMemory::schedule() {
   std::uint64_t next = *std::min_element(m_next.begin(), m_next.end());
   for (;;) {
     if (next == kIdle) {
+      m_asleep_until = kIdle;
       sc_core::wait(m_arrival);
+      m_asleep_until = 0;
       next = *std::min_element(m_next.begin(), m_next.end());
       continue;
     }
     const sc_core::sc_time at = decision_time(next);
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     if (at > now) {
+      m_asleep_until = next;
       sc_core::wait(at - now, m_arrival);
+      m_asleep_until = 0;
       if (sc_core::sc_time_stamp() < at) {  // a transfer arrived: decide again
         next = *std::min_element(m_next.begin(), m_next.end());
         continue;

@@ -65,12 +65,19 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   // Moves bursts from interface i's feed into its controller while there is room.
   void feed(std::uint32_t i, std::uint64_t arrival);
   void retire(const std::vector<Request>& completed);
+  // Notifies m_arrival if an interface now has a command at `cycle`, before the scheduler's
+  // wake-up.
+  void wake_for(std::uint64_t cycle);
   sc_core::sc_time decision_time(std::uint64_t cycle) const;
 
   stats::Group m_stats;
   HbmSystem m_system;
   ClockDomain m_clock;
+  // Wakes the scheduler for new work: notified only when an interface's next command cycle is
+  // earlier than the one the scheduler sleeps until (m_asleep_until: kIdle while it waits for
+  // work, 0 while it runs); a later or equal one is found by the scan at its wake-up.
   sc_core::sc_event m_arrival;
+  std::uint64_t m_asleep_until = 0;
   std::vector<std::deque<Burst>> m_feeds;  // per interface
   std::vector<Request> m_completed;                 // scratch
   std::vector<std::uint32_t> m_fed;                 // scratch: interfaces a transfer appended to
