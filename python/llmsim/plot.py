@@ -154,8 +154,9 @@ def heatmap(df, x, y, value, path):
     ax.set_xticks(range(len(table.columns)), [str(c) for c in table.columns])
     ax.set_yticks(range(len(table.index)), [str(i) for i in table.index])
     for (i, j), v in _cells(table):
-        if not math.isnan(v):
-            ax.text(j, i, f"{v:.3g}", ha="center", va="center", color="white", fontsize=8)
+        if not math.isnan(v):  # dark text on the light end of the colour map
+            color = "black" if image.norm(v) > 0.5 else "white"
+            ax.text(j, i, f"{v:.3g}", ha="center", va="center", color=color, fontsize=8)
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     fig.colorbar(image, ax=ax, label=value)

@@ -163,6 +163,7 @@ TEST_CASE("activity: per op and per layer, compute + stall + sync = span x cores
     CHECK(c.compute_cycles + c.memory_stall_cycles + c.sync_cycles == l.cycles * c.cores);
   }
   CHECK(stall > 0);  // every op waits for its first loads
+  CHECK(sync > 0);   // the cores finish their shares of an op's tiles at different times
   CHECK(r.stats["ops"][0]["memory_stall_cycles"] == r.ops[0].breakdown.memory_stall_cycles);
   CHECK(r.stats["layers"][0]["cores"] == r.layers[0].breakdown.cores);
 }
