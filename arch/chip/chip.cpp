@@ -60,6 +60,7 @@ void Chip::finish() {
     if (!c->finished()) stuck += (stuck.empty() ? "" : "; ") + c->where_stuck();
   }
   LLMSIM_CHECK(stuck.empty(), "the program deadlocked: " + stuck);
+  for (const auto& c : m_cores) c->finish_activity();
   m_memory->finish();
 }
 

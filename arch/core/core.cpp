@@ -41,6 +41,7 @@ Core::Core(const sc_core::sc_module_name& name, std::uint32_t id, const CorePara
 
 void Core::load(const isa::CoreProgram& program) {
   m_program = &program;
+  m_activity.reset(m_ops.size());
   m_sems.clear();
   for (std::uint32_t init : program.semaphore_init) {
     m_sems.push_back(std::make_unique<Semaphore>(init));
@@ -97,6 +98,7 @@ void Core::drain(isa::QueueKind q) {
 
 void Core::dma_done(isa::QueueKind q, OpRecord* rec, bool write, Cycles end, std::uint64_t bytes) {
   --m_in_flight[int(q)];
+  m_activity.dma_completed(end);
   m_dma_completed.notify(sc_core::SC_ZERO_TIME);
   if (!rec) return;
   (write ? rec->dram_written_bytes : rec->dram_read_bytes) += bytes;
@@ -109,17 +111,20 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
   bool timed = true;  // synchronisation does not count as work of an op
   if (const auto* i = std::get_if<isa::DmaLoad>(&inst.body)) {
     ++m_in_flight[int(q)];
+    m_activity.dma_issued(start);
     m_dma.issue_load(
         *i, i->dst == isa::Sram::scratchpad ? m_spad : m_acc,
         [this, q, rec](Cycles end, std::uint64_t bytes) { dma_done(q, rec, false, end, bytes); });
   } else if (const auto* i = std::get_if<isa::DmaStore>(&inst.body)) {
     ++m_in_flight[int(q)];
+    m_activity.dma_issued(start);
     m_dma.issue_store(
         *i, i->src == isa::Sram::scratchpad ? m_spad : m_acc,
         [this, q, rec](Cycles end, std::uint64_t bytes) { dma_done(q, rec, true, end, bytes); });
   } else if (const auto* i = std::get_if<isa::Gemm>(&inst.body)) {
     const Cycles end = m_systolic.execute(*i, start, m_spad, m_acc);
     m_clock.wait_until(end);
+    m_activity.busy(start, end);
     if (rec) {
       rec->macs += i->m * i->k * i->n;
       rec->compute_cycles += end - start;
@@ -127,6 +132,7 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
   } else if (const auto* i = std::get_if<isa::VectorOp>(&inst.body)) {
     const Cycles end = m_vector.execute(*i, start, m_spad, m_acc);
     m_clock.wait_until(end);
+    m_activity.busy(start, end);
     if (rec) rec->compute_cycles += end - start;
   } else if (const auto* i = std::get_if<isa::SemSignal>(&inst.body)) {
     LLMSIM_CHECK(i->sem < m_sems.size(), "semaphore out of range");
@@ -144,6 +150,7 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
     timed = false;
   }
   if (rec && timed) {
+    m_activity.ran(std::size_t(inst.op));
     if (start < rec->first_start) rec->first_start = start;
     rec->last_end = max(rec->last_end, m_clock.now());
   }

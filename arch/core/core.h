@@ -10,6 +10,7 @@
 
 #include <systemc>
 
+#include "arch/core/activity.h"
 #include "arch/core/op_record.h"
 #include "arch/core/sync.h"
 #include "arch/dma/dma_engine.h"
@@ -47,6 +48,9 @@ class Core : public sc_core::sc_module {
   std::string where_stuck() const;
   // An exception a queue raised while running (the simulation is then stopped); null if none.
   std::exception_ptr error() const { return m_error ? m_error : m_dma.error(); }
+  // After sc_start: closes the activity record; then activity() classifies any span's cycles.
+  void finish_activity() { m_activity.finish(); }
+  const CoreActivity& activity() const { return m_activity; }
 
  private:
   void run_load() { run(isa::QueueKind::load); }
@@ -80,6 +84,7 @@ class Core : public sc_core::sc_module {
   std::array<std::uint64_t, 3> m_in_flight{};  // DMA blocks issued and not complete, per queue
   sc_core::sc_event m_dma_completed;
   stats::Counter m_sem_wait_cycles;
+  CoreActivity m_activity;
 };
 
 }  // namespace llmsim::core

@@ -7,8 +7,10 @@ energy.
     ... --scheduler tcp://host:8786    # on a Dask cluster (README, "Python")
 
 Writes OUT/sweep.jsonl (one line per finished point; rerunning the same command resumes
-there), OUT/results.csv (one row per point) and OUT/pareto.csv (the points no other point
-beats on both latency and energy), and prints the front. Exits 1 if no point simulated.
+there), OUT/results.csv (one row per point), OUT/pareto.csv (the points no other point
+beats on both latency and energy), OUT/pareto.png (every point, the front marked) and
+OUT/latency_heatmap.png (latency by array size and HBM generation, averaged over the
+scratchpad sizes), and prints the front. Exits 1 if no point simulated.
 
 Energy is what the stats report today (HBM and NoC; llmsim.Result.energy_pj); the arrays and
 SRAMs join it with the energy model.
@@ -21,6 +23,7 @@ import pathlib
 import sys
 
 import llmsim
+import llmsim.plot
 
 ARRAYS = (32, 64, 128, 256)  # rows = cols
 SCRATCHPADS_MIB = (2, 4, 8, 16)  # per core
@@ -34,15 +37,6 @@ def design_points(arrays, scratchpads_mib, hbm):
     return [{"core.systolic.rows": a, "core.systolic.cols": a,
              "core.scratchpad.capacity_bytes": s << 20, "memory.device.preset": h}
             for a, s, h in itertools.product(arrays, scratchpads_mib, hbm)]
-
-
-def pareto_front(df, objectives=OBJECTIVES):
-    """The rows of df that no other row beats or equals on every objective (all minimised)
-    while beating it on one."""
-    values = df[list(objectives)].to_numpy()
-    keep = [not any((other <= row).all() and (other < row).any() for other in values)
-            for row in values]
-    return df[keep].sort_values(list(objectives))
 
 
 def main(argv=None):
@@ -90,13 +84,16 @@ def main(argv=None):
     if ok.empty:
         print("no point simulated", file=sys.stderr)
         return 1
-    front = pareto_front(ok)
+    front = llmsim.plot.pareto_front(ok, *OBJECTIVES)
     front.to_csv(out / "pareto.csv", index=False)
-    # The Pareto plot (issue 6, plots) draws `ok` and `front` here, into out / "pareto.png".
+    llmsim.plot.pareto(ok, *OBJECTIVES, path=out / "pareto.png")
+    llmsim.plot.heatmap(ok, "core.systolic.rows", "memory.device.preset", "seconds",
+                        out / "latency_heatmap.png")
     shown = [c for c in df.columns if c.startswith(("core.", "memory."))] + list(OBJECTIVES)
     print(f"{len(ok)} of {len(df)} points simulated; Pareto front of {', '.join(OBJECTIVES)}:")
     print(front[shown].to_string(index=False))
-    print(f"results in {out}/ (results.csv, pareto.csv, sweep.jsonl)")
+    print(f"results in {out}/ (results.csv, pareto.csv, pareto.png, latency_heatmap.png, "
+          "sweep.jsonl)")
     return 0
 
 

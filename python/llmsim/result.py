@@ -9,6 +9,10 @@ import math
 # Keys of the driver's result that are not part of the stats.json document.
 _EXTRA_KEYS = ("ops", "config", "wall_seconds")
 
+# per_layer takes these from the driver's layer records (stats "layers"): a layer's breakdown
+# covers its span, which is not the sum of its ops' spans.
+_LAYER_BREAKDOWN = ("cores", "compute_cycles", "memory_stall_cycles", "sync_cycles")
+
 # per_layer sums these per_op columns (and every column ending in one of _SUMMED_SUFFIXES).
 _SUMMED = ("cycles", "macs")
 _SUMMED_SUFFIXES = ("_bytes", "_macs", "_energy_pj")
@@ -64,10 +68,14 @@ class Result(collections.abc.Mapping):
       config: the resolved arch config (every default written out), as config.json.
       ops: one dict per simulated op, as the driver reports it.
       per_op: ops as a pandas DataFrame, one row per op, nested keys flattened with dots
-        (tiling.mt, ...), plus "layer" and "op" (the kind) from the trace.
+        (tiling.mt, ...), plus "layer" and "op" (the kind) from the trace. compute_cycles,
+        memory_stall_cycles and sync_cycles classify the cycles of the op's span on each of the
+        `cores` that ran it, summed over them (they add up to cycles x cores).
       per_layer: per_op grouped by "layer", in order of first appearance: ops (count),
         start_cycle (min), end_cycle (max), span_cycles (end - start), cycles, macs and every
-        *_bytes column summed, utilisation (macs / (span_cycles x peak MACs per cycle)).
+        *_bytes column summed, utilisation (macs / (span_cycles x peak MACs per cycle)), and
+        the cycle breakdown of the layer's span from stats "layers": cores, compute_cycles,
+        memory_stall_cycles, sync_cycles (core-cycles summed over the cores that ran it).
       trace: the trace that ran, when run() built it (model=) or was given it as a dict; else
         None.
       wall_seconds: host time of the simulation (the one field that varies between runs).
@@ -172,5 +180,9 @@ class Result(collections.abc.Mapping):
             if peak and "macs" in df.columns and "span_cycles" in df.columns:
                 span = df["span_cycles"].where(df["span_cycles"] > 0)
                 df["utilisation"] = (df["macs"] / (span * peak)).fillna(0.0)
+            records = {l["name"]: l for l in self.stats.get("layers", [])}
+            for c in _LAYER_BREAKDOWN:
+                if all(c in records.get(name, {}) for name in df["layer"]):
+                    df[c] = [records[name][c] for name in df["layer"]]
             self._per_layer = df
         return self._per_layer.copy()

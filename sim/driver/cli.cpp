@@ -5,6 +5,7 @@
 
 #include "arch/isa/dump.h"
 #include "sim/core/error.h"
+#include "sim/driver/html_report.h"
 #include "sim/driver/memtest.h"
 #include "sim/driver/noctest.h"
 #include "sim/driver/presets.h"
@@ -28,6 +29,9 @@ constexpr const char* kUsage =
     "            simulate and print a summary and a per-layer table; with --out, write\n"
     "            stats.json, config.json, ops.csv\n"
     "  compile   the same arguments as run (without --out): print the ISA program of every core\n"
+    "  report    RUN_DIR\n"
+    "            write RUN_DIR/report.html (totals, layer and op tables, cycle breakdown and\n"
+    "            roofline plots) for a directory written by run --out\n"
     "  validate  --arch PRESET|FILE [--set key=value]...\n"
     "            check an arch config and print it resolved (every default written out)\n"
     "  memtest   --arch PRESET|FILE (--pattern P | --trace FILE) [--requests N] [--bytes B]\n"
@@ -235,7 +239,7 @@ int trace(const std::vector<std::string>& args, std::ostream& out) {
   return 0;
 }
 
-int dispatch(const std::vector<std::string>& args, std::ostream& out) {
+int dispatch(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
     out << kUsage;
     return args.empty() ? 2 : 0;
@@ -283,16 +287,20 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out) {
   }
   if (cmd == "memtest") return memtest(rest, out);
   if (cmd == "noctest") return noctest(rest, out);
-  throw po::error(
-      "unknown command \"" + cmd +
-      "\"; commands: run, compile, validate, trace, memtest, noctest, presets, workloads, models");
+  if (cmd == "report") {
+    if (rest.size() != 1 || rest[0].rfind("-", 0) == 0) throw po::error("report takes RUN_DIR");
+    return html_report(rest[0], out, err);
+  }
+  throw po::error("unknown command \"" + cmd +
+                  "\"; commands: run, compile, report, validate, trace, memtest, noctest, presets, "
+                  "workloads, models");
 }
 
 }  // namespace
 
 int cli_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   try {
-    return dispatch(args, out);
+    return dispatch(args, out, err);
   } catch (const UserError& e) {
     err << "error: " << e.what() << "\n";
     return 2;

@@ -108,7 +108,7 @@ std::string ops_csv(const RunResult& r) {
   std::ostringstream os;
   os << "op,name,layer,kind,shape,m,k,n,batch,dtype,tile_m,tile_k,tile_n,split,chunk_rows,"
         "start_cycle,end_cycle,cycles,compute_cycles,macs,utilisation,dram_read_bytes,"
-        "dram_written_bytes,compulsory_bytes\n";
+        "dram_written_bytes,compulsory_bytes,cores,memory_stall_cycles,sync_cycles\n";
   for (std::size_t i = 0; i < r.ops.size(); ++i) {
     const OpResult& o = r.ops[i];
     const bool mm = o.kind == "matmul";
@@ -116,9 +116,11 @@ std::string ops_csv(const RunResult& r) {
        << "," << o.k << "," << o.n << "," << o.batch << "," << o.dtype << "," << o.plan.tiling.mt
        << "," << o.plan.tiling.kt << "," << o.plan.tiling.nt << ","
        << (mm ? workloads::to_string(o.plan.split) : "") << "," << o.plan.chunk_rows << ","
-       << o.start_cycle << "," << o.end_cycle << "," << o.cycles << "," << o.compute_cycles << ","
-       << o.macs << "," << fixed(o.utilisation, 6) << "," << o.dram_read_bytes << ","
-       << o.dram_written_bytes << "," << o.plan.compulsory_bytes << "\n";
+       << o.start_cycle << "," << o.end_cycle << "," << o.cycles << ","
+       << o.breakdown.compute_cycles << "," << o.macs << "," << fixed(o.utilisation, 6) << ","
+       << o.dram_read_bytes << "," << o.dram_written_bytes << "," << o.plan.compulsory_bytes << ","
+       << o.breakdown.cores << "," << o.breakdown.memory_stall_cycles << ","
+       << o.breakdown.sync_cycles << "\n";
   }
   return os.str();
 }

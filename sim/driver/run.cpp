@@ -56,6 +56,28 @@ std::uint64_t sum_counters(const stats::Group& chip, std::uint32_t cores, const 
   return s;
 }
 
+void add_json(config::Json& j, const CoreCycles& c) {
+  j["cores"] = c.cores;
+  j["compute_cycles"] = c.compute_cycles;
+  j["memory_stall_cycles"] = c.memory_stall_cycles;
+  j["sync_cycles"] = c.sync_cycles;
+}
+
+// The breakdown of [begin, end) over the cores `ran` names.
+CoreCycles core_cycles(const chip::Chip& chip, std::uint64_t begin, std::uint64_t end,
+                       const std::vector<bool>& ran) {
+  CoreCycles c;
+  for (std::size_t i = 0; i < ran.size(); ++i) {
+    if (!ran[i]) continue;
+    const core::CycleBreakdown b = chip.core(i).activity().breakdown(Cycles(begin), Cycles(end));
+    ++c.cores;
+    c.compute_cycles += b.compute.count();
+    c.memory_stall_cycles += b.memory_stall.count();
+    c.sync_cycles += b.sync.count();
+  }
+  return c;
+}
+
 }  // namespace
 
 config::Json to_json(const OpResult& o) {
@@ -68,7 +90,6 @@ config::Json to_json(const OpResult& o) {
                     {"end_cycle", o.end_cycle},
                     {"cycles", o.cycles},
                     {"macs", o.macs},
-                    {"compute_cycles", o.compute_cycles},
                     {"dram_read_bytes", o.dram_read_bytes},
                     {"dram_written_bytes", o.dram_written_bytes},
                     {"compulsory_bytes", o.plan.compulsory_bytes},
@@ -84,22 +105,25 @@ config::Json to_json(const OpResult& o) {
     j["chunk_rows"] = o.plan.chunk_rows;
   }
   j["pieces"] = o.plan.pieces;
+  add_json(j, o.breakdown);
   return j;
 }
 
 config::Json to_json(const LayerResult& l) {
-  return {{"name", l.name},
-          {"ops", l.ops},
-          {"start_cycle", l.start_cycle},
-          {"end_cycle", l.end_cycle},
-          {"cycles", l.cycles},
-          {"macs", l.macs},
-          {"dram_bytes", l.dram_bytes},
-          {"compulsory_bytes", l.compulsory_bytes},
-          {"utilisation", l.utilisation},
-          {"compute_bound_cycles", l.compute_bound_cycles},
-          {"memory_bound_cycles", l.memory_bound_cycles},
-          {"bound", l.bound()}};
+  config::Json j = {{"name", l.name},
+                    {"ops", l.ops},
+                    {"start_cycle", l.start_cycle},
+                    {"end_cycle", l.end_cycle},
+                    {"cycles", l.cycles},
+                    {"macs", l.macs},
+                    {"dram_bytes", l.dram_bytes},
+                    {"compulsory_bytes", l.compulsory_bytes},
+                    {"utilisation", l.utilisation},
+                    {"compute_bound_cycles", l.compute_bound_cycles},
+                    {"memory_bound_cycles", l.memory_bound_cycles},
+                    {"bound", l.bound()}};
+  add_json(j, l.breakdown);
+  return j;
 }
 
 namespace {
@@ -164,6 +188,7 @@ RunResult run(const RunSpec& spec) {
   r.row_hit_rate = b.chip->memory().row_hit_rate();
 
   const double dram_bytes_per_cycle = b.target.dram_bytes_per_cycle;
+  std::vector<std::vector<bool>> layer_ran;  // per layer: the cores that ran one of its ops
   for (std::size_t i = 0; i < spec.workload.ops.size(); ++i) {
     const workloads::Op& op = spec.workload.ops[i];
     const core::OpRecord& rec = b.chip->ops()[i];
@@ -181,7 +206,9 @@ RunResult run(const RunSpec& spec) {
     o.end_cycle = rec.last_end.count();
     o.cycles = rec.span().count();
     o.macs = rec.macs;
-    o.compute_cycles = rec.compute_cycles.count();
+    std::vector<bool> ran(cores);
+    for (std::uint32_t c = 0; c < cores; ++c) ran[c] = b.chip->core(c).activity().ran_op(i);
+    o.breakdown = core_cycles(*b.chip, o.start_cycle, o.end_cycle, ran);
     o.dram_read_bytes = rec.dram_read_bytes;
     o.dram_written_bytes = rec.dram_written_bytes;
     o.utilisation =
@@ -195,8 +222,11 @@ RunResult run(const RunSpec& spec) {
       r.layers.push_back(LayerResult{o.layer});
       it = r.layers.end() - 1;
       it->start_cycle = o.start_cycle;
+      layer_ran.emplace_back(cores, false);
     }
     LayerResult& l = *it;
+    std::vector<bool>& l_ran = layer_ran[std::size_t(it - r.layers.begin())];
+    for (std::uint32_t c = 0; c < cores; ++c) l_ran[c] = l_ran[c] || ran[c];
     ++l.ops;
     l.start_cycle = std::min(l.start_cycle, o.start_cycle);
     l.end_cycle = std::max(l.end_cycle, o.end_cycle);
@@ -204,8 +234,10 @@ RunResult run(const RunSpec& spec) {
     l.dram_bytes += o.dram_read_bytes + o.dram_written_bytes;
     l.compulsory_bytes += o.plan.compulsory_bytes;
   }
-  for (LayerResult& l : r.layers) {
+  for (std::size_t i = 0; i < r.layers.size(); ++i) {
+    LayerResult& l = r.layers[i];
     l.cycles = l.end_cycle - l.start_cycle;
+    l.breakdown = core_cycles(*b.chip, l.start_cycle, l.end_cycle, layer_ran[i]);
     l.utilisation =
         l.cycles ? double(l.macs) / (double(l.cycles) * double(r.peak_macs_per_cycle)) : 0;
     l.compute_bound_cycles = double(l.macs) / double(r.peak_macs_per_cycle);

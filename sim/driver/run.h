@@ -20,6 +20,14 @@ struct RunSpec {
   workloads::MappingOptions mapping;  // --mapping auto|fixed, --split
 };
 
+// Where the cores' cycles of an op's (or a layer's) span went, in core-cycles summed over the
+// cores that ran it (executed one of its DMAs, GEMMs or vector ops); arch/core/activity.h
+// defines the classes. compute + memory_stall + sync == cycles x cores, exactly.
+struct CoreCycles {
+  std::uint64_t cores = 0;
+  std::uint64_t compute_cycles = 0, memory_stall_cycles = 0, sync_cycles = 0;
+};
+
 struct OpResult {
   std::string name, layer, kind;  // kind: "matmul", "embedding", "kv_write" or the vector kind
   std::string shape;              // "m x k x n" (batch "b x m x k x n"), "rows x cols", ...
@@ -28,7 +36,7 @@ struct OpResult {
   workloads::OpPlan plan;
   std::uint64_t start_cycle = 0, end_cycle = 0, cycles = 0;
   std::uint64_t macs = 0;
-  std::uint64_t compute_cycles = 0;  // systolic array or vector unit, summed over cores
+  CoreCycles breakdown{};
   std::uint64_t dram_read_bytes = 0, dram_written_bytes = 0;
   double utilisation = 0;  // macs / (cycles x PEs of all cores)
 };
@@ -40,6 +48,7 @@ struct LayerResult {
   std::uint64_t ops = 0;
   std::uint64_t start_cycle = 0, end_cycle = 0, cycles = 0;
   std::uint64_t macs = 0, dram_bytes = 0, compulsory_bytes = 0;
+  CoreCycles breakdown{};
   double utilisation = 0;
   double compute_bound_cycles = 0;  // macs / peak MACs per cycle
   double memory_bound_cycles = 0;   // compulsory bytes / peak DRAM bytes per core cycle

@@ -1,0 +1,207 @@
+"""Pictures of runs and sweeps, drawn with matplotlib (Agg backend) and saved as PNG.
+
+    >>> import llmsim, llmsim.plot as lp
+    >>> r = llmsim.run("datacenter", model="bert-base-uncased", seq=128)
+    >>> lp.layer_breakdown(r, "layers.png")     # or a run directory of `llmsim run --out`
+    >>> lp.roofline(r, "roofline.png")
+    >>> df = llmsim.sweep("edge", grid, workload="mlp")
+    >>> lp.heatmap(df, "core.systolic.rows", "core.scratchpad.capacity_bytes", "seconds", "h.png")
+    >>> lp.pareto(df, "seconds", "energy_pj", "pareto.png")
+
+Every function returns the path it wrote. A run is an llmsim.Result, the dict run() used to
+return, or a run directory (stats.json and config.json, as `llmsim run --out DIR` writes).
+
+The cycle breakdown: the driver classifies every core cycle of a layer's span as compute (the
+systolic array or vector unit busy), memory stall (no unit busy, a DMA block of the core in
+flight) or sync (neither: waiting at a barrier or idle), and reports core-cycles summed over the
+cores that ran the layer (stats.json "layers": cores, compute_cycles, memory_stall_cycles,
+sync_cycles). layer_breakdown divides them by the cores, so each bar is the layer's span.
+"""
+
+import json
+import math
+import pathlib
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display needed, safe in worker processes
+import matplotlib.pyplot as plt  # noqa: E402
+
+BREAKDOWN = (("compute_cycles", "compute", "#4c72b0"),
+             ("memory_stall_cycles", "memory stall", "#dd8452"),
+             ("sync_cycles", "sync", "#8c8c8c"))
+
+
+class RunData:
+    """What the plots need of one run: totals (the stats.json document), ops, layers, config."""
+
+    def __init__(self, stats, ops, layers, config, name):
+        self.stats, self.ops, self.layers, self.config, self.name = (stats, ops, layers,
+                                                                     config, name)
+
+    @property
+    def clock_hz(self):
+        return self.stats["core_clock_mhz"] * 1e6
+
+    @property
+    def peak_macs_per_cycle(self):
+        core = self.config["core"]["systolic"]
+        return self.config.get("num_cores", 1) * core["rows"] * core["cols"]
+
+
+def load_run(run):
+    """A RunData from an llmsim.Result, its dict, or a run directory (str or Path).
+
+    Raises FileNotFoundError naming the missing directory or stats.json."""
+    if isinstance(run, RunData):
+        return run
+    if isinstance(run, (str, pathlib.Path)):
+        d = pathlib.Path(run)
+        if not d.is_dir():
+            raise FileNotFoundError(f"{d}: no such run directory")
+        stats_path = d / "stats.json"
+        if not stats_path.is_file():
+            raise FileNotFoundError(f"{stats_path}: not found (a run directory is what "
+                                    "`llmsim run ... --out DIR` writes)")
+        stats = json.loads(stats_path.read_text())
+        config_path = d / "config.json"
+        config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+        return RunData(stats, stats.get("ops", []), stats.get("layers", []), config,
+                       f"{stats.get('workload')} on {stats.get('arch')}")
+    stats = run.stats if hasattr(run, "stats") else run  # Result, else its dict
+    ops = run.ops if hasattr(run, "ops") else run["ops"]
+    config = run.config if hasattr(run, "config") else run["config"]
+    return RunData(stats, ops, stats.get("layers", []), config,
+                   f"{stats.get('workload')} on {stats.get('arch')}")
+
+
+def _save(fig, path):
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def layer_breakdown(run, path):
+    """Stacked bars, one per layer: compute, memory stall and sync cycles per core (the
+    core-cycles of stats.json "layers" over the cores that ran the layer), so that each bar is
+    the layer's span in core cycles."""
+    data = load_run(run)
+    layers = [l for l in data.layers if l.get("cores")]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(layers) + 2), 4.2))
+    names = [l["name"] for l in layers]
+    bottom = [0.0] * len(layers)
+    for key, label, color in BREAKDOWN:
+        heights = [l[key] / l["cores"] for l in layers]
+        ax.bar(names, heights, bottom=bottom, label=label, color=color)
+        bottom = [b + h for b, h in zip(bottom, heights)]
+    ax.set_ylabel("cycles per core")
+    ax.set_title(f"Cycle breakdown per layer: {data.name}")
+    ax.tick_params(axis="x", labelrotation=60)
+    ax.legend()
+    return _save(fig, path)
+
+
+def roofline_points(run):
+    """(name, arithmetic intensity in ops/byte, achieved ops/s) of every op with MACs and DRAM
+    traffic; ops = 2 x MACs, bytes = DRAM bytes read + written, time = the op's span."""
+    data = load_run(run)
+    points = []
+    for op in data.ops:
+        moved = op["dram_read_bytes"] + op["dram_written_bytes"]
+        if op["macs"] > 0 and moved > 0 and op["cycles"] > 0:
+            flops = 2 * op["macs"]
+            points.append((op["name"], flops / moved, flops / (op["cycles"] / data.clock_hz)))
+    return points
+
+
+def roofline(run, path):
+    """The ops of a run on the roofline of its config: arithmetic intensity (2 x MACs / DRAM
+    bytes) against achieved ops/s, under the peak compute (2 x PEs of all cores x clock) and
+    the peak DRAM bandwidth (stats peak_bandwidth_gb_per_s) lines."""
+    data = load_run(run)
+    points = roofline_points(data)
+    peak_ops = 2 * data.peak_macs_per_cycle * data.clock_hz
+    peak_bw = data.stats["peak_bandwidth_gb_per_s"] * 1e9
+    ridge = peak_ops / peak_bw
+    xs = [p[1] for p in points]
+    lo = min(xs + [ridge]) / 4
+    hi = max(xs + [ridge]) * 4
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    grid = [lo * (hi / lo) ** (i / 200) for i in range(201)]
+    ax.plot(grid, [min(peak_ops, peak_bw * x) for x in grid], color="black", lw=1.5,
+            label=f"roofline: {peak_ops / 1e12:.3g} Tops/s, {peak_bw / 1e9:.4g} GB/s")
+    ax.axvline(ridge, color="gray", ls=":", lw=1)
+    if points:
+        ax.scatter(xs, [p[2] for p in points], s=18, color="#c44e52", zorder=3, label="ops")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (ops / DRAM byte)")
+    ax.set_ylabel("achieved ops / s")
+    ax.set_title(f"Roofline: {data.name}")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def heatmap(df, x, y, value, path):
+    """One cell per (x, y) of a sweep DataFrame, coloured and labelled by `value` (the mean
+    where several rows share a cell; NaN cells, e.g. failed points, stay blank)."""
+    table = df.pivot_table(index=y, columns=x, values=value, aggfunc="mean")
+    fig, ax = plt.subplots(figsize=(1.2 * len(table.columns) + 2.5, 0.8 * len(table.index) + 1.8))
+    image = ax.imshow(table.to_numpy(dtype=float), cmap="viridis", aspect="auto",
+                      origin="lower")
+    ax.set_xticks(range(len(table.columns)), [str(c) for c in table.columns])
+    ax.set_yticks(range(len(table.index)), [str(i) for i in table.index])
+    for (i, j), v in _cells(table):
+        if not math.isnan(v):  # dark text on the light end of the colour map
+            color = "black" if image.norm(v) > 0.5 else "white"
+            ax.text(j, i, f"{v:.3g}", ha="center", va="center", color=color, fontsize=8)
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    fig.colorbar(image, ax=ax, label=value)
+    return _save(fig, path)
+
+
+def _cells(table):
+    values = table.to_numpy(dtype=float)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            yield (i, j), values[i, j]
+
+
+def pareto_front(df, x="seconds", y="energy_pj"):
+    """The rows of df that no other row dominates, both columns minimised: a row is dominated
+    when another is <= on both and < on one (so exact twins both stay). Rows with NaN in x or y
+    (failed points) are left out. Sorted by x, then y."""
+    rows = df.dropna(subset=[x, y]).sort_values([x, y], kind="mergesort")
+    keep = []
+    best_y = math.inf  # the least y among rows of smaller x
+    xs, ys = rows[x].to_numpy(), rows[y].to_numpy()
+    i = 0
+    while i < len(rows):
+        j = i
+        while j < len(rows) and xs[j] == xs[i]:
+            j += 1
+        # Rows i..j-1 share x and are sorted by y: only those with the least y can be kept,
+        # and only if no row of smaller x is as good on y.
+        least = ys[i]
+        keep.extend(k for k in range(i, j) if ys[k] == least and least < best_y)
+        best_y = min(best_y, least)
+        i = j
+    return rows.iloc[keep]
+
+
+def pareto(df, x="seconds", y="energy_pj", path="pareto.png"):
+    """Every point of a sweep DataFrame (x against y), with the Pareto front (pareto_front)
+    marked and joined."""
+    points = df.dropna(subset=[x, y])
+    front = pareto_front(points, x, y)
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ax.scatter(points[x], points[y], s=20, color="#8c8c8c", label="design points")
+    ax.plot(front[x], front[y], "-o", color="#c44e52", ms=6, label="Pareto front")
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(f"Pareto front: {len(front)} of {len(points)} points")
+    ax.legend()
+    return _save(fig, path)

@@ -1,0 +1,16 @@
+#pragma once
+// `llmsim report RUN_DIR`: one HTML page (RUN_DIR/report.html) with a run's totals, its
+// per-layer and per-op tables and its plots. The plots are matplotlib's, so the page is written
+// by the Python package (python/llmsim/report.py), run with the interpreter and package
+// directory this build was configured with.
+#include <ostream>
+#include <string>
+
+namespace llmsim::driver {
+
+// Checks RUN_DIR (UserError naming a missing directory or stats.json), then runs
+// `python3 -m llmsim.report RUN_DIR`; its output goes to `out` on success, else to `err`.
+// Returns the CLI exit code: 0, 2 (the module's user error) or 1.
+int html_report(const std::string& run_dir, std::ostream& out, std::ostream& err);
+
+}  // namespace llmsim::driver
