@@ -47,6 +47,13 @@ void Core::load(const isa::CoreProgram& program) {
   }
 }
 
+void Core::trace_to(timeline::Timeline& tl) {
+  const std::uint32_t pid = tl.process(basename());
+  m_dma.trace_to(tl, pid);
+  m_systolic.trace_to(tl, pid);
+  m_vector.trace_to(tl, pid);
+}
+
 bool Core::finished() const {
   for (isa::QueueKind q : isa::kQueues) {
     if (m_pc[int(q)] < m_program->queue(q).size()) return false;
@@ -111,21 +118,23 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
     ++m_in_flight[int(q)];
     m_dma.issue_load(
         *i, i->dst == isa::Sram::scratchpad ? m_spad : m_acc,
-        [this, q, rec](Cycles end, std::uint64_t bytes) { dma_done(q, rec, false, end, bytes); });
+        [this, q, rec](Cycles end, std::uint64_t bytes) { dma_done(q, rec, false, end, bytes); },
+        inst.op);
   } else if (const auto* i = std::get_if<isa::DmaStore>(&inst.body)) {
     ++m_in_flight[int(q)];
     m_dma.issue_store(
         *i, i->src == isa::Sram::scratchpad ? m_spad : m_acc,
-        [this, q, rec](Cycles end, std::uint64_t bytes) { dma_done(q, rec, true, end, bytes); });
+        [this, q, rec](Cycles end, std::uint64_t bytes) { dma_done(q, rec, true, end, bytes); },
+        inst.op);
   } else if (const auto* i = std::get_if<isa::Gemm>(&inst.body)) {
-    const Cycles end = m_systolic.execute(*i, start, m_spad, m_acc);
+    const Cycles end = m_systolic.execute(*i, start, m_spad, m_acc, inst.op);
     m_clock.wait_until(end);
     if (rec) {
       rec->macs += i->m * i->k * i->n;
       rec->compute_cycles += end - start;
     }
   } else if (const auto* i = std::get_if<isa::VectorOp>(&inst.body)) {
-    const Cycles end = m_vector.execute(*i, start, m_spad, m_acc);
+    const Cycles end = m_vector.execute(*i, start, m_spad, m_acc, inst.op);
     m_clock.wait_until(end);
     if (rec) rec->compute_cycles += end - start;
   } else if (const auto* i = std::get_if<isa::SemSignal>(&inst.body)) {

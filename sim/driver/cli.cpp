@@ -24,10 +24,12 @@ constexpr const char* kUsage =
     "commands:\n"
     "  run       --arch PRESET|FILE (--workload NAME|FILE | --model NAME|FILE [model options])\n"
     "            [--mapping auto|fixed] [--split tiles|rows|cols|batch] [--set key=value]...\n"
-    "            [--out DIR]\n"
+    "            [--out DIR] [--timeline FILE [--timeline-max-events N]]\n"
     "            simulate and print a summary and a per-layer table; with --out, write\n"
-    "            stats.json, config.json, ops.csv\n"
-    "  compile   the same arguments as run (without --out): print the ISA program of every core\n"
+    "            stats.json, config.json, ops.csv; with --timeline, a Chrome trace-event JSON\n"
+    "            file for ui.perfetto.dev (at most N spans, default 1000000)\n"
+    "  compile   the same arguments as run (without --out, --timeline): print the ISA program\n"
+    "            of every core\n"
     "  validate  --arch PRESET|FILE [--set key=value]...\n"
     "            check an arch config and print it resolved (every default written out)\n"
     "  memtest   --arch PRESET|FILE (--pattern P | --trace FILE) [--requests N] [--bytes B]\n"
@@ -64,7 +66,7 @@ struct ModelArgs {
 };
 
 struct Options {
-  std::string arch, workload, out, mapping = "auto", split;
+  std::string arch, workload, out, mapping = "auto", split, timeline, timeline_max_events;
   std::vector<std::string> sets;
   ModelArgs model;
 
@@ -102,7 +104,11 @@ Options parse(const std::string& cmd, const std::vector<std::string>& args, bool
         "split", po::value(&o.split), "multi-core split of every matmul");
     o.model.add(desc);
   }
-  if (cmd == "run") desc.add_options()("out", po::value(&o.out), "directory for the output files");
+  if (cmd == "run") {
+    desc.add_options()("out", po::value(&o.out), "directory for the output files")(
+        "timeline", po::value(&o.timeline), "write a Chrome trace-event JSON timeline")(
+        "timeline-max-events", po::value(&o.timeline_max_events), "cap of timeline spans");
+  }
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
   po::notify(vm);
@@ -235,7 +241,7 @@ int trace(const std::vector<std::string>& args, std::ostream& out) {
   return 0;
 }
 
-int dispatch(const std::vector<std::string>& args, std::ostream& out) {
+int dispatch(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
     out << kUsage;
     return args.empty() ? 2 : 0;
@@ -276,7 +282,21 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out) {
       isa::dump(out, compile(spec));
       return 0;
     }
+    if (!o.timeline_max_events.empty() && o.timeline.empty()) {
+      throw UserError("--timeline-max-events: needs --timeline FILE");
+    }
+    if (!o.timeline.empty()) {
+      spec.timeline = timeline::TimelineOptions{o.timeline};
+      if (!o.timeline_max_events.empty()) {
+        spec.timeline->max_events = count_option("timeline-max-events", o.timeline_max_events);
+      }
+    }
     const RunResult r = run(spec);
+    if (r.timeline_dropped > 0) {
+      err << "warning: --timeline " << o.timeline << ": truncated at "
+          << spec.timeline->max_events << " spans (" << r.timeline_dropped
+          << " later spans dropped; raise --timeline-max-events)\n";
+    }
     print_summary(out, r);
     if (!o.out.empty()) write_outputs(r, o.out);
     return 0;
@@ -292,7 +312,7 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out) {
 
 int cli_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   try {
-    return dispatch(args, out);
+    return dispatch(args, out, err);
   } catch (const UserError& e) {
     err << "error: " << e.what() << "\n";
     return 2;
