@@ -180,9 +180,8 @@ Cycles VectorUnit::execute(const isa::VectorOp& op, Cycles now, sram::BankedSram
   m_exp_element_ops += t.exp_element_ops;
   m_reciprocal_element_ops += t.reciprocal_element_ops;
   if (m_timeline) {
-    m_timeline->span(m_track, m_kind_span[static_cast<std::size_t>(op.kind)],
-                     m_clock.to_time(now), m_clock.to_time(compute_end), op_index,
-                     {op.rows, op.cols, t.cycles.count()});
+    m_timeline->span(m_track, m_kind_span[static_cast<std::size_t>(op.kind)], m_clock.to_time(now),
+                     m_clock.to_time(compute_end), op_index, {op.rows, op.cols, t.cycles.count()});
     if (end > compute_end) {
       m_timeline->span(m_track, m_stall_span, m_clock.to_time(compute_end), m_clock.to_time(end),
                        op_index, {(end - compute_end).count()});

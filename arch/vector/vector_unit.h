@@ -68,8 +68,8 @@ class VectorUnit {
   // the instruction, for an op the unit cannot run: one that breaks the ISA's rules
   // (check_vector_op), a dtype not in core.vector.dtypes, or an operand outside its SRAM.
   // `op_index` (the instruction's op, or -1) names it on a timeline.
-  Cycles execute(const isa::VectorOp& op, Cycles now, sram::BankedSram& spad,
-                 sram::BankedSram& acc, std::int32_t op_index = -1);
+  Cycles execute(const isa::VectorOp& op, Cycles now, sram::BankedSram& spad, sram::BankedSram& acc,
+                 std::int32_t op_index = -1);
 
   // Records every op from now on as a span on a track "vector" of process `pid`, named by its
   // kind ("softmax") over its compute cycles (busy_cycles), then "sram stall" over its stall

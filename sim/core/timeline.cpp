@@ -52,7 +52,8 @@ void TimelineOptions::check() const {
 
 Timeline::Timeline(std::uint64_t max_events)
     : m_max_events(max_events),
-      m_fs_per_tick(std::uint64_t(std::llround(sc_core::sc_get_time_resolution().to_seconds() * 1e15))) {
+      m_fs_per_tick(
+          std::uint64_t(std::llround(sc_core::sc_get_time_resolution().to_seconds() * 1e15))) {
   LLMSIM_CHECK(max_events >= 1, "timeline cap of zero events");
   LLMSIM_CHECK(m_fs_per_tick >= 1, "SystemC time resolution finer than 1 fs");
 }
@@ -104,8 +105,8 @@ void Timeline::write(std::ostream& out) const {
     line += R"(,"args":{")" + key + "\":" + value_json + "}}";
     emit();
   };
-  out << R"({"displayTimeUnit":"ns","otherData":{"time_unit":"us","max_events":)"
-      << m_max_events << R"(,"spans":)" << m_spans.size() << R"(,"dropped_events":)" << m_dropped
+  out << R"({"displayTimeUnit":"ns","otherData":{"time_unit":"us","max_events":)" << m_max_events
+      << R"(,"spans":)" << m_spans.size() << R"(,"dropped_events":)" << m_dropped
       << R"(,"truncated":)" << (truncated() ? "true" : "false") << R"(},"traceEvents":[)";
   for (std::uint32_t p = 0; p < m_processes.size(); ++p) {
     meta("process_name", p + 1, 0, "name", quoted(m_processes[p]));

@@ -293,8 +293,8 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out, std::ostre
     }
     const RunResult r = run(spec);
     if (r.timeline_dropped > 0) {
-      err << "warning: --timeline " << o.timeline << ": truncated at "
-          << spec.timeline->max_events << " spans (" << r.timeline_dropped
+      err << "warning: --timeline " << o.timeline << ": truncated at " << spec.timeline->max_events
+          << " spans (" << r.timeline_dropped
           << " later spans dropped; raise --timeline-max-events)\n";
     }
     print_summary(out, r);

@@ -18,7 +18,7 @@ struct RunSpec {
   config::Json arch;                   // the arch config document, before overrides
   std::vector<std::string> overrides;  // "path.to.key=value", applied in order
   workloads::Workload workload;
-  workloads::MappingOptions mapping;  // --mapping auto|fixed, --split
+  workloads::MappingOptions mapping;                  // --mapping auto|fixed, --split
   std::optional<timeline::TimelineOptions> timeline;  // --timeline: written after the run
 };
 

@@ -59,8 +59,8 @@ llmsim::driver::RunResult run_with_timeline(const std::string& arch, const Json&
                                             const std::filesystem::path& path,
                                             std::uint64_t max_events) {
   using namespace llmsim;
-  driver::RunSpec spec{arch, driver::load_arch(arch), {},
-                       workloads::parse_workload(workload, "test")};
+  driver::RunSpec spec{
+      arch, driver::load_arch(arch), {}, workloads::parse_workload(workload, "test")};
   spec.timeline = timeline::TimelineOptions{path.string(), max_events};
   return driver::run(spec);
 }
@@ -84,7 +84,8 @@ double sum_spans(const Json& doc, const std::string& track, const std::string& s
 
 }  // namespace
 
-TEST_CASE("timeline: complete events in exact microseconds, tracks and processes named", "[timeline]") {
+TEST_CASE("timeline: complete events in exact microseconds, tracks and processes named",
+          "[timeline]") {
   llmsim::driver::KernelSession session;  // 1 fs resolution, as in a run
   timeline::Timeline tl(10);
   const auto core = tl.process("core0");
@@ -100,12 +101,12 @@ TEST_CASE("timeline: complete events in exact microseconds, tracks and processes
   const llmsim::ClockDomain clk(1200);
   tl.span(sys, gemm, clk.to_time(llmsim::Cycles(3)), clk.to_time(llmsim::Cycles(10)), 1,
           {32, 64, 16, 7});
-  tl.span(pc1, busy, sc_core::sc_time(2, sc_core::SC_US), sc_core::sc_time(2.5, sc_core::SC_US),
-          -1, {4096});
+  tl.span(pc1, busy, sc_core::sc_time(2, sc_core::SC_US), sc_core::sc_time(2.5, sc_core::SC_US), -1,
+          {4096});
   std::ostringstream text;
   tl.write(text);
-  CHECK_THAT(text.str(), Catch::Contains(
-                             R"({"name":"gemm","ph":"X","ts":0.002499999,"dur":0.005833331,)"
+  CHECK_THAT(text.str(),
+             Catch::Contains(R"({"name":"gemm","ph":"X","ts":0.002499999,"dur":0.005833331,)"
                              R"("pid":1,"tid":1,"args":{"m":32,"k":64,"n":16,"cycles":7,)"
                              R"("op_index":1,"op":"act \"1\""}})"));
   CHECK_THAT(text.str(), Catch::Contains(R"({"name":"busy","ph":"X","ts":2,"dur":0.5,"pid":2,)"
@@ -117,10 +118,10 @@ TEST_CASE("timeline: complete events in exact microseconds, tracks and processes
   CHECK(events(doc, "X").size() == 2);
   CHECK(events(doc, "i").empty());
   // Processes by pid, tracks by tid (unique over the trace), each with its sort index.
-  CHECK(metadata(doc, "process_name", "pid") == std::map<std::uint64_t, Json>{{1, "core0"},
-                                                                             {2, "memory"}});
-  CHECK(metadata(doc, "process_sort_index", "pid") == std::map<std::uint64_t, Json>{{1, 0},
-                                                                                   {2, 1}});
+  CHECK(metadata(doc, "process_name", "pid") ==
+        std::map<std::uint64_t, Json>{{1, "core0"}, {2, "memory"}});
+  CHECK(metadata(doc, "process_sort_index", "pid") ==
+        std::map<std::uint64_t, Json>{{1, 0}, {2, 1}});
   CHECK(metadata(doc, "thread_name", "tid") ==
         std::map<std::uint64_t, Json>{{1, "systolic"}, {2, "ch0_pc0"}, {3, "ch0_pc1"}});
   // Within the memory: ch0_pc0 first, ch0_pc1 second.
@@ -159,7 +160,8 @@ TEST_CASE("timeline: the cap keeps the first N spans and marks the truncation", 
                                     {"truncated", true}});
 }
 
-TEST_CASE("timeline of a matmul and a GELU on edge: every span accounted for by the stats", "[timeline]") {
+TEST_CASE("timeline of a matmul and a GELU on edge: every span accounted for by the stats",
+          "[timeline]") {
   const auto path = temp_file("llmsim_timeline_edge.json");
   const auto r = run_with_timeline("edge", kMatmulGelu, path, timeline::kDefaultMaxEvents);
   const Json doc = read_json(path);
@@ -176,8 +178,9 @@ TEST_CASE("timeline of a matmul and a GELU on edge: every span accounted for by 
         std::map<std::uint64_t, Json>{{1, "dma"}, {2, "systolic"}, {3, "vector"}});
 
   const Json& core = r.stats.at("chip").at("core0");
-  const auto arg = [](const char* key) { return [key](const Json& e) {
-    return e.at("args").at(key).get<double>(); }; };
+  const auto arg = [](const char* key) {
+    return [key](const Json& e) { return e.at("args").at(key).get<double>(); };
+  };
   // 800 MHz: 1.25 ns a cycle, so a span of c cycles lasts c / 800 us.
   const auto cycles = [](const Json& e) { return e.at("dur").get<double>() * 800; };
   const double gemm_busy = core.at("systolic").at("busy_cycles").get<double>();
@@ -252,7 +255,8 @@ TEST_CASE("timeline of a matmul on datacenter: HBM pseudo channels as busy perio
   CHECK(written == memory.at("written_bytes").get<double>());
 }
 
-TEST_CASE("timeline cap in a run: exactly the cap of spans, a marker, a warning on stderr", "[timeline]") {
+TEST_CASE("timeline cap in a run: exactly the cap of spans, a marker, a warning on stderr",
+          "[timeline]") {
   const auto path = temp_file("llmsim_timeline_capped.json");
   const auto r = run_with_timeline("edge", kMatmulGelu, path, 5);
   const Json doc = read_json(path);
@@ -265,10 +269,10 @@ TEST_CASE("timeline cap in a run: exactly the cap of spans, a marker, a warning 
   const auto cli_path = temp_file("llmsim_timeline_cli.json");
   std::filesystem::remove(cli_path);
   std::ostringstream out, err;
-  const int code = llmsim::driver::cli_main(
-      {"run", "--arch", "edge", "--workload", "mlp", "--timeline", cli_path.string(),
-       "--timeline-max-events", "7"},
-      out, err);
+  const int code =
+      llmsim::driver::cli_main({"run", "--arch", "edge", "--workload", "mlp", "--timeline",
+                                cli_path.string(), "--timeline-max-events", "7"},
+                               out, err);
   CHECK(code == 0);
   CHECK_THAT(err.str(), Catch::StartsWith("warning: --timeline " + cli_path.string() +
                                           ": truncated at 7 spans ("));
