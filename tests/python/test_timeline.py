@@ -32,6 +32,14 @@ def test_timeline_is_trace_event_json(tmp_path):
         assert {"name", "ph", "ts", "pid", "tid"} <= e.keys()
         if e["ph"] == "X":
             assert e["dur"] >= 0
+    # Spans of one track never overlap (Perfetto shows only nested ones); times are exact
+    # decimals of femtoseconds, so 1e-9 us of slack covers reading them as floats.
+    by_track = {}
+    for e in _spans(doc):
+        by_track.setdefault(e["tid"], []).append((e["ts"], e["dur"]))
+    for spans in by_track.values():
+        spans.sort()
+        assert all(b[0] >= a[0] + a[1] - 1e-9 for a, b in zip(spans, spans[1:]))
     names = {e["args"]["name"] for e in events if e["name"] == "thread_name"}
     assert names == {"dma", "systolic", "vector"}
     assert [e["args"]["name"] for e in events if e["name"] == "process_name"] == ["core0"]
