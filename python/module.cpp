@@ -152,11 +152,42 @@ std::vector<std::string> override_list(const py::handle& overrides) {
   return out;
 }
 
-py::dict run(const py::handle& arch, const py::handle& workload, const py::handle& overrides) {
+// None, or a Python int in [min, 2^64) (bool refused); ValueError names `key` otherwise.
+std::optional<std::uint64_t> optional_count(const py::handle& v, const char* key,
+                                            std::uint64_t min) {
+  if (v.is_none()) return std::nullopt;
+  if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v)) {
+    throw py::type_error(std::string(key) + " must be an int or None, got " +
+                         std::string(py::str(py::type::of(v).attr("__name__"))));
+  }
+  const py::int_ i = py::reinterpret_borrow<py::int_>(v);
+  if (i < py::int_(min)) {
+    throw py::value_error(std::string(key) + ": must be an integer >= " + std::to_string(min) +
+                          ", got " + std::string(py::str(py::handle(i))));
+  }
+  return i.cast<std::uint64_t>();
+}
+
+// `timeline`: None or a path (str / PathLike) for the Chrome trace-event JSON timeline, capped
+// at `timeline_max_events` spans (None: the default cap); a truncated timeline is reported with
+// a RuntimeWarning, as the CLI reports it on stderr.
+py::dict run(const py::handle& arch, const py::handle& workload, const py::handle& overrides,
+             const py::handle& timeline, const py::handle& timeline_max_events) {
   ArchArg a = arch_arg(arch);
   WorkloadArg w = workload_arg(workload);
   llmsim::driver::RunSpec spec;
   spec.overrides = override_list(overrides);
+  const auto cap = optional_count(timeline_max_events, "timeline_max_events", 1);
+  if (!timeline.is_none()) {
+    spec.timeline.emplace();
+    if (!as_path_string(timeline, spec.timeline->path)) {
+      throw py::type_error("timeline must be a path (str or os.PathLike) or None, got " +
+                           std::string(py::str(py::type::of(timeline).attr("__name__"))));
+    }
+    if (cap) spec.timeline->max_events = *cap;
+  } else if (cap) {
+    throw py::type_error("timeline_max_events: needs timeline=PATH");
+  }
   llmsim::driver::RunResult r;
   {
     py::gil_scoped_release release;
@@ -165,6 +196,14 @@ py::dict run(const py::handle& arch, const py::handle& workload, const py::handl
     spec.workload =
         w.loaded ? std::move(w.workload) : llmsim::workloads::load_workload(w.name_or_path);
     r = llmsim::driver::run(spec);
+  }
+  if (r.timeline_dropped > 0) {
+    py::module_::import("warnings")
+        .attr("warn")("timeline " + spec.timeline->path + ": truncated at " +
+                          std::to_string(spec.timeline->max_events) + " spans (" +
+                          std::to_string(r.timeline_dropped) +
+                          " later spans dropped; raise timeline_max_events)",
+                      py::module_::import("builtins").attr("RuntimeWarning"), 2);
   }
   py::dict out = to_python(r.stats);  // includes "ops"
   out["config"] = to_python(r.resolved_config);
@@ -182,22 +221,6 @@ py::object validate(const py::handle& arch, const py::handle& overrides) {
     resolved = llmsim::driver::validate(doc, sets);
   }
   return to_python(resolved);
-}
-
-// None, or a Python int in [min, 2^64) (bool refused); ValueError names `key` otherwise.
-std::optional<std::uint64_t> optional_count(const py::handle& v, const char* key,
-                                            std::uint64_t min) {
-  if (v.is_none()) return std::nullopt;
-  if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v)) {
-    throw py::type_error(std::string(key) + " must be an int or None, got " +
-                         std::string(py::str(py::type::of(v).attr("__name__"))));
-  }
-  const py::int_ i = py::reinterpret_borrow<py::int_>(v);
-  if (i < py::int_(min)) {
-    throw py::value_error(std::string(key) + ": must be an integer >= " + std::to_string(min) +
-                          ", got " + std::string(py::str(py::handle(i))));
-  }
-  return i.cast<std::uint64_t>();
 }
 
 py::object trace(const py::handle& model, const py::handle& batch, const py::handle& seq,
@@ -269,8 +292,10 @@ PYBIND11_MODULE(_llmsim, m) {
 
   m.doc() = "llmsim's C++ simulator; use the `llmsim` package rather than this module.";
   m.def("run", &run, py::arg("arch"), py::arg("workload"), py::arg("overrides") = py::none(),
+        py::arg("timeline") = py::none(), py::arg("timeline_max_events") = py::none(),
         "Simulates `workload` on `arch`; returns the stats.json document as a dict with \"ops\", "
-        "\"config\" and \"wall_seconds\" added.");
+        "\"config\" and \"wall_seconds\" added. With `timeline`, writes a Chrome trace-event "
+        "JSON timeline there (at most `timeline_max_events` spans).");
   m.def("validate", &validate, py::arg("arch"), py::arg("overrides") = py::none(),
         "Checks an arch config; returns it resolved, every default written out.");
   m.def("trace", &trace, py::arg("model"), py::arg("batch") = 1, py::arg("seq") = py::none(),

@@ -32,6 +32,9 @@ class Chip : public sc_core::sc_module {
   // Before sc_start: one program per core (at most num_cores; missing ones are empty), whose
   // instructions name ops 0 .. num_ops-1.
   void load(isa::Program program, std::size_t num_ops);
+  // Before sc_start: records the run on `tl` (which must outlive the simulation): a process
+  // per core (tracks dma, systolic, vector), then one for the memory (its own tracks).
+  void trace_to(timeline::Timeline& tl);
 
   stats::Group& stats() { return m_stats; }
   const ChipParams& params() const { return m_params; }

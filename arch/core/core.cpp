@@ -48,6 +48,13 @@ void Core::load(const isa::CoreProgram& program) {
   }
 }
 
+void Core::trace_to(timeline::Timeline& tl) {
+  const std::uint32_t pid = tl.process(basename());
+  m_dma.trace_to(tl, pid);
+  m_systolic.trace_to(tl, pid);
+  m_vector.trace_to(tl, pid);
+}
+
 bool Core::finished() const {
   for (isa::QueueKind q : isa::kQueues) {
     if (m_pc[int(q)] < m_program->queue(q).size()) return false;
@@ -114,15 +121,17 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
     m_activity.dma_issued(start);
     m_dma.issue_load(
         *i, i->dst == isa::Sram::scratchpad ? m_spad : m_acc,
-        [this, q, rec](Cycles end, std::uint64_t bytes) { dma_done(q, rec, false, end, bytes); });
+        [this, q, rec](Cycles end, std::uint64_t bytes) { dma_done(q, rec, false, end, bytes); },
+        inst.op);
   } else if (const auto* i = std::get_if<isa::DmaStore>(&inst.body)) {
     ++m_in_flight[int(q)];
     m_activity.dma_issued(start);
     m_dma.issue_store(
         *i, i->src == isa::Sram::scratchpad ? m_spad : m_acc,
-        [this, q, rec](Cycles end, std::uint64_t bytes) { dma_done(q, rec, true, end, bytes); });
+        [this, q, rec](Cycles end, std::uint64_t bytes) { dma_done(q, rec, true, end, bytes); },
+        inst.op);
   } else if (const auto* i = std::get_if<isa::Gemm>(&inst.body)) {
-    const Cycles end = m_systolic.execute(*i, start, m_spad, m_acc);
+    const Cycles end = m_systolic.execute(*i, start, m_spad, m_acc, inst.op);
     m_clock.wait_until(end);
     m_activity.busy(start, end);
     if (rec) {
@@ -130,7 +139,7 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
       rec->compute_cycles += end - start;
     }
   } else if (const auto* i = std::get_if<isa::VectorOp>(&inst.body)) {
-    const Cycles end = m_vector.execute(*i, start, m_spad, m_acc);
+    const Cycles end = m_vector.execute(*i, start, m_spad, m_acc, inst.op);
     m_clock.wait_until(end);
     m_activity.busy(start, end);
     if (rec) rec->compute_cycles += end - start;

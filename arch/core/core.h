@@ -39,6 +39,9 @@ class Core : public sc_core::sc_module {
 
   // Gives the core its program; before sc_start. `program` must outlive the simulation.
   void load(const isa::CoreProgram& program);
+  // Before sc_start: records the work of the DMA engine, array and vector unit on `tl`, as
+  // tracks of a process named after the core.
+  void trace_to(timeline::Timeline& tl);
 
   const ClockDomain& clock() const { return m_clock; }
   const CoreParams& params() const { return m_params; }

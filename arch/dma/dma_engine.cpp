@@ -37,8 +37,15 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, const DmaParams& p,
   }
 }
 
+void DmaEngine::trace_to(timeline::Timeline& tl, std::uint32_t pid) {
+  m_timeline = &tl;
+  m_track = tl.track(pid, "dma");
+  m_load_span = tl.kind("load", {"bytes", "rows", "latency_cycles"});
+  m_store_span = tl.kind("store", {"bytes", "rows", "latency_cycles"});
+}
+
 void DmaEngine::issue(memory::Transfer t, sram::BankedSram& s, std::uint64_t sram_addr,
-                      std::uint64_t sram_bytes, Completion done) {
+                      std::uint64_t sram_bytes, Completion done, std::int32_t op) {
   while (m_in_flight == m_params.max_outstanding_blocks) sc_core::wait(m_slot_freed);
   const Cycles now = m_clock.now();
   const Cycles start = max(now, m_free);
@@ -47,7 +54,7 @@ void DmaEngine::issue(memory::Transfer t, sram::BankedSram& s, std::uint64_t sra
   m_busy_cycles += occupied.count();
   ++m_transfers;
   m_outstanding.set(now, ++m_in_flight);
-  m_jobs.push_back(Job{t, &s, sram_addr, sram_bytes, now, start, occupied, std::move(done)});
+  m_jobs.push_back(Job{t, &s, sram_addr, sram_bytes, now, start, occupied, std::move(done), op});
   m_job_added.notify(sc_core::SC_ZERO_TIME);
 }
 
@@ -71,6 +78,11 @@ void DmaEngine::serve() {
     run(j);
     const Cycles end = m_clock.now();
     m_latency.sample((end - j.issued).count());
+    if (m_timeline) {
+      m_timeline->span(m_track, j.transfer.write ? m_store_span : m_load_span,
+                       m_clock.to_time(j.start), m_clock.to_time(j.start + j.occupied), j.op,
+                       {j.transfer.bytes(), j.transfer.rows, (end - j.issued).count()});
+    }
     m_outstanding.set(end, --m_in_flight);
     m_slot_freed.notify(sc_core::SC_ZERO_TIME);
     j.done(end, j.transfer.bytes());
@@ -85,20 +97,22 @@ void DmaEngine::run(Job& j) {
   m_clock.wait_until(max(m_clock.now(), max(j.start + j.occupied, sram_end)));
 }
 
-void DmaEngine::issue_load(const isa::DmaLoad& i, sram::BankedSram& dst, Completion done) {
+void DmaEngine::issue_load(const isa::DmaLoad& i, sram::BankedSram& dst, Completion done,
+                           std::int32_t op) {
   const isa::Block& b = i.block;
   memory::Transfer t{b.dram_addr,         b.rows, b.cols * i.elem_bytes,
                      b.dram_stride_bytes, false,  m_core_id};
   m_loaded_bytes += t.bytes();
-  issue(t, dst, b.sram_addr, t.bytes(), std::move(done));
+  issue(t, dst, b.sram_addr, t.bytes(), std::move(done), op);
 }
 
-void DmaEngine::issue_store(const isa::DmaStore& i, sram::BankedSram& src, Completion done) {
+void DmaEngine::issue_store(const isa::DmaStore& i, sram::BankedSram& src, Completion done,
+                            std::int32_t op) {
   const isa::Block& b = i.block;
   memory::Transfer t{b.dram_addr,         b.rows, b.cols * i.dram_elem_bytes,
                      b.dram_stride_bytes, true,   m_core_id};
   m_stored_bytes += t.bytes();
-  issue(t, src, b.sram_addr, b.rows * b.cols * i.sram_elem_bytes, std::move(done));
+  issue(t, src, b.sram_addr, b.rows * b.cols * i.sram_elem_bytes, std::move(done), op);
 }
 
 std::uint64_t DmaEngine::issue_and_wait(const std::function<void(Completion)>& issue_fn) {

@@ -18,6 +18,7 @@
 #include "arch/isa/isa.h"
 #include "arch/memory/memory_backend.h"
 #include "sim/core/stats.h"
+#include "sim/core/timeline.h"
 
 namespace llmsim {
 namespace config {
@@ -47,9 +48,17 @@ class DmaEngine : public sc_core::sc_module {
             memory::MemoryBackend& mem, std::uint32_t core_id, stats::Group& parent);
 
   // Hands a block to the engine. Blocks the calling SC_THREAD only while all
-  // max_outstanding_blocks slots are busy; returns as soon as the block is accepted.
-  void issue_load(const isa::DmaLoad& i, sram::BankedSram& dst, Completion done);
-  void issue_store(const isa::DmaStore& i, sram::BankedSram& src, Completion done);
+  // max_outstanding_blocks slots are busy; returns as soon as the block is accepted. `op` (the
+  // instruction's op index, or -1) names the block on a timeline.
+  void issue_load(const isa::DmaLoad& i, sram::BankedSram& dst, Completion done,
+                  std::int32_t op = -1);
+  void issue_store(const isa::DmaStore& i, sram::BankedSram& src, Completion done,
+                   std::int32_t op = -1);
+
+  // Records every block from now on, at its completion, as a span on a track "dma" of process
+  // `pid`: "load" or "store" over the cycles it occupied the datapath (busy_cycles; these never
+  // overlap), with its DRAM bytes, rows and latency (issue to completion) as args.
+  void trace_to(timeline::Timeline& tl, std::uint32_t pid);
 
   // An exception raised while moving a block (the simulation is then stopped); null if none.
   std::exception_ptr error() const { return m_error; }
@@ -65,10 +74,11 @@ class DmaEngine : public sc_core::sc_module {
     std::uint64_t sram_addr = 0, sram_bytes = 0;
     Cycles issued, start, occupied;
     Completion done;
+    std::int32_t op = -1;
   };
 
   void issue(memory::Transfer t, sram::BankedSram& s, std::uint64_t sram_addr,
-             std::uint64_t sram_bytes, Completion done);
+             std::uint64_t sram_bytes, Completion done, std::int32_t op);
   std::uint64_t issue_and_wait(const std::function<void(Completion)>& issue_fn);
   void worker();
   void serve();
@@ -78,6 +88,9 @@ class DmaEngine : public sc_core::sc_module {
   const ClockDomain& m_clock;
   memory::MemoryBackend& m_mem;
   std::uint32_t m_core_id;
+  timeline::Timeline* m_timeline = nullptr;
+  timeline::TrackId m_track = 0;
+  timeline::KindId m_load_span = 0, m_store_span = 0;
   Cycles m_free;  // first cycle the datapath is free
   std::exception_ptr m_error;
   std::uint64_t m_in_flight = 0;

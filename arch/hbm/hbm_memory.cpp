@@ -72,7 +72,42 @@ void HbmMemory::finish() {
     if (end > c.now()) c.advance(end, m_completed);
     LLMSIM_CHECK(m_completed.empty() && m_feeds[i].empty(),
                  "HBM requests left at the end of the run");
+    if (m_timeline) close_busy(i);
   }
+}
+
+void HbmMemory::trace_to(timeline::Timeline& tl) {
+  m_timeline = &tl;
+  const std::uint32_t pid = tl.process(basename());
+  m_tracks.clear();
+  for (std::uint32_t i = 0; i < m_system.interfaces(); ++i) {
+    m_tracks.push_back(tl.track(pid, m_system.interface_name(i)));
+  }
+  m_busy_span = tl.kind("busy", {"read_bytes", "written_bytes", "data_cycles"});
+  m_busy.assign(m_system.interfaces(), BusyPeriod{});
+}
+
+void HbmMemory::trace_busy(std::uint32_t i, const std::vector<Request>& completed) {
+  const Timing& t = m_system.spec().timing;
+  const std::uint64_t burst = m_system.mapping().burst_bytes();
+  BusyPeriod& b = m_busy[i];
+  for (const Request& r : completed) {
+    const std::uint64_t data_start = r.done - t.tBL;
+    if (b.data_cycles > 0 && data_start >= b.end + t.tRC) close_busy(i);
+    if (b.data_cycles == 0) b.start = data_start;
+    b.end = std::max(b.end, r.done);
+    (r.write ? b.written_bytes : b.read_bytes) += burst;
+    b.data_cycles += t.tBL;
+  }
+}
+
+void HbmMemory::close_busy(std::uint32_t i) {
+  BusyPeriod& b = m_busy[i];
+  if (b.data_cycles == 0) return;
+  m_timeline->span(m_tracks[i], m_busy_span, m_clock.to_time(Cycles(b.start)),
+                   m_clock.to_time(Cycles(b.end)), -1,
+                   {b.read_bytes, b.written_bytes, b.data_cycles});
+  b = BusyPeriod{};
 }
 
 void HbmMemory::reschedule(std::uint32_t i) {
@@ -202,6 +237,7 @@ void HbmMemory::schedule() {
       if (m_next[i] == next) {
         m_completed.clear();
         m_system.controller(i).advance(next + 1, m_completed);
+        if (m_timeline) trace_busy(i, m_completed);
         retire(m_completed);
         feed(i, next + 1);
         reschedule(i);

@@ -20,6 +20,7 @@
 
 #include "arch/hbm/hbm_system.h"
 #include "arch/memory/memory_backend.h"
+#include "sim/core/timeline.h"
 
 namespace llmsim::hbm {
 
@@ -39,6 +40,12 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   void locate(const memory::Transfer& t, std::vector<Access>& out) const override;
   void access(std::uint32_t port, const std::uint64_t* words, std::size_t n, bool write,
               std::uint32_t source, Client& client, std::uint64_t cookie) override;
+  // A process "memory" with a track per pseudo channel ("ch3_pc1") holding its busy periods
+  // ("busy" spans): the data-bus time of its bursts, merged while the bus idles for less than
+  // tRC (one row cycle, about what a row miss costs a busy stream), so a file holds periods of
+  // activity, never one event per burst. Args: read_bytes, written_bytes and data_cycles (DRAM
+  // cycles the bus carried data; data_cycles / the period's cycles is its utilisation).
+  void trace_to(timeline::Timeline& tl) override;
 
  private:
   // Completion tracking of one transfer or port access: bursts outstanding and the last data
@@ -68,6 +75,10 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   // Notifies m_arrival if an interface now has a command at `cycle`, before the scheduler's
   // wake-up.
   void wake_for(std::uint64_t cycle);
+  // With a timeline: extends interface i's busy period by `completed` (its bursts just issued),
+  // closing it into a span at a gap of tRC or more.
+  void trace_busy(std::uint32_t i, const std::vector<Request>& completed);
+  void close_busy(std::uint32_t i);
   sc_core::sc_time decision_time(std::uint64_t cycle) const;
 
   stats::Group m_stats;
@@ -88,6 +99,16 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   // after every change to a controller, so a wake-up never asks an idle controller.
   static constexpr std::uint64_t kIdle = ~std::uint64_t(0);
   std::vector<std::uint64_t> m_next;
+
+  // Timeline (null when off): each interface's open busy period, in DRAM cycles.
+  struct BusyPeriod {
+    std::uint64_t start = 0, end = 0;  // first data beat, cycle after the last one
+    std::uint64_t read_bytes = 0, written_bytes = 0, data_cycles = 0;
+  };
+  timeline::Timeline* m_timeline = nullptr;
+  timeline::KindId m_busy_span = 0;
+  std::vector<timeline::TrackId> m_tracks;
+  std::vector<BusyPeriod> m_busy;
 };
 
 }  // namespace llmsim::hbm

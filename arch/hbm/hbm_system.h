@@ -32,6 +32,8 @@ class HbmSystem {
   const DramSpec& spec() const { return m_params.spec; }
   const AddressMapping& mapping() const { return m_mapping; }
   std::uint32_t interfaces() const { return std::uint32_t(m_controllers.size()); }
+  // Interface i's name, as its stats group: "ch3_pc1".
+  const std::string& interface_name(std::uint32_t i) const { return m_names.at(i); }
   ChannelController& controller(std::uint32_t i) { return *m_controllers[i]; }
 
   std::uint64_t read_bytes() const;

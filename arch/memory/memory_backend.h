@@ -20,6 +20,9 @@ class Reader;
 namespace stats {
 class Group;
 }
+namespace timeline {
+class Timeline;
+}
 }  // namespace llmsim
 
 namespace llmsim::memory {
@@ -54,6 +57,10 @@ class MemoryBackend {
 
   // Row-buffer hit rate, for memories that have rows.
   virtual std::optional<double> row_hit_rate() const { return std::nullopt; }
+
+  // Before the simulation: records the memory's activity on `tl` (a process of its own), for
+  // memories that have a timeline view (HBM); others record nothing.
+  virtual void trace_to(timeline::Timeline&) {}
 
   // --- Ports, for an interconnect in front of the memory (arch/chip/noc_memory.h) ---
   // The memory is cut into `ports()` independent request queues (HBM: one per pseudo channel),

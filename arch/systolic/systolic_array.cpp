@@ -70,8 +70,15 @@ SystolicArray::SystolicArray(const SystolicParams& p, const ClockDomain& clock,
         return now ? double(m_macs.value()) / (double(m_params.pes()) * double(now)) : 0.0;
       }) {}
 
+void SystolicArray::trace_to(timeline::Timeline& tl, std::uint32_t pid) {
+  m_timeline = &tl;
+  m_track = tl.track(pid, "systolic");
+  m_gemm_span = tl.kind("gemm", {"m", "k", "n", "cycles"});
+  m_stall_span = tl.kind("sram stall", {"cycles"});
+}
+
 Cycles SystolicArray::execute(const isa::Gemm& g, Cycles now, sram::BankedSram& spad,
-                              sram::BankedSram& acc) {
+                              sram::BankedSram& acc, std::int32_t op) {
   if (!m_params.supports(g.dtype)) {
     throw WorkloadError(std::string("gemm of dtype ") + isa::to_string(g.dtype) +
                         ": not supported by the systolic array (core.systolic.dtypes)");
@@ -102,6 +109,14 @@ Cycles SystolicArray::execute(const isa::Gemm& g, Cycles now, sram::BankedSram& 
   m_macs += t.macs;
   m_folds += t.folds;
   ++m_gemms;
+  if (m_timeline) {
+    m_timeline->span(m_track, m_gemm_span, m_clock.to_time(now), m_clock.to_time(compute_end), op,
+                     {g.m, g.k, g.n, t.cycles.count()});
+    if (end > compute_end) {
+      m_timeline->span(m_track, m_stall_span, m_clock.to_time(compute_end), m_clock.to_time(end),
+                       op, {(end - compute_end).count()});
+    }
+  }
   return end;
 }
 

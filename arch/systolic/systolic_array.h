@@ -8,6 +8,7 @@
 #include "arch/isa/isa.h"
 #include "arch/systolic/timing.h"
 #include "sim/core/stats.h"
+#include "sim/core/timeline.h"
 
 namespace llmsim {
 namespace config {
@@ -46,14 +47,22 @@ class SystolicArray {
   SystolicArray(const SystolicParams& p, const ClockDomain& clock, stats::Group& parent);
 
   // Starts `g` at cycle `now`; returns the cycle it completes. Throws WorkloadError for a dtype
-  // the array does not support.
-  Cycles execute(const isa::Gemm& g, Cycles now, sram::BankedSram& spad, sram::BankedSram& acc);
+  // the array does not support. `op` (the instruction's op index, or -1) names it on a timeline.
+  Cycles execute(const isa::Gemm& g, Cycles now, sram::BankedSram& spad, sram::BankedSram& acc,
+                 std::int32_t op = -1);
+
+  // Records every GEMM from now on as a span on a track "systolic" of process `pid`: "gemm"
+  // over its compute cycles (busy_cycles), then "sram stall" over its stall cycles, if any.
+  void trace_to(timeline::Timeline& tl, std::uint32_t pid);
 
   const SystolicParams& params() const { return m_params; }
 
  private:
   SystolicParams m_params;
   const ClockDomain& m_clock;
+  timeline::Timeline* m_timeline = nullptr;
+  timeline::TrackId m_track = 0;
+  timeline::KindId m_gemm_span = 0, m_stall_span = 0;
 
   stats::Group m_stats;
   stats::Counter m_busy_cycles;

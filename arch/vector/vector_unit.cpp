@@ -127,8 +127,17 @@ void VectorUnit::check(const isa::VectorOp& op, const sram::BankedSram& spad,
   if (op.src2_rows > 0) in_range("src2", op.src2, op.src2_rows);
 }
 
+void VectorUnit::trace_to(timeline::Timeline& tl, std::uint32_t pid) {
+  m_timeline = &tl;
+  m_track = tl.track(pid, "vector");
+  for (std::size_t k = 0; k < kNumVectorKinds; ++k) {
+    m_kind_span[k] = tl.kind(isa::to_string(isa::VectorKind(k)), {"rows", "cols", "cycles"});
+  }
+  m_stall_span = tl.kind("sram stall", {"cycles"});
+}
+
 Cycles VectorUnit::execute(const isa::VectorOp& op, Cycles now, sram::BankedSram& spad,
-                           sram::BankedSram& acc) {
+                           sram::BankedSram& acc, std::int32_t op_index) {
   check(op, spad, acc);
   const VectorPlan plan = vector_plan(op);
   const VectorTiming t = vector_timing(m_params.timing, op);
@@ -170,6 +179,14 @@ Cycles VectorUnit::execute(const isa::VectorOp& op, Cycles now, sram::BankedSram
   m_add_mul_element_ops += t.add_mul_element_ops;
   m_exp_element_ops += t.exp_element_ops;
   m_reciprocal_element_ops += t.reciprocal_element_ops;
+  if (m_timeline) {
+    m_timeline->span(m_track, m_kind_span[static_cast<std::size_t>(op.kind)], m_clock.to_time(now),
+                     m_clock.to_time(compute_end), op_index, {op.rows, op.cols, t.cycles.count()});
+    if (end > compute_end) {
+      m_timeline->span(m_track, m_stall_span, m_clock.to_time(compute_end), m_clock.to_time(end),
+                       op_index, {(end - compute_end).count()});
+    }
+  }
   return end;
 }
 

@@ -28,6 +28,7 @@
 #include "arch/isa/isa.h"
 #include "arch/vector/timing.h"
 #include "sim/core/stats.h"
+#include "sim/core/timeline.h"
 
 namespace llmsim {
 namespace config {
@@ -66,8 +67,14 @@ class VectorUnit {
   // Starts `op` at cycle `now`; returns the cycle it completes. Throws WorkloadError, naming
   // the instruction, for an op the unit cannot run: one that breaks the ISA's rules
   // (check_vector_op), a dtype not in core.vector.dtypes, or an operand outside its SRAM.
-  Cycles execute(const isa::VectorOp& op, Cycles now, sram::BankedSram& spad,
-                 sram::BankedSram& acc);
+  // `op_index` (the instruction's op, or -1) names it on a timeline.
+  Cycles execute(const isa::VectorOp& op, Cycles now, sram::BankedSram& spad, sram::BankedSram& acc,
+                 std::int32_t op_index = -1);
+
+  // Records every op from now on as a span on a track "vector" of process `pid`, named by its
+  // kind ("softmax") over its compute cycles (busy_cycles), then "sram stall" over its stall
+  // cycles, if any.
+  void trace_to(timeline::Timeline& tl, std::uint32_t pid);
 
   const VectorParams& params() const { return m_params; }
 
@@ -77,6 +84,10 @@ class VectorUnit {
 
   VectorParams m_params;
   const ClockDomain& m_clock;
+  timeline::Timeline* m_timeline = nullptr;
+  timeline::TrackId m_track = 0;
+  std::array<timeline::KindId, kNumVectorKinds> m_kind_span{};
+  timeline::KindId m_stall_span = 0;
 
   stats::Group m_stats;
   stats::Counter m_busy_cycles;

@@ -33,7 +33,7 @@ _TRACE_DEFAULTS = {"seq": None, "batch": 1, "phase": "prefill", "kv_len": None, 
 
 
 def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", kv_len=None,
-        dtype="int8", overrides=None):
+        dtype="int8", overrides=None, timeline=None, timeline_max_events=None):
     """Simulates a model or a workload on an architecture.
 
     Args:
@@ -49,6 +49,11 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
       overrides: None, a dict {"core.systolic.rows": 64, ...} whose values are JSON-encoded,
         or a list of "path.to.key=value" strings as given to the CLI's --set. Applied in order
         to the arch config before it is checked.
+      timeline: None, or a path (str or os.PathLike) to write the run's timeline to, as the
+        CLI's --timeline: Chrome trace-event JSON that ui.perfetto.dev opens (README.md,
+        "Timeline").
+      timeline_max_events: the cap of timeline spans (default 1,000,000); past it the
+        recording stops, the file says so, and run() warns (RuntimeWarning).
 
     Returns:
       A Result: .total_cycles, .seconds, .energy_pj, .stats (the stats.json document, nested
@@ -74,13 +79,14 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
                 raise ValueError(f"{e} (\"{model}\" is a bundled workload: "
                                  f"run(arch, workload=\"{model}\"))") from None
             raise
-        return Result(_llmsim.run(arch, built, overrides), trace=built)
+        return Result(_llmsim.run(arch, built, overrides, timeline, timeline_max_events),
+                      trace=built)
     given = {"seq": seq, "batch": batch, "phase": phase, "kv_len": kv_len, "dtype": dtype}
     stray = [k for k, v in given.items() if v != _TRACE_DEFAULTS[k]]
     if stray:
         raise TypeError(f"{', '.join(stray)}: trace options apply to model= only (a workload "
                         "carries its own shapes)")
-    raw = _llmsim.run(arch, workload, overrides)
+    raw = _llmsim.run(arch, workload, overrides, timeline, timeline_max_events)
     if isinstance(workload, _abc.Mapping):
         return Result(raw, trace=workload)
     return Result(raw, workload=workload)

@@ -25,10 +25,12 @@ constexpr const char* kUsage =
     "commands:\n"
     "  run       --arch PRESET|FILE (--workload NAME|FILE | --model NAME|FILE [model options])\n"
     "            [--mapping auto|fixed] [--split tiles|rows|cols|batch] [--set key=value]...\n"
-    "            [--out DIR]\n"
+    "            [--out DIR] [--timeline FILE [--timeline-max-events N]]\n"
     "            simulate and print a summary and a per-layer table; with --out, write\n"
-    "            stats.json, config.json, ops.csv\n"
-    "  compile   the same arguments as run (without --out): print the ISA program of every core\n"
+    "            stats.json, config.json, ops.csv; with --timeline, a Chrome trace-event JSON\n"
+    "            file for ui.perfetto.dev (at most N spans, default 1000000)\n"
+    "  compile   the same arguments as run (without --out, --timeline): print the ISA program\n"
+    "            of every core\n"
     "  report    RUN_DIR\n"
     "            write RUN_DIR/report.html (totals, layer and op tables, cycle breakdown and\n"
     "            roofline plots) for a directory written by run --out\n"
@@ -68,7 +70,7 @@ struct ModelArgs {
 };
 
 struct Options {
-  std::string arch, workload, out, mapping = "auto", split;
+  std::string arch, workload, out, mapping = "auto", split, timeline, timeline_max_events;
   std::vector<std::string> sets;
   ModelArgs model;
 
@@ -106,7 +108,11 @@ Options parse(const std::string& cmd, const std::vector<std::string>& args, bool
         "split", po::value(&o.split), "multi-core split of every matmul");
     o.model.add(desc);
   }
-  if (cmd == "run") desc.add_options()("out", po::value(&o.out), "directory for the output files");
+  if (cmd == "run") {
+    desc.add_options()("out", po::value(&o.out), "directory for the output files")(
+        "timeline", po::value(&o.timeline), "write a Chrome trace-event JSON timeline")(
+        "timeline-max-events", po::value(&o.timeline_max_events), "cap of timeline spans");
+  }
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
   po::notify(vm);
@@ -280,7 +286,21 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out, std::ostre
       isa::dump(out, compile(spec));
       return 0;
     }
+    if (!o.timeline_max_events.empty() && o.timeline.empty()) {
+      throw UserError("--timeline-max-events: needs --timeline FILE");
+    }
+    if (!o.timeline.empty()) {
+      spec.timeline = timeline::TimelineOptions{o.timeline};
+      if (!o.timeline_max_events.empty()) {
+        spec.timeline->max_events = count_option("timeline-max-events", o.timeline_max_events);
+      }
+    }
     const RunResult r = run(spec);
+    if (r.timeline_dropped > 0) {
+      err << "warning: --timeline " << o.timeline << ": truncated at " << spec.timeline->max_events
+          << " spans (" << r.timeline_dropped
+          << " later spans dropped; raise --timeline-max-events)\n";
+    }
     print_summary(out, r);
     if (!o.out.empty()) write_outputs(r, o.out);
     return 0;

@@ -162,6 +162,15 @@ RunResult run(const RunSpec& spec) {
   Built b = build(spec.arch, spec.overrides);
   workloads::Lowered lowered = workloads::lower(spec.workload, b.target, spec.mapping);
   b.chip->load(std::move(lowered.program), spec.workload.ops.size());
+  std::unique_ptr<timeline::Timeline> tl;
+  if (spec.timeline) {
+    spec.timeline->check();
+    tl = std::make_unique<timeline::Timeline>(spec.timeline->max_events);
+    std::vector<std::string> names;
+    for (const workloads::Op& op : spec.workload.ops) names.push_back(op.name());
+    tl->set_op_names(std::move(names));
+    b.chip->trace_to(*tl);
+  }
   sc_core::sc_start();
   b.chip->finish();
 
@@ -269,6 +278,11 @@ RunResult run(const RunSpec& spec) {
   s["chip"] = st.values_json();
   s["stat_info"] = config::Json::object();
   st.describe(s["stat_info"]);
+  if (tl) {
+    tl->write_file(spec.timeline->path);
+    r.timeline_spans = tl->spans();
+    r.timeline_dropped = tl->dropped();
+  }
   r.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return r;

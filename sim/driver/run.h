@@ -7,6 +7,7 @@
 
 #include "arch/isa/isa.h"
 #include "sim/core/config.h"
+#include "sim/core/timeline.h"
 #include "workloads/lowering.h"
 #include "workloads/workload.h"
 
@@ -17,7 +18,8 @@ struct RunSpec {
   config::Json arch;                   // the arch config document, before overrides
   std::vector<std::string> overrides;  // "path.to.key=value", applied in order
   workloads::Workload workload;
-  workloads::MappingOptions mapping;  // --mapping auto|fixed, --split
+  workloads::MappingOptions mapping;                  // --mapping auto|fixed, --split
+  std::optional<timeline::TimelineOptions> timeline;  // --timeline: written after the run
 };
 
 // Where the cores' cycles of an op's (or a layer's) span went, in core-cycles summed over the
@@ -80,6 +82,8 @@ struct RunResult {
   std::vector<OpResult> ops;
   std::vector<LayerResult> layers;
   config::Json stats;  // the stats.json document (totals, "ops", "chip" tree, "stat_info")
+  // With RunSpec::timeline: spans written, and spans dropped at the cap (0: the whole run).
+  std::uint64_t timeline_spans = 0, timeline_dropped = 0;
   double wall_seconds = 0;
 };
 
