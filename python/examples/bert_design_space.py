@@ -10,8 +10,8 @@ Writes OUT/sweep.jsonl (one line per finished point; rerunning the same command 
 there), OUT/results.csv (one row per point) and OUT/pareto.csv (the points no other point
 beats on both latency and energy), and prints the front. Exits 1 if no point simulated.
 
-Energy is what the stats report today (HBM and NoC; llmsim.Result.energy_pj); the arrays and
-SRAMs join it with the energy model.
+Energy is llmsim.Result.energy_pj: every unit's dynamic and leakage energy (README.md,
+"Energy").
 """
 
 import argparse
