@@ -52,10 +52,11 @@ Network::Network(const NocParams& p, stats::Group& parent, const std::string& na
       m_contention(m_stats, "contention_latency_cycles", "cycle",
                    "packet latency beyond zero load: queueing, arbitration, credit stalls", 1,
                    kLatencyBuckets),
-      m_energy(m_stats, "flit hops and router traversals x their energies",
-               [this] { return dynamic_energy_pj(); },
-               p.leakage_mw_per_router * double(m_topo.routers()),
-               [this] { return double(cycles()) / (m_params.clock_mhz * 1e6); }),
+      m_energy(
+          m_stats, "flit hops and router traversals x their energies",
+          [this] { return dynamic_energy_pj(); },
+          p.leakage_mw_per_router * double(m_topo.routers()),
+          [this] { return double(cycles()) / (m_params.clock_mhz * 1e6); }),
       m_max_link_util(m_stats, "max_link_utilisation", "ratio",
                       "busiest router-to-router link: flits / cycles",
                       [this] {

@@ -36,7 +36,7 @@ struct BankedSramParams {
   std::uint64_t capacity_bytes = 0;
   std::uint64_t banks = 1;
   std::uint64_t bank_width_bytes = 1;
-  bool shared_port = false;  // "1rw" (true) or "1r1w" (false)
+  bool shared_port = false;                            // "1rw" (true) or "1r1w" (false)
   double read_pj_per_byte = 0, write_pj_per_byte = 0;  // energy_pj_per_byte.{read, write}
   std::optional<double> leakage_mw;                    // set iff the SRAM has an energy model
 

@@ -93,7 +93,8 @@ SystolicArray::SystolicArray(const SystolicParams& p, const ClockDomain& clock,
         [this] {
           double pj = 0;
           for (std::size_t t = 0; t < kNumDTypes; ++t) {
-            if (m_dtype_macs[t]) pj += double(m_dtype_macs[t]->value()) * m_params.energy_pj_per_mac[t];
+            if (m_dtype_macs[t])
+              pj += double(m_dtype_macs[t]->value()) * m_params.energy_pj_per_mac[t];
           }
           return pj;
         },

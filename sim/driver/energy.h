@@ -26,9 +26,9 @@ struct RunEnergy {
   std::vector<std::pair<std::string, double>> by_unit;
   // The units of by_unit that split out their leakage, leakage only.
   std::vector<std::pair<std::string, double>> leakage_by_unit;
-  std::optional<std::uint64_t> tokens;                          // see tokens_of
-  std::optional<double> per_token_pj;                           // total_pj / tokens
-  double average_power_w = 0;                                   // total_pj / simulated time
+  std::optional<std::uint64_t> tokens;  // see tokens_of
+  std::optional<double> per_token_pj;   // total_pj / tokens
+  double average_power_w = 0;           // total_pj / simulated time
 };
 
 // Tokens one run of the trace processes: batch x seq (seq is the new tokens per sequence:

@@ -98,8 +98,7 @@ TEST_CASE("energy: leakage alone, and units without energies report none", "[ene
   arch["core"]["vector"].erase("leakage_mw");
   arch["core"]["dma"].erase("energy_pj_per_byte");
   arch["core"]["dma"]["leakage_mw"] = 2;
-  const auto r =
-      driver::run({"edge", arch, {}, workloads::parse_workload(kGemm32, "trace")});
+  const auto r = driver::run({"edge", arch, {}, workloads::parse_workload(kGemm32, "trace")});
   CHECK_FALSE(r.stats["chip"]["core0"]["systolic"].contains("energy_pj"));
   REQUIRE(r.energy.by_unit.size() == 1);
   CHECK(r.energy.by_unit[0].first == "dma");
@@ -108,8 +107,7 @@ TEST_CASE("energy: leakage alone, and units without energies report none", "[ene
   CHECK(stat(r, "dma", "dynamic_energy_pj") == 0.0);
 
   arch["core"]["dma"].erase("leakage_mw");
-  const auto none =
-      driver::run({"edge", arch, {}, workloads::parse_workload(kGemm32, "trace")});
+  const auto none = driver::run({"edge", arch, {}, workloads::parse_workload(kGemm32, "trace")});
   CHECK_FALSE(none.energy.reported);
   CHECK(none.energy.total_pj == 0.0);
   std::ostringstream os;
@@ -149,8 +147,7 @@ TEST_CASE("energy: config errors name the key", "[energy]") {
                                "got -5"));
 }
 
-TEST_CASE("energy: the summary prints per inference, per token, power and every unit",
-          "[energy]") {
+TEST_CASE("energy: the summary prints per inference, per token, power and every unit", "[energy]") {
   const auto r = run_trace("edge", kGemm32, kRoundEnergies);
   std::ostringstream os;
   driver::print_summary(os, r);
@@ -159,8 +156,8 @@ TEST_CASE("energy: the summary prints per inference, per token, power and every 
                          " nJ  (leakage "));
   CHECK_THAT(s, Contains("  energy per token      "));
   CHECK_THAT(s, Contains(" nJ  (32 tokens)\n"));
-  CHECK_THAT(s, Contains("  average power         " +
-                         driver::fixed(r.energy.average_power_w, 3) + " W\n"));
+  CHECK_THAT(s, Contains("  average power         " + driver::fixed(r.energy.average_power_w, 3) +
+                         " W\n"));
   for (const char* unit : {"scratchpad", "accumulator", "systolic", "vector", "dma"}) {
     CHECK_THAT(s, Contains(std::string("    ") + unit));
   }
