@@ -13,6 +13,9 @@ DmaParams DmaParams::parse(config::Reader& r) {
     r.fail("max_outstanding_blocks",
            "must be at most 256, got " + std::to_string(p.max_outstanding_blocks));
   }
+  const bool per_byte = r.has("energy_pj_per_byte");
+  if (per_byte) p.energy_pj_per_byte = r.non_negative("energy_pj_per_byte");
+  p.leakage_mw = energy::read_leakage_mw(r, per_byte);
   return p;
 }
 
@@ -32,6 +35,15 @@ DmaEngine::DmaEngine(const sc_core::sc_module_name& name, const DmaParams& p,
       m_outstanding(m_stats, "outstanding_blocks", "count", "blocks in flight", clock),
       m_latency(m_stats, "block_latency_cycles", "cycle", "issue to completion, per block", 64,
                 256) {
+  if (p.leakage_mw) {
+    m_energy = std::make_unique<energy::UnitEnergy>(
+        m_stats, "(loaded_bytes + stored_bytes) x energy_pj_per_byte",
+        [this] {
+          return double(m_loaded_bytes.value() + m_stored_bytes.value()) *
+                 m_params.energy_pj_per_byte;
+        },
+        *p.leakage_mw, [this] { return m_clock.seconds(m_clock.now()); });
+  }
   for (std::uint64_t i = 0; i < p.max_outstanding_blocks; ++i) {
     sc_core::sc_spawn([this] { worker(); }, sc_core::sc_gen_unique_name("worker"));
   }

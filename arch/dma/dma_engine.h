@@ -8,15 +8,21 @@
 // for ceil(DRAM-side bytes / bytes_per_cycle) core cycles, reserved when the block is issued.
 // A block is complete when the datapath, the memory and the SRAM bank ports have all finished
 // with it; completion is reported through a callback at the first core edge after that.
+//
+// Energy (optional, sim/core/energy.h): `energy_pj_per_byte` per DRAM-side byte moved (loaded
+// or stored) through the engine's datapath and staging buffers, and `leakage_mw`.
 #include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
+#include <memory>
+#include <optional>
 
 #include <systemc>
 
 #include "arch/isa/isa.h"
 #include "arch/memory/memory_backend.h"
+#include "sim/core/energy.h"
 #include "sim/core/stats.h"
 #include "sim/core/timeline.h"
 
@@ -34,6 +40,8 @@ namespace llmsim::dma {
 struct DmaParams {
   std::uint64_t bytes_per_cycle = 64;
   std::uint64_t max_outstanding_blocks = 4;
+  double energy_pj_per_byte = 0;
+  std::optional<double> leakage_mw;  // set iff the engine has an energy model
 
   static DmaParams parse(config::Reader& r);
 };
@@ -105,6 +113,7 @@ class DmaEngine : public sc_core::sc_module {
   stats::Counter m_transfers;
   stats::Occupancy m_outstanding;
   stats::Histogram m_latency;
+  std::unique_ptr<energy::UnitEnergy> m_energy;  // with an energy model only
 };
 
 }  // namespace llmsim::dma

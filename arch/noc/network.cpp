@@ -52,8 +52,11 @@ Network::Network(const NocParams& p, stats::Group& parent, const std::string& na
       m_contention(m_stats, "contention_latency_cycles", "cycle",
                    "packet latency beyond zero load: queueing, arbitration, credit stalls", 1,
                    kLatencyBuckets),
-      m_energy(m_stats, "energy_pj", "pJ", "flit hops and router traversals x their energies",
-               [this] { return energy_pj(); }),
+      m_energy(
+          m_stats, "flit hops and router traversals x their energies",
+          [this] { return dynamic_energy_pj(); },
+          p.leakage_mw_per_router * double(m_topo.routers()),
+          [this] { return double(cycles()) / (m_params.clock_mhz * 1e6); }),
       m_max_link_util(m_stats, "max_link_utilisation", "ratio",
                       "busiest router-to-router link: flits / cycles",
                       [this] {
@@ -101,7 +104,7 @@ Network::Network(const NocParams& p, stats::Group& parent, const std::string& na
   for (Node& n : m_nodes) n.vcs.assign(m_vcs, OutputVc{p.buffer_flits, false});
 }
 
-double Network::energy_pj() const {
+double Network::dynamic_energy_pj() const {
   return double(m_flit_hops.value()) * m_params.energy_pj_per_flit_hop +
          double(m_router_traversals.value()) * m_params.energy_pj_per_router_traversal;
 }

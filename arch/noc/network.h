@@ -41,6 +41,7 @@
 
 #include "arch/noc/noc_params.h"
 #include "arch/noc/topology.h"
+#include "sim/core/energy.h"
 #include "sim/core/stats.h"
 
 namespace llmsim::noc {
@@ -88,7 +89,8 @@ class Network {
   const std::vector<std::vector<std::uint64_t>>& port_flits() const { return m_port_flits; }
   // Cycles covered so far: last cycle advanced through + 1.
   std::uint64_t cycles() const { return m_done_through + 1; }
-  double energy_pj() const;
+  // Flit hops and router traversals x their energies (the energy_pj stat adds leakage).
+  double dynamic_energy_pj() const;
 
  private:
   struct Flit {
@@ -218,7 +220,7 @@ class Network {
   stats::Histogram m_latency;
   stats::Histogram m_zero_load;
   stats::Histogram m_contention;
-  stats::Formula m_energy;
+  energy::UnitEnergy m_energy;
   stats::Formula m_max_link_util;
   stats::Formula m_mean_link_util;
   stats::Group m_link_group;

@@ -3,7 +3,8 @@
 //   "noc": {"topology": "mesh", "mesh_width": 4, "mesh_height": 4, "router_latency_cycles": 2,
 //           "link_latency_cycles": 1, "flit_bytes": 32, "header_flits": 1, "buffer_flits": 8,
 //           "virtual_channels": 4, "clock_mhz": 1000, "energy_pj_per_flit_hop": 10,
-//           "energy_pj_per_router_traversal": 15, "packet_payload_bytes": 512,
+//           "energy_pj_per_router_traversal": 15, "leakage_mw_per_router": 0,
+//           "packet_payload_bytes": 512,
 //           "core_nodes": [5, 6, 9, 10], "memory_nodes": []}
 // A mesh takes mesh_width and mesh_height; a ring or a crossbar takes "nodes" instead (the
 // other topology's keys are then unknown keys, hence errors). Every key is optional; the
@@ -49,6 +50,9 @@ struct NocParams {
   // at 0.04 pJ/bit/mm, and a buffer write + read + switch traversal at about 0.06 pJ/bit.
   double energy_pj_per_flit_hop = 10;          // one flit over one router-to-router link
   double energy_pj_per_router_traversal = 15;  // one flit through one router
+  // Static power of one router (buffers, allocators, crossbar) with its output links, over
+  // the network's simulated time (its cycles advanced through).
+  double leakage_mw_per_router = 0;
 
   // Chip runs (arch/chip/noc_memory.h): the largest payload of one DMA packet; a core's DMA
   // transfer is cut into packets of at most this many bytes per memory port.

@@ -16,10 +16,19 @@ BankedSramParams BankedSramParams::parse(config::Reader& r) {
                                  std::to_string(p.banks * p.bank_width_bytes) + "), got " +
                                  std::to_string(p.capacity_bytes));
   }
+  const bool per_byte = r.has("energy_pj_per_byte");
+  if (per_byte) {
+    config::Reader e = r.child("energy_pj_per_byte");
+    p.read_pj_per_byte = e.non_negative("read");
+    p.write_pj_per_byte = e.non_negative("write");
+    e.finish();
+  }
+  p.leakage_mw = energy::read_leakage_mw(r, per_byte);
   return p;
 }
 
-BankedSram::BankedSram(const BankedSramParams& p, stats::Group& parent, const std::string& name)
+BankedSram::BankedSram(const BankedSramParams& p, stats::Group& parent, const std::string& name,
+                       const ClockDomain* clock)
     : m_params(p),
       m_read_free(p.banks),
       m_write_free(p.banks),
@@ -28,7 +37,18 @@ BankedSram::BankedSram(const BankedSramParams& p, stats::Group& parent, const st
       m_written_bytes(m_stats, "written_bytes", "byte", "bytes written through the bank ports"),
       m_accesses(m_stats, "accesses", "count", "block accesses"),
       m_conflict_cycles(m_stats, "bank_conflict_cycles", "cycle",
-                        "cycles accesses finished later than on idle banks, summed") {}
+                        "cycles accesses finished later than on idle banks, summed") {
+  if (p.leakage_mw) {
+    LLMSIM_CHECK(clock, "an SRAM with an energy model needs a clock domain");
+    m_energy = std::make_unique<energy::UnitEnergy>(
+        m_stats, "read_bytes x energy_pj_per_byte.read + written_bytes x energy_pj_per_byte.write",
+        [this] {
+          return double(m_read_bytes.value()) * m_params.read_pj_per_byte +
+                 double(m_written_bytes.value()) * m_params.write_pj_per_byte;
+        },
+        *p.leakage_mw, [clock] { return clock->seconds(clock->now()); });
+  }
+}
 
 Cycles BankedSram::access(std::uint64_t addr, std::uint64_t bytes, bool write, Cycles now) {
   LLMSIM_CHECK(

@@ -10,9 +10,17 @@
 // A long access (a whole GEMM operand) therefore holds its banks contiguously instead of
 // interleaving cycle by cycle with a concurrent access to the same banks; the total port time is
 // the same, only the order within the window differs.
+//
+// Energy (optional, sim/core/energy.h): `energy_pj_per_byte` {"read", "write"} per byte moved
+// through the bank ports (a bank line's access energy over its width), and `leakage_mw` the
+// static power of the whole SRAM.
 #include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
+#include "sim/core/energy.h"
 #include "sim/core/stats.h"
 #include "sim/core/units.h"
 
@@ -28,7 +36,9 @@ struct BankedSramParams {
   std::uint64_t capacity_bytes = 0;
   std::uint64_t banks = 1;
   std::uint64_t bank_width_bytes = 1;
-  bool shared_port = false;  // "1rw" (true) or "1r1w" (false)
+  bool shared_port = false;                            // "1rw" (true) or "1r1w" (false)
+  double read_pj_per_byte = 0, write_pj_per_byte = 0;  // energy_pj_per_byte.{read, write}
+  std::optional<double> leakage_mw;                    // set iff the SRAM has an energy model
 
   static BankedSramParams parse(config::Reader& r);
   std::uint64_t bytes_per_cycle() const { return banks * bank_width_bytes; }
@@ -36,7 +46,10 @@ struct BankedSramParams {
 
 class BankedSram {
  public:
-  BankedSram(const BankedSramParams& p, stats::Group& parent, const std::string& name);
+  // `clock` (the owning core's) measures the time leakage runs for and must outlive the SRAM;
+  // it may be null only when p.leakage_mw is unset (InternalError otherwise).
+  BankedSram(const BankedSramParams& p, stats::Group& parent, const std::string& name,
+             const ClockDomain* clock = nullptr);
 
   // Reserves the ports for `bytes` bytes from `addr`, no earlier than `now`; returns the cycle
   // after the last line moved. Throws InternalError if the range leaves the SRAM.
@@ -54,6 +67,7 @@ class BankedSram {
   stats::Counter m_written_bytes;
   stats::Counter m_accesses;
   stats::Counter m_conflict_cycles;
+  std::unique_ptr<energy::UnitEnergy> m_energy;  // with an energy model only
 };
 
 }  // namespace llmsim::sram

@@ -8,6 +8,9 @@
 
 namespace llmsim::systolic {
 
+static_assert(static_cast<std::size_t>(isa::DType::fp32) + 1 == kNumDTypes,
+              "kNumDTypes must count every isa::DType (fp32 is the last)");
+
 SystolicParams SystolicParams::parse(config::Reader& r) {
   SystolicParams p;
   const auto rows = r.count("rows"), cols = r.count("cols");
@@ -20,6 +23,16 @@ SystolicParams SystolicParams::parse(config::Reader& r) {
                                      std::vector<std::string>{"int8"})) {
     p.dtypes.push_back(*isa::parse_dtype(s));
   }
+  // One energy per supported dtype; a dtype the array does not support is an unknown key.
+  const bool per_mac = r.has("energy_pj_per_mac");
+  if (per_mac) {
+    config::Reader e = r.child("energy_pj_per_mac");
+    for (isa::DType t : p.dtypes) {
+      p.energy_pj_per_mac[std::size_t(t)] = e.non_negative(isa::to_string(t));
+    }
+    e.finish();
+  }
+  p.leakage_mw = energy::read_leakage_mw(r, per_mac);
   return p;
 }
 
@@ -68,7 +81,26 @@ SystolicArray::SystolicArray(const SystolicParams& p, const ClockDomain& clock,
       m_utilisation(m_stats, "utilisation", "ratio", "macs / (PEs x elapsed cycles)", [this] {
         const auto now = m_clock.now().count();
         return now ? double(m_macs.value()) / (double(m_params.pes()) * double(now)) : 0.0;
-      }) {}
+      }) {
+  for (isa::DType t : p.dtypes) {
+    const std::string name = isa::to_string(t);
+    m_dtype_macs[std::size_t(t)] = std::make_unique<stats::Counter>(
+        m_stats, name + "_macs", "mac", "useful multiply-accumulates of " + name + " GEMMs");
+  }
+  if (p.leakage_mw) {
+    m_energy = std::make_unique<energy::UnitEnergy>(
+        m_stats, "MACs of each dtype x energy_pj_per_mac",
+        [this] {
+          double pj = 0;
+          for (std::size_t t = 0; t < kNumDTypes; ++t) {
+            if (m_dtype_macs[t])
+              pj += double(m_dtype_macs[t]->value()) * m_params.energy_pj_per_mac[t];
+          }
+          return pj;
+        },
+        *p.leakage_mw, [this] { return m_clock.seconds(m_clock.now()); });
+  }
+}
 
 void SystolicArray::trace_to(timeline::Timeline& tl, std::uint32_t pid) {
   m_timeline = &tl;
@@ -107,6 +139,7 @@ Cycles SystolicArray::execute(const isa::Gemm& g, Cycles now, sram::BankedSram& 
   m_busy_cycles += t.cycles.count();
   m_stall_cycles += (end - compute_end).count();
   m_macs += t.macs;
+  *m_dtype_macs[std::size_t(g.dtype)] += t.macs;  // supported, checked above
   m_folds += t.folds;
   ++m_gemms;
   if (m_timeline) {

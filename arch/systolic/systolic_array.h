@@ -2,11 +2,19 @@
 // The systolic array as a core-level unit: runs one ISA Gemm at a time, at the closed-form
 // latency of timing.h, while its operands stream through the scratchpad and accumulator bank
 // ports. The GEMM ends when both the array and its SRAM traffic are done.
+//
+// Energy (optional, sim/core/energy.h): `energy_pj_per_mac` gives the energy of one MAC per
+// dtype, one key per entry of `dtypes` (multiply plus the accumulator add, in the PE; operand
+// reads from the SRAMs are the SRAMs' energy), and `leakage_mw` the array's static power.
+#include <array>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "arch/isa/isa.h"
 #include "arch/systolic/timing.h"
+#include "sim/core/energy.h"
 #include "sim/core/stats.h"
 #include "sim/core/timeline.h"
 
@@ -21,10 +29,17 @@ class BankedSram;
 
 namespace llmsim::systolic {
 
+// Entries of isa::DType (fp32 is the last; checked in systolic_array.cpp).
+inline constexpr std::size_t kNumDTypes = 4;
+
 struct SystolicParams {
   ArrayShape shape;
   Dataflow dataflow = Dataflow::ws;
   std::vector<isa::DType> dtypes;  // element types the PEs support, one MAC per PE per cycle
+  // pJ per MAC, indexed by isa::DType; given for every supported dtype when the array has an
+  // energy model (leakage_mw set), else all 0.
+  std::array<double, kNumDTypes> energy_pj_per_mac{};
+  std::optional<double> leakage_mw;  // set iff the array has an energy model
 
   static SystolicParams parse(config::Reader& r);
   bool supports(isa::DType t) const;
@@ -68,9 +83,12 @@ class SystolicArray {
   stats::Counter m_busy_cycles;
   stats::Counter m_stall_cycles;
   stats::Counter m_macs;
+  // "<dtype>_macs" per supported dtype, indexed by isa::DType (null for the others)
+  std::array<std::unique_ptr<stats::Counter>, kNumDTypes> m_dtype_macs;
   stats::Counter m_folds;
   stats::Counter m_gemms;
   stats::Formula m_utilisation;
+  std::unique_ptr<energy::UnitEnergy> m_energy;  // with an energy model only
 };
 
 }  // namespace llmsim::systolic

@@ -57,6 +57,7 @@ VectorParams VectorParams::parse(config::Reader& r) {
   if (r.has("energy_pj_per_element_op")) {
     p.energy = r.parse_child<VectorEnergy>("energy_pj_per_element_op");
   }
+  p.leakage_mw = energy::read_leakage_mw(r, p.energy.has_value());
   return p;
 }
 
@@ -88,14 +89,16 @@ VectorUnit::VectorUnit(const VectorParams& p, const ClockDomain& clock, stats::G
     m_kind_ops[k] = std::make_unique<stats::Counter>(m_stats, kind + "_ops", "count",
                                                      "vec." + kind + " instructions run");
   }
-  if (m_params.energy) {
-    const VectorEnergy e = *m_params.energy;
-    m_energy_pj = std::make_unique<stats::Formula>(
-        m_stats, "energy_pj", "pJ", "element operations x energy_pj_per_element_op", [this, e] {
+  if (m_params.energy || m_params.leakage_mw) {
+    const VectorEnergy e = m_params.energy.value_or(VectorEnergy{});
+    m_energy = std::make_unique<energy::UnitEnergy>(
+        m_stats, "element operations x energy_pj_per_element_op",
+        [this, e] {
           return double(m_add_mul_element_ops.value()) * e.add_mul_pj +
                  double(m_exp_element_ops.value()) * e.exp_pj +
                  double(m_reciprocal_element_ops.value()) * e.reciprocal_pj;
-        });
+        },
+        m_params.leakage_mw.value_or(0.0), [this] { return m_clock.seconds(m_clock.now()); });
   }
 }
 

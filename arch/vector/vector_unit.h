@@ -15,7 +15,9 @@
 //   rows_in_flight                 K, default 1 (rows one by one)
 //   dtypes                         compute types the lanes support, default ["fp32"]
 //   energy_pj_per_element_op       optional {"add_mul", "exp", "reciprocal"}: energy of one
-//                                  element operation of each class; adds the energy_pj stat
+//                                  element operation of each class
+//   leakage_mw                     optional static power; either key adds the energy stats
+//                                  of sim/core/energy.h
 // The defaults of e and r follow the 1:4 throughput of special functions to fp32 add/mul in
 // NVIDIA's SMs (CUDA C++ Programming Guide, "Arithmetic Instructions": 16 vs 64 results per
 // clock per SM for reciprocal, rsqrt and exp2 on compute capability 7.x and 8.x).
@@ -27,6 +29,7 @@
 
 #include "arch/isa/isa.h"
 #include "arch/vector/timing.h"
+#include "sim/core/energy.h"
 #include "sim/core/stats.h"
 #include "sim/core/timeline.h"
 
@@ -53,6 +56,7 @@ struct VectorParams {
   VectorTimingParams timing;
   std::vector<isa::DType> dtypes;  // compute types of the lanes
   std::optional<VectorEnergy> energy;
+  std::optional<double> leakage_mw;  // set when the unit has an energy model (energy or this)
 
   static VectorParams parse(config::Reader& r);
   bool supports(isa::DType t) const;
@@ -100,7 +104,7 @@ class VectorUnit {
   stats::Counter m_reciprocal_element_ops;
   std::array<std::unique_ptr<stats::Counter>, kNumVectorKinds> m_kind_ops;  // "<kind>_ops"
   stats::Formula m_busy_ratio;
-  std::unique_ptr<stats::Formula> m_energy_pj;  // with energy_pj_per_element_op only
+  std::unique_ptr<energy::UnitEnergy> m_energy;  // with an energy model only
 };
 
 }  // namespace llmsim::vector

@@ -12,8 +12,8 @@ beats on both latency and energy), OUT/pareto.png (every point, the front marked
 OUT/latency_heatmap.png (latency by array size and HBM generation, averaged over the
 scratchpad sizes), and prints the front. Exits 1 if no point simulated.
 
-Energy is what the stats report today (HBM and NoC; llmsim.Result.energy_pj); the arrays and
-SRAMs join it with the energy model.
+Energy is llmsim.Result.energy_pj: every unit's dynamic and leakage energy (README.md,
+"Energy").
 """
 
 import argparse

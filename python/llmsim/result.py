@@ -4,7 +4,6 @@ Pandas is imported on first use of .per_op or .per_layer, so `import llmsim` sta
 """
 
 import collections.abc
-import math
 
 # Keys of the driver's result that are not part of the stats.json document.
 _EXTRA_KEYS = ("ops", "config", "wall_seconds")
@@ -16,26 +15,6 @@ _LAYER_BREAKDOWN = ("cores", "compute_cycles", "memory_stall_cycles", "sync_cycl
 # per_layer sums these per_op columns (and every column ending in one of _SUMMED_SUFFIXES).
 _SUMMED = ("cycles", "macs")
 _SUMMED_SUFFIXES = ("_bytes", "_macs", "_energy_pj")
-
-
-def energy_breakdown_pj(tree, prefix="chip"):
-    """The energy stats of a stats tree, as {dotted path: pJ}, each counted once.
-
-    A stat named `energy_pj` is its node's total (chip.memory.energy_pj covers every
-    chip.memory.ch*_pc*.energy_pj), so the walk takes a node's `energy_pj` and does not descend
-    into that node's children; a node without one is searched below. Values that are not finite
-    numbers are skipped, so the sum is never NaN.
-    """
-    out = {}
-    own = tree.get("energy_pj")
-    if isinstance(own, (int, float)) and not isinstance(own, bool):
-        if math.isfinite(own):
-            out[prefix + ".energy_pj"] = float(own)
-        return out
-    for key, child in tree.items():
-        if isinstance(child, dict):
-            out.update(energy_breakdown_pj(child, prefix + "." + key))
-    return out
 
 
 def _flatten(d, prefix=""):
@@ -55,12 +34,15 @@ class Result(collections.abc.Mapping):
     Attributes:
       total_cycles: core cycles from the start of the run to the end of its last op.
       seconds: total_cycles at the core clock.
-      energy_pj: the chip's energy in pJ: the sum of the `energy_pj` stats of the stats tree,
-        each node counted once (today chip.memory.energy_pj for HBM, chip.noc.energy_pj, and
-        chip.core<i>.vector.energy_pj when the config gives vector energies; the simple memory,
-        the systolic array and the SRAMs report none yet, so they add 0). Never NaN;
-        energy_breakdown_pj lists the terms.
-      energy_breakdown_pj: {dotted stat path: pJ}, the terms of energy_pj.
+      energy_pj: the chip's energy for the run in pJ, dynamic plus leakage, as the simulator
+        totals it (stats["energy"]["total_pj"]; README.md, "Energy"). Units whose config gives
+        no energies add nothing (the simple memory reports none); 0 when none does.
+      energy_breakdown_pj: {unit: pJ}, the terms of energy_pj summed over cores
+        (stats["energy"]["by_unit"]: "systolic", "scratchpad", "accumulator", "vector", "dma",
+        "noc", "memory"). Before the energy model it was keyed by stat path.
+      energy: the whole stats["energy"] object: total_pj, leakage_pj, by_unit,
+        leakage_by_unit, average_power_w, and tokens and per_token_pj when the trace says
+        how many tokens it processes.
       stats: the stats.json document the CLI writes with --out: run totals at the top level
         (total_cycles, seconds, macs, array_utilisation, dram_*_bytes, ...), "chip" (the stats
         tree, nested dicts), "stat_info" (unit and description of every stat), "arch",
@@ -97,8 +79,9 @@ class Result(collections.abc.Mapping):
         self.wall_seconds = raw["wall_seconds"]
         self.total_cycles = raw["total_cycles"]
         self.seconds = raw["seconds"]
-        self.energy_breakdown_pj = energy_breakdown_pj(raw.get("chip", {}))
-        self.energy_pj = math.fsum(self.energy_breakdown_pj.values())
+        self.energy = raw["energy"]
+        self.energy_breakdown_pj = dict(self.energy["by_unit"])
+        self.energy_pj = self.energy["total_pj"]
         self._per_op = None
         self._per_layer = None
 

@@ -240,7 +240,7 @@ NoctestResult run_noctest(const config::Json& arch, const std::vector<std::strin
   LLMSIM_CHECK(util != nullptr, "noctest: no max_link_utilisation stat");
   r.max_link_utilisation = util->value();
   const std::uint64_t delivered = root.counter_value("noc.flits_delivered");
-  r.energy_pj_per_flit = delivered ? net.energy_pj() / double(delivered) : 0;
+  r.energy_pj_per_flit = delivered ? net.dynamic_energy_pj() / double(delivered) : 0;
   r.stats = root.values_json();
   r.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iomanip>
 #include <sstream>
+#include <vector>
 
 #include "sim/core/error.h"
 
@@ -32,6 +33,47 @@ std::string time_str(double s) {
   if (s >= 1) return fixed(s, 3) + " s";
   if (s >= 1e-3) return fixed(s * 1e3, 3) + " ms";
   return fixed(s * 1e6, 3) + " us";
+}
+
+// pJ in the largest unit that keeps the number at or above 1 (up to J).
+std::string energy_str(double pj) {
+  const char* units[] = {"pJ", "nJ", "uJ", "mJ", "J"};
+  int u = 0;
+  while (pj >= 1000 && u < 4) pj /= 1000, ++u;
+  return fixed(pj, u ? 3 : 1) + " " + units[u];
+}
+
+// Energy per inference and per token, average power and the share of every unit.
+void print_energy(std::ostream& os, const RunResult& r) {
+  const RunEnergy& e = r.energy;
+  if (!e.reported) {
+    os << "  energy                not modelled (no unit of the config gives energies)\n";
+    return;
+  }
+  const auto pct = [&](double pj) {
+    return e.total_pj > 0 ? fixed(100 * pj / e.total_pj, 1) : std::string("0.0");
+  };
+  os << "  energy per inference  " << energy_str(e.total_pj) << "  (leakage " << pct(e.leakage_pj)
+     << " %)\n";
+  if (e.per_token_pj) {
+    os << "  energy per token      " << energy_str(*e.per_token_pj) << "  (" << *e.tokens
+       << " tokens)\n";
+  }
+  os << "  average power         " << fixed(e.average_power_w, 3) << " W\n";
+  std::vector<std::size_t> order(e.by_unit.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return e.by_unit[a].second > e.by_unit[b].second;
+  });
+  for (std::size_t i : order) {
+    const auto& [unit, pj] = e.by_unit[i];
+    os << "    " << std::left << std::setw(18) << unit << std::right << std::setw(14)
+       << energy_str(pj) << std::setw(7) << pct(pj) << " %";
+    const auto leak = std::find_if(e.leakage_by_unit.begin(), e.leakage_by_unit.end(),
+                                   [&](const auto& l) { return l.first == unit; });
+    if (leak != e.leakage_by_unit.end()) os << "  (leakage " << energy_str(leak->second) << ")";
+    os << "\n";
+  }
 }
 
 void write_file(const fs::path& path, const std::string& text) {
@@ -69,6 +111,7 @@ void print_summary(std::ostream& os, const RunResult& r) {
   os << "  memory bound          " << fixed(r.memory_bound_cycles, 0) << " cycles  ("
      << bytes_str(double(r.compulsory_bytes)) << " compulsory; run is "
      << from(r.memory_bound_cycles) << ")\n";
+  print_energy(os, r);
   os << "  wall time             " << fixed(r.wall_seconds * 1e3, 1) << " ms\n\n";
 
   // Per layer when the trace has layers of several ops, else per op.

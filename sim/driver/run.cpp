@@ -271,6 +271,8 @@ RunResult run(const RunSpec& spec) {
   s["compute_bound_cycles"] = r.compute_bound_cycles;
   s["memory_bound_cycles"] = r.memory_bound_cycles;
   s["compulsory_bytes"] = r.compulsory_bytes;
+  r.energy = collect_energy(st, r.seconds, tokens_of(spec.workload.meta));
+  s["energy"] = to_json(r.energy);
   s["ops"] = config::Json::array();
   for (const OpResult& o : r.ops) s["ops"].push_back(to_json(o));
   s["layers"] = config::Json::array();

@@ -8,6 +8,7 @@
 #include "arch/isa/isa.h"
 #include "sim/core/config.h"
 #include "sim/core/timeline.h"
+#include "sim/driver/energy.h"
 #include "workloads/lowering.h"
 #include "workloads/workload.h"
 
@@ -79,9 +80,10 @@ struct RunResult {
   // inputs, KV cache read once, final outputs and KV rows written once) at the peak DRAM rate.
   double compute_bound_cycles = 0, memory_bound_cycles = 0;
   std::uint64_t compulsory_bytes = 0;
+  RunEnergy energy;  // from the stats tree once; stats.json "energy"
   std::vector<OpResult> ops;
   std::vector<LayerResult> layers;
-  config::Json stats;  // the stats.json document (totals, "ops", "chip" tree, "stat_info")
+  config::Json stats;  // the stats.json document (totals, "energy", "ops", "chip", "stat_info")
   // With RunSpec::timeline: spans written, and spans dropped at the cap (0: the whole run).
   std::uint64_t timeline_spans = 0, timeline_dropped = 0;
   double wall_seconds = 0;

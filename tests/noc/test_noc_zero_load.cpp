@@ -130,7 +130,7 @@ TEST_CASE("noc: stats count hops, traversals and energy", "[noc]") {
   CHECK(net.cycles() == 30);
   CHECK(root.counter_value("noc.flit_hops") == 18);
   CHECK(root.counter_value("noc.router_traversals") == 21);
-  CHECK(net.energy_pj() == Approx(18 * 3 + 21 * 2));
+  CHECK(net.dynamic_energy_pj() == Approx(18 * 3 + 21 * 2));
   // XY: east along row 0 first. r0_east carried 3 flits in 30 cycles.
   const auto* u = dynamic_cast<const stats::Formula*>(root.find("noc.links.r0_east_utilisation"));
   REQUIRE(u != nullptr);

@@ -301,25 +301,52 @@ def test_per_op_and_per_layer():
     assert named["layer"].tolist() == ["ffn_up", "ffn_down", "proj"]
 
 
-def test_energy_sums_each_component_once():
+def test_energy_is_the_simulators_total_of_every_unit_once():
     small = {"ops": [{"op": "matmul", "name": "g", "m": 256, "k": 256, "n": 256}]}
     r = llmsim.run("datacenter", workload=small)
     chip = r.stats["chip"]
     # chip.memory.energy_pj is the sum of the pseudo channels' energy_pj: counted once.
     assert chip["memory"]["energy_pj"] == pytest.approx(
         sum(v["energy_pj"] for k, v in chip["memory"].items() if k.startswith("ch")))
-    terms = {"chip.memory.energy_pj": chip["memory"]["energy_pj"],
-             "chip.noc.energy_pj": chip["noc"]["energy_pj"]}
-    terms.update({f"chip.core{i}.vector.energy_pj": chip[f"core{i}"]["vector"]["energy_pj"]
-                  for i in range(4)})
-    assert r.energy_breakdown_pj == terms
-    assert r.energy_pj == pytest.approx(sum(terms.values()))
-    assert r.energy_pj > chip["memory"]["energy_pj"] > 0
+    cores = [chip[f"core{i}"] for i in range(4)]
+    by_unit = {"memory": chip["memory"]["energy_pj"], "noc": chip["noc"]["energy_pj"]}
+    for unit in ("scratchpad", "accumulator", "systolic", "vector", "dma"):
+        by_unit[unit] = sum(c[unit]["energy_pj"] for c in cores)
+        # Every unit's energy_pj is its dynamic plus its leakage energy.
+        for c in cores:
+            assert c[unit]["energy_pj"] == pytest.approx(
+                c[unit]["dynamic_energy_pj"] + c[unit]["leakage_energy_pj"])
+    assert r.energy_breakdown_pj.keys() == by_unit.keys()
+    for unit, pj in by_unit.items():
+        assert r.energy_breakdown_pj[unit] == pytest.approx(pj, rel=1e-12)
+    # The Python total is the C++ one, which is the sum over the units.
+    assert r.energy_pj == r.stats["energy"]["total_pj"]
+    assert r.energy_pj == pytest.approx(sum(by_unit.values()), rel=1e-12)
+    # Leakage: per core 123 + 336 + 122 + 15 + 6.4 = 602.4 mW for the run's time, 16 routers
+    # x 200 mW over the network's time (its last advanced cycle; a little shorter).
+    core_leak = 602.4e-3 * r.seconds * 1e12 * 4
+    assert r.energy["leakage_pj"] == pytest.approx(
+        core_leak + chip["noc"]["leakage_energy_pj"], rel=1e-9)
+    assert chip["noc"]["leakage_energy_pj"] == pytest.approx(3.2 * r.seconds * 1e12, rel=0.01)
+    # W = pJ / s x 1e-12; a GEMM trace has no tokens.
+    assert r.energy["average_power_w"] == pytest.approx(r.energy_pj * 1e-12 / r.seconds)
+    assert "per_token_pj" not in r.energy and "tokens" not in r.energy
 
-    # The simple memory reports no energy yet: 0, not NaN.
-    edge = llmsim.run("edge", workload=small)
-    assert edge.energy_pj == sum(edge.energy_breakdown_pj.values())
-    assert edge.energy_pj == edge.energy_pj and edge.energy_pj >= 0
+    # A config without energies reports none: 0, not NaN, and no unit.
+    arch = json.loads(EDGE_JSON.read_text())
+    del arch["core"]["systolic"]["energy_pj_per_mac"], arch["core"]["systolic"]["leakage_mw"]
+    bare = llmsim.run(arch, workload=small)
+    assert "energy_pj" not in bare.stats["chip"]["core0"]["systolic"]
+    assert "systolic" not in bare.energy_breakdown_pj
+    assert bare.energy_pj == pytest.approx(sum(bare.energy_breakdown_pj.values()), rel=1e-12)
+
+
+def test_energy_per_token_of_a_model_trace():
+    # Prefill: tokens = batch x seq = 2 x 16.
+    r = llmsim.run("edge", model="bert-base-uncased", seq=16, batch=2,
+                   overrides={"core.systolic.rows": 16, "core.systolic.cols": 16})
+    assert r.energy["tokens"] == 32
+    assert r.energy["per_token_pj"] == pytest.approx(r.energy_pj / 32)
 
 
 # (g) model= -------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ TEST_CASE("cli: an unknown extra key exits 2 with a did-you-mean") {
   require_one_line_error(
       r,
       "core.scratchpad.bankz: unknown key (did you mean \"banks\"?); allowed here: "
-      "capacity_bytes, banks, bank_width_bytes, ports");
+      "capacity_bytes, banks, bank_width_bytes, ports, energy_pj_per_byte, leakage_mw");
 }
 
 TEST_CASE("cli: a negative size exits 2 naming the key and the value") {
