@@ -32,7 +32,15 @@ std::optional<Split> parse_split(const std::string& s) {
 namespace {
 
 // Fixed semaphores of every core; one more per op that waits for an earlier op follows.
-enum Sem : std::uint32_t { kAbFree = 0, kAbFull = 1, kAccFree = 2, kAccFull = 3, kFirstDep = 4 };
+// kAFree counts the free A regions (A-resident tiles, tiling.h).
+enum Sem : std::uint32_t {
+  kAbFree = 0,
+  kAbFull = 1,
+  kAccFree = 2,
+  kAccFull = 3,
+  kAFree = 4,
+  kFirstDep = 5
+};
 
 constexpr std::uint64_t kOneGroup = std::numeric_limits<std::uint64_t>::max();
 
@@ -113,7 +121,8 @@ class Lowerer {
       : m_w(w),
         m_t(t),
         m_o(o),
-        m_spad_slot(scratchpad_slot_bytes(t)),
+        m_layout(scratchpad_layout(t, o.automatic)),
+        m_spad_slot(m_layout.slot_bytes),
         m_acc_slot(accumulator_slot_bytes(t)) {}
 
   Lowered run() {
@@ -124,6 +133,7 @@ class Lowerer {
     m_regions.resize(n);
     m_ab_slot.assign(m_t.num_cores, 0);
     m_acc_slot_index.assign(m_t.num_cores, 0);
+    m_a_region.assign(m_t.num_cores, 0);
 
     // Op i waits for the last of its producers; that producer's stores release it.
     m_dep_sem.assign(n, 0);
@@ -139,6 +149,7 @@ class Lowerer {
       core.semaphore_init.assign(next_sem, 0);
       core.semaphore_init[kAbFree] = 2;
       core.semaphore_init[kAccFree] = 2;
+      core.semaphore_init[kAFree] = 2;
     }
 
     for (std::size_t i = 0; i < n; ++i) {
@@ -311,6 +322,18 @@ class Lowerer {
       }
     }
 
+    // A-resident tiles: the row block (bi, mi) each core holds, and where. A core that starts a
+    // new block waits for a free region (kAFree), and frees the old one after its last GEMM.
+    struct Held {
+      bool valid = false;
+      std::uint64_t bi = 0, mi = 0, region = 0;
+    };
+    std::vector<Held> held(cores);
+    const auto release = [&](std::uint64_t c) {
+      if (!held[c].valid) return;
+      push(c, isa::QueueKind::compute, isa::SemSignal{kAFree});
+      held[c].valid = false;
+    };
     for (std::uint64_t bi = 0; bi < op.batch; ++bi) {
       const View va = view_a(bi), vb = view_b(bi),
                  vc = dense(c_addr + bi * op.m * op.n * e, op.n, e);
@@ -321,14 +344,32 @@ class Lowerer {
           const std::uint64_t ms = std::min(tl.mt, op.m - m0), ns = std::min(tl.nt, op.n - n0);
           const std::uint64_t c_sram = m_acc_slot_index[ci] * m_acc_slot;
           m_acc_slot_index[ci] ^= 1;
+          // Whether this tile loads its A pieces (into the slot, or into a new region).
+          bool load_a = true;
+          if (tl.a_resident) {
+            Held& h = held[ci];
+            if (h.valid && h.bi == bi && h.mi == mi) {
+              load_a = false;
+            } else {
+              release(ci);
+              h = {true, bi, mi, 2 * m_spad_slot + m_a_region[ci] * m_layout.a_region_bytes};
+              m_a_region[ci] ^= 1;
+              push(ci, isa::QueueKind::load, isa::SemWait{kAFree});
+            }
+          }
           for (std::uint64_t ki = 0; ki < tk; ++ki) {
             const std::uint64_t k0 = ki * tl.kt, ks = std::min(tl.kt, op.k - k0);
-            const std::uint64_t a_sram = next_ab_slot(ci), b_sram = a_sram + ms * ks * e;
+            const std::uint64_t slot = next_ab_slot(ci);
+            // A-resident: piece ki of the block at region + ms * k0 elements; B fills the slot.
+            const std::uint64_t a_sram = tl.a_resident ? held[ci].region + ms * k0 * e : slot;
+            const std::uint64_t b_sram = tl.a_resident ? slot : slot + ms * ks * e;
             push(ci, isa::QueueKind::load, isa::SemWait{kAbFree});
-            for_blocks(va, m0, ms, k0, ks, e, a_sram, [&](const isa::Block& b) {
-              push(ci, isa::QueueKind::load,
-                   isa::DmaLoad{b, isa::Sram::scratchpad, std::uint32_t(e)});
-            });
+            if (load_a) {
+              for_blocks(va, m0, ms, k0, ks, e, a_sram, [&](const isa::Block& b) {
+                push(ci, isa::QueueKind::load,
+                     isa::DmaLoad{b, isa::Sram::scratchpad, std::uint32_t(e)});
+              });
+            }
             auto load_b = [&](const isa::Block& b) {
               push(ci, isa::QueueKind::load,
                    isa::DmaLoad{b, isa::Sram::scratchpad, std::uint32_t(e)});
@@ -362,6 +403,7 @@ class Lowerer {
         }
       }
     }
+    for (std::uint64_t c = 0; c < cores; ++c) release(c);
   }
 
   // --------------------------------------------------- row pieces (vector, embedding, kv_write)
@@ -588,12 +630,14 @@ class Lowerer {
   const Workload& m_w;
   const Target& m_t;
   const MappingOptions& m_o;
+  const ScratchpadLayout m_layout;
   const std::uint64_t m_spad_slot, m_acc_slot;
   Lowered m_out;
   std::vector<Region> m_regions;
   std::vector<std::uint32_t> m_dep_sem;
   std::vector<int> m_last_producer;
   std::vector<std::uint32_t> m_ab_slot, m_acc_slot_index;
+  std::vector<std::uint32_t> m_a_region;  // per core: the A region its next row block takes
   std::uint32_t m_next_barrier = 0;
   std::uint64_t m_next_addr = 0;
   int m_op = 0;

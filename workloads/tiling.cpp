@@ -8,8 +8,10 @@
 
 namespace llmsim::workloads {
 
-std::uint64_t scratchpad_slot_bytes(const Target& t) {
-  return t.scratchpad_bytes / 2;
+ScratchpadLayout scratchpad_layout(const Target& t, bool automatic) {
+  if (!automatic) return {t.scratchpad_bytes / 2, 0};
+  const std::uint64_t region = t.scratchpad_bytes / 8 / 64 * 64;  // 64 B aligned
+  return {(t.scratchpad_bytes - 2 * region) / 2 / 64 * 64, region};
 }
 std::uint64_t accumulator_slot_bytes(const Target& t) {
   return t.accumulator_bytes / 2;
@@ -38,17 +40,25 @@ void for_pieces(std::uint64_t dim, std::uint64_t tile, F f) {
 
 Tiling choose_tiling(const Target& t, const MatmulOp& op) {
   const std::uint64_t e = isa::size_bytes(op.dtype), acc = isa::accumulator_bytes(op.dtype);
-  const std::uint64_t spad_slot = scratchpad_slot_bytes(t), acc_slot = accumulator_slot_bytes(t);
+  const ScratchpadLayout layout = scratchpad_layout(t, true);
+  const std::uint64_t spad_slot = layout.slot_bytes, acc_slot = accumulator_slot_bytes(t);
   const double dram_bw = std::min(t.dram_bytes_per_cycle, t.dma_bytes_per_cycle * t.num_cores);
   Tiling best;
   std::uint64_t best_tiles = 0;
+  double best_bytes = 0;
   for (std::uint64_t mt : candidates(op.m, t)) {
     for (std::uint64_t nt : candidates(op.n, t)) {
       if (mt * nt * acc > acc_slot) continue;
       for (std::uint64_t kt : candidates(op.k, t)) {
-        if ((mt * kt + kt * nt) * e > spad_slot) continue;
         const std::uint64_t tm = ceil_div(op.m, mt), tn = ceil_div(op.n, nt),
                             tk = ceil_div(op.k, kt);
+        const std::uint64_t out_tiles0 = op.batch * tm * tn;
+        // A-resident (the slot holds B pieces only, a region the A row block) where it saves
+        // bytes: when a core computes several output tiles of one row block (more tiles along
+        // n than cores, as tiles are dealt round-robin).
+        const bool resident = tn > std::min<std::uint64_t>(t.num_cores, out_tiles0) &&
+                              kt * nt * e <= spad_slot && mt * op.k * e <= layout.a_region_bytes;
+        if (!resident && (mt * kt + kt * nt) * e > spad_slot) continue;
         const std::uint64_t tiles = op.batch * tm * tn * tk, out_tiles = op.batch * tm * tn;
         double compute = 0;
         for_pieces(op.m, mt, [&](std::uint64_t m, std::uint64_t cm) {
@@ -62,19 +72,25 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op) {
         const std::uint64_t cores_used = std::min<std::uint64_t>(t.num_cores, out_tiles);
         const double cores = double(cores_used);
         const double busiest_share = double(ceil_div(out_tiles, cores_used)) / double(out_tiles);
-        const double bytes = double(tiles) * double((mt * kt + kt * nt) * e) +
+        const double a_loads = resident ? double(op.batch * tm * std::min(tn, cores_used))
+                                        : double(out_tiles);
+        const double bytes = a_loads * double(mt * op.k * e) + double(tiles * kt * nt * e) +
                              double(out_tiles) * double(mt * nt * e);
         const double per_core_dma = std::min(dram_bw, t.dma_bytes_per_cycle * cores);
         const double first_load = double((mt * kt + kt * nt) * e) / t.dma_bytes_per_cycle;
         const double last_store = double(mt * nt * e) / t.dma_bytes_per_cycle;
         const double est =
             std::max(compute * busiest_share, bytes / per_core_dma) + first_load + last_store;
-        const bool better = best_tiles == 0 || est < best.estimate_cycles ||
-                            (est == best.estimate_cycles &&
-                             (tiles < best_tiles || (tiles == best_tiles && mt > best.mt)));
+        const bool better =
+            best_tiles == 0 || est < best.estimate_cycles ||
+            (est == best.estimate_cycles &&
+             (bytes < best_bytes ||
+              (bytes == best_bytes &&
+               (tiles < best_tiles || (tiles == best_tiles && mt > best.mt)))));
         if (better) {
-          best = {mt, kt, nt, est};
+          best = {mt, kt, nt, est, resident};
           best_tiles = tiles;
+          best_bytes = bytes;
         }
       }
     }
@@ -89,14 +105,15 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op) {
 
 Tiling fixed_tiling(const Target& t, const MatmulOp& op) {
   const std::uint64_t e = isa::size_bytes(op.dtype), acc = isa::accumulator_bytes(op.dtype);
+  const std::uint64_t slot = scratchpad_layout(t, false).slot_bytes;
   const std::uint64_t kt = std::min<std::uint64_t>(op.k, t.array_rows);
   const std::uint64_t nt = std::min<std::uint64_t>(op.n, t.array_cols);
   const std::uint64_t by_spad =
-      scratchpad_slot_bytes(t) / e >= kt * nt ? (scratchpad_slot_bytes(t) / e - kt * nt) / kt : 0;
+      slot / e >= kt * nt ? (slot / e - kt * nt) / kt : 0;
   const std::uint64_t mt = std::min({op.m, by_spad, accumulator_slot_bytes(t) / (nt * acc)});
   if (mt == 0) {
     throw WorkloadError("op \"" + op.name + "\": no tile fits the SRAMs (scratchpad slot " +
-                        std::to_string(scratchpad_slot_bytes(t)) + " B, accumulator slot " +
+                        std::to_string(slot) + " B, accumulator slot " +
                         std::to_string(accumulator_slot_bytes(t)) + " B)");
   }
   return {mt, kt, nt, 0};

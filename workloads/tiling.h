@@ -4,13 +4,21 @@
 // loaded while the other is computed on) and the accumulator two C tiles (one being computed,
 // one being stored).
 //
+// With the `auto` mapping the scratchpad also holds two A regions (see ScratchpadLayout): when
+// an (mt x k) row block of A fits one, a core keeps it there across the output tiles it
+// computes with that block (A-resident tiles), so A is read once per block per core instead of
+// once per output tile; the first tile with a block loads its k pieces into the region as it
+// goes, so the pipeline fills as fast as without.
+//
 // Cost model (documented in README.md, "Tiling"): for each candidate tiling that fits,
 //   compute = sum over tiles of target.gemm_cycles(tile), times the share of the output tiles
 //             that the busiest core gets (tiles are dealt round-robin: ceil(tiles / cores));
 //   memory  = DRAM bytes / min(chip DRAM bandwidth, cores used x DMA bandwidth),
-//             where DRAM bytes count A and B once per tile and C once per output tile;
+//             where DRAM bytes count B once per tile, C once per output tile and A once per
+//             tile, or, A-resident, once per row block per core that computes with it
+//             (min(tiles along n, cores) of them when output tiles are dealt round-robin);
 //   estimate = max(compute, memory) + the first tile's load + the last tile's store,
-// and the smallest estimate wins (ties: fewer tiles, then larger mt). Candidates for each
+// and the smallest estimate wins (ties: fewer DRAM bytes, fewer tiles, then larger mt). Candidates for each
 // dimension are its full size, powers of two, and multiples of the array sizes.
 #include <cstdint>
 
@@ -22,7 +30,17 @@ namespace llmsim::workloads {
 struct Tiling {
   std::uint64_t mt = 0, kt = 0, nt = 0;
   double estimate_cycles = 0;
+  bool a_resident = false;  // A row blocks kept in an A region across output tiles
 };
+
+// Where a core's scratchpad holds what. `fixed` mapping: two double-buffer slots of half the
+// scratchpad. `auto`: two slots of 3/8 and two A regions of 1/8 (for A-resident tiles; double
+// buffered, so that a core loads its next row block while it computes with the last one).
+struct ScratchpadLayout {
+  std::uint64_t slot_bytes = 0;      // slot s at s * slot_bytes
+  std::uint64_t a_region_bytes = 0;  // region r at 2 * slot_bytes + r * a_region_bytes; 0: none
+};
+ScratchpadLayout scratchpad_layout(const Target& t, bool automatic);
 
 // Throws WorkloadError if not even the smallest tile fits the SRAMs. A batched matmul's
 // `batch` items multiply its tiles (they are dealt to the cores like any others).
@@ -31,8 +49,7 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op);
 // mt as large as the slots allow; estimate_cycles 0 (not estimated).
 Tiling fixed_tiling(const Target& t, const MatmulOp& op);
 
-// Bytes one double-buffer slot of the scratchpad and of the accumulator may hold.
-std::uint64_t scratchpad_slot_bytes(const Target& t);
+// Bytes one double-buffer slot of the accumulator may hold.
 std::uint64_t accumulator_slot_bytes(const Target& t);
 
 }  // namespace llmsim::workloads

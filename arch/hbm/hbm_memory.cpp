@@ -131,20 +131,7 @@ void HbmMemory::retire(const std::vector<Request>& completed) {
 }
 
 void HbmMemory::locate(const memory::Transfer& t, std::vector<Access>& out) const {
-  const std::uint64_t burst = m_system.mapping().burst_bytes();
-  for (std::uint64_t row = 0; row < t.rows; ++row) {
-    const std::uint64_t begin = t.addr + row * t.stride_bytes, end = begin + t.row_bytes;
-    // The bursts from the one holding `begin` up to `end`, decoded as a counter (no division).
-    std::uint64_t a = begin / burst * burst;
-    if (a >= end) continue;
-    BurstCursor c(m_system.mapping(), a);
-    for (;;) {
-      out.push_back({c->interface, pack(*c)});
-      a += burst;
-      if (a >= end) break;
-      c.next();
-    }
-  }
+  for_each_burst(t, [&](const DecodedAddress& d) { out.push_back({d.interface, pack(d)}); });
 }
 
 void HbmMemory::access(std::uint32_t port, const std::uint64_t* words, std::size_t n, bool write,
@@ -173,27 +160,16 @@ void HbmMemory::transfer(const memory::Transfer& t) {
   sc_core::sc_event all_done;
   Pending p;
   p.all_done = &all_done;
-  const std::uint64_t burst = m_system.mapping().burst_bytes();
   const std::uint64_t now = m_clock.now().count();
-  for (std::uint64_t row = 0; row < t.rows; ++row) {
-    const std::uint64_t begin = t.addr + row * t.stride_bytes, end = begin + t.row_bytes;
-    // The bursts from the one holding `begin` up to `end`, consecutive in the address space.
-    std::uint64_t a = begin / burst * burst;
-    if (a >= end) continue;
-    BurstCursor c(m_system.mapping(), a);
-    for (;;) {
-      const std::uint32_t i = c->interface;
-      m_feeds[i].push_back({{c->bank_group, c->bank, c->row, c->column}, t.write, &p});
-      if (!m_is_fed[i]) {
-        m_is_fed[i] = true;
-        m_fed.push_back(i);
-      }
-      ++p.outstanding;
-      a += burst;
-      if (a >= end) break;
-      c.next();
+  for_each_burst(t, [&](const DecodedAddress& d) {
+    const std::uint32_t i = d.interface;
+    m_feeds[i].push_back({{d.bank_group, d.bank, d.row, d.column}, t.write, &p});
+    if (!m_is_fed[i]) {
+      m_is_fed[i] = true;
+      m_fed.push_back(i);
     }
-  }
+    ++p.outstanding;
+  });
   std::uint64_t earliest = kIdle;
   for (const std::uint32_t i : m_fed) {
     m_is_fed[i] = false;

@@ -66,6 +66,24 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
     Pending* owner;
   };
 
+  // Calls f(decoded burst) for the bursts of `t` in the order a DMA engine walks it: row by
+  // row, each row's bursts in address order, decoded as a counter (BurstCursor, no division).
+  template <class F>
+  void for_each_burst(const memory::Transfer& t, F&& f) const {
+    const std::uint64_t burst = m_system.mapping().burst_bytes();
+    for (std::uint64_t row = 0; row < t.rows; ++row) {
+      const std::uint64_t begin = t.addr + row * t.stride_bytes, end = begin + t.row_bytes;
+      std::uint64_t a = begin / burst * burst;
+      if (a >= end) continue;
+      BurstCursor c(m_system.mapping(), a);
+      for (;;) {
+        f(*c);
+        a += burst;
+        if (a >= end) break;
+        c.next();
+      }
+    }
+  }
   void schedule();
   // Re-reads interface i's next command cycle into m_next.
   void reschedule(std::uint32_t i);

@@ -99,7 +99,8 @@ config::Json to_json(const OpResult& o) {
     j["tiling"] = {{"mt", o.plan.tiling.mt},
                    {"kt", o.plan.tiling.kt},
                    {"nt", o.plan.tiling.nt},
-                   {"estimate_cycles", o.plan.tiling.estimate_cycles}};
+                   {"estimate_cycles", o.plan.tiling.estimate_cycles},
+                   {"a_resident", o.plan.tiling.a_resident}};
     j["split"] = workloads::to_string(o.plan.split);
   } else {
     j["chunk_rows"] = o.plan.chunk_rows;

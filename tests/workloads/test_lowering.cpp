@@ -3,6 +3,7 @@
 // compulsory bytes, and the multi-core split options.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 #include <variant>
 
@@ -146,17 +147,18 @@ TEST_CASE("lowering: a consumer waits for its producer's stores on every core") 
   const Lowered l = lower(w, target(2));
   for (const auto& core : l.program.cores) {
     const auto& ld = core.queue(isa::QueueKind::load);
-    CHECK(of<isa::SemWait>(ld, 1).front().sem == 4);  // relu waits for a: semaphore 4
+    // Semaphores 0-4 are the double buffers' and the A regions'; relu waits for a on 5.
+    CHECK(of<isa::SemWait>(ld, 1).front().sem == 5);
     CHECK(of<isa::Barrier>(ld, 1).size() == 1);
     CHECK(of<isa::Barrier>(ld, 2).empty());  // b reads no op output: it may overlap
-    // a's stores release relu (semaphore 4, signalled after a's last store on this core).
+    // a's stores release relu (semaphore 5, signalled after a's last store on this core).
     std::set<std::uint32_t> signalled;
     for (const auto& i : core.queue(isa::QueueKind::store)) {
       if (const auto* s = std::get_if<isa::SemSignal>(&i.body); s && i.op == -1) {
         signalled.insert(s->sem);
       }
     }
-    CHECK(signalled == std::set<std::uint32_t>{4});
+    CHECK(signalled == std::set<std::uint32_t>{5});
   }
 }
 
@@ -193,4 +195,44 @@ TEST_CASE("lowering: the split options deal output tiles to the cores") {
   CHECK(of<isa::Gemm>(l.program.cores[1].queue(isa::QueueKind::compute), 0).empty());
   // auto balances: it would not choose rows here.
   CHECK(lower(one, target(4)).plans[0].split != Split::rows);
+}
+
+TEST_CASE("lowering: A-resident tiles read each row block of A once per core") {
+  // 32 x 64 x 1024 int8 on one core. The accumulator slot (32 KiB of int32) holds at most
+  // 8192 outputs, so at most 256 columns per output tile: several output tiles share the one
+  // row block of A (32 x 64 = 2 KiB), which the auto mapping keeps in an A region (the
+  // scratchpad's last quarter: slots of 96 KiB at 0 and 96 KiB, regions of 32 KiB at 192 KiB
+  // and 224 KiB).
+  const Workload w = parse(R"({"ops": [{"op": "matmul", "name": "fc", "m": 32, "k": 64,
+                                        "n": 1024}]})");
+  const Lowered l = lower(w, target());
+  const Tiling& tl = l.plans[0].tiling;
+  REQUIRE(tl.a_resident);
+  REQUIRE(tl.mt == 32);
+  REQUIRE(1024 / tl.nt > 1);
+  const auto& core = l.program.cores[0];
+  const std::uint64_t region = 192 * 1024;
+  std::uint64_t a_bytes = 0, b_bytes = 0;
+  for (const auto& ld : of<isa::DmaLoad>(core.queue(isa::QueueKind::load), 0)) {
+    const std::uint64_t bytes = ld.block.rows * ld.block.cols;
+    (ld.block.sram_addr >= region ? a_bytes : b_bytes) += bytes;
+  }
+  CHECK(a_bytes == 32 * 64);    // A once
+  CHECK(b_bytes == 64 * 1024);  // B once
+  for (const auto& g : of<isa::Gemm>(core.queue(isa::QueueKind::compute), 0)) {
+    CHECK(g.a_addr >= region);  // every GEMM reads A from the region
+    CHECK(g.b_addr < region);
+  }
+  // One row block: one wait for a free region (semaphore 4) before its first load, and its
+  // release after the last GEMM.
+  const auto waits = of<isa::SemWait>(core.queue(isa::QueueKind::load), 0);
+  CHECK(std::count_if(waits.begin(), waits.end(), [](const auto& s) { return s.sem == 4; }) == 1);
+  const auto signals = of<isa::SemSignal>(core.queue(isa::QueueKind::compute), 0);
+  CHECK(std::count_if(signals.begin(), signals.end(), [](const auto& s) { return s.sem == 4; }) ==
+        1);
+  // The fixed mapping keeps the old layout (two halves) and reads A once per output tile.
+  MappingOptions fixed;
+  fixed.automatic = false;
+  const Lowered f = lower(w, target(), fixed);
+  CHECK_FALSE(f.plans[0].tiling.a_resident);
 }

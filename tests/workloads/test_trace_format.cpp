@@ -186,16 +186,17 @@ TEST_CASE("trace: a copy may select rows inside its input and no further") {
 }
 
 TEST_CASE("trace: what the target cannot run is a lowering error naming the op") {
-  // small_target: int8 arrays only; a scratchpad slot of 128 KiB.
+  // small_target: int8 arrays only; a 256 KiB scratchpad: with the auto mapping two A regions
+  // of 32 KiB and two slots of (256 - 64) / 2 = 96 KiB (workloads/tiling.h).
   CHECK(lowering_error_of(R"({"ops": [{"op": "matmul", "name": "fc", "m": 4, "k": 4, "n": 4,
                                        "dtype": "fp16"}]})") ==
         "ops[0] 'fc' (matmul): dtype fp16 is not supported by the systolic array "
         "(core.systolic.dtypes)");
-  // One row of 200,000 int8 elements (195.3 KiB) does not fit a 128 KiB slot.
+  // One row of 200,000 int8 elements (195.3 KiB) does not fit a 96 KiB slot.
   CHECK(lowering_error_of(R"({"ops": [{"op": "softmax", "name": "sm", "rows": 2, "cols": 200000,
                                        "inputs": ["input"]}]})") ==
         "ops[0] 'sm' (softmax): a row of 200000 B (plus 0 B of parameters) does not fit a "
-        "scratchpad slot of 131072 B");
+        "scratchpad slot of 98304 B");
   // Everything else of the format lowers: the attention example above runs to a program.
   CHECK(lowering_error_of(kAttention) == "(no error)");
 }
