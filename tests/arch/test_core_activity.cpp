@@ -14,28 +14,15 @@
 #include "sim/driver/kernel_session.h"
 #include "sim/driver/presets.h"
 #include "sim/driver/run.h"
+#include "tests/support/small_core.h"
 
 namespace llmsim::core {
 namespace {
 
-sram::BankedSramParams sram_params() {
-  sram::BankedSramParams p;
-  p.capacity_bytes = 64 * 1024;
-  p.banks = 8;
-  p.bank_width_bytes = 16;
-  return p;
-}
-
 // 1 GHz core with a 16x16 WS int8 array, 8 x 16 B SRAMs and a 64 B/cycle DMA engine (4 blocks
 // in flight) on a simple memory of 64 B per 1 GHz cycle and 100 cycles latency.
 CoreParams core_params() {
-  CoreParams p;
-  p.clock_mhz = 1000;
-  p.systolic.shape = {16, 16};
-  p.systolic.dataflow = systolic::Dataflow::ws;
-  p.systolic.dtypes = {isa::DType::int8};
-  p.scratchpad = sram_params();
-  p.accumulator = sram_params();
+  CoreParams p = test::small_core();
   p.vector.timing.lanes = 16;
   p.vector.timing.pipeline_depth_cycles = 4;
   p.dma.bytes_per_cycle = 64;

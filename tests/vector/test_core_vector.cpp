@@ -10,30 +10,17 @@
 #include "arch/memory/simple_memory.h"
 #include "sim/core/error.h"
 #include "sim/driver/kernel_session.h"
+#include "tests/support/small_core.h"
 
 namespace llmsim::core {
 namespace {
 
 using Catch::Matchers::Contains;
 
-sram::BankedSramParams sram_params() {
-  sram::BankedSramParams p;
-  p.capacity_bytes = 64 * 1024;
-  p.banks = 8;
-  p.bank_width_bytes = 16;
-  return p;
-}
-
 // 1 GHz core: a 16x16 WS int8 array; 8 x 16 B scratchpad and accumulator; a vector unit of
 // L = 16, D = 4, a = 1, e = 4, r = 4, R = 4, S = 6, K = 4 that computes in fp32 and bf16.
 CoreParams core_params() {
-  CoreParams p;
-  p.clock_mhz = 1000;
-  p.systolic.shape = {16, 16};
-  p.systolic.dataflow = systolic::Dataflow::ws;
-  p.systolic.dtypes = {isa::DType::int8};
-  p.scratchpad = sram_params();
-  p.accumulator = sram_params();
+  CoreParams p = test::small_core();
   vector::VectorTimingParams& t = p.vector.timing;
   t.lanes = 16;
   t.pipeline_depth_cycles = 4;
