@@ -19,8 +19,8 @@ struct RunSpec {
   config::Json arch;                   // the arch config document, before overrides
   std::vector<std::string> overrides;  // "path.to.key=value", applied in order
   workloads::Workload workload;
-  workloads::MappingOptions mapping;                  // --mapping auto|fixed, --split
-  std::optional<timeline::TimelineOptions> timeline;  // --timeline: written after the run
+  workloads::MappingOptions mapping{};                  // --mapping auto|fixed, --split
+  std::optional<timeline::TimelineOptions> timeline{};  // --timeline: written after the run
 };
 
 // Where the cores' cycles of an op's (or a layer's) span went, in core-cycles summed over the

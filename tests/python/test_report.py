@@ -8,32 +8,19 @@ written beside it; a missing directory or stats.json is named in the error.
 
 import base64
 import json
-import os
-import pathlib
 import re
-import subprocess
 
 import pytest
 
 import llmsim
 import llmsim.report
+from cli_helpers import cli
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def _cli_binary():
-    path = os.environ.get("LLMSIM_BIN")
-    if path:
-        return pathlib.Path(path)
-    guess = pathlib.Path(llmsim.__file__).resolve().parents[2] / "llmsim"
-    if guess.is_file():
-        return guess
-    pytest.skip("set LLMSIM_BIN to the llmsim binary")
-
-
 def _cli(*args):
-    env = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
-    return subprocess.run([str(_cli_binary()), *args], capture_output=True, text=True, env=env)
+    return cli(*args)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ CLI binary. By hand:
 import copy
 import csv
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import sys
 import pytest
 
 import llmsim
+from cli_helpers import cli, cli_env
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 EDGE_JSON = REPO / "configs" / "edge.json"
@@ -24,26 +24,8 @@ EDGE_JSON = REPO / "configs" / "edge.json"
 NON_DETERMINISTIC = {"wall_seconds"}
 
 
-def _cli_binary():
-    """The llmsim CLI: $LLMSIM_BIN, else the build tree holding the imported module."""
-    path = os.environ.get("LLMSIM_BIN")
-    if path:
-        return pathlib.Path(path)
-    guess = pathlib.Path(llmsim.__file__).resolve().parents[2] / "llmsim"
-    if guess.is_file():
-        return guess
-    pytest.skip("set LLMSIM_BIN to the llmsim binary")
-
-
-def _env():
-    env = dict(os.environ)
-    env["SYSTEMC_DISABLE_COPYRIGHT_MESSAGE"] = "1"
-    return env
-
-
 def _cli(*args, check=True):
-    return subprocess.run([str(_cli_binary()), *args], capture_output=True, text=True,
-                          env=_env(), check=check)
+    return cli(*args, check=check)
 
 
 def _deterministic(result):
@@ -56,7 +38,7 @@ def _run_in_fresh_process(arch, workload):
             "r = llmsim.run(sys.argv[1], workload=sys.argv[2])\n"
             "json.dump(r.to_dict(), sys.stdout)\n")
     out = subprocess.run([sys.executable, "-c", code, arch, workload], capture_output=True,
-                         text=True, env=_env(), check=True)
+                         text=True, env=cli_env(), check=True)
     return json.loads(out.stdout)
 
 
