@@ -79,42 +79,6 @@ isa::Instruction inst(isa::Body b, int op) {
   return isa::Instruction{std::move(b), op};
 }
 
-isa::VectorKind isa_kind(VectorKind k) {
-  switch (k) {
-    case VectorKind::add:
-      return isa::VectorKind::add;
-    case VectorKind::mul:
-      return isa::VectorKind::mul;
-    case VectorKind::scale:
-      return isa::VectorKind::scale;
-    case VectorKind::mask:
-      return isa::VectorKind::mask;
-    case VectorKind::relu:
-      return isa::VectorKind::relu;
-    case VectorKind::gelu:
-      return isa::VectorKind::gelu;
-    case VectorKind::silu:
-      return isa::VectorKind::silu;
-    case VectorKind::tanh:
-      return isa::VectorKind::tanh;
-    case VectorKind::softmax:
-      return isa::VectorKind::softmax;
-    case VectorKind::layernorm:
-      return isa::VectorKind::layernorm;
-    case VectorKind::rmsnorm:
-      return isa::VectorKind::rmsnorm;
-    case VectorKind::rope:
-      return isa::VectorKind::rope;
-    case VectorKind::quantize:
-      return isa::VectorKind::quantize;
-    case VectorKind::dequantize:
-      return isa::VectorKind::dequantize;
-    case VectorKind::copy:
-      return isa::VectorKind::copy;
-  }
-  return isa::VectorKind::copy;
-}
-
 class Lowerer {
  public:
   Lowerer(const Workload& w, const Target& t, const MappingOptions& o)
@@ -528,7 +492,7 @@ class Lowerer {
           },
           [&](std::uint64_t slot) {
             isa::VectorOp v;
-            v.kind = isa_kind(op.kind);
+            v.kind = op.kind;
             v.rows = nr;
             v.cols = op.cols;
             v.dtype = isa::DType::fp32;  // the unit computes in fp32 (core.vector.dtypes)

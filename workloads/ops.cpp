@@ -15,42 +15,6 @@ Overloaded(F...) -> Overloaded<F...>;
 
 }  // namespace
 
-const char* to_string(VectorKind k) {
-  switch (k) {
-    case VectorKind::add:
-      return "add";
-    case VectorKind::mul:
-      return "mul";
-    case VectorKind::scale:
-      return "scale";
-    case VectorKind::mask:
-      return "mask";
-    case VectorKind::relu:
-      return "relu";
-    case VectorKind::gelu:
-      return "gelu";
-    case VectorKind::silu:
-      return "silu";
-    case VectorKind::tanh:
-      return "tanh";
-    case VectorKind::softmax:
-      return "softmax";
-    case VectorKind::layernorm:
-      return "layernorm";
-    case VectorKind::rmsnorm:
-      return "rmsnorm";
-    case VectorKind::rope:
-      return "rope";
-    case VectorKind::quantize:
-      return "quantize";
-    case VectorKind::dequantize:
-      return "dequantize";
-    case VectorKind::copy:
-      return "copy";
-  }
-  return "?";
-}
-
 const char* to_string(Source s) {
   switch (s) {
     case Source::op:

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "arch/isa/dtype.h"
+#include "arch/isa/dump.h"
+#include "arch/isa/isa.h"
 
 namespace llmsim::workloads {
 
@@ -59,24 +61,17 @@ struct MatmulOp : OpInfo {
   std::uint64_t output_elements() const { return batch * m * n; }
 };
 
-// The vector unit's element-wise and row-wise ops; names as in isa::VectorKind.
-enum class VectorKind {
-  add,         // out = in0 + in1
-  mul,         // out = in0 * in1
-  scale,       // out = in0 * a constant (attention's 1/sqrt(head_dim))
-  mask,        // causal: in blocks of `cols` query rows, row r sees columns <= r mod cols
-  relu,        //
-  gelu,        // erf form and tanh approximations (gelu_new) alike
-  silu,        //
-  tanh,        // BERT's pooler
-  softmax,     // over each row's cols
-  layernorm,   // over each row's cols, with its own gamma and beta (2 x cols parameters)
-  rmsnorm,     // over each row's cols, with its own gamma (cols parameters)
-  rope,        // rotary position embedding of each row (one token, heads side by side)
-  quantize,    // to dtype (int8) from the input's dtype
-  dequantize,  // to dtype from the input's int8
-  copy,        // rows row_offset + r * row_stride of the input, r < rows
-};
+// The vector unit's element-wise and row-wise ops are the ISA's (arch/isa/isa.h), with these
+// meanings in a trace: add and mul take two inputs (out = in0 + in1, in0 * in1), every other kind
+// one; scale multiplies by a constant (attention's 1/sqrt(head_dim)); mask is causal in blocks of
+// `cols` query rows (row r sees columns <= r mod cols); gelu stands for the erf form and the tanh
+// approximation (gelu_new) alike; softmax, layernorm (with its own gamma and beta, 2 x cols
+// parameters) and rmsnorm (gamma, cols parameters) work over each row's cols; rope rotates each
+// row (one token, heads side by side); quantize goes to dtype (int8) from the input's dtype,
+// dequantize to dtype from the input's int8; copy takes rows row_offset + r * row_stride of the
+// input, r < rows.
+using VectorKind = isa::VectorKind;
+using isa::to_string;  // of a VectorKind: its trace name, "softmax"
 
 // rows x cols elements; row-wise kinds reduce over cols. add and mul take two inputs, every
 // other kind one. An op-produced or `input`/`kv_cache` input has rows x cols elements (copy:
@@ -143,7 +138,6 @@ class Op {
   Body m_body;
 };
 
-const char* to_string(VectorKind k);
 const char* to_string(Source s);  // "op", "input", "weight", "kv_cache"
 // Number of inputs a vector kind takes (2 for add and mul, else 1).
 std::size_t arity(VectorKind k);
