@@ -52,14 +52,15 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op) {
       for (std::uint64_t kt : candidates(op.k, t)) {
         const std::uint64_t tm = ceil_div(op.m, mt), tn = ceil_div(op.n, nt),
                             tk = ceil_div(op.k, kt);
-        const std::uint64_t out_tiles0 = op.batch * tm * tn;
+        const std::uint64_t tiles = op.batch * tm * tn * tk, out_tiles = op.batch * tm * tn;
+        // Output tiles are dealt round-robin: the busiest core gets ceil(out_tiles / cores).
+        const std::uint64_t cores_used = std::min<std::uint64_t>(t.num_cores, out_tiles);
         // A-resident (the slot holds B pieces only, a region the A row block) where it saves
         // bytes: when a core computes several output tiles of one row block (more tiles along
-        // n than cores, as tiles are dealt round-robin).
-        const bool resident = tn > std::min<std::uint64_t>(t.num_cores, out_tiles0) &&
-                              kt * nt * e <= spad_slot && mt * op.k * e <= layout.a_region_bytes;
+        // n than cores).
+        const bool resident = tn > cores_used && kt * nt * e <= spad_slot &&
+                              mt * op.k * e <= layout.a_region_bytes;
         if (!resident && (mt * kt + kt * nt) * e > spad_slot) continue;
-        const std::uint64_t tiles = op.batch * tm * tn * tk, out_tiles = op.batch * tm * tn;
         double compute = 0;
         for_pieces(op.m, mt, [&](std::uint64_t m, std::uint64_t cm) {
           for_pieces(op.n, nt, [&](std::uint64_t n, std::uint64_t cn) {
@@ -68,12 +69,11 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op) {
             });
           });
         });
-        // Output tiles are dealt round-robin: the busiest core gets ceil(out_tiles / cores).
-        const std::uint64_t cores_used = std::min<std::uint64_t>(t.num_cores, out_tiles);
         const double cores = double(cores_used);
         const double busiest_share = double(ceil_div(out_tiles, cores_used)) / double(out_tiles);
-        const double a_loads = resident ? double(op.batch * tm * std::min(tn, cores_used))
-                                        : double(out_tiles);
+        // A read once per output tile, or, resident, once per row block per core (each row of
+        // tn > cores_used tiles reaches every core).
+        const double a_loads = resident ? double(op.batch * tm * cores_used) : double(out_tiles);
         const double bytes = a_loads * double(mt * op.k * e) + double(tiles * kt * nt * e) +
                              double(out_tiles) * double(mt * nt * e);
         const double per_core_dma = std::min(dram_bw, t.dma_bytes_per_cycle * cores);

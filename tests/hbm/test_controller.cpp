@@ -42,15 +42,20 @@ struct Trace {
   std::vector<Request> requests;  // arrival = earliest cycle it is offered
 };
 
+// A deterministic pseudo-random sequence (Knuth's MMIX LCG): next(mod) is in [0, mod).
+struct Lcg {
+  std::uint64_t x;
+  std::uint64_t operator()(std::uint64_t mod) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (x >> 33) % mod;
+  }
+};
+
 // A deterministic mix: bursts of close arrivals with a few long idle gaps (several tREFI), one
 // in `write_one_in` a write, rows from a small set so that hits, misses and conflicts occur.
 Trace make_trace(std::uint32_t n, std::uint64_t seed, std::uint64_t write_one_in) {
   Trace t;
-  std::uint64_t x = seed;
-  auto next = [&x](std::uint64_t mod) {
-    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (x >> 33) % mod;
-  };
+  Lcg next{seed};
   std::uint64_t arrival = 0;
   for (std::uint32_t i = 0; i < n; ++i) {
     arrival += next(50) == 0 ? 2500 + next(3000) : next(4) == 0 ? next(40) : 0;
@@ -71,11 +76,7 @@ Trace make_trace(std::uint32_t n, std::uint64_t seed, std::uint64_t write_one_in
 // and most requests are added to a scheduler that has already decided.
 Trace make_stream_trace(std::uint32_t n, std::uint64_t seed) {
   Trace t;
-  std::uint64_t x = seed;
-  auto next = [&x](std::uint64_t mod) {
-    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (x >> 33) % mod;
-  };
+  Lcg next{seed};
   std::uint64_t arrival = 0;
   while (t.requests.size() < n) {
     const auto bg = static_cast<std::uint32_t>(next(4)), bank = static_cast<std::uint32_t>(next(2));

@@ -6,11 +6,24 @@
 
 namespace {
 
-llmsim::driver::RunResult run(const std::string& arch, const std::string& workload,
+llmsim::driver::RunResult run(const std::string& arch, llmsim::workloads::Workload w,
                               std::vector<std::string> overrides = {}) {
   using namespace llmsim;
-  return driver::run(
-      {arch, driver::load_arch(arch), std::move(overrides), workloads::load_workload(workload)});
+  return driver::run({arch, driver::load_arch(arch), std::move(overrides), std::move(w)});
+}
+
+// A bundled workload by name.
+llmsim::driver::RunResult run(const std::string& arch, const std::string& workload,
+                              std::vector<std::string> overrides = {}) {
+  return run(arch, llmsim::workloads::load_workload(workload), std::move(overrides));
+}
+
+// A one-matmul workload written inline.
+llmsim::workloads::Workload matmul(std::uint64_t m, std::uint64_t k, std::uint64_t n,
+                                   const char* dtype) {
+  const llmsim::config::Json doc = {
+      {"ops", {{{"op", "matmul"}, {"name", "g"}, {"m", m}, {"k", k}, {"n", n}, {"dtype", dtype}}}}};
+  return llmsim::workloads::parse_workload(doc, "inline");
 }
 
 std::uint64_t core_counter(const llmsim::driver::RunResult& r, int core, const char* unit,
@@ -116,20 +129,6 @@ TEST_CASE("one core's work splits over four: compute-bound GEMM close to 4x fast
   CHECK(speedup <= 4.0);
 }
 
-// A one-matmul workload written inline.
-llmsim::workloads::Workload matmul(std::uint64_t m, std::uint64_t k, std::uint64_t n,
-                                   const char* dtype) {
-  const llmsim::config::Json doc = {
-      {"ops", {{{"op", "matmul"}, {"name", "g"}, {"m", m}, {"k", k}, {"n", n}, {"dtype", dtype}}}}};
-  return llmsim::workloads::parse_workload(doc, "inline");
-}
-
-llmsim::driver::RunResult run(const llmsim::workloads::Workload& w,
-                              std::vector<std::string> overrides = {}) {
-  using namespace llmsim;
-  return driver::run({"datacenter", driver::load_arch("datacenter"), std::move(overrides), w});
-}
-
 TEST_CASE("datacenter through the NoC and HBM: a compute-bound GEMM runs 3.77x faster on 4 cores") {
   // 2048^3 int8, tiles 2048 x 128 x 128: one WS fold per GEMM instruction streams M = 2048 rows,
   // 2*128 + 128 + 2048 - 2 = 2430 cycles. 16 output tiles (columns of C) x 16 k-tiles = 256
@@ -138,8 +137,8 @@ TEST_CASE("datacenter through the NoC and HBM: a compute-bound GEMM runs 3.77x f
   // The rest is the first load and the last store through the mesh and HBM: 9967 cycles on 4
   // cores (the four cores load their first tiles at once), 1995 on one. Regression pins.
   const auto w = matmul(2048, 2048, 2048, "int8");
-  const auto four = run(w);
-  const auto one = run(w, {"num_cores=1"});
+  const auto four = run("datacenter", w);
+  const auto one = run("datacenter", w, {"num_cores=1"});
   for (int c = 0; c < 4; ++c) {
     CHECK(core_counter(four, c, "systolic", "busy_cycles") == 64 * 2430);
     CHECK(core_counter(four, c, "systolic", "stall_cycles") == 0);
@@ -161,9 +160,9 @@ TEST_CASE("datacenter through the NoC and HBM: a memory-bound GEMM is no faster 
   // 1024 x 64 x 128 (32 tiles, 8 per core; 16 GEMMs of 1406 cycles = 22496 busy cycles per
   // core), on one core 2048 x 128 x 128 (16 tiles).
   const auto w = matmul(32768, 128, 128, "fp32");
-  const auto four = run(w);
-  const auto one = run(w, {"num_cores=1"});
-  const auto direct = run(w, {"noc=null"});
+  const auto four = run("datacenter", w);
+  const auto one = run("datacenter", w, {"num_cores=1"});
+  const auto direct = run("datacenter", w, {"noc=null"});
   for (const auto* r : {&four, &one, &direct}) {
     // Never faster than every byte at the HBM peak (3 stacks x 409.6 GB/s at 1 GHz core clock).
     const double bytes = double(r->dram_read_bytes + r->dram_written_bytes);
