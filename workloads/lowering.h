@@ -65,6 +65,10 @@ struct OpPlan {
 struct Lowered {
   isa::Program program;
   std::vector<OpPlan> plans;  // one per op
+  // DRAM the program addresses: every weight and input once, and the op outputs in buffers
+  // reused once their last reader is done (a buffer of a later output, or of a KV cache, never
+  // overlaps one still being read).
+  std::uint64_t dram_footprint_bytes = 0;
 };
 
 // Throws WorkloadError naming the op for what the target cannot run (a dtype the array lacks,

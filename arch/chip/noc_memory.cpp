@@ -14,7 +14,7 @@ NocFabric::NocFabric(const sc_core::sc_module_name& name, const noc::NocParams& 
 
 void NocFabric::send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits,
                      const sc_core::sc_time& at, std::uint32_t cls, Receiver& to,
-                     std::uint64_t cookie) {
+                     std::uint64_t cookie, std::uint32_t rank) {
   std::uint64_t tag;
   if (m_free_tags.empty()) {
     tag = m_callbacks.size();
@@ -25,7 +25,7 @@ void NocFabric::send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits,
   }
   m_callbacks[tag] = Callback{&to, cookie};
   const std::uint64_t cycle = m_clock.cycles_at_or_after(at).count();
-  m_offers.push(Offer{cycle, m_seq++, src, dst, flits, cls, tag});
+  m_offers.push(Offer{cycle, at.value(), rank, m_seq++, src, dst, flits, cls, tag});
   m_offered.notify(sc_core::SC_ZERO_TIME);
 }
 
@@ -136,7 +136,7 @@ void NocMemoryPort::access_done(std::uint64_t cookie, const sc_core::sc_time& co
   const std::uint64_t bytes = m.transfer->write ? 0 : m.count * m_memory.access_bytes();
   m_fabric.send(m.node, m_core_node, m_fabric.params().packet_flits(bytes),
                 std::max(complete, sc_core::sc_time_stamp()), m.transfer->write ? 1 : 0, *this,
-                cookie);
+                cookie, m.port);
 }
 
 }  // namespace llmsim::chip

@@ -6,8 +6,11 @@
 // and takes the decisions of network cycle c at (c + 1/2) tNoC, after every packet offered at or
 // before c tNoC, so the schedule does not depend on the order of SystemC processes. A packet
 // offered at time t (now or later) is created at cycle ceil(t / tNoC); packets wait in the
-// fabric until their creation cycle, so a node injects them in creation order. A packet's
-// receiver is told in the fabric thread at the decision time of its delivery cycle.
+// fabric until their creation cycle, so a node injects them in creation order: packets created
+// in the same cycle in the order of their offer times t, then of their rank (the memory port a
+// response answers for), then of the calls -- so neither the order of SystemC processes nor the
+// moment a packet is offered for a later time changes the schedule. A packet's receiver is told
+// in the fabric thread at the decision time of its delivery cycle.
 //
 // NocMemoryPort is what a core's DMA engine sees as its memory (a MemoryBackend). A transfer
 // is cut into the memory's accesses (HBM bursts), grouped by the port (pseudo channel) that owns
@@ -55,9 +58,10 @@ class NocFabric : public sc_core::sc_module {
   NocFabric(const sc_core::sc_module_name& name, const noc::NocParams& p, stats::Group& parent);
 
   // Offers a packet of `flits` from node src to node dst at time `at` (>= now), in message class
-  // `cls` (noc::Network::send); `to.delivered(cookie)` runs when its tail reaches dst.
+  // `cls` (noc::Network::send), with tie-break `rank` (see above); `to.delivered(cookie)` runs
+  // when its tail reaches dst.
   void send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits, const sc_core::sc_time& at,
-            std::uint32_t cls, Receiver& to, std::uint64_t cookie);
+            std::uint32_t cls, Receiver& to, std::uint64_t cookie, std::uint32_t rank = 0);
 
   const noc::NocParams& params() const { return m_network.params(); }
   const noc::Network& network() const { return m_network; }
@@ -65,11 +69,13 @@ class NocFabric : public sc_core::sc_module {
 
  private:
   struct Offer {
-    std::uint64_t cycle, seq;
+    std::uint64_t cycle, at, rank, seq;  // the order key; `at` in kernel time units
     std::uint32_t src, dst, flits, cls;
     std::uint64_t tag;
     bool operator>(const Offer& o) const {
-      return cycle != o.cycle ? cycle > o.cycle : seq > o.seq;
+      if (cycle != o.cycle) return cycle > o.cycle;
+      if (at != o.at) return at > o.at;
+      return rank != o.rank ? rank > o.rank : seq > o.seq;
     }
   };
   struct Callback {

@@ -132,6 +132,34 @@ void ChannelController::enqueue(const Request& r) {
                      m_scheduler.with_new_request(m_decision, m_now, serve_writes(), bank);
 }
 
+void ChannelController::offer(const Request& r) {
+  if (r.arrival < m_now) time_error("request offered", r.arrival, m_now);
+  if (r.arrival > m_now) run_until(r.arrival, m_pending);
+  if (m_waiting.empty() && can_accept(r.write)) {
+    enqueue(r);
+    return;
+  }
+  m_waiting.push_back(r);
+  m_waiting_writes += r.write;
+}
+
+void ChannelController::admit() {
+  while (!m_waiting.empty() && can_accept(m_waiting.front().write)) {
+    Request r = m_waiting.front();
+    m_waiting.pop_front();
+    m_waiting_writes -= r.write;
+    r.arrival = m_now;
+    enqueue(r);
+  }
+}
+
+std::optional<std::uint64_t> ChannelController::earliest_done() const {
+  const auto next = next_command_cycle();
+  if (!next) return std::nullopt;
+  const bool writes = m_writes.size() > 0 || m_waiting_writes > 0;
+  return *next + (writes ? std::min(m_read_done_cycles, m_write_done_cycles) : m_read_done_cycles);
+}
+
 void ChannelController::advance(std::uint64_t until, std::vector<Request>& completed) {
   if (until < m_now) time_error("controller asked to advance", until, m_now);
   if (!m_pending.empty()) {
@@ -163,7 +191,10 @@ std::optional<std::uint64_t> ChannelController::next_command_cycle() const {
 
 void ChannelController::run_until(std::uint64_t until, std::vector<Request>& completed) {
   // An invalid decision has cycle kNever: nothing issues.
-  while (decision().cycle < until) execute(m_decision, completed);
+  while (decision().cycle < until) {
+    execute(m_decision, completed);
+    if (!m_waiting.empty()) admit();
+  }
   if (until > m_now) {
     m_drain = drain_now();  // the mode of every cycle in [now, until)
     m_now = until;

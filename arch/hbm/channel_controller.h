@@ -17,6 +17,11 @@
 // when its RD or WR issues, with `done` = RD + tCL + tBL or WR + tCWL + tBL (the cycle after
 // its last data beat).
 //
+// A requester that cannot hold requests back offers them instead of enqueueing them: a request
+// offered while its queue is full, or while an earlier offered request still waits, waits in a
+// FIFO in front of the controller (the requester's buffer; a waiting write holds back the reads
+// behind it) and enters the queue at the cycle after the command that made room for it.
+//
 // Stats (group `name`): request, byte, row-outcome and command counters, read latency
 // (arrival to done), queue occupancies, row_hit_rate, elapsed_cycles (= now()) and energy_pj =
 // act_pre_pj x ACTs + read/write pJ per bit x bits of RD/WR bursts + refresh_pj x (REFab +
@@ -24,6 +29,7 @@
 // the end of the run before dumping. Occupancy means run to the SystemC time of the dump (in a
 // standalone run, to the last queue change).
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -66,6 +72,18 @@ class ChannelController {
   // `completed`, with `done` set (done may be > until: the data is still on its way).
   // Afterwards now() == until. Contract: until >= now().
   void advance(std::uint64_t until, std::vector<Request>& completed);
+  // Enqueues `r` if its queue has room and no offered request waits, else appends it to the
+  // waiting FIFO (see above). Contract: r.arrival >= now(), r.addr within the device. Like
+  // enqueue(), first advances to r.arrival.
+  void offer(const Request& r);
+  // Offered requests not yet in a queue.
+  std::size_t waiting() const { return m_waiting.size(); }
+  // A lower bound on the `done` of every request that commands from now() on complete, if
+  // nothing else arrives: the next command cycle plus the shorter data latency of the kinds
+  // queued or waiting (tCL + tBL for reads, tCWL + tBL for writes); nullopt when nothing is
+  // queued. A requester that hands completions out at most this late (strictly before `done`)
+  // never hands one out after its data.
+  std::optional<std::uint64_t> earliest_done() const;
   // For a requester that waits while the queue is full: advances to `from`, then, while the
   // queue for `write` requests is full, through one more command at a time. Returns the first
   // cycle >= `from` at which a request finds room: `from`, or the cycle after the command that
@@ -111,6 +129,8 @@ class ChannelController {
   // observer.
   void apply(Command cmd, std::uint32_t bank, std::uint32_t row, std::uint64_t cycle);
   void complete(const Decision& d, std::vector<Request>& completed);
+  // Moves waiting requests into their queues while there is room, arriving at now().
+  void admit();
   RefreshDuty refresh_duty() const {
     return RefreshDuty{m_params.refresh, m_refresh_due, m_refresh_bank};
   }
@@ -148,6 +168,8 @@ class ChannelController {
   std::uint32_t m_refresh_bank = 0;  // per_bank: the next bank to refresh
   std::uint64_t m_refresh_due = 0;   // refresh_due(), kept up to date
   std::vector<Request> m_pending;    // completed while catching up in enqueue()
+  std::deque<Request> m_waiting;     // offered, not yet enqueued (FIFO)
+  std::uint64_t m_waiting_writes = 0;
   std::function<void(const IssuedCommand&)> m_observer;
   // The next decision, valid until the state changes (an issue, or an enqueue the scheduler
   // cannot fold in). Moving now() forward up to the decided cycle leaves it valid: every

@@ -14,9 +14,11 @@ HbmMemory::HbmMemory(const sc_core::sc_module_name& name, const HbmParams& p, st
       m_stats(parent, basename()),
       m_system(p, m_stats, key_path),
       m_clock(p.spec.timing.clock_mhz),
-      m_feeds(m_system.interfaces()),
       m_is_fed(m_system.interfaces(), false),
-      m_next(m_system.interfaces(), kIdle) {
+      m_due(m_system.interfaces(), kIdle),
+      m_min_done_cycles(std::uint64_t{std::min(m_system.spec().timing.tCL,
+                                               m_system.spec().timing.tCWL)} +
+                        m_system.spec().timing.tBL) {
   const Organization& o = m_system.spec().org;
   LLMSIM_CHECK(o.bank_groups <= 64 && o.banks_per_group <= 64 && o.columns <= (1u << 20),
                "hbm: organization too large for a port access word");
@@ -46,31 +48,14 @@ sc_core::sc_time HbmMemory::decision_time(std::uint64_t cycle) const {
   return m_clock.period() * (double(cycle) + 0.5);
 }
 
-void HbmMemory::feed(std::uint32_t i, std::uint64_t arrival) {
-  ChannelController& c = m_system.controller(i);
-  std::deque<Burst>& q = m_feeds[i];
-  while (!q.empty() && c.can_accept(q.front().write)) {
-    const Burst& b = q.front();
-    Request r;
-    r.id = reinterpret_cast<std::uintptr_t>(b.owner);
-    r.write = b.write;
-    r.addr = b.addr;
-    r.arrival = std::max(arrival, c.now());
-    c.enqueue(r);
-    q.pop_front();
-  }
-  // A feed can hold a long backlog, written when its transfer arrived and since evicted from
-  // the nearest caches; its next burst is read at this interface's next command.
-  if (!q.empty()) __builtin_prefetch(&q.front());
-}
-
 void HbmMemory::finish() {
   const std::uint64_t end = m_clock.now().count();
+  offer_arrivals();
   for (std::uint32_t i = 0; i < m_system.interfaces(); ++i) {
     ChannelController& c = m_system.controller(i);
     m_completed.clear();
     if (end > c.now()) c.advance(end, m_completed);
-    LLMSIM_CHECK(m_completed.empty() && m_feeds[i].empty(),
+    LLMSIM_CHECK(m_completed.empty() && c.waiting() == 0,
                  "HBM requests left at the end of the run");
     if (m_timeline) close_busy(i);
   }
@@ -111,12 +96,16 @@ void HbmMemory::close_busy(std::uint32_t i) {
 }
 
 void HbmMemory::reschedule(std::uint32_t i) {
-  const auto c = m_system.controller(i).next_command_cycle();
-  m_next[i] = c ? *c : kIdle;
+  const auto done = m_system.controller(i).earliest_done();
+  m_due[i] = done ? *done - 1 : kIdle;
 }
 
 void HbmMemory::retire(const std::vector<Request>& completed) {
+  // Handed out at the decision time of a cycle before its done cycle (m_due), so a requester
+  // always learns of a completion before its data is there.
+  const sc_core::sc_time now = sc_core::sc_time_stamp();
   for (const Request& r : completed) {
+    LLMSIM_CHECK(m_clock.to_time(Cycles(r.done)) > now, "HBM completion handed out late");
     Pending* p = reinterpret_cast<Pending*>(static_cast<std::uintptr_t>(r.id));
     LLMSIM_CHECK(p != nullptr && p->outstanding > 0, "HBM completion for an unknown request");
     p->last_done = std::max(p->last_done, r.done);
@@ -135,8 +124,8 @@ void HbmMemory::locate(const memory::Transfer& t, std::vector<Access>& out) cons
 }
 
 void HbmMemory::access(std::uint32_t port, const std::uint64_t* words, std::size_t n, bool write,
-                       std::uint32_t, Client& client, std::uint64_t cookie) {
-  LLMSIM_CHECK(port < m_feeds.size() && n > 0, "hbm: bad port access");
+                       std::uint32_t source, Client& client, std::uint64_t cookie) {
+  LLMSIM_CHECK(port < m_due.size() && n > 0, "hbm: bad port access");
   if (m_free_pending.empty()) {
     m_pending.push_back(std::make_unique<Pending>());
     m_free_pending.push_back(m_pending.back().get());
@@ -144,12 +133,50 @@ void HbmMemory::access(std::uint32_t port, const std::uint64_t* words, std::size
   Pending* p = m_free_pending.back();
   m_free_pending.pop_back();
   *p = Pending{n, 0, nullptr, &client, cookie};
+  Request r;
+  r.id = reinterpret_cast<std::uintptr_t>(p);
+  r.write = write;
+  r.arrival = arrival_cycle();
   for (std::size_t i = 0; i < n; ++i) {
-    m_feeds[port].push_back({unpack(words[i]), write, p});
+    r.addr = unpack(words[i]);
+    m_arrivals.push_back({source, port, r});
   }
-  feed(port, m_clock.now().count());
-  reschedule(port);
-  wake_for(m_next[port]);
+  hold(port, r.arrival);
+}
+
+std::uint64_t HbmMemory::arrival_cycle() {
+  const std::uint64_t a = m_clock.now().count();
+  if (!m_arrivals.empty() && a != m_arrivals.front().request.arrival) offer_arrivals();
+  return a;
+}
+
+void HbmMemory::hold(std::uint32_t i, std::uint64_t arrival) {
+  // Nothing that arrived completes before arrival + the shorter data latency.
+  m_due[i] = std::min(m_due[i], arrival + m_min_done_cycles - 1);
+  wake_for(m_due[i]);
+}
+
+void HbmMemory::offer_arrivals() {
+  if (m_arrivals.empty()) return;
+  auto by_source = [](const Arrival& a, const Arrival& b) { return a.source < b.source; };
+  if (!std::is_sorted(m_arrivals.begin(), m_arrivals.end(), by_source)) {
+    std::stable_sort(m_arrivals.begin(), m_arrivals.end(), by_source);
+  }
+  for (const Arrival& a : m_arrivals) {
+    if (!m_is_fed[a.port]) {
+      m_is_fed[a.port] = true;
+      m_fed.push_back({a.port, m_due[a.port]});
+    }
+    m_system.controller(a.port).offer(a.request);
+  }
+  m_arrivals.clear();
+  for (const auto& [i, due] : m_fed) {
+    m_is_fed[i] = false;
+    // Catching up to the arrival may have completed requests, due no earlier than before.
+    reschedule(i);
+    m_due[i] = std::min(m_due[i], due);
+  }
+  m_fed.clear();
 }
 
 void HbmMemory::wake_for(std::uint64_t cycle) {
@@ -160,40 +187,34 @@ void HbmMemory::transfer(const memory::Transfer& t) {
   sc_core::sc_event all_done;
   Pending p;
   p.all_done = &all_done;
-  const std::uint64_t now = m_clock.now().count();
+  Request r;
+  r.id = reinterpret_cast<std::uintptr_t>(&p);
+  r.write = t.write;
+  r.arrival = arrival_cycle();
   for_each_burst(t, [&](const DecodedAddress& d) {
-    const std::uint32_t i = d.interface;
-    m_feeds[i].push_back({{d.bank_group, d.bank, d.row, d.column}, t.write, &p});
-    if (!m_is_fed[i]) {
-      m_is_fed[i] = true;
-      m_fed.push_back(i);
+    r.addr = {d.bank_group, d.bank, d.row, d.column};
+    m_arrivals.push_back({t.source, d.interface, r});
+    if (!m_is_fed[d.interface]) {
+      m_is_fed[d.interface] = true;
+      hold(d.interface, r.arrival);
     }
     ++p.outstanding;
   });
-  std::uint64_t earliest = kIdle;
-  for (const std::uint32_t i : m_fed) {
-    m_is_fed[i] = false;
-    feed(i, now);
-    reschedule(i);
-    earliest = std::min(earliest, m_next[i]);
-  }
-  m_fed.clear();
-  wake_for(earliest);
+  for (const Arrival& a : m_arrivals) m_is_fed[a.port] = false;
   while (p.outstanding > 0) sc_core::wait(all_done);
   m_clock.wait_until(Cycles(p.last_done));
 }
 
 void HbmMemory::schedule() {
-  // The earliest command cycle over all interfaces: a scan of a few dozen integers, cheaper
-  // here than a heap (most wake-ups reschedule most busy interfaces). A transfer's arrival
-  // changes it; a wake-up computes the next one as it goes.
-  std::uint64_t next = *std::min_element(m_next.begin(), m_next.end());
+  // The earliest hand-out cycle over all interfaces: a scan of a few dozen integers. A transfer's
+  // arrival may make it earlier; a wake-up computes the next one as it goes.
+  std::uint64_t next = *std::min_element(m_due.begin(), m_due.end());
   for (;;) {
     if (next == kIdle) {
       m_asleep_until = kIdle;
       sc_core::wait(m_arrival);
       m_asleep_until = 0;
-      next = *std::min_element(m_next.begin(), m_next.end());
+      next = *std::min_element(m_due.begin(), m_due.end());
       continue;
     }
     const sc_core::sc_time at = decision_time(next);
@@ -203,22 +224,26 @@ void HbmMemory::schedule() {
       sc_core::wait(at - now, m_arrival);
       m_asleep_until = 0;
       if (sc_core::sc_time_stamp() < at) {  // a transfer arrived: decide again
-        next = *std::min_element(m_next.begin(), m_next.end());
+        next = *std::min_element(m_due.begin(), m_due.end());
         continue;
       }
     }
-    // Every interface with a command at `next` issues it.
+    // This cycle's decisions see the requests that arrived by now, in source order.
+    if (!m_arrivals.empty() && m_arrivals.front().request.arrival <= next) offer_arrivals();
+    // Every interface due by `next` issues its commands through cycle `next`, one interface
+    // at a time, and hands out its completions. Their order does not matter: a response
+    // enters the network by its completion time (NocFabric), and same-cycle arrivals enter
+    // the controllers in source order.
     std::uint64_t following = kIdle;
-    for (std::uint32_t i = 0; i < m_next.size(); ++i) {
-      if (m_next[i] == next) {
+    for (std::uint32_t i = 0; i < m_due.size(); ++i) {
+      if (m_due[i] <= next) {
         m_completed.clear();
         m_system.controller(i).advance(next + 1, m_completed);
         if (m_timeline) trace_busy(i, m_completed);
         retire(m_completed);
-        feed(i, next + 1);
         reschedule(i);
       }
-      following = std::min(following, m_next[i]);
+      following = std::min(following, m_due[i]);
     }
     next = following;
   }

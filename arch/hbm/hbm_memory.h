@@ -1,18 +1,24 @@
 #pragma once
 // The HBM memory behind the DMA engines (memory.type "hbm"): an HbmSystem driven by the SystemC
-// kernel. A transfer is cut into bursts, each decoded to its interface and appended to that
-// interface's feed; a feed moves bursts into the controller's queue as soon as it has room.
-// One scheduler thread serves every interface: it sleeps until the earliest cycle at which any
-// controller can issue a command (or until a transfer arrives), issues the commands of that
-// cycle on every interface, refills the queues from the feeds and hands out completions. Idle
-// cycles cost nothing, and a busy cycle costs one wake-up however many interfaces work in it.
+// kernel. A transfer (or a port access) is cut into bursts, each decoded to its interface and
+// offered to that interface's controller, which queues it or, while its queue is full, holds
+// it in a FIFO in front (ChannelController::offer). One scheduler thread serves every
+// interface, lazily: a controller is left alone while nothing it does can be seen outside, and
+// caught up (every command before the cycle, in order) when a request arrives or when a
+// completion is due. A completion is seen only through its `done` cycle, at least
+// min(tCL, tCWL) + tBL after its RD/WR, so the thread wakes at the decision time of the cycle
+// before the earliest `done` any controller may produce (ChannelController::earliest_done)
+// and runs each due controller through that cycle at once, not one command cycle at a time:
+// a controller's state stays in cache for a dozen commands, and the thread wakes about once
+// per read latency instead of once per command cycle. The commands are the ones a controller
+// asked every cycle would issue (the controller's own contract).
 //
 // Timing of the hand-over: a request arriving at time t enters its controller at cycle
 // ceil(t / tCK). The decisions for cycle c are taken at (c + 1/2) tCK, after every request that
-// arrived at or before c tCK, whatever the order of SystemC processes within a time step; so
-// the schedule is deterministic and exact to the DRAM clock. A burst fed from a feed after the
-// decisions of cycle c arrives at cycle c + 1.
-#include <deque>
+// arrived at or before c tCK. Requests arriving in the same cycle enter in the order of their
+// source (core), then of their arrival, whatever the order of the SystemC processes that
+// brought them: the schedule is deterministic and exact to the DRAM clock. A request held in
+// the FIFO enters at the cycle after the command that made room for it.
 #include <memory>
 #include <vector>
 
@@ -33,6 +39,9 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   double peak_bytes_per_second() const override;
   void finish() override;
   std::optional<double> row_hit_rate() const override { return m_system.row_hit_rate(); }
+  std::optional<std::uint64_t> capacity_bytes() const override {
+    return m_system.spec().org.capacity_bytes();
+  }
   // A port is an interface (pseudo channel); an access is one burst, named by its decoded bank
   // address (bank group, bank, column, row packed into a word), so it is decoded once.
   std::uint32_t ports() const override { return m_system.interfaces(); }
@@ -58,13 +67,6 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
     Client* client = nullptr;
     std::uint64_t cookie = 0;
   };
-  // A burst waiting in a feed for room in its controller's queue. Its request's id is its
-  // owner's address, which retire() turns back into the owner.
-  struct Burst {
-    BankAddress addr;
-    bool write;
-    Pending* owner;
-  };
 
   // Calls f(decoded burst) for the bursts of `t` in the order a DMA engine walks it: row by
   // row, each row's bursts in address order, decoded as a counter (BurstCursor, no division).
@@ -85,10 +87,16 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
     }
   }
   void schedule();
-  // Re-reads interface i's next command cycle into m_next.
+  // Re-reads interface i's due cycle into m_due.
   void reschedule(std::uint32_t i);
-  // Moves bursts from interface i's feed into its controller while there is room.
-  void feed(std::uint32_t i, std::uint64_t arrival);
+  // The cycle at which a request arriving now enters (ceil(now / tCK)); first offers the held
+  // arrivals of an earlier cycle.
+  std::uint64_t arrival_cycle();
+  // Interface i was given a request arriving at `arrival`: the scheduler wakes in time to hand
+  // out its completion.
+  void hold(std::uint32_t i, std::uint64_t arrival);
+  // Offers the held arrivals to their controllers, in source order (see the top of the file).
+  void offer_arrivals();
   void retire(const std::vector<Request>& completed);
   // Notifies m_arrival if an interface now has a command at `cycle`, before the scheduler's
   // wake-up.
@@ -107,16 +115,27 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   // work, 0 while it runs); a later or equal one is found by the scan at its wake-up.
   sc_core::sc_event m_arrival;
   std::uint64_t m_asleep_until = 0;
-  std::vector<std::deque<Burst>> m_feeds;  // per interface
+  // The requests that arrived in the current arrival cycle, held until the decisions of that
+  // cycle (or a later arrival), so that they enter in source order whatever the order of the
+  // SystemC processes that brought them.
+  struct Arrival {
+    std::uint32_t source, port;
+    Request request;
+  };
+  std::vector<Arrival> m_arrivals;
   std::vector<Request> m_completed;                 // scratch
-  std::vector<std::uint32_t> m_fed;                 // scratch: interfaces a transfer appended to
+  // Scratch: the interfaces a transfer offered bursts to, with their m_due before.
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> m_fed;
   std::vector<bool> m_is_fed;                       // scratch: per interface, whether in m_fed
   std::vector<std::unique_ptr<Pending>> m_pending;  // port accesses, reused
   std::vector<Pending*> m_free_pending;
-  // Next command cycle of each interface (kIdle when its queues are empty), kept up to date
-  // after every change to a controller, so a wake-up never asks an idle controller.
+  // Per interface, the last cycle whose decisions may be taken before its controller must be
+  // asked for completions (kIdle when its queues are empty): one before the earliest `done` of a
+  // request it holds or has completed unasked. Kept up to date after every change to a
+  // controller, so a wake-up never asks an idle controller.
   static constexpr std::uint64_t kIdle = ~std::uint64_t(0);
-  std::vector<std::uint64_t> m_next;
+  std::vector<std::uint64_t> m_due;
+  std::uint64_t m_min_done_cycles;  // min(tCL, tCWL) + tBL: the earliest done after an issue
 
   // Timeline (null when off): each interface's open busy period, in DRAM cycles.
   struct BusyPeriod {

@@ -15,6 +15,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <deque>
 #include <variant>
 #include <vector>
 
@@ -158,6 +159,10 @@ struct Instruction {
   std::int32_t op = -1;  // index of the workload op this instruction belongs to; -1 for none
 };
 
+// A queue's instructions. A deque: a lowering appends hundreds of thousands of them, and a
+// vector would copy them all at every doubling.
+using InstructionQueue = std::deque<Instruction>;
+
 enum class QueueKind { load = 0, compute = 1, store = 2 };
 inline constexpr std::array<QueueKind, 3> kQueues = {QueueKind::load, QueueKind::compute,
                                                      QueueKind::store};
@@ -165,9 +170,9 @@ const char* to_string(QueueKind q);
 
 struct CoreProgram {
   std::vector<std::uint32_t> semaphore_init;  // initial count of each semaphore
-  std::array<std::vector<Instruction>, 3> queues;
-  std::vector<Instruction>& queue(QueueKind q) { return queues[static_cast<int>(q)]; }
-  const std::vector<Instruction>& queue(QueueKind q) const { return queues[static_cast<int>(q)]; }
+  std::array<InstructionQueue, 3> queues;
+  InstructionQueue& queue(QueueKind q) { return queues[static_cast<int>(q)]; }
+  const InstructionQueue& queue(QueueKind q) const { return queues[static_cast<int>(q)]; }
 };
 
 struct Program {

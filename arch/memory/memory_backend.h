@@ -34,7 +34,8 @@ struct Transfer {
   std::uint64_t row_bytes = 0;
   std::uint64_t stride_bytes = 0;
   bool write = false;
-  std::uint32_t source = 0;  // requesting core, for per-source accounting
+  std::uint32_t source = 0;  // requesting core: per-source accounting, and the order of
+                             // requests arriving at a memory in the same cycle
 
   std::uint64_t bytes() const { return rows * row_bytes; }
 };
@@ -57,6 +58,9 @@ class MemoryBackend {
 
   // Row-buffer hit rate, for memories that have rows.
   virtual std::optional<double> row_hit_rate() const { return std::nullopt; }
+
+  // Addressable bytes, for memories with a capacity (nullopt: unbounded).
+  virtual std::optional<std::uint64_t> capacity_bytes() const { return std::nullopt; }
 
   // Before the simulation: records the memory's activity on `tl` (a process of its own), for
   // memories that have a timeline view (HBM); others record nothing.

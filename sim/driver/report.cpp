@@ -99,6 +99,8 @@ void print_summary(std::ostream& os, const RunResult& r) {
   os << "  DRAM bytes moved      " << bytes_str(bytes) << "  (read "
      << bytes_str(double(r.dram_read_bytes)) << ", written "
      << bytes_str(double(r.dram_written_bytes)) << ")\n";
+  os << "  DRAM footprint        " << bytes_str(double(r.dram_footprint_bytes))
+     << "  (weights, inputs, live activations)\n";
   os << "  achieved bandwidth    " << fixed(r.achieved_bandwidth_gb_per_s, 1) << " GB/s  (peak "
      << fixed(r.peak_bandwidth_gb_per_s, 1) << " GB/s)\n";
   if (r.row_hit_rate) os << "  DRAM row-hit rate     " << fixed(100 * *r.row_hit_rate, 1) << " %\n";

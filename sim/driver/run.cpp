@@ -162,6 +162,13 @@ RunResult run(const RunSpec& spec) {
   KernelSession session;
   Built b = build(spec.arch, spec.overrides);
   workloads::Lowered lowered = workloads::lower(spec.workload, b.target, spec.mapping);
+  if (const auto capacity = b.chip->memory().capacity_bytes();
+      capacity && lowered.dram_footprint_bytes > *capacity) {
+    throw WorkloadError("workload '" + spec.workload.name + "' needs " +
+                        std::to_string(lowered.dram_footprint_bytes) +
+                        " bytes of DRAM (weights, inputs and the live activations), more than "
+                        "the memory's " + std::to_string(*capacity));
+  }
   b.chip->load(std::move(lowered.program), spec.workload.ops.size());
   std::unique_ptr<timeline::Timeline> tl;
   if (spec.timeline) {
@@ -178,6 +185,7 @@ RunResult run(const RunSpec& spec) {
   RunResult r;
   r.arch_name = spec.arch_name;
   r.workload_name = spec.workload.name;
+  r.dram_footprint_bytes = lowered.dram_footprint_bytes;
   r.resolved_config = b.resolved;
   const ClockDomain& clk = b.chip->core(0).clock();
   r.clock_mhz = clk.clock_mhz();
@@ -272,6 +280,7 @@ RunResult run(const RunSpec& spec) {
   s["compute_bound_cycles"] = r.compute_bound_cycles;
   s["memory_bound_cycles"] = r.memory_bound_cycles;
   s["compulsory_bytes"] = r.compulsory_bytes;
+  s["dram_footprint_bytes"] = r.dram_footprint_bytes;
   r.energy = collect_energy(st, r.seconds, tokens_of(spec.workload.meta));
   s["energy"] = to_json(r.energy);
   s["ops"] = config::Json::array();

@@ -80,6 +80,8 @@ struct RunResult {
   // inputs, KV cache read once, final outputs and KV rows written once) at the peak DRAM rate.
   double compute_bound_cycles = 0, memory_bound_cycles = 0;
   std::uint64_t compulsory_bytes = 0;
+  // DRAM the program addresses (workloads::Lowered::dram_footprint_bytes).
+  std::uint64_t dram_footprint_bytes = 0;
   RunEnergy energy;  // from the stats tree once; stats.json "energy"
   std::vector<OpResult> ops;
   std::vector<LayerResult> layers;

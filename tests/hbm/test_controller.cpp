@@ -334,6 +334,54 @@ Result run_lazy(const ControllerParams& p, const Trace& trace, std::uint64_t hor
   return res;
 }
 
+// Offering driver, as HbmMemory drives a controller: every request is offered at its arrival
+// (a full queue holds it, and the ones behind it, in the FIFO in front), and the controller is
+// asked for completions only now and then -- at the cycle before the earliest `done` it
+// announced, or later still. Checks that earliest_done() is a true lower bound: a request
+// completes no earlier than the bound the controller announced last before its RD/WR issued.
+Result run_offering(const ControllerParams& p, const Trace& trace, std::uint64_t horizon) {
+  const DramSpec spec = small_spec();
+  stats::Group root("chip");
+  ChannelController ctl(spec, p, root, "hbm");
+  Result res = observe(ctl);
+  constexpr std::uint64_t kNone = ~std::uint64_t{0};
+  // (now(), earliest_done()) after every change from outside, in order of now().
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> announced;
+  auto announce = [&] { announced.emplace_back(ctl.now(), ctl.earliest_done().value_or(kNone)); };
+  std::vector<Request> done;
+  auto collect = [&](std::uint64_t until) {
+    const std::size_t before = done.size();
+    ctl.advance(until, done);
+    for (std::size_t k = before; k < done.size(); ++k) {
+      const Request& r = done[k];
+      const std::uint64_t issued =
+          r.done - (r.write ? spec.timing.tCWL : spec.timing.tCL) - spec.timing.tBL;
+      const auto last = std::upper_bound(announced.begin(), announced.end(),
+                                         std::make_pair(issued, kNone));
+      REQUIRE(last != announced.begin());
+      INFO("request " << r.id << " issued at " << issued);
+      REQUIRE(r.done >= std::prev(last)->second);
+    }
+    announce();
+  };
+  Lcg next{trace.requests.size()};
+  for (const Request& r : trace.requests) {
+    // Now and then ask for the completions at the cycle before the announced bound.
+    const std::uint64_t bound = announced.empty() ? kNone : announced.back().second;
+    if (next(3) == 0 && bound != kNone && bound - 1 < r.arrival && bound - 1 >= ctl.now()) {
+      collect(bound - 1);
+    }
+    const std::size_t before = done.size();
+    ctl.offer(r);  // catches up to r.arrival first; its completions come with the next advance
+    REQUIRE(done.size() == before);
+    announce();
+  }
+  collect(horizon);
+  REQUIRE(ctl.waiting() == 0);
+  for (const Request& r : done) res.done.emplace_back(r.id, r.done);
+  return res;
+}
+
 // "" if the logs are equal, else the first difference, readable.
 std::string first_difference(const std::vector<Logged>& got, const std::vector<Logged>& want) {
   auto show = [](const std::vector<Logged>& v, std::size_t i) {
@@ -356,8 +404,8 @@ std::vector<Done> sorted(std::vector<Done> v) {
   return v;
 }
 
-// The reference, the per-cycle driver and the lazy driver give the same commands and
-// completions for `trace` under every policy.
+// The reference, the per-cycle driver, the lazy driver and the offering driver give the same
+// commands and completions for `trace` under every policy.
 void require_equivalent(const Trace& trace) {
   for (const SchedulerKind s : {SchedulerKind::frfcfs, SchedulerKind::fcfs}) {
     for (const PagePolicy p : {PagePolicy::open, PagePolicy::closed}) {
@@ -369,7 +417,10 @@ void require_equivalent(const Trace& trace) {
         const Result reference = ReferenceController(small_spec(), params).run(trace, horizon);
         const Result ticking = run_ticking(params, trace, horizon);
         const Result lazy = run_lazy(params, trace, horizon);
+        const Result offering = run_offering(params, trace, horizon);
         REQUIRE(reference.done.size() == trace.requests.size());
+        REQUIRE(first_difference(offering.commands, reference.commands) == "");
+        REQUIRE(sorted(offering.done) == sorted(reference.done));
         REQUIRE(first_difference(ticking.commands, reference.commands) == "");
         REQUIRE(first_difference(lazy.commands, reference.commands) == "");
         // Requests completed during an enqueue catch-up are handed out by the next advance():

@@ -144,10 +144,10 @@ TEST_CASE("datacenter through the NoC and HBM: a compute-bound GEMM runs 3.77x f
     CHECK(core_counter(four, c, "systolic", "stall_cycles") == 0);
   }
   CHECK(core_counter(one, 0, "systolic", "busy_cycles") == 256 * 2430);
-  CHECK(four.total_cycles == 165487);
+  CHECK(four.total_cycles == 165356);
   CHECK(one.total_cycles == 624075);
   const double speedup = double(one.total_cycles) / double(four.total_cycles);
-  CHECK(speedup == Approx(3.771).margin(0.001));
+  CHECK(speedup == Approx(3.774).margin(0.001));
   // Both are within 7 % (4 cores) and 20 % (1 core) of the compute bound MACs / PEs.
   CHECK(double(four.total_cycles) / four.compute_bound_cycles < 1.27);
   CHECK(double(one.total_cycles) / one.compute_bound_cycles < 1.20);
@@ -180,7 +180,10 @@ TEST_CASE("datacenter through the NoC and HBM: a memory-bound GEMM is no faster 
   CHECK(four.dram_read_bytes == (16u << 20) + 32 * 64 * 1024);
   for (int c = 0; c < 4; ++c) CHECK(core_counter(four, c, "systolic", "busy_cycles") == 16 * 1406);
   CHECK(four.total_cycles == 47879);                // 745 GB/s through the mesh
-  CHECK(direct.total_cycles == 40764);              // 875 GB/s wired to the HBM directly
+  // Wired to the HBM directly: 718 GB/s. The four DMA engines start their blocks in lockstep,
+  // and this case is sensitive to the order of same-cycle arrivals (HbmMemory: lower core
+  // first); with the higher core first it takes 44,060 cycles.
+  CHECK(direct.total_cycles == 49625);
   CHECK(double(one.total_cycles) / double(four.total_cycles) < 1.5);
   CHECK(four.achieved_bandwidth_gb_per_s < 0.65 * four.peak_bandwidth_gb_per_s);
 }
