@@ -37,11 +37,6 @@ def _cases():
         for model in ["bert-base-uncased", "bert-large-uncased"]:
             for seq in [128, 512]:
                 for batch in [1, 8]:
-                    # Left out: BERT-large at batch 8 x seq 512 on datacenter, which simulates
-                    # for about 9 minutes (edge: ~1 min, hbm2-stack: ~1.5 min), too long for CI.
-                    if model == "bert-large-uncased" and (batch, seq) == (8, 512) and \
-                            preset == "datacenter":
-                        continue
                     cases.append({"arch": preset, "model": model, "seq": seq, "batch": batch,
                                   "phase": "prefill"})
         # Decoders: prefill of 128 tokens and decode of one token after 128 cached. The
