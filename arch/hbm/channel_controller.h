@@ -81,8 +81,8 @@ class ChannelController {
   // A lower bound on the `done` of every request that commands from now() on complete, if
   // nothing else arrives: the next command cycle plus the shorter data latency of the kinds
   // queued or waiting (tCL + tBL for reads, tCWL + tBL for writes); nullopt when nothing is
-  // queued. A requester that hands completions out at most this late (strictly before `done`)
-  // never hands one out after its data.
+  // queued. A requester that calls advance() again by the cycle before this bound learns of
+  // every completion before its data is there.
   std::optional<std::uint64_t> earliest_done() const;
   // For a requester that waits while the queue is full: advances to `from`, then, while the
   // queue for `write` requests is full, through one more command at a time. Returns the first
@@ -167,7 +167,7 @@ class ChannelController {
   std::uint64_t m_refreshes = 0;     // refreshes issued by the scheduler
   std::uint32_t m_refresh_bank = 0;  // per_bank: the next bank to refresh
   std::uint64_t m_refresh_due = 0;   // refresh_due(), kept up to date
-  std::vector<Request> m_pending;    // completed while catching up in enqueue()
+  std::vector<Request> m_pending;    // completed while catching up in enqueue() or offer()
   std::deque<Request> m_waiting;     // offered, not yet enqueued (FIFO)
   std::uint64_t m_waiting_writes = 0;
   std::function<void(const IssuedCommand&)> m_observer;
