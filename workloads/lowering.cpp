@@ -5,6 +5,7 @@
 
 #include "sim/core/error.h"
 #include "sim/core/units.h"
+#include "workloads/dram_buffers.h"
 #include "workloads/dram_view.h"
 
 namespace llmsim::workloads {
@@ -68,21 +69,18 @@ class Lowerer {
     m_a_region.assign(m_t.num_cores, 0);
 
     // Op i waits for the last of its producers; that producer's stores release it.
+    // And the last op that reads each op's output (-1: none, so it is kept: a result).
     m_dep_sem.assign(n, 0);
     m_last_producer.assign(n, -1);
+    m_last_use.assign(n, -1);
     std::uint32_t next_sem = kFirstDep;
     for (std::size_t i = 0; i < n; ++i) {
       for (const Operand& x : m_w.ops[i].operands()) {
-        if (x.is_op()) m_last_producer[i] = std::max(m_last_producer[i], x.op);
+        if (!x.is_op()) continue;
+        m_last_producer[i] = std::max(m_last_producer[i], x.op);
+        m_last_use[std::size_t(x.op)] = int(i);
       }
       if (m_last_producer[i] >= 0) m_dep_sem[i] = next_sem++;
-    }
-    // The last op that reads each op's output (-1: none, so it is kept: a result).
-    m_last_use.assign(n, -1);
-    for (std::size_t i = 0; i < n; ++i) {
-      for (const Operand& x : m_w.ops[i].operands()) {
-        if (x.is_op()) m_last_use[std::size_t(x.op)] = int(i);
-      }
     }
     for (auto& core : m_out.program.cores) {
       core.semaphore_init.assign(next_sem, 0);
@@ -115,7 +113,7 @@ class Lowerer {
       m_out.plans[n - 1].compulsory_bytes +=
           r.rows * r.cols * isa::size_bytes(m_w.ops[n - 1].dtype());
     }
-    m_out.dram_footprint_bytes = m_next_addr;
+    m_out.dram_footprint_bytes = m_dram.footprint();
     return std::move(m_out);
   }
 
@@ -123,68 +121,29 @@ class Lowerer {
   // An op's output in DRAM: rows x cols dense (a kv_write: the cache, batch*heads*L x d).
   struct Region {
     std::uint64_t addr = 0, rows = 0, cols = 0;
-    std::uint64_t bytes = 0;  // of its buffer (alloc_output); 0 once retired
-  };
-  struct FreeBlock {
-    std::uint64_t addr, bytes;
-  };
-  struct Retired {
-    int last_use;  // the op that read it last
-    std::uint64_t addr, bytes;
+    std::uint64_t bytes = 0;  // of its reusable buffer (output()); 0 once released
   };
 
-  static std::uint64_t pages(std::uint64_t bytes) {
-    return ceil_div(std::max<std::uint64_t>(bytes, 1), 4096) * 4096;
+  // DRAM for weights, inputs and caches: never reused.
+  std::uint64_t alloc(std::uint64_t bytes) { return m_dram.fixed(bytes); }
+  // The current op's output, rows x cols of `elem` bytes: a buffer it may reuse (DramBuffers).
+  // Its loads wait for its last producer on every core, and each core finishes its ops in
+  // order, so every op up to that producer is done before it writes.
+  std::uint64_t output(std::uint64_t rows, std::uint64_t cols, std::uint64_t elem) {
+    const std::uint64_t bytes = rows * cols * elem;
+    const std::uint64_t addr = m_dram.reusable(bytes, m_last_producer[std::size_t(m_op)]);
+    m_regions[std::size_t(m_op)] = {addr, rows, cols, bytes};
+    return addr;
   }
-  // DRAM for inputs and weights: never reused.
-  std::uint64_t alloc(std::uint64_t bytes) {
-    const std::uint64_t a = m_next_addr;
-    m_next_addr += pages(bytes);
-    return a;
-  }
-  // DRAM for the current op's output: a buffer freed by an earlier output if one is free by the
-  // time this op writes (first fit, in address order), else new. An output is free once every
-  // op that reads it is done; this op's stores come after its loads, which wait for its last
-  // producer on every core, and each core finishes its ops in order, so a buffer whose last
-  // reader is at or before that producer is no longer read when this op writes it.
-  std::uint64_t alloc_output(std::uint64_t bytes) {
-    bytes = pages(bytes);
-    const int ready = m_last_producer[std::size_t(m_op)];
-    for (auto it = m_retired.begin(); it != m_retired.end();) {
-      if (it->last_use <= ready) {
-        m_free.push_back({it->addr, it->bytes});
-        it = m_retired.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    std::sort(m_free.begin(), m_free.end(),
-              [](const FreeBlock& a, const FreeBlock& b) { return a.addr < b.addr; });
-    for (std::size_t k = 0; k < m_free.size(); ++k) {  // merge neighbours
-      while (k + 1 < m_free.size() && m_free[k].addr + m_free[k].bytes == m_free[k + 1].addr) {
-        m_free[k].bytes += m_free[k + 1].bytes;
-        m_free.erase(m_free.begin() + std::ptrdiff_t(k) + 1);
-      }
-    }
-    for (auto it = m_free.begin(); it != m_free.end(); ++it) {
-      if (it->bytes < bytes) continue;
-      const std::uint64_t a = it->addr;
-      it->addr += bytes;
-      it->bytes -= bytes;
-      if (it->bytes == 0) m_free.erase(it);
-      return a;
-    }
-    return alloc(bytes);
-  }
-  // After op i: the outputs it was the last to read are free for the ops that wait for it.
+  // After op i: the outputs it was the last to read go back to the plan (caches stay).
   void retire_inputs(std::size_t i) {
     for (const Operand& x : m_w.ops[i].operands()) {
       if (!x.is_op() || m_last_use[std::size_t(x.op)] != int(i)) continue;
-      if (m_w.ops[std::size_t(x.op)].get_if<KvWriteOp>()) continue;  // the cache stays
-      const Region& r = m_regions[std::size_t(x.op)];
-      if (r.bytes == 0) continue;  // already retired (read twice by op i)
-      m_retired.push_back({int(i), r.addr, r.bytes});
-      m_regions[std::size_t(x.op)].bytes = 0;
+      if (m_w.ops[std::size_t(x.op)].get_if<KvWriteOp>()) continue;
+      Region& r = m_regions[std::size_t(x.op)];
+      if (r.bytes == 0) continue;  // released already (read twice by op i)
+      m_dram.release(r.addr, r.bytes, int(i));
+      r.bytes = 0;
     }
   }
   [[noreturn]] void fail(const std::string& what) const {
@@ -274,9 +233,7 @@ class Lowerer {
       const std::uint64_t b = bi / hkv, j = bi % hkv;
       return {r.addr + (b * sr * r.cols + j * sc) * e, r.cols * e, kOneGroup, 0};
     };
-    const std::uint64_t c_bytes = op.batch * op.m * op.n * e;
-    const std::uint64_t c_addr = alloc_output(c_bytes);
-    m_regions[std::size_t(m_op)] = {c_addr, op.batch * op.m, op.n, pages(c_bytes)};
+    const std::uint64_t c_addr = output(op.batch * op.m, op.n, e);
 
     // Split of the output tiles over the cores.
     const std::uint64_t cores = m_t.num_cores;
@@ -498,8 +455,7 @@ class Lowerer {
     const std::uint64_t row_bytes = op.cols * (sources.size() * in_e + (table ? e : 0));
     const std::uint64_t rows_per = chunk_rows(op.rows, row_bytes, param_rows * op.cols * e);
     p.chunk_rows = rows_per;
-    const std::uint64_t out = alloc_output(op.rows * op.cols * e);
-    m_regions[std::size_t(m_op)] = {out, op.rows, op.cols, pages(op.rows * op.cols * e)};
+    const std::uint64_t out = output(op.rows, op.cols, e);
     const View vout = dense(out, op.cols, e);
 
     const std::uint64_t chunks = ceil_div(op.rows, rows_per);
@@ -559,8 +515,7 @@ class Lowerer {
     OpPlan& p = plan();
     const std::uint64_t table = alloc(op.vocab * op.hidden * e);
     p.compulsory_bytes += op.tokens * op.hidden * e;
-    const std::uint64_t out = alloc_output(op.tokens * op.hidden * e);
-    m_regions[std::size_t(m_op)] = {out, op.tokens, op.hidden, pages(op.tokens * op.hidden * e)};
+    const std::uint64_t out = output(op.tokens, op.hidden, e);
     const std::uint64_t rows_per = chunk_rows(op.tokens, op.hidden * e, 0);
     p.chunk_rows = rows_per;
     const std::uint64_t chunks = ceil_div(op.tokens, rows_per);
@@ -635,13 +590,11 @@ class Lowerer {
   std::vector<Region> m_regions;
   std::vector<std::uint32_t> m_dep_sem;
   std::vector<int> m_last_producer;
-  std::vector<int> m_last_use;          // per op: the last op reading its output, or -1
-  std::vector<Retired> m_retired;       // outputs whose readers are lowered, not yet free
-  std::vector<FreeBlock> m_free;        // output buffers free for the current op
+  std::vector<int> m_last_use;  // per op: the last op reading its output, or -1
+  DramBuffers m_dram;
   std::vector<std::uint32_t> m_ab_slot, m_acc_slot_index;
   std::vector<std::uint32_t> m_a_region;  // per core: the A region its next row block takes
   std::uint32_t m_next_barrier = 0;
-  std::uint64_t m_next_addr = 0;
   int m_op = 0;
 };
 

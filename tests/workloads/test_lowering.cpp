@@ -7,6 +7,7 @@
 #include <set>
 #include <variant>
 
+#include "workloads/dram_buffers.h"
 #include "workloads/lowering.h"
 #include "workloads/model_config.h"
 #include "workloads/transformer.h"
@@ -311,4 +312,16 @@ TEST_CASE("lowering: output buffers are reused once their last reader is done") 
     {"op": "relu", "name": "r", "rows": 64, "cols": 16, "inputs": ["a"]},
     {"op": "matmul", "name": "c", "m": 64, "k": 16, "n": 16}]})");
   CHECK(check_buffers(w, t) == 0);
+}
+
+TEST_CASE("DRAM buffers: pages, release after the last reader, first fit with neighbours merged") {
+  DramBuffers d;
+  CHECK(d.fixed(100) == 0);                // one page
+  CHECK(d.reusable(5000, -1) == 4096);     // two pages: [4096, 12288)
+  CHECK(d.reusable(4096, -1) == 12288);    // [12288, 16384)
+  d.release(4096, 5000, 3);                // both read last by op 3
+  d.release(12288, 4096, 3);
+  CHECK(d.reusable(12288, 2) == 16384);    // op 3 may still run: new DRAM
+  CHECK(d.reusable(12288, 3) == 4096);     // the two released buffers, merged
+  CHECK(d.footprint() == 16384 + 12288);
 }

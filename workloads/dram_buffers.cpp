@@ -1,0 +1,52 @@
+#include "workloads/dram_buffers.h"
+
+#include <algorithm>
+
+#include "sim/core/units.h"
+
+namespace llmsim::workloads {
+
+std::uint64_t DramBuffers::pages(std::uint64_t bytes) {
+  return ceil_div(std::max<std::uint64_t>(bytes, 1), 4096) * 4096;
+}
+
+std::uint64_t DramBuffers::fixed(std::uint64_t bytes) {
+  const std::uint64_t a = m_next;
+  m_next += pages(bytes);
+  return a;
+}
+
+std::uint64_t DramBuffers::reusable(std::uint64_t bytes, int done_through) {
+  bytes = pages(bytes);
+  for (auto it = m_released.begin(); it != m_released.end();) {
+    if (it->last_reader <= done_through) {
+      m_free.push_back(it->block);
+      it = m_released.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  std::sort(m_free.begin(), m_free.end(),
+            [](const Block& a, const Block& b) { return a.addr < b.addr; });
+  for (std::size_t k = 0; k < m_free.size(); ++k) {  // merge neighbours
+    while (k + 1 < m_free.size() && m_free[k].addr + m_free[k].bytes == m_free[k + 1].addr) {
+      m_free[k].bytes += m_free[k + 1].bytes;
+      m_free.erase(m_free.begin() + std::ptrdiff_t(k) + 1);
+    }
+  }
+  for (auto it = m_free.begin(); it != m_free.end(); ++it) {
+    if (it->bytes < bytes) continue;
+    const std::uint64_t a = it->addr;
+    it->addr += bytes;
+    it->bytes -= bytes;
+    if (it->bytes == 0) m_free.erase(it);
+    return a;
+  }
+  return fixed(bytes);
+}
+
+void DramBuffers::release(std::uint64_t addr, std::uint64_t bytes, int last_reader) {
+  m_released.push_back({last_reader, {addr, pages(bytes)}});
+}
+
+}  // namespace llmsim::workloads

@@ -1,0 +1,45 @@
+#pragma once
+// The DRAM address plan of a lowering: where each weight, input, cache and op output lies.
+// Addresses are handed out in whole 4 KiB pages. Weights, inputs and caches get DRAM of their
+// own. An output buffer goes back to the plan once its last reader is lowered (release()), and
+// is handed to a later output if that output's op cannot run before the reader is done: the
+// caller says how far the ops are known to be done (`done_through`, an op index), so the plan
+// needs no notion of time. Free buffers are taken first fit in address order, neighbours
+// merged.
+#include <cstdint>
+#include <vector>
+
+namespace llmsim::workloads {
+
+class DramBuffers {
+ public:
+  // `bytes` rounded up to whole pages (at least one).
+  static std::uint64_t pages(std::uint64_t bytes);
+
+  // New DRAM that is never reused.
+  std::uint64_t fixed(std::uint64_t bytes);
+  // A buffer for an output written only after every op up to `done_through` is done: a
+  // released one whose last reader is at or before `done_through` if one is large enough, else
+  // new DRAM.
+  std::uint64_t reusable(std::uint64_t bytes, int done_through);
+  // The buffer [addr, addr + bytes) is read last by op `last_reader`.
+  void release(std::uint64_t addr, std::uint64_t bytes, int last_reader);
+
+  // The DRAM addressed so far: every buffer lies below it.
+  std::uint64_t footprint() const { return m_next; }
+
+ private:
+  struct Block {
+    std::uint64_t addr, bytes;
+  };
+  struct Released {
+    int last_reader;
+    Block block;
+  };
+
+  std::uint64_t m_next = 0;
+  std::vector<Released> m_released;  // released, not yet known to be done with
+  std::vector<Block> m_free;         // free for any later output, in address order
+};
+
+}  // namespace llmsim::workloads
