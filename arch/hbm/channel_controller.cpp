@@ -119,7 +119,7 @@ void ChannelController::enqueue(const Request& r) {
   if (r.arrival < m_now) time_error("request arrives", r.arrival, m_now);
   const std::uint32_t bank = check_address(r.addr);
   LLMSIM_CHECK(m_seq < kMaxAge, "HBM request sequence numbers exhausted");
-  if (r.arrival > m_now) run_until(r.arrival, m_pending);
+  if (r.arrival > m_now) catch_up(r.arrival);
   RequestQueue& q = r.write ? m_writes : m_reads;
   const std::int32_t slot =
       q.push(r, m_seq++, bank, m_timing.is_open(bank) && m_timing.open_row(bank) == r.addr.row);
@@ -134,7 +134,7 @@ void ChannelController::enqueue(const Request& r) {
 
 void ChannelController::offer(const Request& r) {
   if (r.arrival < m_now) time_error("request offered", r.arrival, m_now);
-  if (r.arrival > m_now) run_until(r.arrival, m_pending);
+  if (r.arrival > m_now) catch_up(r.arrival);
   if (m_waiting.empty() && can_accept(r.write)) {
     enqueue(r);
     return;
@@ -153,11 +153,24 @@ void ChannelController::admit() {
   }
 }
 
+void ChannelController::catch_up(std::uint64_t until) {
+  const std::size_t before = m_pending.size();
+  run_until(until, m_pending);
+  for (std::size_t i = before; i < m_pending.size(); ++i) {
+    m_pending_done = std::min(m_pending_done, m_pending[i].done);
+  }
+}
+
 std::optional<std::uint64_t> ChannelController::earliest_done() const {
-  const auto next = next_command_cycle();
-  if (!next) return std::nullopt;
-  const bool writes = m_writes.size() > 0 || m_waiting_writes > 0;
-  return *next + (writes ? std::min(m_read_done_cycles, m_write_done_cycles) : m_read_done_cycles);
+  std::optional<std::uint64_t> bound;
+  if (!m_pending.empty()) bound = m_pending_done;
+  if (const auto next = next_command_cycle()) {
+    const bool writes = m_writes.size() > 0 || m_waiting_writes > 0;
+    const std::uint64_t d =
+        *next + (writes ? std::min(m_read_done_cycles, m_write_done_cycles) : m_read_done_cycles);
+    bound = std::min(bound.value_or(d), d);
+  }
+  return bound;
 }
 
 void ChannelController::advance(std::uint64_t until, std::vector<Request>& completed) {
@@ -165,6 +178,7 @@ void ChannelController::advance(std::uint64_t until, std::vector<Request>& compl
   if (!m_pending.empty()) {
     completed.insert(completed.end(), m_pending.begin(), m_pending.end());
     m_pending.clear();
+    m_pending_done = ~std::uint64_t{0};
   }
   run_until(until, completed);
 }

@@ -78,11 +78,12 @@ class ChannelController {
   void offer(const Request& r);
   // Offered requests not yet in a queue.
   std::size_t waiting() const { return m_waiting.size(); }
-  // A lower bound on the `done` of every request that commands from now() on complete, if
-  // nothing else arrives: the next command cycle plus the shorter data latency of the kinds
-  // queued or waiting (tCL + tBL for reads, tCWL + tBL for writes); nullopt when nothing is
-  // queued. A requester that calls advance() again by the cycle before this bound learns of
-  // every completion before its data is there.
+  // A lower bound on the `done` of every request not yet handed out by advance(), if nothing
+  // else arrives: those completed while catching up in enqueue() or offer() (their own `done`)
+  // and those that commands from now() on will complete (the next command cycle plus the
+  // shorter data latency of the kinds queued or waiting: tCL + tBL for reads, tCWL + tBL for
+  // writes); nullopt when there are none. A requester that calls advance() again by the cycle
+  // before this bound learns of every completion before its data is there.
   std::optional<std::uint64_t> earliest_done() const;
   // For a requester that waits while the queue is full: advances to `from`, then, while the
   // queue for `write` requests is full, through one more command at a time. Returns the first
@@ -116,6 +117,8 @@ class ChannelController {
  private:
   // Issues every command before `until` (see advance()).
   void run_until(std::uint64_t until, std::vector<Request>& completed);
+  // run_until(until) for an arrival: the completions wait in m_pending for the next advance().
+  void catch_up(std::uint64_t until);
   // The next command (see CommandScheduler::next), cached in m_decision (decide() fills it).
   const Decision& decision() const {
     if (!m_decision_valid) decide();
@@ -168,6 +171,7 @@ class ChannelController {
   std::uint32_t m_refresh_bank = 0;  // per_bank: the next bank to refresh
   std::uint64_t m_refresh_due = 0;   // refresh_due(), kept up to date
   std::vector<Request> m_pending;    // completed while catching up in enqueue() or offer()
+  std::uint64_t m_pending_done = ~std::uint64_t{0};  // the earliest `done` in m_pending
   std::deque<Request> m_waiting;     // offered, not yet enqueued (FIFO)
   std::uint64_t m_waiting_writes = 0;
   std::function<void(const IssuedCommand&)> m_observer;

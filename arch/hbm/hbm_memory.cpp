@@ -165,16 +165,15 @@ void HbmMemory::offer_arrivals() {
   for (const Arrival& a : m_arrivals) {
     if (!m_is_fed[a.port]) {
       m_is_fed[a.port] = true;
-      m_fed.push_back({a.port, m_due[a.port]});
+      m_fed.push_back(a.port);
     }
     m_system.controller(a.port).offer(a.request);
   }
   m_arrivals.clear();
-  for (const auto& [i, due] : m_fed) {
+  // The bound covers the requests completed while catching up to the arrival too.
+  for (const std::uint32_t i : m_fed) {
     m_is_fed[i] = false;
-    // Catching up to the arrival may have completed requests, due no earlier than before.
     reschedule(i);
-    m_due[i] = std::min(m_due[i], due);
   }
   m_fed.clear();
 }

@@ -124,8 +124,7 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   };
   std::vector<Arrival> m_arrivals;
   std::vector<Request> m_completed;                 // scratch
-  // Scratch: the interfaces a transfer offered bursts to, with their m_due before.
-  std::vector<std::pair<std::uint32_t, std::uint64_t>> m_fed;
+  std::vector<std::uint32_t> m_fed;  // scratch: the interfaces offer_arrivals() offered to
   std::vector<bool> m_is_fed;                       // scratch: per interface, whether in m_fed
   std::vector<std::unique_ptr<Pending>> m_pending;  // port accesses, reused
   std::vector<Pending*> m_free_pending;

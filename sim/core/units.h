@@ -63,7 +63,8 @@ class ClockDomain {
   Cycles cycles_at_or_after(const sc_core::sc_time& t) const;
   // Current simulation time in cycles of this domain (rounded up to the next edge).
   Cycles now() const { return cycles_at_or_after(sc_core::sc_time_stamp()); }
-  // Suspends the calling SC_THREAD until cycle `c` of this domain (no-op if already there).
+  // Suspends the calling SC_THREAD until cycle `c` of this domain (no-op if already there),
+  // through kernel::wait_until.
   void wait_until(Cycles c) const;
   double seconds(Cycles c) const { return static_cast<double>(c.count()) / (m_mhz * 1e6); }
 
@@ -71,5 +72,26 @@ class ClockDomain {
   double m_mhz;
   sc_core::sc_time m_period;
 };
+
+// Timed waits with an order fixed by the model. SystemC's timed-event queue is a heap that does
+// not keep notifications of equal times in order, so processes waking at the same time (cores,
+// DMA workers at a clock edge) would resume in an order that any other timed notification --
+// an extra process, one more wake-up of a lazily driven component -- can change, and with it
+// every first-come reservation (a DMA datapath, SRAM bank ports). Every timed wait of a model
+// process at a clock edge goes through one kernel event per wake-up time instead: the processes
+// that wake at a time resume in an order given by the order in which they began to wait
+// (SystemC 2.3.4 triggers an event's waiters last first), whatever else the kernel has queued.
+// (The HBM and NoC threads wait raw: each takes its decisions at mid-cycle of its own clock,
+// where no clock edge falls.)
+// tests/system/test_determinism.cpp adds noise processes and checks that no cycle changes.
+namespace kernel {
+
+// Suspends the calling SC_THREAD until time `t` (no-op if t <= now).
+void wait_until(const sc_core::sc_time& t);
+// Deletes the wake-up events of the current kernel context: driver::KernelSession calls it
+// before it deletes the context.
+void release_wake_events();
+
+}  // namespace kernel
 
 }  // namespace llmsim

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "sim/core/units.h"
+
 namespace llmsim::driver {
 
 namespace {
@@ -16,6 +18,7 @@ std::mutex& kernel_mutex() {
 KernelSession::KernelSession() : m_lock(kernel_mutex()) {
   // The banner is printed when the first context is made; keep it quiet.
   setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+  kernel::release_wake_events();  // a run outside a session may have left some
   m_previous = sc_core::sc_get_curr_simcontext();
   m_context = new sc_core::sc_simcontext;
   sc_core::sc_curr_simcontext = m_context;
@@ -28,6 +31,7 @@ KernelSession::KernelSession() : m_lock(kernel_mutex()) {
 }
 
 KernelSession::~KernelSession() {
+  kernel::release_wake_events();  // they belong to m_context
   delete m_context;
   sc_core::sc_curr_simcontext = m_previous;
   sc_core::sc_default_global_context = m_previous;

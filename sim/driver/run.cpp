@@ -179,6 +179,7 @@ RunResult run(const RunSpec& spec) {
     tl->set_op_names(std::move(names));
     b.chip->trace_to(*tl);
   }
+  if (spec.elaborated) spec.elaborated();
   sc_core::sc_start();
   b.chip->finish();
 

@@ -1,6 +1,7 @@
 #pragma once
 // The run driver: arch config + workload -> chip, ISA programs, simulation, results.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,10 @@ struct RunSpec {
   workloads::Workload workload;
   workloads::MappingOptions mapping{};                  // --mapping auto|fixed, --split
   std::optional<timeline::TimelineOptions> timeline{};  // --timeline: written after the run
+  // Called once the chip is built and loaded, before the simulation starts, inside the run's
+  // kernel context: a place to spawn extra SystemC processes (probes, traffic, the
+  // determinism test's kernel noise).
+  std::function<void()> elaborated{};
 };
 
 // Where the cores' cycles of an op's (or a layer's) span went, in core-cycles summed over the

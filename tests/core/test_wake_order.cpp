@@ -1,0 +1,72 @@
+// kernel::wait_until (sim/core/units.h): processes waking at the same time resume in an order
+// fixed by the order in which they began to wait, whatever other timed notifications the
+// kernel holds -- SystemC's own timed queue gives no such guarantee.
+#include <cstdint>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <systemc>
+
+#include "sim/core/units.h"
+#include "sim/driver/kernel_session.h"
+
+namespace llmsim {
+namespace {
+
+using sc_core::SC_NS;
+using sc_core::sc_time;
+
+// Eight workers begin to wait for 100 ns at 1, 2, ... 8 ns (worker i at (i + 1) ns); `noise`
+// extra processes sleep raw kernel waits of pseudo-random lengths through 200 ns, many of them
+// ending at 100 ns too. Returns the order in which the workers resumed.
+std::vector<int> resume_order(std::uint32_t noise) {
+  driver::KernelSession session;
+  std::vector<int> order;
+  for (int i = 0; i < 8; ++i) {
+    sc_core::sc_spawn([i, &order] {
+      sc_core::wait(sc_time(i + 1, SC_NS));
+      kernel::wait_until(sc_time(100, SC_NS));
+      CHECK(sc_core::sc_time_stamp() == sc_time(100, SC_NS));
+      order.push_back(i);
+    });
+  }
+  for (std::uint32_t n = 0; n < noise; ++n) {
+    sc_core::sc_spawn([n] {
+      std::uint64_t x = 0x9e3779b97f4a7c15ull * (n + 1);
+      while (sc_core::sc_time_stamp() < sc_time(200, SC_NS)) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        sc_core::wait(sc_time(double(1 + (x >> 33) % 10), SC_NS));
+      }
+    });
+  }
+  sc_core::sc_start();
+  return order;
+}
+
+}  // namespace
+
+TEST_CASE("Processes waking at the same time resume in an order other timed waits do not change") {
+  const std::vector<int> quiet = resume_order(0);
+  REQUIRE(quiet.size() == 8);
+  for (const std::uint32_t noise : {1u, 3u, 17u, 64u}) {
+    INFO("noise processes: " << noise);
+    CHECK(resume_order(noise) == quiet);
+  }
+}
+
+TEST_CASE("ClockDomain::wait_until resumes at the edge, and not at all for a past one") {
+  driver::KernelSession session;
+  const ClockDomain clk(800);  // 1.25 ns
+  sc_time first, second;
+  sc_core::sc_spawn([&] {
+    clk.wait_until(Cycles(8));
+    first = sc_core::sc_time_stamp();
+    clk.wait_until(Cycles(3));
+    second = sc_core::sc_time_stamp();
+  });
+  sc_core::sc_start();
+  CHECK(first == sc_time(10, SC_NS));
+  CHECK(second == sc_time(10, SC_NS));
+}
+
+}  // namespace llmsim
