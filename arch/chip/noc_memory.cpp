@@ -26,7 +26,8 @@ void NocFabric::send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits,
   m_callbacks[tag] = Callback{&to, cookie};
   const std::uint64_t cycle = m_clock.cycles_at_or_after(at).count();
   m_offers.push(Offer{cycle, at.value(), rank, m_seq++, src, dst, flits, cls, tag});
-  m_offered.notify(sc_core::SC_ZERO_TIME);
+  // A packet for the cycle the fabric sleeps until, or later, is found when it wakes.
+  if (cycle < m_asleep_until) m_offered.notify(sc_core::SC_ZERO_TIME);
 }
 
 void NocFabric::run() {
@@ -36,14 +37,18 @@ void NocFabric::run() {
     if (const auto e = m_network.next_event_cycle()) next = *e;
     if (!m_offers.empty()) next = std::min(next, m_offers.top().cycle);
     if (next == kNone) {
+      m_asleep_until = kNone;
       sc_core::wait(m_offered);
+      m_asleep_until = 0;
       continue;
     }
     const sc_core::sc_time at = m_clock.period() * (double(next) + 0.5);
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     if (at > now) {
+      m_asleep_until = next;
       sc_core::wait(at - now, m_offered);
-      if (sc_core::sc_time_stamp() < at) continue;  // a new packet: decide again
+      m_asleep_until = 0;
+      if (sc_core::sc_time_stamp() < at) continue;  // an earlier packet: decide again
     }
     while (!m_offers.empty() && m_offers.top().cycle <= next) {
       const Offer o = m_offers.top();

@@ -86,7 +86,10 @@ class NocFabric : public sc_core::sc_module {
 
   ClockDomain m_clock;
   noc::Network m_network;
+  // Notified for a packet offered for a cycle before the one the fabric thread sleeps until
+  // (m_asleep_until: ~0 while it waits for any packet, 0 while it runs).
   sc_core::sc_event m_offered;
+  std::uint64_t m_asleep_until = 0;
   std::priority_queue<Offer, std::vector<Offer>, std::greater<Offer>> m_offers;
   std::uint64_t m_seq = 0;
   std::vector<Callback> m_callbacks;  // by tag
