@@ -15,6 +15,7 @@ HbmMemory::HbmMemory(const sc_core::sc_module_name& name, const HbmParams& p, st
       m_system(p, m_stats, key_path),
       m_clock(p.spec.timing.clock_mhz),
       m_is_fed(m_system.interfaces(), false),
+      m_held(m_system.interfaces(), false),
       m_due(m_system.interfaces(), kIdle),
       m_min_done_cycles(std::uint64_t{std::min(m_system.spec().timing.tCL,
                                                m_system.spec().timing.tCWL)} +
@@ -55,7 +56,8 @@ void HbmMemory::finish() {
     ChannelController& c = m_system.controller(i);
     m_completed.clear();
     if (end > c.now()) c.advance(end, m_completed);
-    LLMSIM_CHECK(m_completed.empty() && c.waiting() == 0,
+    LLMSIM_CHECK(m_completed.empty() && c.waiting() == 0 && c.queued_reads() == 0 &&
+                     c.queued_writes() == 0,
                  "HBM requests left at the end of the run");
     if (m_timeline) close_busy(i);
   }
@@ -98,6 +100,8 @@ void HbmMemory::close_busy(std::uint32_t i) {
 void HbmMemory::reschedule(std::uint32_t i) {
   const auto done = m_system.controller(i).earliest_done();
   m_due[i] = done ? *done - 1 : kIdle;
+  // Arrivals held for a later cycle are not in the controller yet: keep their bound.
+  if (m_held[i]) m_due[i] = std::min(m_due[i], held_bound());
 }
 
 void HbmMemory::retire(const std::vector<Request>& completed) {
@@ -152,6 +156,7 @@ std::uint64_t HbmMemory::arrival_cycle() {
 
 void HbmMemory::hold(std::uint32_t i, std::uint64_t arrival) {
   // Nothing that arrived completes before arrival + the shorter data latency.
+  m_held[i] = true;
   m_due[i] = std::min(m_due[i], arrival + m_min_done_cycles - 1);
   wake_for(m_due[i]);
 }
@@ -173,6 +178,7 @@ void HbmMemory::offer_arrivals() {
   // The bound covers the requests completed while catching up to the arrival too.
   for (const std::uint32_t i : m_fed) {
     m_is_fed[i] = false;
+    m_held[i] = false;
     reschedule(i);
   }
   m_fed.clear();

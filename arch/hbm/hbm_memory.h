@@ -87,8 +87,13 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
     }
   }
   void schedule();
-  // Re-reads interface i's due cycle into m_due.
+  // Re-reads interface i's due cycle into m_due (its controller's bound, and that of the
+  // arrivals held for it).
   void reschedule(std::uint32_t i);
+  // The due cycle of the held arrivals (m_arrivals): the cycle before their earliest `done`.
+  std::uint64_t held_bound() const {
+    return m_arrivals.front().request.arrival + m_min_done_cycles - 1;
+  }
   // The cycle at which a request arriving now enters (ceil(now / tCK)); first offers the held
   // arrivals of an earlier cycle.
   std::uint64_t arrival_cycle();
@@ -126,6 +131,7 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   std::vector<Request> m_completed;                 // scratch
   std::vector<std::uint32_t> m_fed;  // scratch: the interfaces offer_arrivals() offered to
   std::vector<bool> m_is_fed;                       // scratch: per interface, whether in m_fed
+  std::vector<bool> m_held;  // per interface: whether m_arrivals holds a request for it
   std::vector<std::unique_ptr<Pending>> m_pending;  // port accesses, reused
   std::vector<Pending*> m_free_pending;
   // Per interface, the last cycle whose decisions may be taken before its controller must be
