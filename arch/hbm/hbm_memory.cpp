@@ -236,12 +236,16 @@ void HbmMemory::schedule() {
     // This cycle's decisions see the requests that arrived by now, in source order.
     if (!m_arrivals.empty() && m_arrivals.front().request.arrival <= next) offer_arrivals();
     // Every interface due by `next` issues its commands through cycle `next`, one interface
-    // at a time, and hands out its completions. Their order does not matter: a response
-    // enters the network by its completion time (NocFabric), and same-cycle arrivals enter
-    // the controllers in source order.
+    // at a time, and hands out its completions. So does every interface due within the
+    // shorter data latency after it: its next command is at or before `next` too (a due cycle
+    // is at least that latency after the command), and no later arrival can change what
+    // issues before next + 1 (arrivals enter at next + 1 or later), so serving it now saves a
+    // wake-up. Their order does not matter: a response enters the network by its completion
+    // time (NocFabric), and same-cycle arrivals enter the controllers in source order.
+    const std::uint64_t horizon = next + m_min_done_cycles - 1;
     std::uint64_t following = kIdle;
     for (std::uint32_t i = 0; i < m_due.size(); ++i) {
-      if (m_due[i] <= next) {
+      if (m_due[i] <= horizon) {
         m_completed.clear();
         m_system.controller(i).advance(next + 1, m_completed);
         if (m_timeline) trace_busy(i, m_completed);
