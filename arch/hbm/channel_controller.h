@@ -171,7 +171,10 @@ class ChannelController {
   std::uint32_t m_refresh_bank = 0;  // per_bank: the next bank to refresh
   std::uint64_t m_refresh_due = 0;   // refresh_due(), kept up to date
   std::vector<Request> m_pending;    // completed while catching up in enqueue() or offer()
-  std::uint64_t m_pending_done = ~std::uint64_t{0};  // the earliest `done` in m_pending
+  // The earliest `done` in m_pending, kept rather than scanned for: under write streams
+  // m_pending grows long, and scanning it at every earliest_done() made BERT-large seq 512 on
+  // datacenter 10-20 % slower.
+  std::uint64_t m_pending_done = ~std::uint64_t{0};
   std::deque<Request> m_waiting;     // offered, not yet enqueued (FIFO)
   std::uint64_t m_waiting_writes = 0;
   std::function<void(const IssuedCommand&)> m_observer;

@@ -14,7 +14,6 @@ HbmMemory::HbmMemory(const sc_core::sc_module_name& name, const HbmParams& p, st
       m_stats(parent, basename()),
       m_system(p, m_stats, key_path),
       m_clock(p.spec.timing.clock_mhz),
-      m_is_fed(m_system.interfaces(), false),
       m_held(m_system.interfaces(), false),
       m_due(m_system.interfaces(), kIdle),
       m_min_done_cycles(std::uint64_t{std::min(m_system.spec().timing.tCL,
@@ -155,8 +154,10 @@ std::uint64_t HbmMemory::arrival_cycle() {
 }
 
 void HbmMemory::hold(std::uint32_t i, std::uint64_t arrival) {
-  // Nothing that arrived completes before arrival + the shorter data latency.
+  if (m_held[i]) return;  // held arrivals share one cycle, so one bound
   m_held[i] = true;
+  m_held_ports.push_back(i);
+  // Nothing that arrived completes before arrival + the shorter data latency.
   m_due[i] = std::min(m_due[i], arrival + m_min_done_cycles - 1);
   wake_for(m_due[i]);
 }
@@ -167,21 +168,14 @@ void HbmMemory::offer_arrivals() {
   if (!std::is_sorted(m_arrivals.begin(), m_arrivals.end(), by_source)) {
     std::stable_sort(m_arrivals.begin(), m_arrivals.end(), by_source);
   }
-  for (const Arrival& a : m_arrivals) {
-    if (!m_is_fed[a.port]) {
-      m_is_fed[a.port] = true;
-      m_fed.push_back(a.port);
-    }
-    m_system.controller(a.port).offer(a.request);
-  }
+  for (const Arrival& a : m_arrivals) m_system.controller(a.port).offer(a.request);
   m_arrivals.clear();
-  // The bound covers the requests completed while catching up to the arrival too.
-  for (const std::uint32_t i : m_fed) {
-    m_is_fed[i] = false;
+  // The controller's bound covers the requests completed while catching up to the arrival too.
+  for (const std::uint32_t i : m_held_ports) {
     m_held[i] = false;
     reschedule(i);
   }
-  m_fed.clear();
+  m_held_ports.clear();
 }
 
 void HbmMemory::wake_for(std::uint64_t cycle) {
@@ -199,13 +193,9 @@ void HbmMemory::transfer(const memory::Transfer& t) {
   for_each_burst(t, [&](const DecodedAddress& d) {
     r.addr = {d.bank_group, d.bank, d.row, d.column};
     m_arrivals.push_back({t.source, d.interface, r});
-    if (!m_is_fed[d.interface]) {
-      m_is_fed[d.interface] = true;
-      hold(d.interface, r.arrival);
-    }
+    hold(d.interface, r.arrival);
     ++p.outstanding;
   });
-  for (const Arrival& a : m_arrivals) m_is_fed[a.port] = false;
   while (p.outstanding > 0) sc_core::wait(all_done);
   m_clock.wait_until(Cycles(p.last_done));
 }

@@ -97,8 +97,8 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   // The cycle at which a request arriving now enters (ceil(now / tCK)); first offers the held
   // arrivals of an earlier cycle.
   std::uint64_t arrival_cycle();
-  // Interface i was given a request arriving at `arrival`: the scheduler wakes in time to hand
-  // out its completion.
+  // Interface i was given a request arriving at `arrival` (held in m_arrivals): the scheduler
+  // wakes in time to hand out its completion.
   void hold(std::uint32_t i, std::uint64_t arrival);
   // Offers the held arrivals to their controllers, in source order (see the top of the file).
   void offer_arrivals();
@@ -129,9 +129,9 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   };
   std::vector<Arrival> m_arrivals;
   std::vector<Request> m_completed;                 // scratch
-  std::vector<std::uint32_t> m_fed;  // scratch: the interfaces offer_arrivals() offered to
-  std::vector<bool> m_is_fed;                       // scratch: per interface, whether in m_fed
-  std::vector<bool> m_held;  // per interface: whether m_arrivals holds a request for it
+  // Per interface, whether m_arrivals holds a request for it; and those interfaces.
+  std::vector<bool> m_held;
+  std::vector<std::uint32_t> m_held_ports;
   std::vector<std::unique_ptr<Pending>> m_pending;  // port accesses, reused
   std::vector<Pending*> m_free_pending;
   // Per interface, the last cycle whose decisions may be taken before its controller must be

@@ -9,6 +9,7 @@
 
 #include "sim/core/units.h"
 #include "sim/driver/kernel_session.h"
+#include "tests/support/kernel_noise.h"
 
 namespace llmsim {
 namespace {
@@ -17,8 +18,8 @@ using sc_core::SC_NS;
 using sc_core::sc_time;
 
 // Eight workers begin to wait for 100 ns at 1, 2, ... 8 ns (worker i at (i + 1) ns); `noise`
-// extra processes sleep raw kernel waits of pseudo-random lengths through 200 ns, many of them
-// ending at 100 ns too. Returns the order in which the workers resumed.
+// extra processes sleep raw kernel waits of 1 to 10 ns through 200 ns, many of them ending at
+// 100 ns too. Returns the order in which the workers resumed.
 std::vector<int> resume_order(std::uint32_t noise) {
   driver::KernelSession session;
   std::vector<int> order;
@@ -30,15 +31,7 @@ std::vector<int> resume_order(std::uint32_t noise) {
       order.push_back(i);
     });
   }
-  for (std::uint32_t n = 0; n < noise; ++n) {
-    sc_core::sc_spawn([n] {
-      std::uint64_t x = 0x9e3779b97f4a7c15ull * (n + 1);
-      while (sc_core::sc_time_stamp() < sc_time(200, SC_NS)) {
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-        sc_core::wait(sc_time(double(1 + (x >> 33) % 10), SC_NS));
-      }
-    });
-  }
+  test::spawn_noise(noise, sc_time(1, SC_NS), 10, sc_time(200, SC_NS));
   sc_core::sc_start();
   return order;
 }

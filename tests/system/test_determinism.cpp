@@ -10,33 +10,23 @@
 
 #include "sim/driver/presets.h"
 #include "sim/driver/run.h"
+#include "tests/support/kernel_noise.h"
 #include "workloads/transformer.h"
 
 namespace {
 
 using namespace llmsim;
 
-// `threads` processes that sleep for pseudo-random multiples of half a nanosecond (edges of
-// the 1 GHz cores and of the 2 GHz NoC among them) until `until_ns`.
-void spawn_noise(std::uint32_t threads, std::uint64_t until_ns) {
-  for (std::uint32_t i = 0; i < threads; ++i) {
-    sc_core::sc_spawn(
-        [=] {
-          std::uint64_t x = 0x9e3779b97f4a7c15ull * (i + 1);
-          const sc_core::sc_time until(double(until_ns), sc_core::SC_NS);
-          while (sc_core::sc_time_stamp() < until) {
-            x = x * 6364136223846793005ull + 1442695040888963407ull;
-            sc_core::wait(sc_core::sc_time(0.5 * double(1 + (x >> 33) % 16), sc_core::SC_NS));
-          }
-        },
-        sc_core::sc_gen_unique_name("noise"));
-  }
-}
-
 driver::RunResult run(const std::string& arch, const workloads::Workload& w,
                       std::uint32_t noise_threads, std::uint64_t until_ns) {
   driver::RunSpec spec{arch, driver::load_arch(arch), {}, w};
-  if (noise_threads > 0) spec.elaborated = [=] { spawn_noise(noise_threads, until_ns); };
+  // Sleeps of 0.5 to 8 ns: edges of the 1 GHz cores and of the 2 GHz NoC among them.
+  if (noise_threads > 0) {
+    spec.elaborated = [=] {
+      test::spawn_noise(noise_threads, sc_core::sc_time(0.5, sc_core::SC_NS), 16,
+                        sc_core::sc_time(double(until_ns), sc_core::SC_NS));
+    };
+  }
   return driver::run(spec);
 }
 
