@@ -73,11 +73,14 @@ class Lowerer {
     m_dep_sem.assign(n, 0);
     m_last_producer.assign(n, -1);
     m_last_use.assign(n, -1);
+    m_readers.assign(n, 0);
+    m_fused_into.assign(n, -1);
     std::uint32_t next_sem = kFirstDep;
     for (std::size_t i = 0; i < n; ++i) {
       for (const Operand& x : m_w.ops[i].operands()) {
         if (!x.is_op()) continue;
         m_last_producer[i] = std::max(m_last_producer[i], x.op);
+        if (m_last_use[std::size_t(x.op)] != int(i)) ++m_readers[std::size_t(x.op)];
         m_last_use[std::size_t(x.op)] = int(i);
       }
       if (m_last_producer[i] >= 0) m_dep_sem[i] = next_sem++;
@@ -91,17 +94,21 @@ class Lowerer {
 
     for (std::size_t i = 0; i < n; ++i) {
       m_op = int(i);
-      if (m_last_producer[i] >= 0) {
-        const std::uint32_t barrier = m_next_barrier++;
-        for (auto& core : m_out.program.cores) {
-          core.queue(isa::QueueKind::load).push_back(inst(isa::SemWait{m_dep_sem[i]}, m_op));
-          core.queue(isa::QueueKind::load).push_back(inst(isa::Barrier{barrier}, m_op));
+      // An op fused into a matmul's epilogue ran there (its instructions carry its index);
+      // its consumers wait for the matmul's stores, which precede the signals below.
+      if (m_fused_into[i] < 0) {
+        if (m_last_producer[i] >= 0) {
+          const std::uint32_t barrier = m_next_barrier++;
+          for (auto& core : m_out.program.cores) {
+            core.queue(isa::QueueKind::load).push_back(inst(isa::SemWait{m_dep_sem[i]}, m_op));
+            core.queue(isa::QueueKind::load).push_back(inst(isa::Barrier{barrier}, m_op));
+          }
         }
+        std::visit([this](const auto& body) { lower(body); }, m_w.ops[i].body());
       }
-      std::visit([this](const auto& body) { lower(body); }, m_w.ops[i].body());
       retire_inputs(i);
       for (std::size_t j = i + 1; j < n; ++j) {
-        if (m_last_producer[j] != int(i)) continue;
+        if (m_last_producer[j] != int(i) || m_fused_into[j] >= 0) continue;
         for (auto& core : m_out.program.cores) {
           core.queue(isa::QueueKind::store).push_back(inst(isa::SemSignal{m_dep_sem[j]}, -1));
         }
@@ -129,10 +136,16 @@ class Lowerer {
   // The current op's output, rows x cols of `elem` bytes: a buffer it may reuse (DramBuffers).
   // Its loads wait for its last producer on every core, and each core finishes its ops in
   // order, so every op up to that producer is done before it writes.
-  std::uint64_t output(std::uint64_t rows, std::uint64_t cols, std::uint64_t elem) {
+  // With an epilogue, the buffer holds the output of its last fused op instead (`owner`); the
+  // matmul's own output and those of the ops before it in the chain never reach DRAM.
+  std::uint64_t output(std::uint64_t rows, std::uint64_t cols, std::uint64_t elem,
+                       const std::vector<int>& epilogue = {}) {
     const std::uint64_t bytes = rows * cols * elem;
     const std::uint64_t addr = m_dram.reusable(bytes, m_last_producer[std::size_t(m_op)]);
-    m_regions[std::size_t(m_op)] = {addr, rows, cols, bytes};
+    const int owner = epilogue.empty() ? m_op : epilogue.back();
+    m_regions[std::size_t(m_op)] = {addr, rows, cols, 0};
+    for (const int f : epilogue) m_regions[std::size_t(f)] = {addr, rows, cols, 0};
+    m_regions[std::size_t(owner)].bytes = bytes;
     return addr;
   }
   // After op i: the outputs it was the last to read go back to the plan (caches stay).
@@ -164,6 +177,32 @@ class Lowerer {
   }
   const Region& producer(const Operand& x) const { return m_regions[std::size_t(x.op)]; }
   const Op& producer_op(const Operand& x) const { return m_w.ops[std::size_t(x.op)]; }
+
+  // ---------------------------------------------------------------- epilogue fusion
+  // The ops that run in this matmul's epilogue (lowering.h), in order: each the only reader of
+  // the output before it, of the matmul's shape and dtype, element-wise (softmax when a tile
+  // holds whole rows, nt >= n). Ops with a second operand (residual adds) or parameters (norms)
+  // stay separate.
+  std::vector<int> epilogue_chain(const MatmulOp& op, const Tiling& tl) const {
+    std::vector<int> chain;
+    if (!m_o.fuses()) return chain;
+    for (int cur = m_op; m_readers[std::size_t(cur)] == 1;) {
+      const int f = m_last_use[std::size_t(cur)];
+      const auto* v = m_w.ops[std::size_t(f)].get_if<VectorOp>();
+      if (v == nullptr || v->inputs.size() != 1 || !v->inputs[0].is_op() ||
+          v->inputs[0].op != cur || v->dtype != op.dtype || v->rows != op.batch * op.m ||
+          v->cols != op.n) {
+        break;
+      }
+      const bool elementwise = v->kind == VectorKind::scale || v->kind == VectorKind::mask ||
+                               v->kind == VectorKind::relu || v->kind == VectorKind::gelu ||
+                               v->kind == VectorKind::silu || v->kind == VectorKind::tanh;
+      if (!elementwise && !(v->kind == VectorKind::softmax && tl.nt >= op.n)) break;
+      chain.push_back(f);
+      cur = f;
+    }
+    return chain;
+  }
 
   // ---------------------------------------------------------------- matmul
   void lower(const MatmulOp& op) {
@@ -233,7 +272,12 @@ class Lowerer {
       const std::uint64_t b = bi / hkv, j = bi % hkv;
       return {r.addr + (b * sr * r.cols + j * sc) * e, r.cols * e, kOneGroup, 0};
     };
-    const std::uint64_t c_addr = output(op.batch * op.m, op.n, e);
+    const std::vector<int> epilogue = epilogue_chain(op, tl);
+    for (const int f : epilogue) {
+      m_fused_into[std::size_t(f)] = m_op;
+      m_out.plans[std::size_t(f)].fused_into = m_op;
+    }
+    const std::uint64_t c_addr = output(op.batch * op.m, op.n, e, epilogue);
 
     // Split of the output tiles over the cores.
     const std::uint64_t cores = m_t.num_cores;
@@ -351,6 +395,17 @@ class Lowerer {
             ++p.pieces;
           }
           push(ci, isa::QueueKind::store, isa::SemWait{kAccFull});
+          // The epilogue, in place on the tile's accumulator slot (fp32 lanes on int32/fp32
+          // accumulators), from the store queue: the array meanwhile computes the next tile
+          // into the other slot.
+          for (const int f : epilogue) {
+            const auto& v = *m_w.ops[std::size_t(f)].get_if<VectorOp>();
+            const isa::VectorOperand acc{isa::Sram::accumulator, c_sram, std::uint32_t(acc_e)};
+            q(ci, isa::QueueKind::store)
+                .push_back(inst(vector_instruction(v.kind, ms, ns, acc, acc, (bi * op.m + m0) % op.n),
+                                f));
+            ++m_out.plans[std::size_t(f)].pieces;
+          }
           for_blocks(vc, m0, ms, n0, ns, e, c_sram, [&](const isa::Block& b) {
             push(ci, isa::QueueKind::store,
                  isa::DmaStore{b, isa::Sram::accumulator, std::uint32_t(acc_e), std::uint32_t(e)});
@@ -409,6 +464,23 @@ class Lowerer {
   }
 
   // ---------------------------------------------------------------- vector
+  // A vector instruction of `kind` on rows x cols from `src` to `dst`, without a second source;
+  // `query_pos0`: a mask's first row is that query (row r of a block of cols query rows).
+  static isa::VectorOp vector_instruction(VectorKind kind, std::uint64_t rows, std::uint64_t cols,
+                                          isa::VectorOperand src, isa::VectorOperand dst,
+                                          std::uint64_t query_pos0) {
+    isa::VectorOp v;
+    v.kind = kind;
+    v.rows = rows;
+    v.cols = cols;
+    v.dtype = isa::DType::fp32;  // the unit computes in fp32 (core.vector.dtypes)
+    v.src = src;
+    v.dst = dst;
+    if (kind == VectorKind::mask) v.mask.query_pos0 = query_pos0;
+    if (kind == VectorKind::scale) v.scalar = 0.125;  // 1/sqrt(d): timing only
+    return v;
+  }
+
   void lower(const VectorOp& op) {
     const std::uint64_t e = isa::size_bytes(op.dtype);
     const std::uint64_t in_e = op.kind == VectorKind::dequantize ? 1 : e;
@@ -482,13 +554,9 @@ class Lowerer {
             }
           },
           [&](std::uint64_t slot) {
-            isa::VectorOp v;
-            v.kind = op.kind;
-            v.rows = nr;
-            v.cols = op.cols;
-            v.dtype = isa::DType::fp32;  // the unit computes in fp32 (core.vector.dtypes)
-            v.src = {isa::Sram::scratchpad, slot, std::uint32_t(in_e)};
-            v.dst = {isa::Sram::scratchpad, slot, std::uint32_t(e)};
+            isa::VectorOp v = vector_instruction(
+                op.kind, nr, op.cols, {isa::Sram::scratchpad, slot, std::uint32_t(in_e)},
+                {isa::Sram::scratchpad, slot, std::uint32_t(e)}, r0 % op.cols);
             if (sources.size() == 2) {
               v.src2 = {isa::Sram::scratchpad, slot + src_bytes, std::uint32_t(in_e)};
               v.src2_rows = nr;
@@ -499,10 +567,6 @@ class Lowerer {
               v.src2 = {isa::Sram::scratchpad, slot + param_off, std::uint32_t(e)};
               v.src2_rows = param_rows;
             }
-            if (op.kind == VectorKind::mask) {
-              v.mask.query_pos0 = r0 % op.cols;  // row r of a block of cols query rows
-            }
-            if (op.kind == VectorKind::scale) v.scalar = 0.125;  // 1/sqrt(d): timing only
             push(c, isa::QueueKind::compute, v);
           },
           [&](std::uint64_t slot) { store_rows(c, vout, r0, nr, op.cols, e, slot); });
@@ -591,6 +655,8 @@ class Lowerer {
   std::vector<std::uint32_t> m_dep_sem;
   std::vector<int> m_last_producer;
   std::vector<int> m_last_use;  // per op: the last op reading its output, or -1
+  std::vector<int> m_readers;   // per op: how many ops read its output
+  std::vector<int> m_fused_into;  // per op: the matmul whose epilogue runs it, or -1
   DramBuffers m_dram;
   std::vector<std::uint32_t> m_ab_slot, m_acc_slot_index;
   std::vector<std::uint32_t> m_a_region;  // per core: the A region its next row block takes

@@ -12,6 +12,7 @@
 // cores, and run through the three queues:
 //   matmul  per output tile and k tile: load A and B blocks (scratchpad slot s) | GEMM into
 //           accumulator slot a (+= after the first k) | store C, requantised, after the last k
+//           (after the fused ops' epilogue, if any, see below)
 //   vector  per chunk of rows: load the inputs (and a parameter row or table) | the vector op,
 //           in place | store the chunk
 //   embedding  per chunk of tokens: one row load per token from the table | (nothing) | store
@@ -30,6 +31,14 @@
 // `auto` picks the tiling by the cost model and the split whose busiest core has the least
 // estimated compute (ties: tiles); `fixed` uses one array fold per GEMM (kt = R, nt = C, mt as
 // large as fits) and `tiles`. A split named in the options overrides either.
+//
+// Epilogue fusion (`auto`, or --fusion on): a chain of element-wise vector ops after a matmul
+// (scale, mask, relu, gelu, silu, tanh; softmax when a tile holds whole rows), each the only
+// reader of the output before it and of the matmul's shape and dtype, runs on every output
+// tile in the accumulator, from the store queue after the tile's last GEMM and before its
+// stores (the vector unit meanwhile free for nothing else; the array computes the next tile).
+// The matmul's stores write the chain's last output; the fused ops move no DRAM bytes and keep
+// their place in the op list (OpPlan::fused_into), with their epilogue instructions.
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -49,6 +58,10 @@ std::optional<Split> parse_split(const std::string& s);  // also accepts nothing
 struct MappingOptions {
   bool automatic = true;       // --mapping auto | fixed
   std::optional<Split> split;  // forced split for every matmul
+  // --fusion on | off: run element-wise successors in matmul epilogues (lowering.cpp); by
+  // default with `auto` and not with `fixed`.
+  std::optional<bool> fusion;
+  bool fuses() const { return fusion.value_or(automatic); }
 };
 
 // How one op was mapped, for reports.
@@ -60,6 +73,9 @@ struct OpPlan {
   // Bytes an ideal machine must still move for this op: its external operands (weights,
   // inputs, KV cache) read once, the KV-cache rows it writes, and the output of the last op.
   std::uint64_t compulsory_bytes = 0;
+  // A vector op run in a matmul's epilogue (`auto` mapping, lowering.cpp): that matmul's index,
+  // else -1. Its instructions are the epilogue's; it moves no DRAM bytes of its own.
+  int fused_into = -1;
 };
 
 struct Lowered {

@@ -9,9 +9,9 @@ namespace llmsim::core {
 void IntervalSet::add(Cycles start, Cycles end) {
   if (end <= start) return;
   if (!m_end.empty()) {
-    LLMSIM_CHECK(start >= m_end.back(), "intervals added out of order");
-    if (start == m_end.back()) {
-      m_end.back() = end;
+    LLMSIM_CHECK(start >= m_start.back(), "intervals added out of order");
+    if (start <= m_end.back()) {
+      m_end.back() = max(m_end.back(), end);
       return;
     }
   }

@@ -3,7 +3,7 @@
 //
 // Every core cycle falls in exactly one class:
 //   compute       the systolic array or the vector unit is busy (the compute queue runs a Gemm
-//                 or a VectorOp, of whatever op);
+//                 or a VectorOp, of whatever op, or the store queue a matmul's epilogue);
 //   memory stall  neither is busy and at least one DMA block of this core is in flight (issued
 //                 by the load or store queue and not yet complete): the core waits for operands
 //                 to arrive or for results to leave;
@@ -25,8 +25,9 @@ namespace llmsim::core {
 // running total of their lengths so that the cycles covered in any span cost a binary search.
 class IntervalSet {
  public:
-  // Requires start >= the end of the last interval (touching intervals merge); empty ones are
-  // dropped.
+  // Requires start >= the start of the last interval; an interval that overlaps or touches
+  // the last one merges with it (the union: the array and the vector unit may be busy at once,
+  // when a matmul's epilogue runs from the store queue); empty ones are dropped.
   void add(Cycles start, Cycles end);
   // Cycles of [begin, end) covered by the set.
   Cycles covered(Cycles begin, Cycles end) const;

@@ -132,16 +132,16 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
         inst.op);
   } else if (const auto* i = std::get_if<isa::Gemm>(&inst.body)) {
     const Cycles end = m_systolic.execute(*i, start, m_spad, m_acc, inst.op);
+    m_activity.busy(start, end);  // recorded at its start: the queues' starts come in order
     m_clock.wait_until(end);
-    m_activity.busy(start, end);
     if (rec) {
       rec->macs += i->m * i->k * i->n;
       rec->compute_cycles += end - start;
     }
   } else if (const auto* i = std::get_if<isa::VectorOp>(&inst.body)) {
     const Cycles end = m_vector.execute(*i, start, m_spad, m_acc, inst.op);
-    m_clock.wait_until(end);
     m_activity.busy(start, end);
+    m_clock.wait_until(end);
     if (rec) rec->compute_cycles += end - start;
   } else if (const auto* i = std::get_if<isa::SemSignal>(&inst.body)) {
     LLMSIM_CHECK(i->sem < m_sems.size(), "semaphore out of range");

@@ -166,7 +166,15 @@ void HbmMemory::offer_arrivals() {
   if (m_arrivals.empty()) return;
   auto by_source = [](const Arrival& a, const Arrival& b) { return a.source < b.source; };
   if (!std::is_sorted(m_arrivals.begin(), m_arrivals.end(), by_source)) {
-    std::stable_sort(m_arrivals.begin(), m_arrivals.end(), by_source);
+    // A counting sort: sources (cores) are few, and each keeps its arrival order.
+    std::uint32_t sources = 0;
+    for (const Arrival& a : m_arrivals) sources = std::max(sources, a.source + 1);
+    m_source_start.assign(sources + 1, 0);
+    for (const Arrival& a : m_arrivals) ++m_source_start[a.source + 1];
+    for (std::uint32_t s = 0; s < sources; ++s) m_source_start[s + 1] += m_source_start[s];
+    m_sorted.resize(m_arrivals.size());
+    for (const Arrival& a : m_arrivals) m_sorted[m_source_start[a.source]++] = a;
+    m_arrivals.swap(m_sorted);
   }
   for (const Arrival& a : m_arrivals) m_system.controller(a.port).offer(a.request);
   m_arrivals.clear();

@@ -128,6 +128,8 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
     Request request;
   };
   std::vector<Arrival> m_arrivals;
+  std::vector<Arrival> m_sorted;                 // offer_arrivals' scratch
+  std::vector<std::uint64_t> m_source_start;     // offer_arrivals' scratch
   std::vector<Request> m_completed;                 // scratch
   // Per interface, whether m_arrivals holds a request for it; and those interfaces.
   std::vector<bool> m_held;

@@ -142,6 +142,7 @@ void VectorUnit::trace_to(timeline::Timeline& tl, std::uint32_t pid) {
 Cycles VectorUnit::execute(const isa::VectorOp& op, Cycles now, sram::BankedSram& spad,
                            sram::BankedSram& acc, std::int32_t op_index) {
   check(op, spad, acc);
+  now = max(now, m_free);
   const VectorPlan plan = vector_plan(op);
   const VectorTiming t = vector_timing(m_params.timing, op);
   auto sram = [&](const isa::VectorOperand& o) -> sram::BankedSram& {
@@ -173,6 +174,7 @@ Cycles VectorUnit::execute(const isa::VectorOp& op, Cycles now, sram::BankedSram
   }
   const Cycles compute_end = now + t.cycles;
   const Cycles end = max(compute_end, sram_end);
+  m_free = end;
   m_busy_cycles += t.cycles.count();
   m_stall_cycles += (end - compute_end).count();
   ++m_ops;

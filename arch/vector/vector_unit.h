@@ -68,7 +68,9 @@ class VectorUnit {
  public:
   VectorUnit(const VectorParams& p, const ClockDomain& clock, stats::Group& parent);
 
-  // Starts `op` at cycle `now`; returns the cycle it completes. Throws WorkloadError, naming
+  // Starts `op` at cycle `now`, or when the op before it completes if that is later (one op at
+  // a time: the compute queue's vector ops and the matmul epilogues that the store queue runs
+  // share the unit); returns the cycle it completes. Throws WorkloadError, naming
   // the instruction, for an op the unit cannot run: one that breaks the ISA's rules
   // (check_vector_op), a dtype not in core.vector.dtypes, or an operand outside its SRAM.
   // `op_index` (the instruction's op, or -1) names it on a timeline.
@@ -92,6 +94,7 @@ class VectorUnit {
   timeline::TrackId m_track = 0;
   std::array<timeline::KindId, kNumVectorKinds> m_kind_span{};
   timeline::KindId m_stall_span = 0;
+  Cycles m_free;  // completion of the last op
 
   stats::Group m_stats;
   stats::Counter m_busy_cycles;

@@ -24,7 +24,8 @@ constexpr const char* kUsage =
     "usage: llmsim <command> [options]\n"
     "commands:\n"
     "  run       --arch PRESET|FILE (--workload NAME|FILE | --model NAME|FILE [model options])\n"
-    "            [--mapping auto|fixed] [--split tiles|rows|cols|batch] [--set key=value]...\n"
+    "            [--mapping auto|fixed] [--split tiles|rows|cols|batch] [--fusion on|off]\n"
+    "            [--set key=value]...\n"
     "            [--out DIR] [--timeline FILE [--timeline-max-events N]]\n"
     "            simulate and print a summary and a per-layer table; with --out, write\n"
     "            stats.json, config.json, ops.csv; with --timeline, a Chrome trace-event JSON\n"
@@ -70,7 +71,7 @@ struct ModelArgs {
 };
 
 struct Options {
-  std::string arch, workload, out, mapping = "auto", split, timeline, timeline_max_events;
+  std::string arch, workload, out, mapping = "auto", split, fusion, timeline, timeline_max_events;
   std::vector<std::string> sets;
   ModelArgs model;
 
@@ -93,6 +94,12 @@ struct Options {
       m.split = workloads::parse_split(split);
       if (!m.split) throw UserError("--split " + split + ": must be tiles, rows, cols or batch");
     }
+    if (!fusion.empty()) {
+      if (fusion != "on" && fusion != "off") {
+        throw UserError("--fusion " + fusion + ": must be on or off");
+      }
+      m.fusion = fusion == "on";
+    }
     return m;
   }
 };
@@ -105,7 +112,8 @@ Options parse(const std::string& cmd, const std::vector<std::string>& args, bool
   if (need_workload) {
     desc.add_options()("workload", po::value(&o.workload), "workload name or JSON file")(
         "mapping", po::value(&o.mapping), "auto (default) or fixed")(
-        "split", po::value(&o.split), "multi-core split of every matmul");
+        "split", po::value(&o.split), "multi-core split of every matmul")(
+        "fusion", po::value(&o.fusion), "on or off: element-wise ops in matmul epilogues");
     o.model.add(desc);
   }
   if (cmd == "run") {

@@ -142,7 +142,8 @@ void print_summary(std::ostream& os, const RunResult& r) {
                                                       std::to_string(o.plan.tiling.kt) + "x" +
                                                       std::to_string(o.plan.tiling.nt) +
                                                       (o.plan.tiling.a_resident ? " A" : "")
-                                                : o.kind;
+                             : o.plan.fused_into >= 0 ? o.kind + " (epilogue)"
+                                                      : o.kind;
     os << std::left << std::setw(16) << o.name << std::right << std::setw(18) << o.shape
        << std::setw(20) << tile << std::setw(14) << o.cycles << std::setw(7)
        << fixed(100 * o.utilisation, 1) << "%" << std::setw(14)
@@ -154,7 +155,8 @@ std::string ops_csv(const RunResult& r) {
   std::ostringstream os;
   os << "op,name,layer,kind,shape,m,k,n,batch,dtype,tile_m,tile_k,tile_n,split,chunk_rows,"
         "start_cycle,end_cycle,cycles,compute_cycles,macs,utilisation,dram_read_bytes,"
-        "dram_written_bytes,compulsory_bytes,cores,memory_stall_cycles,sync_cycles,a_resident\n";
+        "dram_written_bytes,compulsory_bytes,cores,memory_stall_cycles,sync_cycles,a_resident,"
+        "fused_into\n";
   for (std::size_t i = 0; i < r.ops.size(); ++i) {
     const OpResult& o = r.ops[i];
     const bool mm = o.kind == "matmul";
@@ -166,7 +168,8 @@ std::string ops_csv(const RunResult& r) {
        << o.breakdown.compute_cycles << "," << o.macs << "," << fixed(o.utilisation, 6) << ","
        << o.dram_read_bytes << "," << o.dram_written_bytes << "," << o.plan.compulsory_bytes << ","
        << o.breakdown.cores << "," << o.breakdown.memory_stall_cycles << ","
-       << o.breakdown.sync_cycles << "," << (mm && o.plan.tiling.a_resident ? 1 : 0) << "\n";
+       << o.breakdown.sync_cycles << "," << (mm && o.plan.tiling.a_resident ? 1 : 0) << ","
+       << (o.plan.fused_into >= 0 ? r.ops[std::size_t(o.plan.fused_into)].name : "") << "\n";
   }
   return os.str();
 }

@@ -105,6 +105,8 @@ config::Json to_json(const OpResult& o) {
   } else {
     j["chunk_rows"] = o.plan.chunk_rows;
   }
+  // A vector op run in a matmul's epilogue (--mapping auto): that matmul's op index.
+  if (o.plan.fused_into >= 0) j["fused_into"] = o.plan.fused_into;
   j["pieces"] = o.plan.pieces;
   add_json(j, o.breakdown);
   return j;

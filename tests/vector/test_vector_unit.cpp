@@ -138,6 +138,19 @@ TEST_CASE("vector unit: an op waits for bank ports another access holds", "[vect
   CHECK(rig.counter("vector.stall_cycles") == 4);
 }
 
+TEST_CASE("vector unit: runs one op at a time", "[vector]") {
+  driver::KernelSession session;
+  // The compute queue and a matmul epilogue from the store queue may both issue at cycle 0: the
+  // second add starts when the first ends (8) and ends 8 later. One issued after the first has
+  // ended (at 20) starts at once.
+  Rig rig(sram_params(8, 16), sram_params(8, 16));
+  CHECK(rig.run(residual_add(), 0) == 8);
+  CHECK(rig.run(residual_add(), 0) == 16);
+  CHECK(rig.run(residual_add(), 20) == 28);
+  CHECK(rig.counter("vector.busy_cycles") == 24);
+  CHECK(rig.counter("vector.stall_cycles") == 0);
+}
+
 TEST_CASE("vector unit: softmax moves every pass's operands through the ports", "[vector]") {
   driver::KernelSession session;
   Rig rig(sram_params(8, 16), sram_params(8, 16));

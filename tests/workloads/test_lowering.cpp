@@ -147,7 +147,10 @@ TEST_CASE("lowering: a consumer waits for its producer's stores on every core") 
     {"op": "matmul", "name": "a", "m": 64, "k": 16, "n": 16},
     {"op": "relu", "name": "r", "rows": 64, "cols": 16, "inputs": ["a"]},
     {"op": "matmul", "name": "b", "m": 64, "k": 16, "n": 16}]})");
-  const Lowered l = lower(w, target(2));
+  MappingOptions fixed;  // (auto would run relu in a's epilogue)
+  fixed.automatic = false;
+  const Lowered l = lower(w, target(2), fixed);
+  CHECK(l.plans[1].fused_into == -1);
   for (const auto& core : l.program.cores) {
     const auto& ld = core.queue(isa::QueueKind::load);
     // Semaphores 0-4 are the double buffers' and the A regions'; relu waits for a on 5.
@@ -163,6 +166,110 @@ TEST_CASE("lowering: a consumer waits for its producer's stores on every core") 
     }
     CHECK(signalled == std::set<std::uint32_t>{5});
   }
+}
+
+TEST_CASE("lowering: auto runs a matmul's element-wise successors in its epilogue") {
+  // a (64 x 16 x 16) -> scale -> relu -> b reads relu. With auto, scale and relu run on each of
+  // a's output tiles in the accumulator, from the store queue between the tile's acc_full wait
+  // and its stores; a's stores write relu's output, which b loads; b waits for a's stores.
+  const Workload w = parse(R"({"ops": [
+    {"op": "matmul", "name": "a", "m": 64, "k": 16, "n": 16},
+    {"op": "scale", "name": "s", "rows": 64, "cols": 16, "inputs": ["a"]},
+    {"op": "relu", "name": "r", "rows": 64, "cols": 16, "inputs": ["s"]},
+    {"op": "matmul", "name": "b", "m": 64, "k": 16, "n": 16, "a": "r"}]})");
+  const Lowered l = lower(w, target(2));
+  CHECK(l.plans[1].fused_into == 0);
+  CHECK(l.plans[2].fused_into == 0);
+  CHECK(l.plans[3].fused_into == -1);
+  std::set<std::uint64_t> stored, loaded;
+  std::uint64_t tiles = 0;
+  for (const auto& core : l.program.cores) {
+    // Nothing of s or r is loaded, computed by the compute queue, or waited for.
+    for (int op : {1, 2}) {
+      CHECK(of<isa::DmaLoad>(core.queue(isa::QueueKind::load), op).empty());
+      CHECK(of<isa::SemWait>(core.queue(isa::QueueKind::load), op).empty());
+      CHECK(of<isa::VectorOp>(core.queue(isa::QueueKind::compute), op).empty());
+    }
+    // The store queue: per tile of a, wait acc_full, scale, relu (in place on the accumulator
+    // slot), then the stores.
+    const auto& st = core.queue(isa::QueueKind::store);
+    for (std::size_t i = 0; i < st.size(); ++i) {
+      const auto* v = std::get_if<isa::VectorOp>(&st[i].body);
+      if (v == nullptr || st[i].op != 1) continue;
+      ++tiles;
+      REQUIRE(i + 2 < st.size());
+      CHECK(std::get<isa::SemWait>(st[i - 1].body).sem == 3);  // acc_full
+      CHECK(v->kind == isa::VectorKind::scale);
+      CHECK(v->src.sram == isa::Sram::accumulator);
+      CHECK(v->src.elem_bytes == 4);  // int32 accumulators
+      CHECK(v->dst.addr == v->src.addr);
+      const auto& relu = std::get<isa::VectorOp>(st[i + 1].body);
+      CHECK(st[i + 1].op == 2);
+      CHECK(relu.kind == isa::VectorKind::relu);
+      CHECK(relu.src.addr == v->src.addr);
+      CHECK(std::holds_alternative<isa::DmaStore>(st[i + 2].body));
+    }
+    for (const auto& s : of<isa::DmaStore>(core.queue(isa::QueueKind::store), 0)) {
+      stored.insert(s.block.dram_addr);
+    }
+    // b's A blocks come from where a's tiles went: its first rows start at the region a wrote.
+    for (const auto& d : of<isa::DmaLoad>(core.queue(isa::QueueKind::load), 3)) {
+      loaded.insert(d.block.dram_addr);
+    }
+  }
+  CHECK(tiles == l.plans[1].pieces);
+  CHECK(l.plans[2].pieces == l.plans[1].pieces);
+  CHECK(l.plans[1].pieces == l.plans[0].pieces);  // one k tile: one epilogue per GEMM
+  CHECK(std::includes(loaded.begin(), loaded.end(), stored.begin(), stored.end()));
+
+  // The fixed mapping keeps them separate ops, each loading its input.
+  MappingOptions fixed;
+  fixed.automatic = false;
+  const Lowered f = lower(w, target(2), fixed);
+  CHECK(f.plans[1].fused_into == -1);
+  CHECK_FALSE(of<isa::DmaLoad>(f.program.cores[0].queue(isa::QueueKind::load), 1).empty());
+}
+
+TEST_CASE("lowering: what stays out of a matmul's epilogue") {
+  auto fused = [](const std::string& text) {
+    const Lowered l = lower(parse(text), target(1));
+    std::vector<int> out;
+    for (const auto& p : l.plans) out.push_back(p.fused_into);
+    return out;
+  };
+  // An output read twice (gelu and the add) is stored as it is.
+  CHECK(fused(R"({"ops": [
+    {"op": "matmul", "name": "a", "m": 32, "k": 16, "n": 16},
+    {"op": "gelu", "name": "g", "rows": 32, "cols": 16, "inputs": ["a"]},
+    {"op": "add", "name": "s", "rows": 32, "cols": 16, "inputs": ["a", "g"]}]})") ==
+        std::vector<int>{-1, -1, -1});
+  // Ops with a second operand (a bias add) or with parameters (layernorm) stay separate.
+  CHECK(fused(R"({"ops": [
+    {"op": "matmul", "name": "a", "m": 32, "k": 16, "n": 16},
+    {"op": "add", "name": "b", "rows": 32, "cols": 16, "inputs": ["a", "weight"]}]})") ==
+        std::vector<int>{-1, -1});
+  CHECK(fused(R"({"ops": [
+    {"op": "matmul", "name": "a", "m": 32, "k": 16, "n": 16},
+    {"op": "layernorm", "name": "n", "rows": 32, "cols": 16, "inputs": ["a"]}]})") ==
+        std::vector<int>{-1, -1});
+  // Softmax needs whole rows in a tile: n = 16 is one tile wide; n = 2048 is not (an
+  // accumulator slot of this target, 32 KiB, holds at most 16 x 512 int32); the scale before
+  // it is fused either way.
+  CHECK(fused(R"({"ops": [
+    {"op": "matmul", "name": "a", "m": 16, "k": 16, "n": 16},
+    {"op": "scale", "name": "s", "rows": 16, "cols": 16, "inputs": ["a"]},
+    {"op": "softmax", "name": "p", "rows": 16, "cols": 16, "inputs": ["s"]}]})") ==
+        std::vector<int>{-1, 0, 0});
+  CHECK(fused(R"({"ops": [
+    {"op": "matmul", "name": "a", "m": 16, "k": 16, "n": 2048},
+    {"op": "scale", "name": "s", "rows": 16, "cols": 2048, "inputs": ["a"]},
+    {"op": "softmax", "name": "p", "rows": 16, "cols": 2048, "inputs": ["s"]}]})") ==
+        std::vector<int>{-1, 0, -1});
+  // A vector op of another shape (a view) is not the matmul's output tile.
+  CHECK(fused(R"({"ops": [
+    {"op": "matmul", "name": "a", "m": 32, "k": 16, "n": 16},
+    {"op": "relu", "name": "r", "rows": 16, "cols": 32, "inputs": ["a"]}]})") ==
+        std::vector<int>{-1, -1});
 }
 
 TEST_CASE("lowering: the split options deal output tiles to the cores") {

@@ -1,0 +1,79 @@
+// Epilogue fusion (workloads/lowering.h) on a real model: BERT-base's attention scale and
+// softmax run on the scores tiles, its GELUs on the up projection's and the MLM head
+// transform's tiles, in the accumulator, and their activations no longer go through DRAM.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+
+#include "sim/driver/presets.h"
+#include "sim/driver/run.h"
+#include "workloads/transformer.h"
+
+namespace {
+
+using namespace llmsim;
+
+driver::RunResult run(const std::string& arch, const workloads::Workload& w, bool fusion) {
+  workloads::MappingOptions m;
+  m.fusion = fusion;
+  return driver::run(driver::RunSpec{arch, driver::load_arch(arch), {}, w, m});
+}
+
+std::size_t index(const driver::RunResult& r, const std::string& name) {
+  const auto it = std::find_if(r.ops.begin(), r.ops.end(),
+                               [&](const driver::OpResult& o) { return o.name == name; });
+  REQUIRE(it != r.ops.end());
+  return std::size_t(it - r.ops.begin());
+}
+
+}  // namespace
+
+TEST_CASE("fusion: BERT-base's scale, softmax and GELU run in matmul epilogues") {
+  workloads::TraceOptions o;
+  o.layers = 1;  // seq 128, batch 1, int8
+  const auto w = workloads::build_trace(workloads::load_model("bert-base-uncased"), o);
+  const auto on = run("datacenter", w, true);
+  const auto off = run("datacenter", w, false);
+  REQUIRE(on.ops.size() == off.ops.size());  // the op list is the trace's either way
+
+  const std::size_t scores = index(on, "layer0.scores"), up = index(on, "layer0.up_proj"),
+                    transform = index(on, "head.mlm_transform");
+  for (const auto& [name, into] : {std::pair<std::string, std::size_t>{"layer0.scale", scores},
+                                   {"layer0.softmax", scores},
+                                   {"layer0.act", up},
+                                   {"head.mlm_act", transform}}) {
+    INFO(name);
+    const auto& f = on.ops[index(on, name)];
+    CHECK(f.plan.fused_into == int(into));
+    CHECK(f.dram_read_bytes + f.dram_written_bytes == 0);
+    // Its work happens on the matmul's tiles, inside the matmul's span.
+    CHECK(f.start_cycle >= on.ops[into].start_cycle);
+    CHECK(f.end_cycle <= on.ops[into].end_cycle);
+    CHECK(off.ops[index(off, name)].plan.fused_into == -1);
+  }
+  // Residual adds and layer norms have a second operand or parameters: not fused.
+  CHECK(on.ops[index(on, "layer0.attn_residual")].plan.fused_into == -1);
+  CHECK(on.ops[index(on, "layer0.ffn_norm")].plan.fused_into == -1);
+
+  // Each fused op saves reading its input and writing its output (the matmul's stores write
+  // the chain's last output instead of its own): scale and softmax 2 x (12 heads x 128 x 128)
+  // B each, the layer's GELU 2 x (128 x 3072) B, the MLM head's 2 x (128 x 768) B.
+  const auto bytes = [](const driver::RunResult& r) {
+    return r.dram_read_bytes + r.dram_written_bytes;
+  };
+  CHECK(bytes(off) - bytes(on) == 2 * 2 * 12 * 128 * 128 + 2 * 128 * 3072 + 2 * 128 * 768);
+  CHECK(on.total_cycles < off.total_cycles);
+}
+
+TEST_CASE("fusion: softmax stays separate where a scores tile does not hold whole rows") {
+  // edge's accumulator slots are too small for 128 keys per row next to 128 queries.
+  workloads::TraceOptions o;
+  o.layers = 1;
+  const auto w = workloads::build_trace(workloads::load_model("bert-base-uncased"), o);
+  const auto r = run("edge", w, true);
+  const auto& scores = r.ops[index(r, "layer0.scores")];
+  CHECK(scores.plan.tiling.nt < 128);
+  CHECK(r.ops[index(r, "layer0.scale")].plan.fused_into == int(index(r, "layer0.scores")));
+  CHECK(r.ops[index(r, "layer0.softmax")].plan.fused_into == -1);
+}
