@@ -172,11 +172,21 @@ std::optional<std::uint64_t> optional_count(const py::handle& v, const char* key
 // at `timeline_max_events` spans (None: the default cap); a truncated timeline is reported with
 // a RuntimeWarning, as the CLI reports it on stderr.
 py::dict run(const py::handle& arch, const py::handle& workload, const py::handle& overrides,
-             const py::handle& timeline, const py::handle& timeline_max_events) {
+             const py::handle& timeline, const py::handle& timeline_max_events,
+             const std::string& mapping, const py::handle& split, const py::handle& fusion) {
   ArchArg a = arch_arg(arch);
   WorkloadArg w = workload_arg(workload);
   llmsim::driver::RunSpec spec;
   spec.overrides = override_list(overrides);
+  if (!split.is_none() && !py::isinstance<py::str>(split)) {
+    throw py::type_error("split must be a str or None");
+  }
+  if (!fusion.is_none() && !py::isinstance<py::bool_>(fusion)) {
+    throw py::type_error("fusion must be True, False or None");
+  }
+  spec.mapping = llmsim::driver::mapping_options(
+      mapping, split.is_none() ? "" : split.cast<std::string>(),
+      fusion.is_none() ? "" : (fusion.cast<bool>() ? "on" : "off"));
   const auto cap = optional_count(timeline_max_events, "timeline_max_events", 1);
   if (!timeline.is_none()) {
     spec.timeline.emplace();
@@ -293,6 +303,8 @@ PYBIND11_MODULE(_llmsim, m) {
   m.doc() = "llmsim's C++ simulator; use the `llmsim` package rather than this module.";
   m.def("run", &run, py::arg("arch"), py::arg("workload"), py::arg("overrides") = py::none(),
         py::arg("timeline") = py::none(), py::arg("timeline_max_events") = py::none(),
+        py::arg("mapping") = "auto", py::arg("split") = py::none(),
+        py::arg("fusion") = py::none(),
         "Simulates `workload` on `arch`; returns the stats.json document as a dict with \"ops\", "
         "\"config\" and \"wall_seconds\" added. With `timeline`, writes a Chrome trace-event "
         "JSON timeline there (at most `timeline_max_events` spans).");

@@ -181,27 +181,53 @@ class Lowerer {
   // ---------------------------------------------------------------- epilogue fusion
   // The ops that run in this matmul's epilogue (lowering.h), in order: each the only reader of
   // the output before it, of the matmul's shape and dtype, element-wise (softmax when a tile
-  // holds whole rows, nt >= n). Ops with a second operand (residual adds) or parameters (norms)
-  // stay separate.
-  std::vector<int> epilogue_chain(const MatmulOp& op, const Tiling& tl) const {
-    std::vector<int> chain;
-    if (!m_o.fuses()) return chain;
+  // holds whole rows, nt >= n), or one add of another op's output of the same shape (a
+  // residual) that is complete when the matmul starts: an op at or before the matmul's last
+  // producer, whose stores its loads wait for, and whose tile fits the scratchpad slot of the
+  // tile's last k piece next to what the piece holds. Norms (parameters) stay separate.
+  struct Epilogue {
+    std::vector<int> ops;
+    int residual = -1;  // the add's other operand (an op), or -1
+    int add = -1;       // the add, or -1
+  };
+  Epilogue epilogue_chain(const MatmulOp& op, const Tiling& tl) const {
+    Epilogue ep;
+    if (!m_o.fuses()) return ep;
+    const std::uint64_t e = isa::size_bytes(op.dtype), acc_e = isa::accumulator_bytes(op.dtype);
+    // The slot of the last k piece: its A piece (unless A-resident), B, the bias row if tk = 1.
+    const std::uint64_t piece_bytes = (tl.a_resident ? 0 : tl.mt * tl.kt * e) +
+                                      tl.kt * tl.nt * e + (op.bias ? tl.nt * acc_e : 0);
+    const bool residual_fits = piece_bytes + tl.mt * tl.nt * e <= m_spad_slot;
     for (int cur = m_op; m_readers[std::size_t(cur)] == 1;) {
       const int f = m_last_use[std::size_t(cur)];
       const auto* v = m_w.ops[std::size_t(f)].get_if<VectorOp>();
-      if (v == nullptr || v->inputs.size() != 1 || !v->inputs[0].is_op() ||
-          v->inputs[0].op != cur || v->dtype != op.dtype || v->rows != op.batch * op.m ||
-          v->cols != op.n) {
+      if (v == nullptr || v->dtype != op.dtype || v->rows != op.batch * op.m || v->cols != op.n) {
         break;
       }
       const bool elementwise = v->kind == VectorKind::scale || v->kind == VectorKind::mask ||
                                v->kind == VectorKind::relu || v->kind == VectorKind::gelu ||
                                v->kind == VectorKind::silu || v->kind == VectorKind::tanh;
-      if (!elementwise && !(v->kind == VectorKind::softmax && tl.nt >= op.n)) break;
-      chain.push_back(f);
+      if (v->inputs.size() == 1) {
+        if (!v->inputs[0].is_op() || v->inputs[0].op != cur) break;
+        if (!elementwise && !(v->kind == VectorKind::softmax && tl.nt >= op.n)) break;
+      } else {
+        if (v->kind != VectorKind::add || ep.add >= 0 || !residual_fits) break;
+        const Operand& a = v->inputs[0];
+        const Operand& b = v->inputs[1];
+        if (!a.is_op() || !b.is_op() || (a.op == cur) == (b.op == cur)) break;
+        const int r = a.op == cur ? b.op : a.op;
+        const Region& rr = m_regions[std::size_t(r)];
+        if (r > m_last_producer[std::size_t(m_op)] || rr.rows != v->rows || rr.cols != v->cols ||
+            m_w.ops[std::size_t(r)].dtype() != op.dtype) {
+          break;
+        }
+        ep.residual = r;
+        ep.add = f;
+      }
+      ep.ops.push_back(f);
       cur = f;
     }
-    return chain;
+    return ep;
   }
 
   // ---------------------------------------------------------------- matmul
@@ -272,12 +298,14 @@ class Lowerer {
       const std::uint64_t b = bi / hkv, j = bi % hkv;
       return {r.addr + (b * sr * r.cols + j * sc) * e, r.cols * e, kOneGroup, 0};
     };
-    const std::vector<int> epilogue = epilogue_chain(op, tl);
-    for (const int f : epilogue) {
+    const Epilogue ep = epilogue_chain(op, tl);
+    for (const int f : ep.ops) {
       m_fused_into[std::size_t(f)] = m_op;
       m_out.plans[std::size_t(f)].fused_into = m_op;
     }
-    const std::uint64_t c_addr = output(op.batch * op.m, op.n, e, epilogue);
+    const View residual =
+        ep.residual >= 0 ? dense(m_regions[std::size_t(ep.residual)].addr, op.n, e) : View{};
+    const std::uint64_t c_addr = output(op.batch * op.m, op.n, e, ep.ops);
 
     // Split of the output tiles over the cores.
     const std::uint64_t cores = m_t.num_cores;
@@ -357,6 +385,7 @@ class Lowerer {
               push(ci, isa::QueueKind::load, isa::SemWait{kAFree});
             }
           }
+          std::uint64_t r_sram = 0;  // the residual tile, in the last k piece's slot
           for (std::uint64_t ki = 0; ki < tk; ++ki) {
             const std::uint64_t k0 = ki * tl.kt, ks = std::min(tl.kt, op.k - k0);
             const std::uint64_t slot = next_ab_slot(ci);
@@ -385,12 +414,23 @@ class Lowerer {
                                 isa::Sram::scratchpad,
                                 std::uint32_t(acc_e)});
             }
+            // A fused residual add's tile rides with the last k tile; its slot is then freed
+            // by the store queue, after the epilogue has read it.
+            const bool holds_residual = ep.add >= 0 && ki + 1 == tk;
+            if (holds_residual) {
+              r_sram = b_sram + ks * ns * e + (op.bias && ki == 0 ? ns * acc_e : 0);
+              for_blocks(residual, bi * op.m + m0, ms, n0, ns, e, r_sram, [&](const isa::Block& b) {
+                q(ci, isa::QueueKind::load)
+                    .push_back(inst(isa::DmaLoad{b, isa::Sram::scratchpad, std::uint32_t(e)},
+                                    ep.add));
+              });
+            }
             push(ci, isa::QueueKind::load, isa::SemSignal{kAbFull});
             push(ci, isa::QueueKind::compute, isa::SemWait{kAbFull});
             if (ki == 0) push(ci, isa::QueueKind::compute, isa::SemWait{kAccFree});
             push(ci, isa::QueueKind::compute,
                  isa::Gemm{a_sram, b_sram, c_sram, ms, ks, ns, op.dtype, ki > 0});
-            push(ci, isa::QueueKind::compute, isa::SemSignal{kAbFree});
+            if (!holds_residual) push(ci, isa::QueueKind::compute, isa::SemSignal{kAbFree});
             if (ki + 1 == tk) push(ci, isa::QueueKind::compute, isa::SemSignal{kAccFull});
             ++p.pieces;
           }
@@ -398,14 +438,19 @@ class Lowerer {
           // The epilogue, in place on the tile's accumulator slot (fp32 lanes on int32/fp32
           // accumulators), from the store queue: the array meanwhile computes the next tile
           // into the other slot.
-          for (const int f : epilogue) {
+          for (const int f : ep.ops) {
             const auto& v = *m_w.ops[std::size_t(f)].get_if<VectorOp>();
             const isa::VectorOperand acc{isa::Sram::accumulator, c_sram, std::uint32_t(acc_e)};
-            q(ci, isa::QueueKind::store)
-                .push_back(inst(vector_instruction(v.kind, ms, ns, acc, acc, (bi * op.m + m0) % op.n),
-                                f));
+            isa::VectorOp vi =
+                vector_instruction(v.kind, ms, ns, acc, acc, (bi * op.m + m0) % op.n);
+            if (f == ep.add) {
+              vi.src2 = {isa::Sram::scratchpad, r_sram, std::uint32_t(e)};
+              vi.src2_rows = ms;
+            }
+            q(ci, isa::QueueKind::store).push_back(inst(vi, f));
             ++m_out.plans[std::size_t(f)].pieces;
           }
+          if (ep.add >= 0) push(ci, isa::QueueKind::store, isa::SemSignal{kAbFree});
           for_blocks(vc, m0, ms, n0, ns, e, c_sram, [&](const isa::Block& b) {
             push(ci, isa::QueueKind::store,
                  isa::DmaStore{b, isa::Sram::accumulator, std::uint32_t(acc_e), std::uint32_t(e)});

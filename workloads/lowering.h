@@ -32,13 +32,15 @@
 // estimated compute (ties: tiles); `fixed` uses one array fold per GEMM (kt = R, nt = C, mt as
 // large as fits) and `tiles`. A split named in the options overrides either.
 //
-// Epilogue fusion (`auto`, or --fusion on): a chain of element-wise vector ops after a matmul
-// (scale, mask, relu, gelu, silu, tanh; softmax when a tile holds whole rows), each the only
-// reader of the output before it and of the matmul's shape and dtype, runs on every output
-// tile in the accumulator, from the store queue after the tile's last GEMM and before its
-// stores (the vector unit meanwhile free for nothing else; the array computes the next tile).
-// The matmul's stores write the chain's last output; the fused ops move no DRAM bytes and keep
-// their place in the op list (OpPlan::fused_into), with their epilogue instructions.
+// Epilogue fusion (`auto`, or --fusion on): a chain of vector ops after a matmul, each the only
+// reader of the output before it and of the matmul's shape and dtype -- element-wise (scale,
+// mask, relu, gelu, silu, tanh), softmax when a tile holds whole rows, and at most one add of a
+// residual (another op's output, stored before the matmul starts) -- runs on every output tile
+// in the accumulator, from the store queue after the tile's last GEMM and before its stores,
+// while the array computes the next tile. A residual tile rides with the last k piece into its
+// scratchpad slot, which the store queue then frees. The matmul's stores write the chain's last
+// output; the fused ops keep their place in the op list (OpPlan::fused_into), with their
+// epilogue instructions and the residual loads.
 #include <cstddef>
 #include <optional>
 #include <string>

@@ -33,7 +33,8 @@ _TRACE_DEFAULTS = {"seq": None, "batch": 1, "phase": "prefill", "kv_len": None, 
 
 
 def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", kv_len=None,
-        dtype="int8", overrides=None, timeline=None, timeline_max_events=None):
+        dtype="int8", overrides=None, mapping="auto", split=None, fusion=None, timeline=None,
+        timeline_max_events=None):
     """Simulates a model or a workload on an architecture.
 
     Args:
@@ -49,6 +50,9 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
       overrides: None, a dict {"core.systolic.rows": 64, ...} whose values are JSON-encoded,
         or a list of "path.to.key=value" strings as given to the CLI's --set. Applied in order
         to the arch config before it is checked.
+      mapping, split, fusion: the CLI's --mapping ("auto" or "fixed"), --split (None, or
+        "tiles", "rows", "cols", "batch" for every matmul) and --fusion (None: on with auto,
+        off with fixed; True or False): README.md, "Mapping" and "Epilogue fusion".
       timeline: None, or a path (str or os.PathLike) to write the run's timeline to, as the
         CLI's --timeline: Chrome trace-event JSON that ui.perfetto.dev opens (README.md,
         "Timeline").
@@ -79,14 +83,15 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
                 raise ValueError(f"{e} (\"{model}\" is a bundled workload: "
                                  f"run(arch, workload=\"{model}\"))") from None
             raise
-        return Result(_llmsim.run(arch, built, overrides, timeline, timeline_max_events),
-                      trace=built)
+        return Result(_llmsim.run(arch, built, overrides, timeline, timeline_max_events,
+                                  mapping, split, fusion), trace=built)
     given = {"seq": seq, "batch": batch, "phase": phase, "kv_len": kv_len, "dtype": dtype}
     stray = [k for k, v in given.items() if v != _TRACE_DEFAULTS[k]]
     if stray:
         raise TypeError(f"{', '.join(stray)}: trace options apply to model= only (a workload "
                         "carries its own shapes)")
-    raw = _llmsim.run(arch, workload, overrides, timeline, timeline_max_events)
+    raw = _llmsim.run(arch, workload, overrides, timeline, timeline_max_events, mapping, split,
+                      fusion)
     if isinstance(workload, _abc.Mapping):
         return Result(raw, trace=workload)
     return Result(raw, workload=workload)

@@ -44,7 +44,11 @@ import sys
 import warnings
 
 # Keys of a point that are run() options rather than config overrides.
-RUN_OPTIONS = ("arch", "model", "workload", "seq", "batch", "phase", "kv_len", "dtype")
+RUN_OPTIONS = ("arch", "model", "workload", "seq", "batch", "phase", "kv_len", "dtype",
+               "mapping", "split", "fusion")
+# The mapping options' defaults: a point's id covers them only when they differ, so the ids of
+# sweeps recorded before they were options stay the same.
+_MAPPING_DEFAULTS = {"mapping": "auto", "split": None, "fusion": None}
 
 # Run totals every record carries (null for a failed point), in DataFrame column order.
 METRICS = ("total_cycles", "seconds", "energy_pj", "macs", "array_utilisation",
@@ -155,7 +159,8 @@ def make_task(point, base, base_overrides, extra_stats):
     overrides = list(base_overrides) + [
         f"{k}={json.dumps(config[k], allow_nan=False, default=_plain)}" for k in sorted(config)]
     identity = {k: (_file_identity(v) if k in ("arch", "model", "workload") else v)
-                for k, v in args.items()}
+                for k, v in args.items()
+                if k not in _MAPPING_DEFAULTS or v != _MAPPING_DEFAULTS[k]}
     identity["overrides"] = overrides
     point_id = hashlib.sha256(_canonical(identity).encode()).hexdigest()[:16]
     for key in ("arch", "model", "workload"):
@@ -194,7 +199,8 @@ def run_point(task):
     try:
         r = run(a["arch"], a["model"], workload=a["workload"], seq=a["seq"], batch=a["batch"],
                 phase=a["phase"], kv_len=a["kv_len"], dtype=a["dtype"],
-                overrides=task["overrides"])
+                overrides=task["overrides"], mapping=a.get("mapping", "auto"),
+                split=a.get("split"), fusion=a.get("fusion"))
     except Exception as e:  # noqa: BLE001 - every failure of a point is recorded, not raised
         return _record(task, status="error", error=str(e) or repr(e),
                        error_type=type(e).__name__, worker=worker)
@@ -397,14 +403,15 @@ def _frame(points, records):
 
 
 def sweep(arch, grid, model=None, *, workload=None, seq=None, batch=1, phase="prefill",
-          kv_len=None, dtype="int8", overrides=None, executor=None, out=None,
+          kv_len=None, dtype="int8", overrides=None, mapping="auto", split=None, fusion=None,
+          executor=None, out=None,
           max_workers=None, progress=None, extra_stats=(), retry_errors=False, on_point=None,
           _runner=run_point):
     """Runs one simulation per point of a grid and returns a DataFrame, one row per point.
 
     Args:
-      arch, model, workload, seq, batch, phase, kv_len, dtype, overrides: as for run(); the
-        base of every point. A path is made absolute for the workers (remote workers need the
+      arch, model, workload, seq, batch, phase, kv_len, dtype, overrides, mapping, split,
+        fusion: as for run(); the base of every point. A path is made absolute for the workers (remote workers need the
         same file; a dict travels with the task).
       grid: {key: [values]} (cartesian product, last key fastest) or a list of dicts
         (irregular points); see grid_points(). Keys are dotted config paths, applied as
@@ -444,7 +451,8 @@ def sweep(arch, grid, model=None, *, workload=None, seq=None, batch=1, phase="pr
 
     points = grid_points(grid)
     base = {"arch": arch, "model": model, "workload": workload, "seq": seq, "batch": batch,
-            "phase": phase, "kv_len": kv_len, "dtype": dtype}
+            "phase": phase, "kv_len": kv_len, "dtype": dtype, "mapping": mapping, "split": split,
+            "fusion": fusion}
     base_overrides = _override_strings(overrides)
     tasks = [make_task(p, base, base_overrides, extra_stats) for p in points]
     unique = list({t["id"]: t for t in tasks}.values())

@@ -85,22 +85,7 @@ struct Options {
     return workload.empty() ? model.trace() : workloads::load_workload(workload);
   }
   workloads::MappingOptions mapping_options() const {
-    workloads::MappingOptions m;
-    if (mapping != "auto" && mapping != "fixed") {
-      throw UserError("--mapping " + mapping + ": must be auto or fixed");
-    }
-    m.automatic = mapping == "auto";
-    if (!split.empty()) {
-      m.split = workloads::parse_split(split);
-      if (!m.split) throw UserError("--split " + split + ": must be tiles, rows, cols or batch");
-    }
-    if (!fusion.empty()) {
-      if (fusion != "on" && fusion != "off") {
-        throw UserError("--fusion " + fusion + ": must be on or off");
-      }
-      m.fusion = fusion == "on";
-    }
-    return m;
+    return driver::mapping_options(mapping, split, fusion);
   }
 };
 

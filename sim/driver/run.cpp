@@ -80,6 +80,26 @@ CoreCycles core_cycles(const chip::Chip& chip, std::uint64_t begin, std::uint64_
 
 }  // namespace
 
+workloads::MappingOptions mapping_options(const std::string& mapping, const std::string& split,
+                                          const std::string& fusion) {
+  workloads::MappingOptions m;
+  if (mapping != "auto" && mapping != "fixed") {
+    throw UserError("--mapping " + mapping + ": must be auto or fixed");
+  }
+  m.automatic = mapping == "auto";
+  if (!split.empty()) {
+    m.split = workloads::parse_split(split);
+    if (!m.split) throw UserError("--split " + split + ": must be tiles, rows, cols or batch");
+  }
+  if (!fusion.empty()) {
+    if (fusion != "on" && fusion != "off") {
+      throw UserError("--fusion " + fusion + ": must be on or off");
+    }
+    m.fusion = fusion == "on";
+  }
+  return m;
+}
+
 config::Json to_json(const OpResult& o) {
   config::Json j = {{"name", o.name},
                     {"layer", o.layer},

@@ -65,6 +65,12 @@ struct LayerResult {
   }
 };
 
+// The mapping options from their CLI and Python spellings: `mapping` "auto" or "fixed",
+// `split` empty or tiles|rows|cols|batch, `fusion` empty (the mapping's default), "on" or
+// "off". UserError naming the option for anything else.
+workloads::MappingOptions mapping_options(const std::string& mapping, const std::string& split,
+                                          const std::string& fusion);
+
 // The per-op and per-layer records as they appear in stats.json ("ops", "layers") and in Python.
 config::Json to_json(const OpResult& o);
 config::Json to_json(const LayerResult& l);

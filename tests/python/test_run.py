@@ -161,6 +161,29 @@ def test_dict_workload():
 
 # (d) errors ---------------------------------------------------------------------------------
 
+def test_mapping_options():
+    # A matmul and the relu after it: with fusion (auto's default) the relu runs in the matmul's
+    # epilogue, and its input (64 x 256 int8) neither goes to DRAM nor comes back.
+    w = {"ops": [{"op": "matmul", "name": "a", "m": 64, "k": 256, "n": 256},
+                 {"op": "relu", "name": "r", "rows": 64, "cols": 256, "inputs": ["a"]}]}
+    fused = llmsim.run("edge", workload=w)
+    separate = llmsim.run("edge", workload=w, fusion=False)
+    assert fused.ops[1]["fused_into"] == 0 and "fused_into" not in separate.ops[1]
+
+    def moved(r):
+        return r.stats["dram_read_bytes"] + r.stats["dram_written_bytes"]
+    assert moved(separate) - moved(fused) == 2 * 64 * 256
+    fixed = llmsim.run("edge", workload=w, mapping="fixed", split="rows")
+    assert "fused_into" not in fixed.ops[1] and fixed.ops[0]["split"] == "rows"
+    assert llmsim.run("edge", workload=w, mapping="fixed", fusion=True).ops[1]["fused_into"] == 0
+    with pytest.raises(ValueError, match="--mapping best: must be auto or fixed"):
+        llmsim.run("edge", workload=w, mapping="best")
+    with pytest.raises(ValueError, match="--split diagonal"):
+        llmsim.run("edge", workload=w, split="diagonal")
+    with pytest.raises(TypeError, match="fusion must be True, False or None"):
+        llmsim.run("edge", workload=w, fusion="on")
+
+
 def test_misspelled_key_raises_value_error_naming_the_path():
     with pytest.raises(ValueError, match=r"core\.systolic\.rowz") as info:
         llmsim.run("edge", workload="gemm1024", overrides={"core.systolic.rowz": 64})

@@ -92,6 +92,12 @@ def test_point_ids_are_stable_and_cover_the_inputs(tmp_path):
     arch["core"]["systolic"]["rows"] = 64
     second.write_text(json.dumps(arch))
     assert pid({}, arch=str(first)) != pid({}, arch=second)
+    # The mapping options join a point's id only when they differ from run()'s defaults, so a
+    # sweep recorded before they existed resumes under the same ids.
+    mapped = dict(base, mapping="auto", split=None, fusion=None)
+    assert make_task({}, mapped, [], ())["id"] == make_task({}, base, [], ())["id"]
+    assert make_task({"fusion": False}, mapped, [], ())["id"] != make_task({}, mapped, [], ())["id"]
+    assert make_task({"fusion": False}, mapped, [], ())["args"]["fusion"] is False
     # A point may set run() options; model= then replaces the sweep's workload=.
     task = make_task({"model": "gpt2", "seq": 32}, base, [], ())
     assert task["args"]["model"] == "gpt2" and task["args"]["workload"] is None

@@ -1,6 +1,7 @@
 // Epilogue fusion (workloads/lowering.h) on a real model: BERT-base's attention scale and
 // softmax run on the scores tiles, its GELUs on the up projection's and the MLM head
-// transform's tiles, in the accumulator, and their activations no longer go through DRAM.
+// transform's tiles, its residual adds on the output and down projections' tiles, in the
+// accumulator, and their inputs no longer go through DRAM.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -29,7 +30,7 @@ std::size_t index(const driver::RunResult& r, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("fusion: BERT-base's scale, softmax and GELU run in matmul epilogues") {
+TEST_CASE("fusion: BERT-base's scale, softmax, GELU and residual adds run in matmul epilogues") {
   workloads::TraceOptions o;
   o.layers = 1;  // seq 128, batch 1, int8
   const auto w = workloads::build_trace(workloads::load_model("bert-base-uncased"), o);
@@ -38,31 +39,39 @@ TEST_CASE("fusion: BERT-base's scale, softmax and GELU run in matmul epilogues")
   REQUIRE(on.ops.size() == off.ops.size());  // the op list is the trace's either way
 
   const std::size_t scores = index(on, "layer0.scores"), up = index(on, "layer0.up_proj"),
+                    o_proj = index(on, "layer0.o_proj"), down = index(on, "layer0.down_proj"),
                     transform = index(on, "head.mlm_transform");
   for (const auto& [name, into] : {std::pair<std::string, std::size_t>{"layer0.scale", scores},
                                    {"layer0.softmax", scores},
                                    {"layer0.act", up},
+                                   {"layer0.attn_residual", o_proj},
+                                   {"layer0.ffn_residual", down},
                                    {"head.mlm_act", transform}}) {
     INFO(name);
     const auto& f = on.ops[index(on, name)];
     CHECK(f.plan.fused_into == int(into));
-    CHECK(f.dram_read_bytes + f.dram_written_bytes == 0);
+    // A residual add reads its other operand's tiles (128 x 768 B); nothing else moves.
+    const bool residual = name.find("residual") != std::string::npos;
+    CHECK(f.dram_read_bytes == (residual ? 128 * 768 : 0));
+    CHECK(f.dram_written_bytes == 0);
     // Its work happens on the matmul's tiles, inside the matmul's span.
     CHECK(f.start_cycle >= on.ops[into].start_cycle);
     CHECK(f.end_cycle <= on.ops[into].end_cycle);
     CHECK(off.ops[index(off, name)].plan.fused_into == -1);
   }
-  // Residual adds and layer norms have a second operand or parameters: not fused.
-  CHECK(on.ops[index(on, "layer0.attn_residual")].plan.fused_into == -1);
+  // Layer norms have parameters and need whole rows: not fused.
+  CHECK(on.ops[index(on, "layer0.attn_norm")].plan.fused_into == -1);
   CHECK(on.ops[index(on, "layer0.ffn_norm")].plan.fused_into == -1);
 
   // Each fused op saves reading its input and writing its output (the matmul's stores write
   // the chain's last output instead of its own): scale and softmax 2 x (12 heads x 128 x 128)
-  // B each, the layer's GELU 2 x (128 x 3072) B, the MLM head's 2 x (128 x 768) B.
+  // B each, the layer's GELU 2 x (128 x 3072) B, the MLM head's 2 x (128 x 768) B, and each
+  // residual add 2 x (128 x 768) B (it still reads the residual).
   const auto bytes = [](const driver::RunResult& r) {
     return r.dram_read_bytes + r.dram_written_bytes;
   };
-  CHECK(bytes(off) - bytes(on) == 2 * 2 * 12 * 128 * 128 + 2 * 128 * 3072 + 2 * 128 * 768);
+  CHECK(bytes(off) - bytes(on) ==
+        2 * 2 * 12 * 128 * 128 + 2 * 128 * 3072 + 2 * 128 * 768 + 2 * 2 * 128 * 768);
   CHECK(on.total_cycles < off.total_cycles);
 }
 

@@ -230,6 +230,63 @@ TEST_CASE("lowering: auto runs a matmul's element-wise successors in its epilogu
   CHECK_FALSE(of<isa::DmaLoad>(f.program.cores[0].queue(isa::QueueKind::load), 1).empty());
 }
 
+TEST_CASE("lowering: a residual add runs in the epilogue with its tile in the last k slot") {
+  // x = matmul; a = matmul reading x (k = 32: two k tiles of 16); s = add(a, x). x is a's last
+  // producer, so it is stored before a loads: s joins a's epilogue. Per output tile of a: the
+  // load queue brings x's tile with the last k piece (tagged s), the compute queue leaves that
+  // piece's slot taken, and the store queue adds the tile to the accumulator, frees the slot,
+  // then stores.
+  const Workload w = parse(R"({"ops": [
+    {"op": "matmul", "name": "x", "m": 32, "k": 16, "n": 16},
+    {"op": "matmul", "name": "a", "m": 32, "k": 16, "n": 16, "a": "x"},
+    {"op": "add", "name": "s", "rows": 32, "cols": 16, "inputs": ["a", "x"]}]})");
+  const Lowered l = lower(w, target(1));
+  CHECK(l.plans[2].fused_into == 1);
+  const auto& core = l.program.cores[0];
+  const auto& ld = core.queue(isa::QueueKind::load);
+  const auto& st = core.queue(isa::QueueKind::store);
+  const auto residual = of<isa::DmaLoad>(ld, 2);
+  REQUIRE(residual.size() == l.plans[1].pieces);  // one k tile: one residual tile per tile
+  std::set<std::uint64_t> x_stored;
+  for (const auto& s : of<isa::DmaStore>(st, 0)) x_stored.insert(s.block.dram_addr);
+  for (const auto& r : residual) CHECK(x_stored.count(r.block.dram_addr) == 1);
+  // Load queue: ... B of a, the residual tile, ab_full.
+  for (std::size_t i = 0; i + 1 < ld.size(); ++i) {
+    if (ld[i].op != 2) continue;
+    CHECK(std::get<isa::SemSignal>(ld[i + 1].body).sem == 1);  // ab_full
+  }
+  // Compute queue: a's GEMMs are followed by acc_full only, not ab_free (sems 0 and 3).
+  const auto& cq = core.queue(isa::QueueKind::compute);
+  for (std::size_t i = 0; i + 1 < cq.size(); ++i) {
+    if (cq[i].op != 1 || !std::holds_alternative<isa::Gemm>(cq[i].body)) continue;
+    CHECK(std::get<isa::SemSignal>(cq[i + 1].body).sem == 3);
+  }
+  // Store queue: acc_full, add (src2 in the scratchpad, one row of x per row), ab_free, stores.
+  std::size_t adds = 0;
+  for (std::size_t i = 0; i + 2 < st.size(); ++i) {
+    const auto* v = std::get_if<isa::VectorOp>(&st[i].body);
+    if (v == nullptr) continue;
+    ++adds;
+    CHECK(st[i].op == 2);
+    CHECK(v->kind == isa::VectorKind::add);
+    CHECK(v->src.sram == isa::Sram::accumulator);
+    CHECK(v->src2.sram == isa::Sram::scratchpad);
+    CHECK(v->src2_rows == v->rows);
+    CHECK(std::get<isa::SemWait>(st[i - 1].body).sem == 3);   // acc_full
+    CHECK(std::get<isa::SemSignal>(st[i + 1].body).sem == 0);  // ab_free
+    CHECK(std::holds_alternative<isa::DmaStore>(st[i + 2].body));
+  }
+  CHECK(adds == residual.size());
+
+  // The same add with x computed after a (x is not a's producer, so nothing makes it wait for
+  // x's stores): a separate op.
+  const Workload later = parse(R"({"ops": [
+    {"op": "matmul", "name": "a", "m": 32, "k": 16, "n": 16},
+    {"op": "matmul", "name": "x", "m": 32, "k": 16, "n": 16},
+    {"op": "add", "name": "s", "rows": 32, "cols": 16, "inputs": ["a", "x"]}]})");
+  CHECK(lower(later, target(1)).plans[2].fused_into == -1);
+}
+
 TEST_CASE("lowering: what stays out of a matmul's epilogue") {
   auto fused = [](const std::string& text) {
     const Lowered l = lower(parse(text), target(1));
@@ -243,7 +300,7 @@ TEST_CASE("lowering: what stays out of a matmul's epilogue") {
     {"op": "gelu", "name": "g", "rows": 32, "cols": 16, "inputs": ["a"]},
     {"op": "add", "name": "s", "rows": 32, "cols": 16, "inputs": ["a", "g"]}]})") ==
         std::vector<int>{-1, -1, -1});
-  // Ops with a second operand (a bias add) or with parameters (layernorm) stay separate.
+  // An add of a weight (a bias row) and ops with parameters (layernorm) stay separate.
   CHECK(fused(R"({"ops": [
     {"op": "matmul", "name": "a", "m": 32, "k": 16, "n": 16},
     {"op": "add", "name": "b", "rows": 32, "cols": 16, "inputs": ["a", "weight"]}]})") ==
