@@ -27,7 +27,7 @@ LAYER_COLUMNS = ("name", "ops", "start_cycle", "end_cycle", "cycles", "cores", "
                  "bound")
 OP_COLUMNS = ("name", "layer", "kind", "shape", "start_cycle", "end_cycle", "cycles", "cores",
               "compute_cycles", "memory_stall_cycles", "sync_cycles", "utilisation", "macs",
-              "dram_read_bytes", "dram_written_bytes")
+              "dram_read_bytes", "dram_written_bytes", "fused_into")
 PLOTS = (("layer_breakdown.png", "Cycle breakdown per layer", plot.layer_breakdown),
          ("roofline.png", "Roofline of the ops", plot.roofline))
 
@@ -50,6 +50,12 @@ def _table(rows, columns):
     body = "\n".join("<tr>" + "".join(f"<td>{_cell(r.get(c, ''))}</td>" for c in columns) +
                      "</tr>" for r in rows)
     return f"<table>\n<tr>{head}</tr>\n{body}\n</table>"
+
+
+def _named_fusions(ops):
+    """The op records with fused_into (an op index in stats.json) as the matmul's name."""
+    return [dict(o, fused_into=ops[o["fused_into"]]["name"]) if "fused_into" in o else o
+            for o in ops]
 
 
 def write_report(run_dir):
@@ -78,7 +84,10 @@ def write_report(run_dir):
         "<p>cycles: the layer's span; compute, memory stall and sync cycles are core-cycles "
         "summed over the <i>cores</i> that ran it (they add up to cycles x cores).</p>",
         _table(data.layers, LAYER_COLUMNS),
-        "<h2>Ops</h2>", _table(data.ops, OP_COLUMNS),
+        "<h2>Ops</h2>",
+        "<p>fused_into: the matmul whose epilogue ran the op (README.md, \"Epilogue "
+        "fusion\").</p>",
+        _table(_named_fusions(data.ops), OP_COLUMNS),
         "</body></html>", ""])
     out = run_dir / "report.html"
     tmp = out.with_name(out.name + ".tmp")

@@ -55,6 +55,22 @@ def test_cli_report_writes_one_page_with_tables_and_plots(run_dir):
         (run_dir / n).read_bytes() for n in ("layer_breakdown.png", "roofline.png")]
 
 
+def test_report_names_the_matmul_a_fused_op_ran_in(tmp_path):
+    # A matmul and its relu (fused: the relu runs in the matmul's epilogue).
+    workload = tmp_path / "fused.json"
+    workload.write_text(json.dumps({"ops": [
+        {"op": "matmul", "name": "proj", "m": 64, "k": 256, "n": 256},
+        {"op": "relu", "name": "act", "rows": 64, "cols": 256, "inputs": ["proj"]}]}))
+    out = tmp_path / "run"
+    assert _cli("run", "--arch", "edge", "--workload", str(workload), "--out",
+                str(out)).returncode == 0
+    page = llmsim.report.write_report(out).read_text()
+    assert "<th>fused_into</th>" in page
+    ops_table = page[page.index("<h2>Ops</h2>"):]  # (the layer table has a row "act" too)
+    row = re.search(r"<tr><td>act</td>.*?</tr>", ops_table).group(0)
+    assert row.endswith("<td>proj</td></tr>")
+
+
 def test_report_errors_name_what_is_missing(tmp_path):
     missing = tmp_path / "nowhere"
     r = _cli("report", str(missing))
