@@ -1,6 +1,6 @@
 #pragma once
 // A matrix's layout in DRAM, as the lowering reads and writes it, and the DMA blocks that cover
-// a rectangle of it (workloads/lowering.cpp).
+// a rectangle of it (workloads/lowering_matmul.cpp, lowering.cpp).
 #include <algorithm>
 #include <cstdint>
 #include <limits>

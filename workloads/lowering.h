@@ -60,8 +60,8 @@ std::optional<Split> parse_split(const std::string& s);  // also accepts nothing
 struct MappingOptions {
   bool automatic = true;       // --mapping auto | fixed
   std::optional<Split> split;  // forced split for every matmul
-  // --fusion on | off: run element-wise successors in matmul epilogues (lowering.cpp); by
-  // default with `auto` and not with `fixed`.
+  // --fusion on | off: run element-wise successors in matmul epilogues (lowering_matmul.cpp);
+  // by default with `auto` and not with `fixed`.
   std::optional<bool> fusion;
   bool fuses() const { return fusion.value_or(automatic); }
 };
@@ -75,8 +75,9 @@ struct OpPlan {
   // Bytes an ideal machine must still move for this op: its external operands (weights,
   // inputs, KV cache) read once, the KV-cache rows it writes, and the output of the last op.
   std::uint64_t compulsory_bytes = 0;
-  // A vector op run in a matmul's epilogue (`auto` mapping, lowering.cpp): that matmul's index,
-  // else -1. Its instructions are the epilogue's; it moves no DRAM bytes of its own.
+  // A vector op run in a matmul's epilogue (`auto` mapping, lowering_matmul.cpp): that
+  // matmul's index, else -1. Its instructions are the epilogue's; it moves no DRAM bytes of its
+  // own but a residual's.
   int fused_into = -1;
 };
 

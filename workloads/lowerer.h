@@ -1,0 +1,178 @@
+#pragma once
+// The lowering's machinery, shared by its translation units (not part of the API: include
+// workloads/lowering.h). Lowerer walks the ops in order and appends each one's instructions to
+// the cores' queues: lowering.cpp has the walk, the row-piece ops (vector, embedding,
+// kv_write) and the helpers; lowering_matmul.cpp has the matmuls, their tiling, multi-core
+// split and epilogue fusion.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/core/error.h"
+#include "workloads/dram_buffers.h"
+#include "workloads/dram_view.h"
+#include "workloads/lowering.h"
+
+namespace llmsim::workloads::detail {
+
+// Fixed semaphores of every core; one more per op that waits for an earlier op follows.
+// kAFree counts the free A regions (A-resident tiles, tiling.h).
+enum Sem : std::uint32_t {
+  kAbFree = 0,
+  kAbFull = 1,
+  kAccFree = 2,
+  kAccFull = 3,
+  kAFree = 4,
+  kFirstDep = 5
+};
+
+inline isa::Instruction inst(isa::Body b, int op) {
+  return isa::Instruction{std::move(b), op};
+}
+
+class Lowerer {
+ public:
+  Lowerer(const Workload& w, const Target& t, const MappingOptions& o)
+      : m_w(w),
+        m_t(t),
+        m_o(o),
+        m_layout(scratchpad_layout(t, o.automatic)),
+        m_spad_slot(m_layout.slot_bytes),
+        m_acc_slot(accumulator_slot_bytes(t)) {}
+
+  Lowered run();
+
+ private:
+  // An op's output in DRAM: rows x cols dense (a kv_write: the cache, batch*heads*L x d).
+  struct Region {
+    std::uint64_t addr = 0, rows = 0, cols = 0;
+    std::uint64_t bytes = 0;  // of its reusable buffer (output()); 0 once released
+  };
+
+  // DRAM for weights, inputs and caches: never reused.
+  std::uint64_t alloc(std::uint64_t bytes) { return m_dram.fixed(bytes); }
+  // The current op's output, rows x cols of `elem` bytes: a buffer it may reuse (DramBuffers).
+  // Its loads wait for its last producer on every core, and each core finishes its ops in
+  // order, so every op up to that producer is done before it writes.
+  // With an epilogue, the buffer holds the output of its last fused op instead (`owner`); the
+  // matmul's own output and those of the ops before it in the chain never reach DRAM.
+  std::uint64_t output(std::uint64_t rows, std::uint64_t cols, std::uint64_t elem,
+                       const std::vector<int>& epilogue = {}) {
+    const std::uint64_t bytes = rows * cols * elem;
+    const std::uint64_t addr = m_dram.reusable(bytes, m_last_producer[std::size_t(m_op)]);
+    const int owner = epilogue.empty() ? m_op : epilogue.back();
+    m_regions[std::size_t(m_op)] = {addr, rows, cols, 0};
+    for (const int f : epilogue) m_regions[std::size_t(f)] = {addr, rows, cols, 0};
+    m_regions[std::size_t(owner)].bytes = bytes;
+    return addr;
+  }
+  // After op i: the outputs it was the last to read go back to the plan (caches stay).
+  void retire_inputs(std::size_t i) {
+    for (const Operand& x : m_w.ops[i].operands()) {
+      if (!x.is_op() || m_last_use[std::size_t(x.op)] != int(i)) continue;
+      if (m_w.ops[std::size_t(x.op)].get_if<KvWriteOp>()) continue;
+      Region& r = m_regions[std::size_t(x.op)];
+      if (r.bytes == 0) continue;  // released already (read twice by op i)
+      m_dram.release(r.addr, r.bytes, int(i));
+      r.bytes = 0;
+    }
+  }
+  [[noreturn]] void fail(const std::string& what) const {
+    const Op& op = m_w.ops[std::size_t(m_op)];
+    throw WorkloadError("ops[" + std::to_string(m_op) + "] '" + op.name() + "' (" + op.kind() +
+                        "): " + what);
+  }
+  OpPlan& plan() { return m_out.plans[std::size_t(m_op)]; }
+  isa::CoreProgram& core(std::uint64_t c) { return m_out.program.cores[c]; }
+  isa::InstructionQueue& q(std::uint64_t c, isa::QueueKind k) { return core(c).queue(k); }
+  void push(std::uint64_t c, isa::QueueKind k, isa::Body b) { q(c, k).push_back(inst(b, m_op)); }
+
+  // The next double-buffer slot of core c (its scratchpad address).
+  std::uint64_t next_ab_slot(std::uint64_t c) {
+    const std::uint64_t s = m_ab_slot[c] * m_spad_slot;
+    m_ab_slot[c] ^= 1;
+    return s;
+  }
+  const Region& producer(const Operand& x) const { return m_regions[std::size_t(x.op)]; }
+  const Op& producer_op(const Operand& x) const { return m_w.ops[std::size_t(x.op)]; }
+
+  // ---------------------------------------------------------------- epilogue fusion
+  // The ops that run in this matmul's epilogue (lowering.h), in order: each the only reader of
+  // the output before it, of the matmul's shape and dtype, element-wise (softmax when a tile
+  // holds whole rows, nt >= n), or one add of another op's output of the same shape (a
+  // residual) that is complete when the matmul starts: an op at or before the matmul's last
+  // producer, whose stores its loads wait for, and whose tile fits the scratchpad slot of the
+  // tile's last k piece next to what the piece holds. Norms (parameters) stay separate.
+  struct Epilogue {
+    std::vector<int> ops;
+    int residual = -1;  // the add's other operand (an op), or -1
+    int add = -1;       // the add, or -1
+  };
+  Epilogue epilogue_chain(const MatmulOp& op, const Tiling& tl) const;
+
+  // ---------------------------------------------------------------- matmul
+  void lower(const MatmulOp& op);
+
+  // --------------------------------------------------- row pieces (vector, embedding, kv_write)
+  // Rows per piece: as many as fit a scratchpad slot next to `fixed_bytes`, but at most a
+  // quarter of a core's share, so that loads, compute and stores overlap.
+  std::uint64_t chunk_rows(std::uint64_t rows, std::uint64_t row_bytes, std::uint64_t fixed_bytes);
+
+  // The three-queue pipeline of one row piece on core c: `load` fills the slot, `compute` (may
+  // be empty) works on it, `store` empties it.
+  template <class Load, class Compute, class Store>
+  void piece(std::uint64_t c, Load load, Compute compute, Store store) {
+    const std::uint64_t slot = next_ab_slot(c);
+    push(c, isa::QueueKind::load, isa::SemWait{kAbFree});
+    load(slot);
+    push(c, isa::QueueKind::load, isa::SemSignal{kAbFull});
+    push(c, isa::QueueKind::compute, isa::SemWait{kAbFull});
+    compute(slot);
+    push(c, isa::QueueKind::compute, isa::SemSignal{kAccFull});
+    push(c, isa::QueueKind::store, isa::SemWait{kAccFull});
+    store(slot);
+    push(c, isa::QueueKind::store, isa::SemSignal{kAbFree});
+    ++plan().pieces;
+  }
+
+  void load_rows(std::uint64_t c, const View& v, std::uint64_t r0, std::uint64_t nr,
+                 std::uint64_t cols, std::uint64_t e, std::uint64_t sram);
+  void store_rows(std::uint64_t c, const View& v, std::uint64_t r0, std::uint64_t nr,
+                  std::uint64_t cols, std::uint64_t e, std::uint64_t sram);
+
+  // ---------------------------------------------------------------- vector
+  // A vector instruction of `kind` on rows x cols from `src` to `dst`, without a second source;
+  // `query_pos0`: a mask's first row is that query (row r of a block of cols query rows).
+  static isa::VectorOp vector_instruction(VectorKind kind, std::uint64_t rows, std::uint64_t cols,
+                                          isa::VectorOperand src, isa::VectorOperand dst,
+                                          std::uint64_t query_pos0);
+
+  void lower(const VectorOp& op);
+
+  // ---------------------------------------------------------------- embedding
+  void lower(const EmbeddingOp& op);
+
+  // ---------------------------------------------------------------- kv_write
+  void lower(const KvWriteOp& op);
+
+  const Workload& m_w;
+  const Target& m_t;
+  const MappingOptions& m_o;
+  const ScratchpadLayout m_layout;
+  const std::uint64_t m_spad_slot, m_acc_slot;
+  Lowered m_out;
+  std::vector<Region> m_regions;
+  std::vector<std::uint32_t> m_dep_sem;
+  std::vector<int> m_last_producer;
+  std::vector<int> m_last_use;    // per op: the last op reading its output, or -1
+  std::vector<int> m_readers;     // per op: how many ops read its output
+  std::vector<int> m_fused_into;  // per op: the matmul whose epilogue runs it, or -1
+  DramBuffers m_dram;
+  std::vector<std::uint32_t> m_ab_slot, m_acc_slot_index;
+  std::vector<std::uint32_t> m_a_region;  // per core: the A region its next row block takes
+  std::uint32_t m_next_barrier = 0;
+  int m_op = 0;
+};
+
+}  // namespace llmsim::workloads::detail

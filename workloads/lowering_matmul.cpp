@@ -1,0 +1,282 @@
+// Matmul lowering: tiles, their split over the cores, A-resident row blocks, and the ops fused
+// into a matmul's epilogue (lowerer.h, lowering.h).
+#include <algorithm>
+#include <limits>
+
+#include "sim/core/error.h"
+#include "sim/core/units.h"
+#include "workloads/lowerer.h"
+
+namespace llmsim::workloads::detail {
+
+Lowerer::Epilogue Lowerer::epilogue_chain(const MatmulOp& op, const Tiling& tl) const {
+  Epilogue ep;
+  if (!m_o.fuses()) return ep;
+  const std::uint64_t e = isa::size_bytes(op.dtype), acc_e = isa::accumulator_bytes(op.dtype);
+  // The slot of the last k piece: its A piece (unless A-resident), B, the bias row if tk = 1.
+  const std::uint64_t piece_bytes =
+      (tl.a_resident ? 0 : tl.mt * tl.kt * e) + tl.kt * tl.nt * e + (op.bias ? tl.nt * acc_e : 0);
+  const bool residual_fits = piece_bytes + tl.mt * tl.nt * e <= m_spad_slot;
+  for (int cur = m_op; m_readers[std::size_t(cur)] == 1;) {
+    const int f = m_last_use[std::size_t(cur)];
+    const auto* v = m_w.ops[std::size_t(f)].get_if<VectorOp>();
+    if (v == nullptr || v->dtype != op.dtype || v->rows != op.batch * op.m || v->cols != op.n) {
+      break;
+    }
+    const bool elementwise = v->kind == VectorKind::scale || v->kind == VectorKind::mask ||
+                             v->kind == VectorKind::relu || v->kind == VectorKind::gelu ||
+                             v->kind == VectorKind::silu || v->kind == VectorKind::tanh;
+    if (v->inputs.size() == 1) {
+      if (!v->inputs[0].is_op() || v->inputs[0].op != cur) break;
+      if (!elementwise && !(v->kind == VectorKind::softmax && tl.nt >= op.n)) break;
+    } else {
+      if (v->kind != VectorKind::add || ep.add >= 0 || !residual_fits) break;
+      const Operand& a = v->inputs[0];
+      const Operand& b = v->inputs[1];
+      if (!a.is_op() || !b.is_op() || (a.op == cur) == (b.op == cur)) break;
+      const int r = a.op == cur ? b.op : a.op;
+      const Region& rr = m_regions[std::size_t(r)];
+      if (r > m_last_producer[std::size_t(m_op)] || rr.rows != v->rows || rr.cols != v->cols ||
+          m_w.ops[std::size_t(r)].dtype() != op.dtype) {
+        break;
+      }
+      ep.residual = r;
+      ep.add = f;
+    }
+    ep.ops.push_back(f);
+    cur = f;
+  }
+  return ep;
+}
+
+// ---------------------------------------------------------------- matmul
+void Lowerer::lower(const MatmulOp& op) {
+  if (std::find(m_t.dtypes.begin(), m_t.dtypes.end(), op.dtype) == m_t.dtypes.end()) {
+    fail(std::string("dtype ") + isa::to_string(op.dtype) +
+         " is not supported by the systolic array (core.systolic.dtypes)");
+  }
+  const std::uint64_t e = isa::size_bytes(op.dtype), acc_e = isa::accumulator_bytes(op.dtype);
+  OpPlan& p = plan();
+  p.tiling = m_o.automatic ? choose_tiling(m_t, op) : fixed_tiling(m_t, op);
+  const Tiling& tl = p.tiling;
+  const std::uint64_t tm = ceil_div(op.m, tl.mt), tn = ceil_div(op.n, tl.nt),
+                      tk = ceil_div(op.k, tl.kt);
+
+  // Attention (B is an activation: K or V): its operands are viewed per (sequence, KV head)
+  // when their producers' shapes are token-major. Its geometry: KV heads and sequences.
+  const bool attention = op.b.is_op();
+  std::uint64_t hkv = 1;
+  if (attention) {
+    const Op& bp = producer_op(op.b);
+    if (const auto* kv = bp.get_if<KvWriteOp>()) {
+      hkv = kv->heads;
+    } else {
+      const std::uint64_t d = op.transpose_b ? op.k : op.n;
+      const std::uint64_t cols = producer(op.b).cols;
+      if (cols % d == 0) hkv = cols / d;
+    }
+    if (hkv == 0 || op.batch % hkv != 0) hkv = 1;
+  }
+  const std::uint64_t bsz = op.batch / hkv;
+
+  // Operand views per batch item.
+  const std::uint64_t sr = op.transpose_b ? op.n : op.k, sc = op.transpose_b ? op.k : op.n;
+  const std::uint64_t a_ext = op.a.is_op() ? 0 : alloc(op.batch * op.m * op.k * e);
+  const std::uint64_t b_ext = op.b.is_op() ? 0 : alloc(op.batch * sr * sc * e);
+  const std::uint64_t bias = op.bias ? alloc(op.n * acc_e) : 0;
+  if (!op.a.is_op()) p.compulsory_bytes += op.batch * op.m * op.k * e;
+  if (!op.b.is_op()) p.compulsory_bytes += op.batch * sr * sc * e;
+  if (op.bias) p.compulsory_bytes += op.n * acc_e;
+  if (op.b.is_op()) {
+    if (const auto* kv = producer_op(op.b).get_if<KvWriteOp>()) {
+      p.compulsory_bytes += kv->batch * kv->heads * kv->kv_len * kv->head_dim * e;
+    }
+  }
+  auto view_a = [&](std::uint64_t bi) -> View {
+    if (!op.a.is_op()) return dense(a_ext + bi * op.m * op.k * e, op.k, e);
+    const Region& r = producer(op.a);
+    if (r.rows == op.batch * op.m && r.cols == op.k) {
+      return dense(r.addr + bi * op.m * op.k * e, op.k, e);
+    }
+    if (!attention) return dense(r.addr + bi * op.m * op.k * e, op.k, e);
+    const std::uint64_t s = r.rows / bsz;  // tokens per sequence
+    const std::uint64_t g = s ? op.m / s : 0;
+    if (s == 0 || g == 0 || op.m % s != 0 || r.cols != hkv * g * op.k) {
+      return dense(r.addr + bi * op.m * op.k * e, op.k, e);
+    }
+    const std::uint64_t b = bi / hkv, j = bi % hkv;
+    return {r.addr + (b * s * r.cols + j * g * op.k) * e, r.cols * e, s, op.k * e};
+  };
+  auto view_b = [&](std::uint64_t bi) -> View {  // as stored: sr x sc
+    if (!op.b.is_op()) return dense(b_ext + bi * sr * sc * e, sc, e);
+    const Region& r = producer(op.b);
+    if (producer_op(op.b).get_if<KvWriteOp>()) return dense(r.addr + bi * sr * sc * e, sc, e);
+    if ((r.rows == op.batch * sr && r.cols == sc) || !attention) {
+      return dense(r.addr + bi * sr * sc * e, sc, e);
+    }
+    const std::uint64_t b = bi / hkv, j = bi % hkv;
+    return {r.addr + (b * sr * r.cols + j * sc) * e, r.cols * e, kOneGroup, 0};
+  };
+  const Epilogue ep = epilogue_chain(op, tl);
+  for (const int f : ep.ops) {
+    m_fused_into[std::size_t(f)] = m_op;
+    m_out.plans[std::size_t(f)].fused_into = m_op;
+  }
+  const View residual =
+      ep.residual >= 0 ? dense(m_regions[std::size_t(ep.residual)].addr, op.n, e) : View{};
+  const std::uint64_t c_addr = output(op.batch * op.m, op.n, e, ep.ops);
+
+  // Split of the output tiles over the cores.
+  const std::uint64_t cores = m_t.num_cores;
+  auto core_of = [&](Split s, std::uint64_t bi, std::uint64_t mi, std::uint64_t ni) {
+    switch (s) {
+      case Split::tiles:
+        return ((bi * tm + mi) * tn + ni) % cores;
+      case Split::rows:
+        return (bi * tm + mi) % cores;
+      case Split::cols:
+        return (bi * tn + ni) % cores;
+      case Split::batch:
+        return bi % cores;
+    }
+    return std::uint64_t{0};
+  };
+  auto tile_cycles = [&](std::uint64_t mi, std::uint64_t ni) {
+    const std::uint64_t ms = std::min(tl.mt, op.m - mi * tl.mt),
+                        ns = std::min(tl.nt, op.n - ni * tl.nt);
+    std::uint64_t c = 0;
+    for (std::uint64_t ki = 0; ki < tk; ++ki) {
+      c += m_t.gemm_cycles(ms, std::min(tl.kt, op.k - ki * tl.kt), ns);
+    }
+    return c;
+  };
+  p.split = Split::tiles;
+  if (m_o.split) {
+    p.split = *m_o.split;
+  } else if (m_o.automatic && cores > 1) {
+    std::uint64_t best = std::numeric_limits<std::uint64_t>::max();
+    for (Split s : {Split::tiles, Split::rows, Split::cols, Split::batch}) {
+      std::vector<std::uint64_t> load(cores, 0);
+      for (std::uint64_t bi = 0; bi < op.batch; ++bi) {
+        for (std::uint64_t mi = 0; mi < tm; ++mi) {
+          for (std::uint64_t ni = 0; ni < tn; ++ni) {
+            load[core_of(s, bi, mi, ni)] += tile_cycles(mi, ni);
+          }
+        }
+      }
+      const std::uint64_t busiest = *std::max_element(load.begin(), load.end());
+      if (busiest < best) best = busiest, p.split = s;
+    }
+  }
+
+  // A-resident tiles: the row block (bi, mi) each core holds, and where. A core that starts a
+  // new block waits for a free region (kAFree), and frees the old one after its last GEMM.
+  struct Held {
+    bool valid = false;
+    std::uint64_t bi = 0, mi = 0, region = 0;
+  };
+  std::vector<Held> held(cores);
+  const auto release = [&](std::uint64_t c) {
+    if (!held[c].valid) return;
+    push(c, isa::QueueKind::compute, isa::SemSignal{kAFree});
+    held[c].valid = false;
+  };
+  for (std::uint64_t bi = 0; bi < op.batch; ++bi) {
+    const View va = view_a(bi), vb = view_b(bi), vc = dense(c_addr + bi * op.m * op.n * e, op.n, e);
+    for (std::uint64_t mi = 0; mi < tm; ++mi) {
+      for (std::uint64_t ni = 0; ni < tn; ++ni) {
+        const std::uint64_t ci = core_of(p.split, bi, mi, ni);
+        const std::uint64_t m0 = mi * tl.mt, n0 = ni * tl.nt;
+        const std::uint64_t ms = std::min(tl.mt, op.m - m0), ns = std::min(tl.nt, op.n - n0);
+        const std::uint64_t c_sram = m_acc_slot_index[ci] * m_acc_slot;
+        m_acc_slot_index[ci] ^= 1;
+        // Whether this tile loads its A pieces (into the slot, or into a new region).
+        bool load_a = true;
+        if (tl.a_resident) {
+          Held& h = held[ci];
+          if (h.valid && h.bi == bi && h.mi == mi) {
+            load_a = false;
+          } else {
+            release(ci);
+            h = {true, bi, mi, 2 * m_spad_slot + m_a_region[ci] * m_layout.a_region_bytes};
+            m_a_region[ci] ^= 1;
+            push(ci, isa::QueueKind::load, isa::SemWait{kAFree});
+          }
+        }
+        std::uint64_t r_sram = 0;  // the residual tile, in the last k piece's slot
+        for (std::uint64_t ki = 0; ki < tk; ++ki) {
+          const std::uint64_t k0 = ki * tl.kt, ks = std::min(tl.kt, op.k - k0);
+          const std::uint64_t slot = next_ab_slot(ci);
+          // A-resident: piece ki of the block at region + ms * k0 elements; B fills the slot.
+          const std::uint64_t a_sram = tl.a_resident ? held[ci].region + ms * k0 * e : slot;
+          const std::uint64_t b_sram = tl.a_resident ? slot : slot + ms * ks * e;
+          push(ci, isa::QueueKind::load, isa::SemWait{kAbFree});
+          if (load_a) {
+            for_blocks(va, m0, ms, k0, ks, e, a_sram, [&](const isa::Block& b) {
+              push(ci, isa::QueueKind::load,
+                   isa::DmaLoad{b, isa::Sram::scratchpad, std::uint32_t(e)});
+            });
+          }
+          auto load_b = [&](const isa::Block& b) {
+            push(ci, isa::QueueKind::load,
+                 isa::DmaLoad{b, isa::Sram::scratchpad, std::uint32_t(e)});
+          };
+          if (op.transpose_b) {
+            for_blocks(vb, n0, ns, k0, ks, e, b_sram, load_b);
+          } else {
+            for_blocks(vb, k0, ks, n0, ns, e, b_sram, load_b);
+          }
+          if (op.bias && ki == 0) {  // the bias row rides with the first k tile
+            push(ci, isa::QueueKind::load,
+                 isa::DmaLoad{{1, ns, bias + n0 * acc_e, op.n * acc_e, b_sram + ks * ns * e},
+                              isa::Sram::scratchpad,
+                              std::uint32_t(acc_e)});
+          }
+          // A fused residual add's tile rides with the last k tile; its slot is then freed
+          // by the store queue, after the epilogue has read it.
+          const bool holds_residual = ep.add >= 0 && ki + 1 == tk;
+          if (holds_residual) {
+            r_sram = b_sram + ks * ns * e + (op.bias && ki == 0 ? ns * acc_e : 0);
+            for_blocks(residual, bi * op.m + m0, ms, n0, ns, e, r_sram, [&](const isa::Block& b) {
+              q(ci, isa::QueueKind::load)
+                  .push_back(
+                      inst(isa::DmaLoad{b, isa::Sram::scratchpad, std::uint32_t(e)}, ep.add));
+            });
+          }
+          push(ci, isa::QueueKind::load, isa::SemSignal{kAbFull});
+          push(ci, isa::QueueKind::compute, isa::SemWait{kAbFull});
+          if (ki == 0) push(ci, isa::QueueKind::compute, isa::SemWait{kAccFree});
+          push(ci, isa::QueueKind::compute,
+               isa::Gemm{a_sram, b_sram, c_sram, ms, ks, ns, op.dtype, ki > 0});
+          if (!holds_residual) push(ci, isa::QueueKind::compute, isa::SemSignal{kAbFree});
+          if (ki + 1 == tk) push(ci, isa::QueueKind::compute, isa::SemSignal{kAccFull});
+          ++p.pieces;
+        }
+        push(ci, isa::QueueKind::store, isa::SemWait{kAccFull});
+        // The epilogue, in place on the tile's accumulator slot (fp32 lanes on int32/fp32
+        // accumulators), from the store queue: the array meanwhile computes the next tile
+        // into the other slot.
+        for (const int f : ep.ops) {
+          const auto& v = *m_w.ops[std::size_t(f)].get_if<VectorOp>();
+          const isa::VectorOperand acc{isa::Sram::accumulator, c_sram, std::uint32_t(acc_e)};
+          isa::VectorOp vi = vector_instruction(v.kind, ms, ns, acc, acc, (bi * op.m + m0) % op.n);
+          if (f == ep.add) {
+            vi.src2 = {isa::Sram::scratchpad, r_sram, std::uint32_t(e)};
+            vi.src2_rows = ms;
+          }
+          q(ci, isa::QueueKind::store).push_back(inst(vi, f));
+          ++m_out.plans[std::size_t(f)].pieces;
+        }
+        if (ep.add >= 0) push(ci, isa::QueueKind::store, isa::SemSignal{kAbFree});
+        for_blocks(vc, m0, ms, n0, ns, e, c_sram, [&](const isa::Block& b) {
+          push(ci, isa::QueueKind::store,
+               isa::DmaStore{b, isa::Sram::accumulator, std::uint32_t(acc_e), std::uint32_t(e)});
+        });
+        push(ci, isa::QueueKind::store, isa::SemSignal{kAccFree});
+      }
+    }
+  }
+  for (std::uint64_t c = 0; c < cores; ++c) release(c);
+}
+
+}  // namespace llmsim::workloads::detail
