@@ -167,7 +167,6 @@ class Lowerer {
   std::vector<int> m_last_producer;
   std::vector<int> m_last_use;    // per op: the last op reading its output, or -1
   std::vector<int> m_readers;     // per op: how many ops read its output
-  std::vector<int> m_fused_into;  // per op: the matmul whose epilogue runs it, or -1
   DramBuffers m_dram;
   std::vector<std::uint32_t> m_ab_slot, m_acc_slot_index;
   std::vector<std::uint32_t> m_a_region;  // per core: the A region its next row block takes

@@ -48,7 +48,6 @@ Lowered Lowerer::run() {
   m_last_producer.assign(n, -1);
   m_last_use.assign(n, -1);
   m_readers.assign(n, 0);
-  m_fused_into.assign(n, -1);
   std::uint32_t next_sem = kFirstDep;
   for (std::size_t i = 0; i < n; ++i) {
     for (const Operand& x : m_w.ops[i].operands()) {
@@ -70,7 +69,7 @@ Lowered Lowerer::run() {
     m_op = int(i);
     // An op fused into a matmul's epilogue ran there (its instructions carry its index);
     // its consumers wait for the matmul's stores, which precede the signals below.
-    if (m_fused_into[i] < 0) {
+    if (m_out.plans[i].fused_into < 0) {
       if (m_last_producer[i] >= 0) {
         const std::uint32_t barrier = m_next_barrier++;
         for (auto& core : m_out.program.cores) {
@@ -82,7 +81,7 @@ Lowered Lowerer::run() {
     }
     retire_inputs(i);
     for (std::size_t j = i + 1; j < n; ++j) {
-      if (m_last_producer[j] != int(i) || m_fused_into[j] >= 0) continue;
+      if (m_last_producer[j] != int(i) || m_out.plans[j].fused_into >= 0) continue;
       for (auto& core : m_out.program.cores) {
         core.queue(isa::QueueKind::store).push_back(inst(isa::SemSignal{m_dep_sem[j]}, -1));
       }

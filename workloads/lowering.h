@@ -60,8 +60,8 @@ std::optional<Split> parse_split(const std::string& s);  // also accepts nothing
 struct MappingOptions {
   bool automatic = true;       // --mapping auto | fixed
   std::optional<Split> split;  // forced split for every matmul
-  // --fusion on | off: run element-wise successors in matmul epilogues (lowering_matmul.cpp);
-  // by default with `auto` and not with `fixed`.
+  // --fusion on | off: run the element-wise ops and residual adds after a matmul in its
+  // epilogue (lowering_matmul.cpp); by default with `auto` and not with `fixed`.
   std::optional<bool> fusion;
   bool fuses() const { return fusion.value_or(automatic); }
 };

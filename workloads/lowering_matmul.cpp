@@ -118,10 +118,7 @@ void Lowerer::lower(const MatmulOp& op) {
     return {r.addr + (b * sr * r.cols + j * sc) * e, r.cols * e, kOneGroup, 0};
   };
   const Epilogue ep = epilogue_chain(op, tl);
-  for (const int f : ep.ops) {
-    m_fused_into[std::size_t(f)] = m_op;
-    m_out.plans[std::size_t(f)].fused_into = m_op;
-  }
+  for (const int f : ep.ops) m_out.plans[std::size_t(f)].fused_into = m_op;
   const View residual =
       ep.residual >= 0 ? dense(m_regions[std::size_t(ep.residual)].addr, op.n, e) : View{};
   const std::uint64_t c_addr = output(op.batch * op.m, op.n, e, ep.ops);

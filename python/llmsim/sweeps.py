@@ -199,8 +199,8 @@ def run_point(task):
     try:
         r = run(a["arch"], a["model"], workload=a["workload"], seq=a["seq"], batch=a["batch"],
                 phase=a["phase"], kv_len=a["kv_len"], dtype=a["dtype"],
-                overrides=task["overrides"], mapping=a.get("mapping", "auto"),
-                split=a.get("split"), fusion=a.get("fusion"))
+                overrides=task["overrides"],
+                **{k: a.get(k, default) for k, default in _MAPPING_DEFAULTS.items()})
     except Exception as e:  # noqa: BLE001 - every failure of a point is recorded, not raised
         return _record(task, status="error", error=str(e) or repr(e),
                        error_type=type(e).__name__, worker=worker)
