@@ -8,7 +8,7 @@ namespace llmsim::chip {
 
 NocFabric::NocFabric(const sc_core::sc_module_name& name, const noc::NocParams& p,
                      stats::Group& parent)
-    : sc_module(name), m_clock(p.clock_mhz), m_network(p, parent, basename()) {
+    : sc_module(name), m_clock(p.clock_mhz), m_network(noc::make_network(p, parent, basename())) {
   sc_core::sc_spawn([this] { run(); }, "fabric");
 }
 
@@ -34,7 +34,7 @@ void NocFabric::run() {
   constexpr std::uint64_t kNone = ~std::uint64_t{0};
   for (;;) {
     std::uint64_t next = kNone;
-    if (const auto e = m_network.next_event_cycle()) next = *e;
+    if (const auto e = m_network->next_event_cycle()) next = *e;
     if (!m_offers.empty()) next = std::min(next, m_offers.top().cycle);
     if (next == kNone) {
       m_asleep_until = kNone;
@@ -53,10 +53,10 @@ void NocFabric::run() {
     while (!m_offers.empty() && m_offers.top().cycle <= next) {
       const Offer o = m_offers.top();
       m_offers.pop();
-      m_network.send(o.src, o.dst, o.flits, o.cycle, o.tag, o.cls);
+      m_network->send(o.src, o.dst, o.flits, o.cycle, o.tag, o.cls);
     }
     m_delivered.clear();
-    m_network.advance(next, m_delivered);
+    m_network->advance(next, m_delivered);
     for (const noc::Delivery& d : m_delivered) {
       const Callback cb = m_callbacks[d.tag];
       m_free_tags.push_back(d.tag);

@@ -1,10 +1,10 @@
 #pragma once
 // The cores' way to memory through the on-chip network.
 //
-// NocFabric drives a noc::Network (plain C++, exact, event driven) from one SystemC thread, as
-// HbmMemory drives its controllers: it sleeps until the network's next event or a new packet,
-// and takes the decisions of network cycle c at (c + 1/2) tNoC, after every packet offered at or
-// before c tNoC, so the schedule does not depend on the order of SystemC processes. A packet
+// NocFabric drives a noc::Network (plain C++, event driven; the flit or the packet model) from
+// one SystemC thread, as HbmMemory drives its controllers: it sleeps until the network's next
+// event or a new packet, and takes the decisions of network cycle c at (c + 1/2) tNoC, after
+// every packet offered at or before c tNoC, so the schedule does not depend on the order of SystemC processes. A packet
 // offered at time t (now or later) is created at cycle ceil(t / tNoC); packets wait in the
 // fabric until their creation cycle, so a node injects them in creation order: packets created
 // in the same cycle in the order of their offer times t, then of their rank (the memory port a
@@ -32,6 +32,7 @@
 // turnaround): a request delivered at cycle d enters the memory at (d + 1/2) tNoC, and a core
 // sees its last response at the first core edge after that.
 #include <cstdint>
+#include <memory>
 #include <queue>
 #include <vector>
 
@@ -63,8 +64,8 @@ class NocFabric : public sc_core::sc_module {
   void send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits, const sc_core::sc_time& at,
             std::uint32_t cls, Receiver& to, std::uint64_t cookie, std::uint32_t rank = 0);
 
-  const noc::NocParams& params() const { return m_network.params(); }
-  const noc::Network& network() const { return m_network; }
+  const noc::NocParams& params() const { return m_network->params(); }
+  const noc::Network& network() const { return *m_network; }
   const ClockDomain& clock() const { return m_clock; }
 
  private:
@@ -85,7 +86,7 @@ class NocFabric : public sc_core::sc_module {
   void run();
 
   ClockDomain m_clock;
-  noc::Network m_network;
+  std::unique_ptr<noc::Network> m_network;
   // Notified for a packet offered for a cycle before the one the fabric thread sleeps until
   // (m_asleep_until: ~0 while it waits for any packet, 0 while it runs).
   sc_core::sc_event m_offered;

@@ -19,6 +19,8 @@ const char* to_string(TopologyKind k) {
   return "?";
 }
 
+const char* to_string(NocModel m) { return m == NocModel::flit ? "flit" : "packet"; }
+
 std::uint32_t NocParams::nodes() const {
   return topology == TopologyKind::mesh ? mesh_width * mesh_height : ring_or_crossbar_nodes;
 }
@@ -44,6 +46,8 @@ std::uint32_t bounded(config::Reader& r, const std::string& key, std::uint64_t d
 
 NocParams NocParams::parse(config::Reader& r) {
   NocParams p;
+  p.model = r.choice("model", {"flit", "packet"}, std::string("flit")) == "flit" ? NocModel::flit
+                                                                                : NocModel::packet;
   const std::string topo = r.choice("topology", {"mesh", "ring", "crossbar"}, std::string("mesh"));
   if (topo == "mesh") {
     p.topology = TopologyKind::mesh;
@@ -61,11 +65,24 @@ NocParams NocParams::parse(config::Reader& r) {
   if (p.header_flits > 64) {
     r.fail("header_flits", "must be at most 64, got " + std::to_string(p.header_flits));
   }
-  p.buffer_flits = bounded(r, "buffer_flits", 8, 1024);
-  p.virtual_channels = bounded(r, "virtual_channels", 4, 64);
-  if (p.topology == TopologyKind::ring && p.virtual_channels < 2) {
-    r.fail("virtual_channels",
-           "must be at least 2 on a ring (two dateline classes against deadlock), got 1");
+  if (p.model == NocModel::flit) {
+    p.buffer_flits = bounded(r, "buffer_flits", 8, 1024);
+    p.virtual_channels = bounded(r, "virtual_channels", 4, 64);
+    if (p.topology == TopologyKind::ring && p.virtual_channels < 2) {
+      r.fail("virtual_channels",
+             "must be at least 2 on a ring (two dateline classes against deadlock), got 1");
+    }
+  } else {
+    // null stands for absent, so that `--set noc.model=packet --set noc.buffer_flits=null`
+    // turns a flit model's config into a packet model's.
+    for (const std::string key : {"buffer_flits", "virtual_channels"}) {
+      if (r.is_null(key)) {
+        r.ignore(key);
+      } else if (r.has(key)) {
+        r.fail(key, "the packet model has no buffers or virtual channels; remove the key (--set " +
+                        r.key_path(key) + "=null) or set noc.model to \"flit\"");
+      }
+    }
   }
   p.clock_mhz = r.positive("clock_mhz", 1000.0);
   p.energy_pj_per_flit_hop = r.non_negative("energy_pj_per_flit_hop", 10.0);

@@ -1,14 +1,15 @@
 #pragma once
 // The parameters of the on-chip network, read from the arch config's "noc" object:
-//   "noc": {"topology": "mesh", "mesh_width": 4, "mesh_height": 4, "router_latency_cycles": 2,
+//   "noc": {"model": "flit", "topology": "mesh", "mesh_width": 4, "mesh_height": 4, "router_latency_cycles": 2,
 //           "link_latency_cycles": 1, "flit_bytes": 32, "header_flits": 1, "buffer_flits": 8,
 //           "virtual_channels": 4, "clock_mhz": 1000, "energy_pj_per_flit_hop": 10,
 //           "energy_pj_per_router_traversal": 15, "leakage_mw_per_router": 0,
 //           "packet_payload_bytes": 512,
 //           "core_nodes": [5, 6, 9, 10], "memory_nodes": []}
 // A mesh takes mesh_width and mesh_height; a ring or a crossbar takes "nodes" instead (the
-// other topology's keys are then unknown keys, hence errors). Every key is optional; the
-// defaults are the member initialisers below.
+// other topology's keys are then unknown keys, hence errors). The packet model has no buffers
+// or virtual channels: buffer_flits and virtual_channels are then errors too, unless null.
+// Every key is optional; the defaults are the member initialisers below.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -29,7 +30,14 @@ enum class TopologyKind { mesh, ring, crossbar };
 
 const char* to_string(TopologyKind k);
 
+// How the network is simulated (network.h): flit by flit, with buffers, VCs and credits; or a
+// packet at a time, each port busy until the packet's last flit has crossed it.
+enum class NocModel { flit, packet };
+
+const char* to_string(NocModel m);
+
 struct NocParams {
+  NocModel model = NocModel::flit;
   TopologyKind topology = TopologyKind::mesh;
   std::uint32_t mesh_width = 4;               // routers along x (mesh only)
   std::uint32_t mesh_height = 4;              // routers along y (mesh only)
@@ -43,8 +51,8 @@ struct NocParams {
   // Flits of a packet before its payload. 0: the header travels in the sideband of the first
   // flit (a packet is then never shorter than one flit).
   std::uint32_t header_flits = 1;
-  std::uint32_t buffer_flits = 8;      // input buffer depth per virtual channel
-  std::uint32_t virtual_channels = 4;  // per input port
+  std::uint32_t buffer_flits = 8;      // input buffer depth per virtual channel (flit model)
+  std::uint32_t virtual_channels = 4;  // per input port (flit model)
   double clock_mhz = 1000;
   // Order-of-magnitude defaults for 32-byte flits in a 16-28 nm process: about 1 mm of link
   // at 0.04 pJ/bit/mm, and a buffer write + read + switch traversal at about 0.06 pJ/bit.

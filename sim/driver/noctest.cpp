@@ -147,7 +147,8 @@ NoctestResult run_noctest(const config::Json& arch, const std::vector<std::strin
   const noc::NocParams params = parse_noc(arch, overrides, o);
   const Traffic traffic(o, params);
   stats::Group root("noctest");
-  noc::Network net(params, root, "noc");
+  const std::unique_ptr<noc::Network> network = noc::make_network(params, root, "noc");
+  noc::Network& net = *network;
   const std::uint32_t flits = params.packet_flits(o.payload_bytes);
   const std::uint64_t window_begin = o.warmup_cycles,
                       window_end = o.warmup_cycles + o.measure_cycles;

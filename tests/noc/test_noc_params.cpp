@@ -19,6 +19,7 @@ NocParams parse(const config::Json& noc) {
 
 TEST_CASE("noc params: defaults are a 4x4 mesh", "[noc]") {
   const NocParams p = parse(config::Json::object());
+  CHECK(p.model == NocModel::flit);
   CHECK(p.topology == TopologyKind::mesh);
   CHECK(p.nodes() == 16);
   CHECK(p.router_latency_cycles == 2);
@@ -50,6 +51,22 @@ TEST_CASE("noc params: invalid values name the key", "[noc]") {
                     Catch::Contains("noc.virtual_channels") && Catch::Contains("dateline"));
   CHECK_THROWS_WITH(parse({{"mesh_width", 65}}), Catch::Contains("at most 64"));
   CHECK_THROWS_WITH(parse({{"clock_mhz", -1}}), Catch::Contains("noc.clock_mhz"));
+}
+
+TEST_CASE("noc params: the packet model has no buffers or virtual channels", "[noc]") {
+  CHECK(parse({{"model", "packet"}}).model == NocModel::packet);
+  CHECK(parse({{"model", "flit"}, {"buffer_flits", 4}}).buffer_flits == 4);
+  CHECK_THROWS_WITH(parse({{"model", "packet"}, {"virtual_channels", 4}}),
+                    Catch::Contains("noc.virtual_channels") &&
+                        Catch::Contains("packet model has no buffers") &&
+                        Catch::Contains("--set noc.virtual_channels=null"));
+  CHECK_THROWS_WITH(parse({{"model", "packet"}, {"buffer_flits", 8}}),
+                    Catch::Contains("noc.buffer_flits"));
+  // null stands for absent: a flit config becomes a packet one with --set key=null.
+  CHECK(parse({{"model", "packet"}, {"buffer_flits", nullptr}, {"virtual_channels", nullptr}})
+            .model == NocModel::packet);
+  CHECK_THROWS_WITH(parse({{"model", "wormhole"}}),
+                    Catch::Contains("noc.model") && Catch::Contains("packet"));
 }
 
 }  // namespace llmsim::noc

@@ -11,8 +11,10 @@
 namespace llmsim::noc {
 namespace {
 
-NocParams params(TopologyKind kind, std::uint32_t tr, std::uint32_t tl) {
+NocParams params(TopologyKind kind, std::uint32_t tr, std::uint32_t tl,
+                 NocModel model = NocModel::flit) {
   NocParams p;
+  p.model = model;
   p.topology = kind;
   p.mesh_width = p.mesh_height = 4;
   p.ring_or_crossbar_nodes = 8;
@@ -26,7 +28,8 @@ NocParams params(TopologyKind kind, std::uint32_t tr, std::uint32_t tl) {
 std::vector<Delivery> run(const NocParams& p, const std::vector<std::tuple<int, int, int>>& packets,
                           std::uint64_t created = 10) {
   stats::Group root("t");
-  Network net(p, root, "noc");
+  const auto owned = make_network(p, root, "noc");
+  Network& net = *owned;
   for (std::size_t i = 0; i < packets.size(); ++i) {
     const auto [s, d, f] = packets[i];
     net.send(s, d, f, created, i);
@@ -47,7 +50,9 @@ std::uint64_t latency(const NocParams& p, int src, int dst, int flits) {
 }  // namespace
 
 TEST_CASE("noc zero load: mesh, worked examples", "[noc]") {
-  const NocParams p = params(TopologyKind::mesh, 2, 1);
+  const NocModel model = GENERATE(NocModel::flit, NocModel::packet);
+  INFO(to_string(model) << " model");
+  const NocParams p = params(TopologyKind::mesh, 2, 1, model);
   // 0 (0,0) -> 15 (3,3): H = 6 links, 7 routers: 7 x 2 + 6 x 1 + (3 - 1) = 22.
   CHECK(latency(p, 0, 15, 3) == 22);
   // 5 (1,1) -> 6 (2,1): H = 1: 2 x 2 + 1 + 0 = 5 for one flit; 8 flits: 5 + 7 = 12.
@@ -60,20 +65,21 @@ TEST_CASE("noc zero load: mesh, worked examples", "[noc]") {
 }
 
 TEST_CASE("noc zero load: the formula for many pairs, sizes and latencies", "[noc]") {
+  const NocModel model = GENERATE(NocModel::flit, NocModel::packet);
   for (auto [tr, tl] : {std::pair{1, 1}, {2, 1}, {3, 2}, {1, 4}}) {
     for (TopologyKind kind : {TopologyKind::mesh, TopologyKind::ring, TopologyKind::crossbar}) {
-      NocParams p = params(kind, tr, tl);
+      NocParams p = params(kind, tr, tl, model);
       // Enough credits for one VC to stream: round trip tr + 2 tl.
       p.buffer_flits = tr + 2 * tl;
       stats::Group root("t");
-      const Network net(p, root, "noc");
+      const auto net = make_network(p, root, "noc");
       for (auto [src, dst] : {std::pair{0, 7}, {7, 0}, {3, 4}, {1, 6}, {2, 2}}) {
         for (int flits : {1, 2, 5, 16}) {
-          const std::uint64_t h = net.topology().hops(src, dst);
+          const std::uint64_t h = net->topology().hops(src, dst);
           const std::uint64_t t0 = (h + 1) * tr + h * tl + flits - 1;
-          INFO(to_string(kind) << " tr " << tr << " tl " << tl << " " << src << " -> " << dst
+          INFO(to_string(model) << " model, " << to_string(kind) << " tr " << tr << " tl " << tl << " " << src << " -> " << dst
                                << " flits " << flits);
-          CHECK(net.zero_load_latency(src, dst, flits) == t0);
+          CHECK(net->zero_load_latency(src, dst, flits) == t0);
           CHECK(latency(p, src, dst, flits) == t0);
         }
       }
@@ -82,21 +88,22 @@ TEST_CASE("noc zero load: the formula for many pairs, sizes and latencies", "[no
 }
 
 TEST_CASE("noc zero load: hop counts of each topology", "[noc]") {
-  stats::Group root("t");
-  const Network mesh(params(TopologyKind::mesh, 1, 1), root, "mesh");
-  CHECK(mesh.topology().hops(0, 15) == 6);
-  CHECK(mesh.topology().hops(4, 7) == 3);
+  const Topology mesh(params(TopologyKind::mesh, 1, 1));
+  CHECK(mesh.hops(0, 15) == 6);
+  CHECK(mesh.hops(4, 7) == 3);
   // Ring of 8: the shorter way, 7 -> 0 is one hop across the dateline; 0 -> 4 is a tie (4).
-  const Network ring(params(TopologyKind::ring, 1, 1), root, "ring");
-  CHECK(ring.topology().hops(7, 0) == 1);
-  CHECK(ring.topology().hops(0, 4) == 4);
-  CHECK(ring.topology().hops(1, 6) == 3);
-  const Network xbar(params(TopologyKind::crossbar, 1, 1), root, "xbar");
-  CHECK(xbar.topology().hops(0, 7) == 0);
+  const Topology ring(params(TopologyKind::ring, 1, 1));
+  CHECK(ring.hops(7, 0) == 1);
+  CHECK(ring.hops(0, 4) == 4);
+  CHECK(ring.hops(1, 6) == 3);
+  const Topology xbar(params(TopologyKind::crossbar, 1, 1));
+  CHECK(xbar.hops(0, 7) == 0);
 }
 
 TEST_CASE("noc: a second packet from the same node waits for the first to serialise", "[noc]") {
-  const NocParams p = params(TopologyKind::mesh, 2, 1);
+  const NocModel model = GENERATE(NocModel::flit, NocModel::packet);
+  INFO(to_string(model) << " model");
+  const NocParams p = params(TopologyKind::mesh, 2, 1, model);
   // Both created at cycle 10 at node 0 for node 3 (H = 3, F = 4): T0 = 4 x 2 + 3 + 3 = 14.
   // The second's head enters the injection channel after the first's 4 flits: 14 + 4 = 18.
   const auto d = run(p, {{0, 3, 4}, {0, 3, 4}});
@@ -117,11 +124,14 @@ TEST_CASE("noc: too few credits for the round trip stretch the packet", "[noc]")
 }
 
 TEST_CASE("noc: stats count hops, traversals and energy", "[noc]") {
-  NocParams p = params(TopologyKind::mesh, 2, 1);
+  const NocModel model = GENERATE(NocModel::flit, NocModel::packet);
+  INFO(to_string(model) << " model");
+  NocParams p = params(TopologyKind::mesh, 2, 1, model);
   p.energy_pj_per_flit_hop = 3;
   p.energy_pj_per_router_traversal = 2;
   stats::Group root("t");
-  Network net(p, root, "noc");
+  const auto owned = make_network(p, root, "noc");
+  Network& net = *owned;
   // 0 -> 15: 6 links and 7 routers for each of 3 flits.
   net.send(0, 15, 3, 0, 0);
   std::vector<Delivery> done;

@@ -1,0 +1,189 @@
+#include "arch/noc/packet_network.h"
+
+#include <algorithm>
+
+#include "sim/core/error.h"
+
+namespace llmsim::noc {
+
+namespace {
+
+constexpr std::uint64_t kNever = ~std::uint64_t{0};
+constexpr int kKindShift = 40;
+// Calendar buckets: a packet's next router is tr + tl ahead, its delivery F - 1; queueing and
+// injections at a future creation cycle go further, rarely beyond this.
+constexpr std::uint64_t kWindow = 256;
+
+}  // namespace
+
+PacketNetwork::PacketNetwork(const NocParams& p, stats::Group& parent, const std::string& name)
+    : Network(p, parent, name),
+      m_nodes(m_topo.nodes()),
+      m_port_base(m_topo.routers()),
+      m_calendar(kWindow),
+      m_window_mask(kWindow - 1) {
+  std::uint32_t ports = 0;
+  for (std::uint32_t r = 0; r < m_topo.routers(); ++r) {
+    m_port_base[r] = ports;
+    ports += m_topo.ports(r);
+  }
+  m_port_free.assign(ports, 0);
+}
+
+void PacketNetwork::push(const Event& e) {
+  // While a cycle's bucket is processed (m_delivered set), nothing joins it.
+  LLMSIM_CHECK(e.cycle > m_first || (e.cycle == m_first && m_delivered == nullptr),
+               "noc: event queued in the past");
+  if (e.cycle - m_first <= m_window_mask) {
+    m_calendar[e.cycle & m_window_mask].push_back(e);
+    ++m_near;
+  } else {
+    m_far.push(e);
+  }
+}
+
+void PacketNetwork::slide(std::uint64_t cycle) {
+  m_first = cycle;
+  while (!m_far.empty() && m_far.top().cycle - m_first <= m_window_mask) {
+    m_calendar[m_far.top().cycle & m_window_mask].push_back(m_far.top());
+    ++m_near;
+    m_far.pop();
+  }
+}
+
+std::optional<std::uint64_t> PacketNetwork::next_event_cycle() const {
+  if (m_near > 0) {
+    for (std::uint64_t c = m_first;; ++c) {
+      if (!m_calendar[c & m_window_mask].empty()) return c;
+    }
+  }
+  if (!m_far.empty()) return m_far.top().cycle;
+  return std::nullopt;
+}
+
+void PacketNetwork::send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits,
+                         std::uint64_t created, std::uint64_t tag, std::uint32_t cls) {
+  check_send(src, dst, flits, created, cls);
+  std::uint32_t id;
+  if (m_free_packets.empty()) {
+    id = static_cast<std::uint32_t>(m_packets.size());
+    m_packets.emplace_back();
+  } else {
+    id = m_free_packets.back();
+    m_free_packets.pop_back();
+  }
+  m_packets[id] = Packet{tag, created, src, dst, flits};
+  Node& n = m_nodes[src];
+  n.queues[cls].push_back(id);
+  schedule_inject(src, std::max(created, n.free));
+}
+
+void PacketNetwork::schedule_inject(std::uint32_t n, std::uint64_t cycle) {
+  Node& node = m_nodes[n];
+  if (cycle >= node.inject_at) return;  // an earlier attempt reschedules itself
+  node.inject_at = cycle;
+  push(Event{cycle, std::uint64_t{kInject} << kKindShift | n, 0, n});
+}
+
+void PacketNetwork::advance(std::uint64_t until, std::vector<Delivery>& delivered) {
+  for (;;) {
+    const std::optional<std::uint64_t> next = next_event_cycle();
+    if (!next || *next > until) break;
+    const std::uint64_t c = *next;
+    slide(c);
+    // Processing adds no event to this cycle (a head is next ready tr + tl later; a delivery in
+    // the same cycle is made at once, as it would be the next event anyway), so the bucket is
+    // complete: take it in rank order.
+    std::vector<Event>& bucket = m_calendar[c & m_window_mask];
+    std::sort(bucket.begin(), bucket.end(),
+              [](const Event& a, const Event& b) { return a.rank < b.rank; });
+    m_delivered = &delivered;
+    for (const Event& e : bucket) {
+      switch (static_cast<Kind>(e.rank >> kKindShift)) {
+        case kDeliver:
+          deliver_packet(e.packet, c);
+          break;
+        case kInject:
+          inject(e.where, c);
+          break;
+        case kHop:
+          hop(e.packet, e.where, c);
+          break;
+      }
+    }
+    m_delivered = nullptr;
+    m_near -= bucket.size();
+    bucket.clear();
+    slide(c + 1);
+  }
+  advanced_through(until);
+}
+
+void PacketNetwork::deliver_packet(std::uint32_t packet, std::uint64_t t) {
+  const Packet& pk = m_packets[packet];
+  // Ejected flits count when the tail is delivered, not when the port is claimed (possibly
+  // long before): a window's delivered flits (noctest's accepted throughput) are then exact
+  // to the packet.
+  count_port(m_topo.node_router(pk.dst), m_topo.node_port(pk.dst), pk.flits, false);
+  deliver(pk.tag, pk.src, pk.dst, pk.flits, pk.created, t, *m_delivered);
+  m_free_packets.push_back(packet);
+}
+
+void PacketNetwork::inject(std::uint32_t n, std::uint64_t t) {
+  Node& node = m_nodes[n];
+  if (node.inject_at != t) return;  // superseded by an earlier attempt
+  node.inject_at = kNever;
+  // The next class in turn whose front packet is due; the channel is free (attempts are
+  // scheduled no earlier than node.free).
+  int chosen = -1;
+  std::uint64_t next_due = kNever;
+  for (std::uint32_t k = 0; k < kClasses; ++k) {
+    const std::uint32_t cls = (node.turn + k) % kClasses;
+    if (node.queues[cls].empty()) continue;
+    const std::uint64_t created = m_packets[node.queues[cls].front()].created;
+    if (created <= t && chosen < 0) chosen = static_cast<int>(cls);
+    next_due = std::min(next_due, created);
+  }
+  if (chosen >= 0) {
+    auto& queue = node.queues[static_cast<std::uint32_t>(chosen)];
+    const std::uint32_t id = queue.front();
+    queue.pop_front();
+    node.free = t + m_packets[id].flits;
+    node.turn = (static_cast<std::uint32_t>(chosen) + 1) % kClasses;
+    push_hop(id, m_topo.node_router(n), m_topo.node_port(n), t + m_params.router_latency_cycles);
+    next_due = kNever;
+    for (const auto& q : node.queues) {
+      if (!q.empty()) next_due = std::min(next_due, m_packets[q.front()].created);
+    }
+  }
+  if (next_due != kNever) schedule_inject(n, std::max(next_due, node.free));
+}
+
+void PacketNetwork::push_hop(std::uint32_t packet, std::uint32_t r, std::uint32_t p,
+                             std::uint64_t t) {
+  const std::uint32_t ports = m_topo.ports(r);
+  const std::uint32_t rotated = (p + ports - static_cast<std::uint32_t>(t % ports)) % ports;
+  const std::uint64_t priority = std::uint64_t{m_port_base[r] + rotated};
+  push(Event{t, std::uint64_t{kHop} << kKindShift | priority, packet, r});
+}
+
+void PacketNetwork::hop(std::uint32_t packet, std::uint32_t r, std::uint64_t t) {
+  const Packet& pk = m_packets[packet];
+  const std::uint32_t q = m_topo.route(r, pk.dst);
+  std::uint64_t& free = m_port_free[m_port_base[r] + q];
+  const std::uint64_t leave = std::max(t, free);
+  free = leave + pk.flits;
+  const PortEnd& down = m_topo.out(r, q);
+  if (down.router >= 0) {
+    count_port(r, q, pk.flits, true);
+    push_hop(packet, static_cast<std::uint32_t>(down.router), down.port,
+             leave + m_params.link_latency_cycles + m_params.router_latency_cycles);
+  } else if (leave + pk.flits - 1 == t) {
+    deliver_packet(packet, t);
+  } else {
+    push(Event{leave + pk.flits - 1,
+               std::uint64_t{kDeliver} << kKindShift | (m_port_base[r] + q), packet, r});
+  }
+}
+
+}  // namespace llmsim::noc

@@ -1,0 +1,99 @@
+#pragma once
+// The packet model of the on-chip network (noc.model "packet"; network.h): every port keeps the
+// cycle it is busy until, and a packet claims one for as many cycles as it has flits. One event
+// per packet per router, whatever its size: the cost DESIGN.md budgets for a shared resource
+// (O(1) per transaction), against one per flit per router and per credit for the flit model.
+//
+// Timing contract, in cycles of the network clock (tr = router_latency_cycles,
+// tl = link_latency_cycles, F = the packet's flits):
+//  - A node's injection channel carries one flit per cycle. Its queues and message classes are
+//    those of network.h: at a cycle where the channel is free, the node starts the front packet
+//    of the next class in turn whose packet is due; the channel is then busy for F cycles. A
+//    packet started at s has its head in its first router at s, ready to leave at s + tr.
+//  - A head ready at router r at cycle h takes the output port q that routing gives: it leaves
+//    at d = max(h, the cycle q is free), and q is busy until d + F (its flits follow the head
+//    one per cycle). Through a link the head is ready at the next router at d + tl + tr;
+//    through an ejection port the tail is delivered at d + F - 1.
+//  - Heads ready for the same port in the same cycle go in rotating order of their input port,
+//    from port h mod P, as the flit model's switch allocator tries them; an earlier head always
+//    goes first (first come, first served).
+//  - No buffer limit: a waiting packet's flits wait in the router it has reached, and an input
+//    port may feed two output ports at once (no head-of-line blocking). What the flit model adds
+//    on top -- credit stalls, VC allocation, blocking behind a stalled packet -- is what the two
+//    models' difference measures.
+// With no other traffic a packet takes network.h's T0 in both models, to the cycle.
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <queue>
+#include <string>
+#include <vector>
+
+#include "arch/noc/network.h"
+
+namespace llmsim::noc {
+
+class PacketNetwork final : public Network {
+ public:
+  // Registers its stats in a child group `name` of `parent`.
+  PacketNetwork(const NocParams& p, stats::Group& parent, const std::string& name);
+
+  void send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits, std::uint64_t created,
+            std::uint64_t tag, std::uint32_t cls = 0) override;
+  void advance(std::uint64_t until, std::vector<Delivery>& delivered) override;
+  std::optional<std::uint64_t> next_event_cycle() const override;
+
+ private:
+  struct Packet {
+    std::uint64_t tag = 0, created = 0;
+    std::uint32_t src = 0, dst = 0, flits = 0;
+  };
+  struct Node {
+    std::array<std::deque<std::uint32_t>, kClasses> queues;  // per class, oldest first
+    std::uint32_t turn = 0;         // round robin: the class tried first for the next packet
+    std::uint64_t free = 0;         // the injection channel is busy before this cycle
+    std::uint64_t inject_at = ~std::uint64_t{0};  // the one injection event that counts
+  };
+  // Events in the order (cycle, rank): deliveries (by ejection port), then injections (by node),
+  // then heads at routers (by router, then rotated input port). No two events share a
+  // (cycle, rank): a port passes one head per cycle, and a node has one injection event that
+  // counts.
+  enum Kind : std::uint64_t { kDeliver = 0, kInject = 1, kHop = 2 };
+  struct Event {
+    std::uint64_t cycle;
+    std::uint64_t rank;    // kind << 40 | priority within the kind
+    std::uint32_t packet;  // kDeliver, kHop
+    std::uint32_t where;   // kInject: node; kHop, kDeliver: router
+    bool operator>(const Event& o) const {
+      return cycle != o.cycle ? cycle > o.cycle : rank > o.rank;
+    }
+  };
+
+  void push(const Event& e);
+  // Moves the calendar's first cycle to `cycle` (every bucket before it empty), taking in the
+  // far events that enter the window.
+  void slide(std::uint64_t cycle);
+  void schedule_inject(std::uint32_t n, std::uint64_t cycle);
+  void inject(std::uint32_t n, std::uint64_t t);
+  // The head of `packet` is ready at router r at cycle t.
+  void hop(std::uint32_t packet, std::uint32_t r, std::uint64_t t);
+  void deliver_packet(std::uint32_t packet, std::uint64_t t);
+  void push_hop(std::uint32_t packet, std::uint32_t r, std::uint32_t p, std::uint64_t t);
+
+  std::vector<Packet> m_packets;
+  std::vector<std::uint32_t> m_free_packets;
+  std::vector<Node> m_nodes;
+  std::vector<std::uint64_t> m_port_free;  // [m_port_base[r] + q]: busy before this cycle
+  std::vector<std::uint32_t> m_port_base;
+  std::vector<Delivery>* m_delivered = nullptr;  // advance()'s output, while it runs
+  // The events of the next cycles, a bucket per cycle (sorted by rank when their cycle comes);
+  // events further ahead wait in a heap and move into their bucket when the window reaches them.
+  std::vector<std::vector<Event>> m_calendar;  // bucket of cycle c: c & m_window_mask
+  std::uint64_t m_window_mask;
+  std::uint64_t m_first = 0;  // the calendar's first cycle: no event is queued before it
+  std::uint64_t m_near = 0;   // events in the calendar
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> m_far;
+};
+
+}  // namespace llmsim::noc
