@@ -86,15 +86,7 @@ std::optional<std::uint64_t> FlitNetwork::next_event_cycle() const {
 void FlitNetwork::send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits, std::uint64_t created,
                    std::uint64_t tag, std::uint32_t cls) {
   check_send(src, dst, flits, created, cls);
-  std::uint32_t id;
-  if (m_free_packets.empty()) {
-    id = static_cast<std::uint32_t>(m_packets.size());
-    m_packets.emplace_back();
-  } else {
-    id = m_free_packets.back();
-    m_free_packets.pop_back();
-  }
-  m_packets[id] = Packet{tag, created, src, dst, flits, 0};
+  const std::uint32_t id = m_packets.add(Packet{tag, created, src, dst, flits, 0});
   Node& n = m_nodes[src];
   n.queues[cls].push_back(id);
   // A class with older packets has the node's next attempt scheduled already (or waiting for a
@@ -404,7 +396,7 @@ void FlitNetwork::leave(std::uint32_t r, std::uint32_t p, std::uint32_t v, std::
   if (!f.tail) return;
   const Packet& pk = m_packets[f.packet];
   deliver(pk.tag, pk.src, pk.dst, pk.flits, pk.created, t, delivered);
-  m_free_packets.push_back(f.packet);
+  m_packets.release(f.packet);
 }
 
 }  // namespace llmsim::noc

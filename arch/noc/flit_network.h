@@ -153,8 +153,7 @@ class FlitNetwork final : public Network {
   std::vector<Router> m_routers;
   std::vector<Node> m_nodes;
   std::uint32_t m_buffer;  // buffer_flits
-  std::vector<Packet> m_packets;
-  std::vector<std::uint32_t> m_free_packets;
+  PacketPool<Packet> m_packets;
   std::vector<Bucket> m_calendar;  // bucket of cycle c: c & m_window_mask
   std::uint64_t m_window_mask;
   std::uint64_t m_first = 0;  // the calendar's first cycle: no event is queued before it

@@ -128,6 +128,29 @@ class Network {
   std::vector<std::unique_ptr<stats::Formula>> m_link_util;
 };
 
+// The packets a model has in flight, by id: a delivered packet's slot is reused.
+template <class Packet>
+class PacketPool {
+ public:
+  std::uint32_t add(const Packet& p) {
+    if (m_free.empty()) {
+      m_items.push_back(p);
+      return static_cast<std::uint32_t>(m_items.size() - 1);
+    }
+    const std::uint32_t id = m_free.back();
+    m_free.pop_back();
+    m_items[id] = p;
+    return id;
+  }
+  void release(std::uint32_t id) { m_free.push_back(id); }
+  Packet& operator[](std::uint32_t id) { return m_items[id]; }
+  const Packet& operator[](std::uint32_t id) const { return m_items[id]; }
+
+ private:
+  std::vector<Packet> m_items;
+  std::vector<std::uint32_t> m_free;
+};
+
 // The model `p.model` asks for, its stats in a child group `name` of `parent`.
 std::unique_ptr<Network> make_network(const NocParams& p, stats::Group& parent,
                                       const std::string& name);

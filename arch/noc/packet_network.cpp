@@ -64,15 +64,7 @@ std::optional<std::uint64_t> PacketNetwork::next_event_cycle() const {
 void PacketNetwork::send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits,
                          std::uint64_t created, std::uint64_t tag, std::uint32_t cls) {
   check_send(src, dst, flits, created, cls);
-  std::uint32_t id;
-  if (m_free_packets.empty()) {
-    id = static_cast<std::uint32_t>(m_packets.size());
-    m_packets.emplace_back();
-  } else {
-    id = m_free_packets.back();
-    m_free_packets.pop_back();
-  }
-  m_packets[id] = Packet{tag, created, src, dst, flits};
+  const std::uint32_t id = m_packets.add(Packet{tag, created, src, dst, flits});
   Node& n = m_nodes[src];
   n.queues[cls].push_back(id);
   schedule_inject(src, std::max(created, n.free));
@@ -126,7 +118,7 @@ void PacketNetwork::deliver_packet(std::uint32_t packet, std::uint64_t t) {
   // to the packet.
   count_port(m_topo.node_router(pk.dst), m_topo.node_port(pk.dst), pk.flits, false);
   deliver(pk.tag, pk.src, pk.dst, pk.flits, pk.created, t, *m_delivered);
-  m_free_packets.push_back(packet);
+  m_packets.release(packet);
 }
 
 void PacketNetwork::inject(std::uint32_t n, std::uint64_t t) {

@@ -81,8 +81,7 @@ class PacketNetwork final : public Network {
   void deliver_packet(std::uint32_t packet, std::uint64_t t);
   void push_hop(std::uint32_t packet, std::uint32_t r, std::uint32_t p, std::uint64_t t);
 
-  std::vector<Packet> m_packets;
-  std::vector<std::uint32_t> m_free_packets;
+  PacketPool<Packet> m_packets;
   std::vector<Node> m_nodes;
   std::vector<std::uint64_t> m_port_free;  // [m_port_base[r] + q]: busy before this cycle
   std::vector<std::uint32_t> m_port_base;
