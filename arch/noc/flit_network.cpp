@@ -88,10 +88,10 @@ void FlitNetwork::send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits
   check_send(src, dst, flits, created, cls);
   const std::uint32_t id = m_packets.add(Packet{tag, created, src, dst, flits, 0});
   Node& n = m_nodes[src];
-  n.queues[cls].push_back(id);
+  n.waiting.queues[cls].push_back(id);
   // A class with older packets has the node's next attempt scheduled already (or waiting for a
   // credit); an extra attempt is harmless (at most one flit per node per cycle).
-  if (n.queues[cls].size() == 1) schedule_inject(src, created);
+  if (n.waiting.queues[cls].size() == 1) schedule_inject(src, created);
 }
 
 void FlitNetwork::advance(std::uint64_t until, std::vector<Delivery>& delivered) {
@@ -174,17 +174,10 @@ void FlitNetwork::inject(std::uint32_t n, std::uint64_t t) {
   if (node.last_wake == t + 1) return;
   std::int32_t c = node.current;
   if (c < 0) {  // between packets: the next class in turn whose front packet is due
-    for (std::uint32_t k = 0; k < kClasses; ++k) {
-      const std::uint32_t cls = (node.turn + k) % kClasses;
-      if (!node.queues[cls].empty() && m_packets[node.queues[cls].front()].created <= t) {
-        c = static_cast<std::int32_t>(cls);
-        break;
-      }
-    }
+    c = node.waiting.due(t, m_packets);
     if (c < 0) return;  // every front packet has its own attempt scheduled at its creation
   }
-  std::deque<std::uint32_t>& queue = node.queues[c];
-  const std::uint32_t id = queue.front();
+  const std::uint32_t id = node.waiting.queues[static_cast<std::uint32_t>(c)].front();
   const Packet& pk = m_packets[id];
   node.last_wake = t + 1;
   const bool head = node.sent_flits == 0;
@@ -205,16 +198,12 @@ void FlitNetwork::inject(std::uint32_t n, std::uint64_t t) {
   schedule(r, ready);
   if (tail) {
     vc.busy = false;
-    queue.pop_front();
+    node.waiting.finish(c);
     node.sent_flits = 0;
     node.current = -1;
-    node.turn = (static_cast<std::uint32_t>(c) + 1) % kClasses;
   }
-  std::uint64_t next = ~std::uint64_t{0};
-  for (const auto& q : node.queues) {
-    if (!q.empty()) next = std::min(next, std::max(t + 1, m_packets[q.front()].created));
-  }
-  if (next != ~std::uint64_t{0}) schedule_inject(n, next);
+  const std::uint64_t next = node.waiting.next_created(m_packets);
+  if (next != ~std::uint64_t{0}) schedule_inject(n, std::max(t + 1, next));
 }
 
 bool FlitNetwork::has_resources(const Router& router, std::uint32_t r, std::size_t slot) const {

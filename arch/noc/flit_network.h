@@ -82,9 +82,8 @@ class FlitNetwork final : public Network {
     std::uint64_t pending_wake = ~std::uint64_t{0};
   };
   struct Node {
-    std::array<std::deque<std::uint32_t>, kClasses> queues;  // per class, oldest first
+    InjectionQueues waiting;
     std::int32_t current = -1;     // the class whose front packet is being injected, or -1
-    std::uint32_t turn = 0;        // round robin: the class tried first for the next packet
     std::uint32_t sent_flits = 0;  // of the packet being injected
     std::uint32_t vc = 0;          // of the packet being injected, once its head is sent
     std::vector<OutputVc> vcs;     // the router's local input VCs as seen by the node

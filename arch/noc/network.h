@@ -18,7 +18,10 @@
 // from its creation to the delivery of its tail (head: tr per router and tl per link; each
 // following flit one cycle behind it). zero_load_latency() returns T0; a delivered packet's
 // latency - T0 is its contention part.
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,6 +84,40 @@ class Network {
  protected:
   // Registers the stats both models keep in a child group `name` of `parent`.
   Network(const NocParams& p, stats::Group& parent, const std::string& name);
+
+  // A node's packets waiting to inject (ids into the model's packet pool `Pool`, whose packets
+  // have a `created` cycle), one FIFO per message class, and whose turn it is (see send()).
+  struct InjectionQueues {
+    std::array<std::deque<std::uint32_t>, kClasses> queues;  // per class, oldest first
+    std::uint32_t turn = 0;  // round robin: the class tried first for the next packet
+
+    // The class in turn whose front packet was created at or before t, or -1.
+    template <class Pool>
+    int due(std::uint64_t t, const Pool& packets) const {
+      for (std::uint32_t k = 0; k < kClasses; ++k) {
+        const std::uint32_t cls = (turn + k) % kClasses;
+        if (!queues[cls].empty() && packets[queues[cls].front()].created <= t) {
+          return static_cast<int>(cls);
+        }
+      }
+      return -1;
+    }
+    // Removes the front packet of class `cls`, whose whole packet has been injected; the next
+    // class has the turn.
+    void finish(int cls) {
+      queues[static_cast<std::uint32_t>(cls)].pop_front();
+      turn = (static_cast<std::uint32_t>(cls) + 1) % kClasses;
+    }
+    // The earliest creation cycle of a front packet, or ~0 when every queue is empty.
+    template <class Pool>
+    std::uint64_t next_created(const Pool& packets) const {
+      std::uint64_t next = ~std::uint64_t{0};
+      for (const auto& q : queues) {
+        if (!q.empty()) next = std::min(next, packets[q.front()].created);
+      }
+      return next;
+    }
+  };
 
   // Checks a packet offered at `created` (see send()) and counts it in flight.
   void check_send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits,

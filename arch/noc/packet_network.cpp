@@ -66,7 +66,7 @@ void PacketNetwork::send(std::uint32_t src, std::uint32_t dst, std::uint32_t fli
   check_send(src, dst, flits, created, cls);
   const std::uint32_t id = m_packets.add(Packet{tag, created, src, dst, flits});
   Node& n = m_nodes[src];
-  n.queues[cls].push_back(id);
+  n.waiting.queues[cls].push_back(id);
   schedule_inject(src, std::max(created, n.free));
 }
 
@@ -127,27 +127,14 @@ void PacketNetwork::inject(std::uint32_t n, std::uint64_t t) {
   node.inject_at = kNever;
   // The next class in turn whose front packet is due; the channel is free (attempts are
   // scheduled no earlier than node.free).
-  int chosen = -1;
-  std::uint64_t next_due = kNever;
-  for (std::uint32_t k = 0; k < kClasses; ++k) {
-    const std::uint32_t cls = (node.turn + k) % kClasses;
-    if (node.queues[cls].empty()) continue;
-    const std::uint64_t created = m_packets[node.queues[cls].front()].created;
-    if (created <= t && chosen < 0) chosen = static_cast<int>(cls);
-    next_due = std::min(next_due, created);
-  }
-  if (chosen >= 0) {
-    auto& queue = node.queues[static_cast<std::uint32_t>(chosen)];
-    const std::uint32_t id = queue.front();
-    queue.pop_front();
+  const int cls = node.waiting.due(t, m_packets);
+  if (cls >= 0) {
+    const std::uint32_t id = node.waiting.queues[static_cast<std::uint32_t>(cls)].front();
+    node.waiting.finish(cls);
     node.free = t + m_packets[id].flits;
-    node.turn = (static_cast<std::uint32_t>(chosen) + 1) % kClasses;
     push_hop(id, m_topo.node_router(n), m_topo.node_port(n), t + m_params.router_latency_cycles);
-    next_due = kNever;
-    for (const auto& q : node.queues) {
-      if (!q.empty()) next_due = std::min(next_due, m_packets[q.front()].created);
-    }
   }
+  const std::uint64_t next_due = node.waiting.next_created(m_packets);
   if (next_due != kNever) schedule_inject(n, std::max(next_due, node.free));
 }
 

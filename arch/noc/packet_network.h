@@ -22,9 +22,7 @@
 //    on top -- credit stalls, VC allocation, blocking behind a stalled packet -- is what the two
 //    models' difference measures.
 // With no other traffic a packet takes network.h's T0 in both models, to the cycle.
-#include <array>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <queue>
 #include <string>
@@ -50,9 +48,8 @@ class PacketNetwork final : public Network {
     std::uint32_t src = 0, dst = 0, flits = 0;
   };
   struct Node {
-    std::array<std::deque<std::uint32_t>, kClasses> queues;  // per class, oldest first
-    std::uint32_t turn = 0;         // round robin: the class tried first for the next packet
-    std::uint64_t free = 0;         // the injection channel is busy before this cycle
+    InjectionQueues waiting;
+    std::uint64_t free = 0;  // the injection channel is busy before this cycle
     std::uint64_t inject_at = ~std::uint64_t{0};  // the one injection event that counts
   };
   // Events in the order (cycle, rank): deliveries (by ejection port), then injections (by node),
