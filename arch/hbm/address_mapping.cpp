@@ -19,8 +19,11 @@ std::vector<std::string> AddressMapping::presets() {
 }
 
 AddressMapping::AddressMapping(const std::string& mapping, const Organization& org,
-                               const std::string& key_path)
-    : m_name(mapping), m_burst_bytes(org.burst_bytes()), m_capacity(org.capacity_bytes()) {
+                               const std::string& key_path, InterfaceHash hash)
+    : m_name(mapping),
+      m_burst_bytes(org.burst_bytes()),
+      m_capacity(org.capacity_bytes()),
+      m_hash(hash) {
   m_count[int(Field::ch)] = std::uint64_t(org.stacks) * org.channels_per_stack;
   m_count[int(Field::pc)] = org.pseudo_channels;
   m_count[int(Field::bg)] = org.bank_groups;
@@ -48,6 +51,13 @@ AddressMapping::AddressMapping(const std::string& mapping, const Organization& o
                       "\" must name each of ch, pc, bg, ba, ro, co exactly once");
   }
   m_lsb_first.assign(msb_first.rbegin(), msb_first.rend());
+  m_interfaces = std::uint32_t(m_count[int(Field::ch)] * m_count[int(Field::pc)]);
+  std::uint64_t place = 1;  // mod m_interfaces
+  for (const Field f : m_lsb_first) {
+    if (f == Field::ch || f == Field::pc) continue;
+    m_weight[int(f)] = place;
+    place = place * (m_count[int(f)] % m_interfaces) % m_interfaces;
+  }
   auto log2 = [](std::uint64_t x) {
     std::uint32_t b = 0;
     while ((std::uint64_t(1) << b) < x) ++b;
@@ -90,6 +100,7 @@ DecodedAddress AddressMapping::decode_mixed_radix(std::uint64_t addr) const {
   d.bank = std::uint32_t(v[int(Field::ba)]);
   d.row = std::uint32_t(v[int(Field::ro)]);
   d.column = std::uint32_t(v[int(Field::co)]);
+  if (m_hash == InterfaceHash::rotate) d.interface = rotated(d.interface, rotation(d));
   return d;
 }
 
@@ -98,8 +109,13 @@ BurstCursor::BurstCursor(const AddressMapping& mapping, std::uint64_t addr)
       m_addr(addr / mapping.m_burst_bytes * mapping.m_burst_bytes),
       m_decoded(mapping.decode(addr)) {
   const std::uint32_t pcs = std::uint32_t(mapping.m_count[int(Field::pc)]);
-  m_value[int(Field::ch)] = m_decoded.interface / pcs;
-  m_value[int(Field::pc)] = m_decoded.interface % pcs;
+  std::uint32_t raw = m_decoded.interface;
+  if (mapping.m_hash == InterfaceHash::rotate) {  // undo the rotation decode() applied
+    m_rotation = mapping.rotation(m_decoded);
+    raw = raw >= m_rotation ? raw - m_rotation : raw + mapping.m_interfaces - m_rotation;
+  }
+  m_value[int(Field::ch)] = raw / pcs;
+  m_value[int(Field::pc)] = raw % pcs;
   m_value[int(Field::bg)] = m_decoded.bank_group;
   m_value[int(Field::ba)] = m_decoded.bank;
   m_value[int(Field::ro)] = m_decoded.row;
@@ -111,9 +127,6 @@ void BurstCursor::set(Field f, std::uint32_t v) {
   switch (f) {
     case Field::ch:
     case Field::pc:
-      m_decoded.interface =
-          m_value[int(Field::ch)] * std::uint32_t(m_mapping.m_count[int(Field::pc)]) +
-          m_value[int(Field::pc)];
       break;
     case Field::bg:
       m_decoded.bank_group = v;
@@ -128,6 +141,15 @@ void BurstCursor::set(Field f, std::uint32_t v) {
       m_decoded.column = v;
       break;
   }
+  const std::uint32_t raw =
+      m_value[int(Field::ch)] * std::uint32_t(m_mapping.m_count[int(Field::pc)]) +
+      m_value[int(Field::pc)];
+  if (m_mapping.m_hash == InterfaceHash::none) {
+    m_decoded.interface = raw;
+    return;
+  }
+  if (f != Field::ch && f != Field::pc) m_rotation = m_mapping.rotation(m_decoded);
+  m_decoded.interface = m_mapping.rotated(raw, m_rotation);
 }
 
 void BurstCursor::next() {

@@ -8,6 +8,17 @@
 // stacks give 24 channels). Default "ro_ba_bg_co_pc_ch": consecutive bursts go to consecutive
 // channels, then pseudo channels, then columns of the same row (a sequential stream keeps every
 // interface busy and hits open rows).
+//
+// Interface hash (memory.interface_hash): with "rotate", the interface the fields name is
+// rotated by the address's other fields: interface = (ch * pseudo_channels + pc + r) mod
+// interfaces, where r is the number formed by the fields other than ch and pc (in the mapping's
+// order) mod interfaces. For a given (bank group, bank, row, column) that is a rotation, so the
+// mapping stays one to one. When ch and pc are the least significant fields, r is the burst
+// index divided by the number of interfaces: a sequential stream still visits every interface
+// once per round, and a strided one (a tile's rows, whose pitch is a multiple of a few
+// interfaces' worth of bursts) no longer lands on the same few interfaces in every row -- the
+// partition camping that GPU memory systems hash addresses against. "none" (the default)
+// keeps the plain mapping.
 #include <array>
 #include <cstdint>
 #include <string>
@@ -16,6 +27,8 @@
 #include "arch/hbm/dram_spec.h"
 
 namespace llmsim::hbm {
+
+enum class InterfaceHash { none, rotate };
 
 struct DecodedAddress {
   std::uint32_t interface = 0;  // channel * pseudo_channels + pseudo channel
@@ -27,7 +40,8 @@ class AddressMapping {
   enum class Field { ch, pc, bg, ba, ro, co };
 
   // Throws ConfigError naming `key_path` if `mapping` is not a permutation of the six fields.
-  AddressMapping(const std::string& mapping, const Organization& org, const std::string& key_path);
+  AddressMapping(const std::string& mapping, const Organization& org, const std::string& key_path,
+                 InterfaceHash hash = InterfaceHash::none);
 
   // Throws WorkloadError if `addr` lies beyond the memory's capacity.
   DecodedAddress decode(std::uint64_t addr) const {
@@ -42,10 +56,12 @@ class AddressMapping {
       d.bank = field(Field::ba);
       d.row = field(Field::ro);
       d.column = field(Field::co);
+      if (m_hash == InterfaceHash::rotate) d.interface = rotated(d.interface, rotation(d));
       return d;
     }
     return decode_mixed_radix(addr);
   }
+  InterfaceHash hash() const { return m_hash; }
   std::uint32_t burst_bytes() const { return m_burst_bytes; }
   const std::string& name() const { return m_name; }
 
@@ -56,6 +72,17 @@ class AddressMapping {
 
   // decode() when some count is not a power of two (or `addr` is out of range).
   DecodedAddress decode_mixed_radix(std::uint64_t addr) const;
+  // The hash's rotation r of an address with these bank group, bank, row and column.
+  std::uint32_t rotation(const DecodedAddress& d) const {
+    return std::uint32_t((d.bank_group * m_weight[int(Field::bg)] + d.bank * m_weight[int(Field::ba)] +
+                          d.row * m_weight[int(Field::ro)] + d.column * m_weight[int(Field::co)]) %
+                         m_interfaces);
+  }
+  // Interface `raw` (ch * pseudo_channels + pc) rotated by r < interfaces.
+  std::uint32_t rotated(std::uint32_t raw, std::uint32_t r) const {
+    const std::uint32_t i = raw + r;
+    return i >= m_interfaces ? i - m_interfaces : i;
+  }
 
   std::string m_name;
   std::uint32_t m_burst_bytes;
@@ -68,6 +95,11 @@ class AddressMapping {
   std::array<std::uint32_t, 6> m_shift{};  // indexed by Field: bit position of the field
   std::array<std::uint64_t, 6> m_mask{};   // indexed by Field: count - 1
   std::array<std::uint32_t, 6> m_bits{};   // indexed by Field: log2(count) for powers of two
+  InterfaceHash m_hash = InterfaceHash::none;
+  std::uint32_t m_interfaces = 1;
+  // Indexed by Field: a field's place value, mod interfaces, in the number formed by the
+  // fields other than ch and pc (0 for ch and pc).
+  std::array<std::uint64_t, 6> m_weight{};
 };
 
 // Decodes a run of consecutive bursts without dividing: decode() for the first, then each next
@@ -90,7 +122,8 @@ class BurstCursor {
 
   const AddressMapping& m_mapping;
   std::uint64_t m_addr;                    // first byte of the current burst
-  std::array<std::uint32_t, 6> m_value{};  // indexed by Field
+  std::array<std::uint32_t, 6> m_value{};  // indexed by Field, before the interface hash
+  std::uint32_t m_rotation = 0;            // the hash's r for the current burst
   DecodedAddress m_decoded;
 };
 

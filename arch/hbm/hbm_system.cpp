@@ -11,6 +11,10 @@ HbmParams HbmParams::parse(config::Reader& memory) {
   p.spec = parse_device(memory);
   p.controller = memory.parse_child<ControllerParams>("controller");
   p.address_mapping = memory.string("address_mapping", std::string("ro_ba_bg_co_pc_ch"));
+  p.interface_hash =
+      memory.choice("interface_hash", {"none", "rotate"}, std::string("none")) == "rotate"
+          ? InterfaceHash::rotate
+          : InterfaceHash::none;
   // Validated here so the error names the key, before anything is built.
   AddressMapping(p.address_mapping, p.spec.org, memory.key_path("address_mapping"));
   return p;
@@ -18,7 +22,7 @@ HbmParams HbmParams::parse(config::Reader& memory) {
 
 HbmSystem::HbmSystem(const HbmParams& p, stats::Group& group, const std::string& key_path)
     : m_params(p),
-      m_mapping(p.address_mapping, p.spec.org, key_path + ".address_mapping"),
+      m_mapping(p.address_mapping, p.spec.org, key_path + ".address_mapping", p.interface_hash),
       m_group(group),
       m_read_bytes(group, "read_bytes", "byte", "bytes read, all interfaces",
                    [this] { return double(sum("read_bytes")); }),

@@ -19,8 +19,10 @@ struct HbmParams {
   DramSpec spec;
   ControllerParams controller;
   std::string address_mapping = "ro_ba_bg_co_pc_ch";
+  InterfaceHash interface_hash = InterfaceHash::none;
 
-  // Keys of the `memory` object besides "type": device, controller, address_mapping.
+  // Keys of the `memory` object besides "type": device, controller, address_mapping,
+  // interface_hash ("none" or "rotate", see address_mapping.h).
   static HbmParams parse(config::Reader& memory);
 };
 

@@ -1,8 +1,11 @@
-// Address mapping (arch/hbm/address_mapping.h): mixed-radix decomposition, field order, errors.
+// Address mapping (arch/hbm/address_mapping.h): mixed-radix decomposition, field order, the
+// interface hash, errors.
 #include "arch/hbm/address_mapping.h"
 
 #include <catch2/catch.hpp>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "sim/core/error.h"
 
@@ -70,8 +73,9 @@ TEST_CASE("address mapping: a burst cursor decodes as decode() does", "[hbm][map
   three_stacks.stacks = 3;  // 6 channels: mixed radix
   for (const Organization& o : {small_org(), three_stacks}) {
     for (const std::string& name : AddressMapping::presets()) {
-      INFO(name << ", " << o.stacks << " stack(s)");
-      const AddressMapping m(name, o, "memory.address_mapping");
+     for (const InterfaceHash hash : {InterfaceHash::none, InterfaceHash::rotate}) {
+      INFO(name << ", " << o.stacks << " stack(s), hash " << int(hash));
+      const AddressMapping m(name, o, "memory.address_mapping", hash);
       // From an address inside a burst, through every later burst of the memory.
       BurstCursor c(m, 3 * 32 + 5);
       for (std::uint64_t a = 3 * 32; a < o.capacity_bytes(); a += 32) {
@@ -84,7 +88,70 @@ TEST_CASE("address mapping: a burst cursor decodes as decode() does", "[hbm][map
         if (a + 32 < o.capacity_bytes()) c.next();
       }
       CHECK_THROWS_AS(c.next(), WorkloadError);  // past the last burst
+     }
     }
+  }
+}
+
+TEST_CASE("address mapping: the rotate hash moves interfaces by the higher fields, one to one",
+          "[hbm][mapping]") {
+  Organization three_stacks = small_org();
+  three_stacks.stacks = 3;  // 12 interfaces: mixed radix
+  for (const Organization& o : {small_org(), three_stacks}) {
+    for (const std::string& name : AddressMapping::presets()) {
+      INFO(name << ", " << o.stacks << " stack(s)");
+      const AddressMapping plain(name, o, "memory.address_mapping");
+      const AddressMapping hashed(name, o, "memory.address_mapping", InterfaceHash::rotate);
+      const std::uint64_t n = o.interfaces(), bursts = o.capacity_bytes() / 32;
+      std::vector<bool> seen(bursts, false);
+      for (std::uint64_t b = 0; b < bursts; ++b) {
+        const DecodedAddress p = plain.decode(b * 32), h = hashed.decode(b * 32);
+        // Only the interface moves: by the number formed by bg, ba, ro, co, mod interfaces.
+        REQUIRE(h.bank_group == p.bank_group);
+        REQUIRE(h.bank == p.bank);
+        REQUIRE(h.row == p.row);
+        REQUIRE(h.column == p.column);
+        // One to one: (interface, bg, ba, ro, co) names each burst once.
+        const std::uint64_t key =
+            (((std::uint64_t{h.interface} * o.bank_groups + h.bank_group) * o.banks_per_group +
+              h.bank) * o.rows + h.row) * o.columns + h.column;
+        REQUIRE(key < bursts);
+        REQUIRE_FALSE(seen[key]);
+        seen[key] = true;
+        if (name == "ro_ba_bg_co_pc_ch") {
+          // ch and pc least significant: r = burst index / interfaces.
+          REQUIRE(h.interface == (p.interface + b / n) % n);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("address mapping: the rotate hash spreads a tile's rows over every interface",
+          "[hbm][mapping]") {
+  // The datacenter preset's HBM2E: 3 stacks x 8 channels x 2 pseudo channels = 48 interfaces,
+  // 32 B bursts. A 128 x 128 int8 tile of a 2048-wide matrix: 128 rows of 128 B (4 bursts) at
+  // a pitch of 64 bursts. Without the hash burst b goes to channel b mod 24, pseudo channel
+  // (b / 24) mod 2: row i = 3k + t (t = 0, 1, 2) starts at channel 0, 16 or 8 on pseudo channel
+  // 0, 0 or 1 whatever k, so the tile only ever uses 3 x 4 = 12 of the 48 interfaces. Rotated by
+  // b / 48, its rows cover all 48.
+  Organization o;
+  o.stacks = 3;
+  o.channels_per_stack = 8;
+  o.pseudo_channels = 2;
+  o.bank_groups = 4;
+  o.banks_per_group = 4;
+  o.rows = 16384;
+  o.columns = 32;
+  o.bus_width_bits = 64;
+  o.burst_length = 4;
+  for (const InterfaceHash hash : {InterfaceHash::none, InterfaceHash::rotate}) {
+    const AddressMapping m("ro_ba_bg_co_pc_ch", o, "memory.address_mapping", hash);
+    std::set<std::uint32_t> used;
+    for (std::uint64_t row = 0; row < 128; ++row) {
+      for (std::uint64_t j = 0; j < 4; ++j) used.insert(m.decode((row * 64 + j) * 32).interface);
+    }
+    CHECK(used.size() == (hash == InterfaceHash::none ? 12u : 48u));
   }
 }
 

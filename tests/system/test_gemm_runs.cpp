@@ -1,6 +1,7 @@
 // Whole-chip GEMM runs through the driver, with cycle counts pinned and derived.
 #include <catch2/catch.hpp>
 
+#include "sim/core/error.h"
 #include "sim/driver/presets.h"
 #include "sim/driver/run.h"
 
@@ -158,6 +159,27 @@ TEST_CASE("datacenter through the NoC and HBM: a compute-bound GEMM runs 3.77x f
   // Both are within 7 % (4 cores) and 20 % (1 core) of the compute bound MACs / PEs.
   CHECK(double(four.total_cycles) / four.compute_bound_cycles < 1.27);
   CHECK(double(one.total_cycles) / one.compute_bound_cycles < 1.20);
+}
+
+TEST_CASE("datacenter: the rotate interface hash takes the 2048^3 GEMM's A tiles off 12 interfaces") {
+  // The same 2048^3 int8 GEMM as above. Its A tiles (2048 rows of 128 B at a 2 KiB pitch) and B
+  // tiles (128 rows at the same pitch) start every row at one of 12 of the 48 pseudo channels
+  // (tests/hbm/test_address_mapping.cpp works it out), so loads queue on a quarter of the HBM
+  // while the rest idles. memory.interface_hash=rotate spreads the rows over all 48: the cores
+  // stall less for memory and the run is 4.6 % shorter. Regression pin.
+  using namespace llmsim;
+  const auto w = matmul(2048, 2048, 2048, "int8");
+  const auto plain = run("datacenter", w);
+  const auto hashed = run("datacenter", w, {"memory.interface_hash=rotate"});
+  CHECK(plain.total_cycles == 165502);
+  CHECK(hashed.total_cycles == 157856);
+  CHECK(hashed.ops[0].breakdown.memory_stall_cycles < plain.ops[0].breakdown.memory_stall_cycles);
+  CHECK(hashed.dram_read_bytes == plain.dram_read_bytes);
+  CHECK_THROWS_MATCHES(driver::validate(driver::load_arch("datacenter"),
+                                        {"memory.interface_hash=xor"}),
+                       ConfigError,
+                       Catch::Matchers::Message(
+                           "memory.interface_hash: must be one of none, rotate, got \"xor\""));
 }
 
 TEST_CASE("datacenter through the NoC and HBM: a memory-bound GEMM is no faster than HBM allows") {
