@@ -173,7 +173,8 @@ std::optional<std::uint64_t> optional_count(const py::handle& v, const char* key
 // a RuntimeWarning, as the CLI reports it on stderr.
 py::dict run(const py::handle& arch, const py::handle& workload, const py::handle& overrides,
              const py::handle& timeline, const py::handle& timeline_max_events,
-             const std::string& mapping, const py::handle& split, const py::handle& fusion) {
+             const std::string& mapping, const py::handle& split, const py::handle& fusion,
+             const py::handle& weights) {
   ArchArg a = arch_arg(arch);
   WorkloadArg w = workload_arg(workload);
   llmsim::driver::RunSpec spec;
@@ -184,9 +185,13 @@ py::dict run(const py::handle& arch, const py::handle& workload, const py::handl
   if (!fusion.is_none() && !py::isinstance<py::bool_>(fusion)) {
     throw py::type_error("fusion must be True, False or None");
   }
+  if (!weights.is_none() && !py::isinstance<py::str>(weights)) {
+    throw py::type_error("weights must be a str or None");
+  }
   spec.mapping = llmsim::driver::mapping_options(
       mapping, split.is_none() ? "" : split.cast<std::string>(),
-      fusion.is_none() ? "" : (fusion.cast<bool>() ? "on" : "off"));
+      fusion.is_none() ? "" : (fusion.cast<bool>() ? "on" : "off"),
+      weights.is_none() ? "" : weights.cast<std::string>());
   const auto cap = optional_count(timeline_max_events, "timeline_max_events", 1);
   if (!timeline.is_none()) {
     spec.timeline.emplace();
@@ -304,7 +309,7 @@ PYBIND11_MODULE(_llmsim, m) {
   m.def("run", &run, py::arg("arch"), py::arg("workload"), py::arg("overrides") = py::none(),
         py::arg("timeline") = py::none(), py::arg("timeline_max_events") = py::none(),
         py::arg("mapping") = "auto", py::arg("split") = py::none(),
-        py::arg("fusion") = py::none(),
+        py::arg("fusion") = py::none(), py::arg("weights") = py::none(),
         "Simulates `workload` on `arch`; returns the stats.json document as a dict with \"ops\", "
         "\"config\" and \"wall_seconds\" added. With `timeline`, writes a Chrome trace-event "
         "JSON timeline there (at most `timeline_max_events` spans).");

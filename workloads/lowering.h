@@ -64,6 +64,14 @@ struct MappingOptions {
   // epilogue (lowering_matmul.cpp); by default with `auto` and not with `fixed`.
   std::optional<bool> fusion;
   bool fuses() const { return fusion.value_or(automatic); }
+  // --weights tiled | row_major: how a matmul's weight (B from the model's parameters) lies in
+  // DRAM. Tiled: tile by tile for the op's own tiling (row block after row block, each tile of
+  // a row block dense and contiguous), as a compiler packs constant weights once (XLA keeps TPU
+  // HBM arrays in tiled layouts), so a B tile load is one contiguous block; row major: the
+  // framework's K x N (N x K if read transposed) matrix, a tile being a column of short rows.
+  // By default tiled with `auto` and row major with `fixed`.
+  std::optional<bool> tiled_weights;
+  bool tiles_weights() const { return tiled_weights.value_or(automatic); }
 };
 
 // How one op was mapped, for reports.

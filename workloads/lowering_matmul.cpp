@@ -218,7 +218,13 @@ void Lowerer::lower(const MatmulOp& op) {
             push(ci, isa::QueueKind::load,
                  isa::DmaLoad{b, isa::Sram::scratchpad, std::uint32_t(e)});
           };
-          if (op.transpose_b) {
+          if (!op.b.is_op() && m_o.tiles_weights()) {
+            // Tiled weights (MappingOptions): row block r0 (rs rows of the stored sr x sc
+            // matrix) is contiguous, and its tile at column c0 starts rs x c0 elements into it.
+            const std::uint64_t r0 = op.transpose_b ? n0 : k0, rs = op.transpose_b ? ns : ks;
+            const std::uint64_t c0 = op.transpose_b ? k0 : n0, cs = op.transpose_b ? ks : ns;
+            load_b(isa::Block{rs, cs, vb.base + (r0 * sc + rs * c0) * e, cs * e, b_sram});
+          } else if (op.transpose_b) {
             for_blocks(vb, n0, ns, k0, ks, e, b_sram, load_b);
           } else {
             for_blocks(vb, k0, ks, n0, ns, e, b_sram, load_b);

@@ -33,8 +33,8 @@ _TRACE_DEFAULTS = {"seq": None, "batch": 1, "phase": "prefill", "kv_len": None, 
 
 
 def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", kv_len=None,
-        dtype="int8", overrides=None, mapping="auto", split=None, fusion=None, timeline=None,
-        timeline_max_events=None):
+        dtype="int8", overrides=None, mapping="auto", split=None, fusion=None, weights=None,
+        timeline=None, timeline_max_events=None):
     """Simulates a model or a workload on an architecture.
 
     Args:
@@ -50,9 +50,10 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
       overrides: None, a dict {"core.systolic.rows": 64, ...} whose values are JSON-encoded,
         or a list of "path.to.key=value" strings as given to the CLI's --set. Applied in order
         to the arch config before it is checked.
-      mapping, split, fusion: the CLI's --mapping ("auto" or "fixed"), --split (None, or
-        "tiles", "rows", "cols", "batch" for every matmul) and --fusion (None: on with auto,
-        off with fixed; True or False): README.md, "Mapping" and "Epilogue fusion".
+      mapping, split, fusion, weights: the CLI's --mapping ("auto" or "fixed"), --split
+        (None, or "tiles", "rows", "cols", "batch" for every matmul), --fusion (None: on with
+        auto, off with fixed; True or False) and --weights (None: "tiled" with auto,
+        "row_major" with fixed): README.md, "Mapping" and "Epilogue fusion".
       timeline: None, or a path (str or os.PathLike) to write the run's timeline to, as the
         CLI's --timeline: Chrome trace-event JSON that ui.perfetto.dev opens (README.md,
         "Timeline").
@@ -84,14 +85,14 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
                                  f"run(arch, workload=\"{model}\"))") from None
             raise
         return Result(_llmsim.run(arch, built, overrides, timeline, timeline_max_events,
-                                  mapping, split, fusion), trace=built)
+                                  mapping, split, fusion, weights), trace=built)
     given = {"seq": seq, "batch": batch, "phase": phase, "kv_len": kv_len, "dtype": dtype}
     stray = [k for k, v in given.items() if v != _TRACE_DEFAULTS[k]]
     if stray:
         raise TypeError(f"{', '.join(stray)}: trace options apply to model= only (a workload "
                         "carries its own shapes)")
     raw = _llmsim.run(arch, workload, overrides, timeline, timeline_max_events, mapping, split,
-                      fusion)
+                      fusion, weights)
     if isinstance(workload, _abc.Mapping):
         return Result(raw, trace=workload)
     return Result(raw, workload=workload)

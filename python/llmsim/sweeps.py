@@ -45,10 +45,10 @@ import warnings
 
 # Keys of a point that are run() options rather than config overrides.
 RUN_OPTIONS = ("arch", "model", "workload", "seq", "batch", "phase", "kv_len", "dtype",
-               "mapping", "split", "fusion")
+               "mapping", "split", "fusion", "weights")
 # The mapping options' defaults: a point's id covers them only when they differ, so the ids of
 # sweeps recorded before they were options stay the same.
-_MAPPING_DEFAULTS = {"mapping": "auto", "split": None, "fusion": None}
+_MAPPING_DEFAULTS = {"mapping": "auto", "split": None, "fusion": None, "weights": None}
 
 # Run totals every record carries (null for a failed point), in DataFrame column order.
 METRICS = ("total_cycles", "seconds", "energy_pj", "macs", "array_utilisation",
@@ -404,14 +404,14 @@ def _frame(points, records):
 
 def sweep(arch, grid, model=None, *, workload=None, seq=None, batch=1, phase="prefill",
           kv_len=None, dtype="int8", overrides=None, mapping="auto", split=None, fusion=None,
-          executor=None, out=None,
+          weights=None, executor=None, out=None,
           max_workers=None, progress=None, extra_stats=(), retry_errors=False, on_point=None,
           _runner=run_point):
     """Runs one simulation per point of a grid and returns a DataFrame, one row per point.
 
     Args:
       arch, model, workload, seq, batch, phase, kv_len, dtype, overrides, mapping, split,
-        fusion: as for run(); the base of every point. A path is made absolute for the workers (remote workers need the
+        fusion, weights: as for run(); the base of every point. A path is made absolute for the workers (remote workers need the
         same file; a dict travels with the task).
       grid: {key: [values]} (cartesian product, last key fastest) or a list of dicts
         (irregular points); see grid_points(). Keys are dotted config paths, applied as
@@ -452,7 +452,7 @@ def sweep(arch, grid, model=None, *, workload=None, seq=None, batch=1, phase="pr
     points = grid_points(grid)
     base = {"arch": arch, "model": model, "workload": workload, "seq": seq, "batch": batch,
             "phase": phase, "kv_len": kv_len, "dtype": dtype, "mapping": mapping, "split": split,
-            "fusion": fusion}
+            "fusion": fusion, "weights": weights}
     base_overrides = _override_strings(overrides)
     tasks = [make_task(p, base, base_overrides, extra_stats) for p in points]
     unique = list({t["id"]: t for t in tasks}.values())

@@ -25,6 +25,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  run       --arch PRESET|FILE (--workload NAME|FILE | --model NAME|FILE [model options])\n"
     "            [--mapping auto|fixed] [--split tiles|rows|cols|batch] [--fusion on|off]\n"
+    "            [--weights tiled|row_major]\n"
     "            [--set key=value]...\n"
     "            [--out DIR] [--timeline FILE [--timeline-max-events N]]\n"
     "            simulate and print a summary and a per-layer table; with --out, write\n"
@@ -71,7 +72,8 @@ struct ModelArgs {
 };
 
 struct Options {
-  std::string arch, workload, out, mapping = "auto", split, fusion, timeline, timeline_max_events;
+  std::string arch, workload, out, mapping = "auto", split, fusion, weights, timeline,
+      timeline_max_events;
   std::vector<std::string> sets;
   ModelArgs model;
 
@@ -85,7 +87,7 @@ struct Options {
     return workload.empty() ? model.trace() : workloads::load_workload(workload);
   }
   workloads::MappingOptions mapping_options() const {
-    return driver::mapping_options(mapping, split, fusion);
+    return driver::mapping_options(mapping, split, fusion, weights);
   }
 };
 
@@ -98,7 +100,8 @@ Options parse(const std::string& cmd, const std::vector<std::string>& args, bool
     desc.add_options()("workload", po::value(&o.workload), "workload name or JSON file")(
         "mapping", po::value(&o.mapping), "auto (default) or fixed")(
         "split", po::value(&o.split), "multi-core split of every matmul")(
-        "fusion", po::value(&o.fusion), "on or off: element-wise ops in matmul epilogues");
+        "fusion", po::value(&o.fusion), "on or off: element-wise ops in matmul epilogues")(
+        "weights", po::value(&o.weights), "tiled or row_major: the weights' layout in DRAM");
     o.model.add(desc);
   }
   if (cmd == "run") {

@@ -81,7 +81,7 @@ CoreCycles core_cycles(const chip::Chip& chip, std::uint64_t begin, std::uint64_
 }  // namespace
 
 workloads::MappingOptions mapping_options(const std::string& mapping, const std::string& split,
-                                          const std::string& fusion) {
+                                          const std::string& fusion, const std::string& weights) {
   workloads::MappingOptions m;
   if (mapping != "auto" && mapping != "fixed") {
     throw UserError("--mapping " + mapping + ": must be auto or fixed");
@@ -96,6 +96,12 @@ workloads::MappingOptions mapping_options(const std::string& mapping, const std:
       throw UserError("--fusion " + fusion + ": must be on or off");
     }
     m.fusion = fusion == "on";
+  }
+  if (!weights.empty()) {
+    if (weights != "tiled" && weights != "row_major") {
+      throw UserError("--weights " + weights + ": must be tiled or row_major");
+    }
+    m.tiled_weights = weights == "tiled";
   }
   return m;
 }

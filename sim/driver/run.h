@@ -67,9 +67,11 @@ struct LayerResult {
 
 // The mapping options from their CLI and Python spellings: `mapping` "auto" or "fixed",
 // `split` empty or tiles|rows|cols|batch, `fusion` empty (the mapping's default), "on" or
-// "off". UserError naming the option for anything else.
+// "off", `weights` empty (the mapping's default), "tiled" or "row_major". UserError naming the
+// option for anything else.
 workloads::MappingOptions mapping_options(const std::string& mapping, const std::string& split,
-                                          const std::string& fusion);
+                                          const std::string& fusion,
+                                          const std::string& weights = "");
 
 // The per-op and per-layer records as they appear in stats.json ("ops", "layers") and in Python.
 config::Json to_json(const OpResult& o);

@@ -184,6 +184,25 @@ def test_mapping_options():
         llmsim.run("edge", workload=w, fusion="on")
 
 
+def test_weight_layout_option():
+    # A 128 x 2048 x 2048 int8 matmul on datacenter's HBM: the weight's tiles (128 rows of
+    # 128 B, 2 KiB apart, row major) are read as one contiguous 16 KiB block each when tiled.
+    # Same bytes either way, other cycles; auto tiles by default, fixed does not.
+    w = {"ops": [{"op": "matmul", "name": "a", "m": 128, "k": 2048, "n": 2048}]}
+    tiled = llmsim.run("datacenter", workload=w, weights="tiled")
+    rows = llmsim.run("datacenter", workload=w, weights="row_major")
+    assert tiled.total_cycles != rows.total_cycles
+    assert tiled.stats["dram_read_bytes"] == rows.stats["dram_read_bytes"]
+    assert llmsim.run("datacenter", workload=w).total_cycles == tiled.total_cycles
+    fixed = llmsim.run("datacenter", workload=w, mapping="fixed")
+    assert fixed.total_cycles == llmsim.run("datacenter", workload=w, mapping="fixed",
+                                            weights="row_major").total_cycles
+    with pytest.raises(ValueError, match="--weights packed: must be tiled or row_major"):
+        llmsim.run("edge", workload=w, weights="packed")
+    with pytest.raises(TypeError, match="weights must be a str or None"):
+        llmsim.run("edge", workload=w, weights=True)
+
+
 def test_misspelled_key_raises_value_error_naming_the_path():
     with pytest.raises(ValueError, match=r"core\.systolic\.rowz") as info:
         llmsim.run("edge", workload="gemm1024", overrides={"core.systolic.rowz": 64})

@@ -94,7 +94,7 @@ def test_point_ids_are_stable_and_cover_the_inputs(tmp_path):
     assert pid({}, arch=str(first)) != pid({}, arch=second)
     # The mapping options join a point's id only when they differ from run()'s defaults, so a
     # sweep recorded before they existed resumes under the same ids.
-    mapped = dict(base, mapping="auto", split=None, fusion=None)
+    mapped = dict(base, mapping="auto", split=None, fusion=None, weights=None)
     assert make_task({}, mapped, [], ())["id"] == make_task({}, base, [], ())["id"]
     assert make_task({"fusion": False}, mapped, [], ())["id"] != make_task({}, mapped, [], ())["id"]
     assert make_task({"fusion": False}, mapped, [], ())["args"]["fusion"] is False

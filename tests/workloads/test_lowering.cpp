@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <variant>
 
@@ -362,6 +363,46 @@ TEST_CASE("lowering: the split options deal output tiles to the cores") {
   CHECK(of<isa::Gemm>(l.program.cores[1].queue(isa::QueueKind::compute), 0).empty());
   // auto balances: it would not choose rows here.
   CHECK(lower(one, target(4)).plans[0].split != Split::rows);
+}
+
+TEST_CASE("lowering: tiled weights make each B tile one contiguous block") {
+  // 16 x 32 x 48 int8 on one core, fixed tiles kt = nt = 16: B (32 x 48, a weight) in 2 x 3
+  // tiles of 16 x 16. Row major, tile (ki, ni) is 16 rows of 16 B at the matrix's pitch, 48 B,
+  // starting k0 x 48 + n0 bytes in; tiled, row block ki (16 x 48 B) is contiguous and its tile
+  // ni starts 16 x n0 bytes into it, a dense 16 x 16 block (pitch 16 B). A (16 x 32, pitch
+  // 32 B) is an input and stays row major.
+  const Workload w = parse(R"({"ops": [{"op": "matmul", "name": "fc", "m": 16, "k": 32, "n": 48}]})");
+  auto b_loads = [&](std::optional<bool> tiled) {
+    MappingOptions o;
+    o.automatic = false;
+    o.tiled_weights = tiled;
+    const Lowered l = lower(w, target(1), o);
+    std::vector<isa::Block> b;
+    for (const auto& d : of<isa::DmaLoad>(l.program.cores[0].queue(isa::QueueKind::load), 0)) {
+      if (d.block.dram_stride_bytes != 32) b.push_back(d.block);  // not A
+    }
+    return b;
+  };
+  auto offsets = [](const std::vector<isa::Block>& b) {
+    std::vector<std::uint64_t> o;
+    for (const isa::Block& x : b) o.push_back(x.dram_addr - b.front().dram_addr);
+    return o;
+  };
+  const auto rows = b_loads(std::nullopt);  // fixed: row major by default
+  REQUIRE(rows.size() == 6);
+  for (const auto& x : rows) CHECK((x.rows == 16 && x.cols == 16 && x.dram_stride_bytes == 48));
+  // In load order: the two k pieces of output tile 0, then of tile 1, then of tile 2.
+  CHECK(offsets(rows) == std::vector<std::uint64_t>{0, 768, 16, 784, 32, 800});
+  const auto tiled = b_loads(true);
+  REQUIRE(tiled.size() == 6);
+  for (const auto& x : tiled) CHECK((x.rows == 16 && x.cols == 16 && x.dram_stride_bytes == 16));
+  CHECK(tiled.front().dram_addr == rows.front().dram_addr);  // the same buffer
+  CHECK(offsets(tiled) == std::vector<std::uint64_t>{0, 768, 256, 1024, 512, 1280});
+  // Defaults: auto tiles, fixed does not.
+  CHECK(MappingOptions{}.tiles_weights());
+  MappingOptions fixed;
+  fixed.automatic = false;
+  CHECK_FALSE(fixed.tiles_weights());
 }
 
 TEST_CASE("lowering: A-resident tiles read each row block of A once per core") {
