@@ -152,6 +152,52 @@ void BurstCursor::set(Field f, std::uint32_t v) {
   m_decoded.interface = m_mapping.rotated(raw, m_rotation);
 }
 
+BurstCursor::Step BurstCursor::step(const AddressMapping& mapping, std::uint64_t bursts) {
+  Step s;
+  s.bursts = bursts;
+  std::uint64_t rest = bursts;
+  for (const Field f : mapping.m_lsb_first) {
+    const std::uint64_t n = mapping.m_count[int(f)];
+    s.digit[int(f)] = std::uint32_t(rest % n);
+    rest /= n;
+  }
+  s.beyond = rest > 0;
+  return s;
+}
+
+void BurstCursor::advance(const Step& s) {
+  m_addr += s.bursts * m_mapping.m_burst_bytes;
+  std::uint32_t carry = 0;
+  for (const Field f : m_mapping.m_lsb_first) {
+    const std::uint64_t n = m_mapping.m_count[int(f)];
+    std::uint64_t v = std::uint64_t{m_value[int(f)]} + s.digit[int(f)] + carry;
+    carry = v >= n;
+    if (carry) v -= n;
+    m_value[int(f)] = std::uint32_t(v);
+  }
+  if (carry || s.beyond) {
+    m_mapping.decode(m_addr);  // beyond the capacity, which throws
+    LLMSIM_CHECK(false, "HBM burst cursor wrapped within the capacity");
+  }
+  refresh();
+}
+
+void BurstCursor::refresh() {
+  m_decoded.bank_group = m_value[int(Field::bg)];
+  m_decoded.bank = m_value[int(Field::ba)];
+  m_decoded.row = m_value[int(Field::ro)];
+  m_decoded.column = m_value[int(Field::co)];
+  const std::uint32_t raw =
+      m_value[int(Field::ch)] * std::uint32_t(m_mapping.m_count[int(Field::pc)]) +
+      m_value[int(Field::pc)];
+  if (m_mapping.m_hash == InterfaceHash::none) {
+    m_decoded.interface = raw;
+    return;
+  }
+  m_rotation = m_mapping.rotation(m_decoded);
+  m_decoded.interface = m_mapping.rotated(raw, m_rotation);
+}
+
 void BurstCursor::next() {
   m_addr += m_mapping.m_burst_bytes;
   for (const Field f : m_mapping.m_lsb_first) {

@@ -116,9 +116,23 @@ class BurstCursor {
   // Moves to the next burst. Throws WorkloadError if it lies beyond the memory's capacity.
   void next();
 
+  // A jump over a fixed number of bursts, decomposed once into the mapping's digits, so that
+  // a DMA block's rows (a fixed pitch apart) are each found by a digit-wise add instead of a
+  // decode().
+  struct Step {
+    std::uint64_t bursts = 0;
+    std::array<std::uint32_t, 6> digit{};  // indexed by Field
+    bool beyond = false;                   // at least the memory's whole capacity
+  };
+  static Step step(const AddressMapping& mapping, std::uint64_t bursts);
+  // Moves `s.bursts` bursts forward. Throws WorkloadError if that lies beyond the capacity.
+  void advance(const Step& s);
+
  private:
   using Field = AddressMapping::Field;
   void set(Field f, std::uint32_t v);
+  // m_decoded from m_value (and the hash).
+  void refresh();
 
   const AddressMapping& m_mapping;
   std::uint64_t m_addr;                    // first byte of the current burst

@@ -20,6 +20,7 @@
 // brought them: the schedule is deterministic and exact to the DRAM clock. A request held in
 // the FIFO enters at the cycle after the command that made room for it.
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <systemc>
@@ -69,15 +70,28 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   };
 
   // Calls f(decoded burst) for the bursts of `t` in the order a DMA engine walks it: row by
-  // row, each row's bursts in address order, decoded as a counter (BurstCursor, no division).
+  // row, each row's bursts in address order, decoded as a counter (BurstCursor, no division);
+  // rows a whole number of bursts apart start one BurstCursor::Step after the other.
   template <class F>
   void for_each_burst(const memory::Transfer& t, F&& f) const {
-    const std::uint64_t burst = m_system.mapping().burst_bytes();
+    const AddressMapping& m = m_system.mapping();
+    const std::uint64_t burst = m.burst_bytes();
+    if (t.rows == 0 || t.row_bytes == 0) return;
+    const bool stepped = t.rows > 1 && t.stride_bytes % burst == 0;
+    const BurstCursor::Step step = stepped ? BurstCursor::step(m, t.stride_bytes / burst)
+                                           : BurstCursor::Step{};
+    std::optional<BurstCursor> row_start;
     for (std::uint64_t row = 0; row < t.rows; ++row) {
       const std::uint64_t begin = t.addr + row * t.stride_bytes, end = begin + t.row_bytes;
       std::uint64_t a = begin / burst * burst;
-      if (a >= end) continue;
-      BurstCursor c(m_system.mapping(), a);
+      if (stepped) {
+        if (row_start) {
+          row_start->advance(step);
+        } else {
+          row_start.emplace(m, a);
+        }
+      }
+      BurstCursor c = stepped ? *row_start : BurstCursor(m, a);
       for (;;) {
         f(*c);
         a += burst;

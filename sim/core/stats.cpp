@@ -153,12 +153,10 @@ Occupancy::Occupancy(Group& group, std::string name, std::string unit, std::stri
                      const ClockDomain& domain)
     : Stat(group, std::move(name), std::move(unit), std::move(desc)), m_domain(domain) {}
 
-void Occupancy::set(Cycles now, std::uint64_t level) {
-  LLMSIM_CHECK(now >= m_last, "occupancy '" + path() + "' set at a cycle before its last set");
-  m_area += m_level * (now - m_last).count();
-  m_last = now;
-  m_level = level;
-  m_max = std::max(m_max, level);
+void Occupancy::went_back() const {
+  throw_internal_error("now >= m_last",
+                       "occupancy '" + path() + "' set at a cycle before its last set", __FILE__,
+                       __LINE__);
 }
 
 double Occupancy::mean(Cycles end) const {

@@ -148,7 +148,14 @@ class Occupancy final : public Stat {
             const ClockDomain& domain);
 
   // From cycle `now` on the level is `level`. `now` must not go backwards (InternalError).
-  void set(Cycles now, std::uint64_t level);
+  // Inline: the HBM controllers call it twice per burst.
+  void set(Cycles now, std::uint64_t level) {
+    if (now < m_last) went_back();
+    m_area += m_level * (now - m_last).count();
+    m_last = now;
+    m_level = level;
+    if (level > m_max) m_max = level;
+  }
   std::uint64_t level() const { return m_level; }
   std::uint64_t max() const { return m_max; }
   // Time-weighted mean level over [0, end]; `end` must be at or after the last set()
@@ -158,6 +165,8 @@ class Occupancy final : public Stat {
   nlohmann::json value_json() const override;
 
  private:
+  [[noreturn]] void went_back() const;  // set()'s InternalError, out of line
+
   const ClockDomain& m_domain;
   Cycles m_last;              // cycle of the last set()
   std::uint64_t m_level = 0;  // level since m_last

@@ -93,6 +93,39 @@ TEST_CASE("address mapping: a burst cursor decodes as decode() does", "[hbm][map
   }
 }
 
+TEST_CASE("address mapping: a burst cursor steps a fixed pitch as decode() does",
+          "[hbm][mapping]") {
+  Organization three_stacks = small_org();
+  three_stacks.stacks = 3;  // 6 channels: mixed radix
+  for (const Organization& o : {small_org(), three_stacks}) {
+    const std::uint64_t bursts = o.capacity_bytes() / 32;
+    for (const std::string& name : AddressMapping::presets()) {
+      for (const InterfaceHash hash : {InterfaceHash::none, InterfaceHash::rotate}) {
+        const AddressMapping m(name, o, "memory.address_mapping", hash);
+        // Pitches below, at and above one field's wrap, up to the whole memory.
+        for (const std::uint64_t pitch : {1ull, 3ull, 5ull, 24ull, 64ull, 97ull, 200ull}) {
+          INFO(name << ", " << o.stacks << " stack(s), hash " << int(hash) << ", pitch " << pitch);
+          const BurstCursor::Step step = BurstCursor::step(m, pitch);
+          BurstCursor c(m, 2 * 32);
+          std::uint64_t b = 2;
+          for (; b + pitch < bursts; b += pitch) {
+            c.advance(step);
+            const DecodedAddress want = m.decode((b + pitch) * 32);
+            REQUIRE(c->interface == want.interface);
+            REQUIRE(c->bank_group == want.bank_group);
+            REQUIRE(c->bank == want.bank);
+            REQUIRE(c->row == want.row);
+            REQUIRE(c->column == want.column);
+          }
+          CHECK_THROWS_AS(c.advance(step), WorkloadError);  // past the last burst
+        }
+        BurstCursor c(m, 0);
+        CHECK_THROWS_AS(c.advance(BurstCursor::step(m, bursts)), WorkloadError);
+      }
+    }
+  }
+}
+
 TEST_CASE("address mapping: the rotate hash moves interfaces by the higher fields, one to one",
           "[hbm][mapping]") {
   Organization three_stacks = small_org();
