@@ -141,15 +141,7 @@ void BurstCursor::set(Field f, std::uint32_t v) {
       m_decoded.column = v;
       break;
   }
-  const std::uint32_t raw =
-      m_value[int(Field::ch)] * std::uint32_t(m_mapping.m_count[int(Field::pc)]) +
-      m_value[int(Field::pc)];
-  if (m_mapping.m_hash == InterfaceHash::none) {
-    m_decoded.interface = raw;
-    return;
-  }
-  if (f != Field::ch && f != Field::pc) m_rotation = m_mapping.rotation(m_decoded);
-  m_decoded.interface = m_mapping.rotated(raw, m_rotation);
+  set_interface(f != Field::ch && f != Field::pc);
 }
 
 BurstCursor::Step BurstCursor::step(const AddressMapping& mapping, std::uint64_t bursts) {
@@ -187,6 +179,10 @@ void BurstCursor::refresh() {
   m_decoded.bank = m_value[int(Field::ba)];
   m_decoded.row = m_value[int(Field::ro)];
   m_decoded.column = m_value[int(Field::co)];
+  set_interface(true);
+}
+
+void BurstCursor::set_interface(bool other_fields_changed) {
   const std::uint32_t raw =
       m_value[int(Field::ch)] * std::uint32_t(m_mapping.m_count[int(Field::pc)]) +
       m_value[int(Field::pc)];
@@ -194,7 +190,7 @@ void BurstCursor::refresh() {
     m_decoded.interface = raw;
     return;
   }
-  m_rotation = m_mapping.rotation(m_decoded);
+  if (other_fields_changed) m_rotation = m_mapping.rotation(m_decoded);
   m_decoded.interface = m_mapping.rotated(raw, m_rotation);
 }
 

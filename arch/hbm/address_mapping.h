@@ -133,6 +133,9 @@ class BurstCursor {
   void set(Field f, std::uint32_t v);
   // m_decoded from m_value (and the hash).
   void refresh();
+  // m_decoded.interface from ch and pc, rotated by the hash; its rotation is recomputed when
+  // bank group, bank, row or column changed.
+  void set_interface(bool other_fields_changed);
 
   const AddressMapping& m_mapping;
   std::uint64_t m_addr;                    // first byte of the current burst
