@@ -100,26 +100,21 @@ DecodedAddress AddressMapping::decode_mixed_radix(std::uint64_t addr) const {
   d.bank = std::uint32_t(v[int(Field::ba)]);
   d.row = std::uint32_t(v[int(Field::ro)]);
   d.column = std::uint32_t(v[int(Field::co)]);
-  if (m_hash == InterfaceHash::rotate) d.interface = rotated(d.interface, rotation(d));
   return d;
 }
 
 BurstCursor::BurstCursor(const AddressMapping& mapping, std::uint64_t addr)
     : m_mapping(mapping),
       m_addr(addr / mapping.m_burst_bytes * mapping.m_burst_bytes),
-      m_decoded(mapping.decode(addr)) {
+      m_decoded(mapping.decode_fields(addr)) {
   const std::uint32_t pcs = std::uint32_t(mapping.m_count[int(Field::pc)]);
-  std::uint32_t raw = m_decoded.interface;
-  if (mapping.m_hash == InterfaceHash::rotate) {  // undo the rotation decode() applied
-    m_rotation = mapping.rotation(m_decoded);
-    raw = raw >= m_rotation ? raw - m_rotation : raw + mapping.m_interfaces - m_rotation;
-  }
-  m_value[int(Field::ch)] = raw / pcs;
-  m_value[int(Field::pc)] = raw % pcs;
+  m_value[int(Field::ch)] = m_decoded.interface / pcs;
+  m_value[int(Field::pc)] = m_decoded.interface % pcs;
   m_value[int(Field::bg)] = m_decoded.bank_group;
   m_value[int(Field::ba)] = m_decoded.bank;
   m_value[int(Field::ro)] = m_decoded.row;
   m_value[int(Field::co)] = m_decoded.column;
+  set_interface(true);
 }
 
 void BurstCursor::set(Field f, std::uint32_t v) {

@@ -45,6 +45,20 @@ class AddressMapping {
 
   // Throws WorkloadError if `addr` lies beyond the memory's capacity.
   DecodedAddress decode(std::uint64_t addr) const {
+    DecodedAddress d = decode_fields(addr);
+    if (m_hash == InterfaceHash::rotate) d.interface = rotated(d.interface, rotation(d));
+    return d;
+  }
+  std::uint32_t burst_bytes() const { return m_burst_bytes; }
+  const std::string& name() const { return m_name; }
+
+  static std::vector<std::string> presets();  // documented examples; any permutation is valid
+
+ private:
+  friend class BurstCursor;
+
+  // decode() before the interface hash: the interface the ch and pc fields name.
+  DecodedAddress decode_fields(std::uint64_t addr) const {
     if (m_pow2 && addr < m_capacity) {
       // Every count a power of two: each field is (addr >> shift) & mask.
       auto field = [this, addr](Field f) {
@@ -56,21 +70,11 @@ class AddressMapping {
       d.bank = field(Field::ba);
       d.row = field(Field::ro);
       d.column = field(Field::co);
-      if (m_hash == InterfaceHash::rotate) d.interface = rotated(d.interface, rotation(d));
       return d;
     }
     return decode_mixed_radix(addr);
   }
-  InterfaceHash hash() const { return m_hash; }
-  std::uint32_t burst_bytes() const { return m_burst_bytes; }
-  const std::string& name() const { return m_name; }
-
-  static std::vector<std::string> presets();  // documented examples; any permutation is valid
-
- private:
-  friend class BurstCursor;
-
-  // decode() when some count is not a power of two (or `addr` is out of range).
+  // decode_fields() when some count is not a power of two (or `addr` is out of range).
   DecodedAddress decode_mixed_radix(std::uint64_t addr) const;
   // The hash's rotation r of an address with these bank group, bank, row and column.
   std::uint32_t rotation(const DecodedAddress& d) const {
