@@ -73,7 +73,8 @@ NocMemoryPort::NocMemoryPort(NocFabric& fabric, memory::MemoryBackend& memory,
       m_core_node(core_node),
       m_memory_nodes(memory_nodes),
       m_count(memory.ports()),
-      m_next(memory.ports()) {
+      m_next(memory.ports()),
+      m_open(memory.ports(), 0) {
   LLMSIM_CHECK(memory_nodes.size() == memory.ports(), "noc: one node per memory port");
 }
 
@@ -101,17 +102,19 @@ void NocMemoryPort::transfer(const memory::Transfer& t) {
     m_next[port] = offset;
     offset += m_count[port];
   }
-  const std::vector<std::uint64_t> start(m_next);
   st.words.resize(m_located.size());
+  // m_count now counts each port's words not yet in a message, m_open the room left in its
+  // last message (0 at the start and, every message filled, at the end).
   for (const Access& a : m_located) {
     const std::uint64_t i = m_next[a.port]++;
     st.words[i] = a.word;
-    const std::uint64_t index = i - start[a.port];
-    if (index % per_message == 0) {
-      const auto count =
-          static_cast<std::uint32_t>(std::min<std::uint64_t>(per_message, m_count[a.port] - index));
+    if (m_open[a.port] == 0) {
+      const auto count = static_cast<std::uint32_t>(std::min(per_message, m_count[a.port]));
+      m_count[a.port] -= count;
+      m_open[a.port] = count;
       st.messages.push_back(Message{&st, a.port, m_memory_nodes[a.port], i, count});
     }
+    --m_open[a.port];
   }
 
   st.outstanding = st.messages.size();

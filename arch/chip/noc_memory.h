@@ -143,7 +143,7 @@ class NocMemoryPort final : public memory::MemoryBackend,
   const std::vector<std::uint32_t>& m_memory_nodes;
   // Scratch of transfer(), used before it first waits.
   std::vector<Access> m_located;
-  std::vector<std::uint64_t> m_count, m_next;  // per memory port
+  std::vector<std::uint64_t> m_count, m_next, m_open;  // per memory port
 };
 
 }  // namespace llmsim::chip

@@ -176,6 +176,9 @@ Histogram::Histogram(Group& group, std::string name, std::string unit, std::stri
                      std::uint64_t bucket_width, std::size_t num_buckets)
     : Stat(group, std::move(name), std::move(unit), std::move(desc)),
       m_bucket_width(bucket_width),
+      m_width_shift(bucket_width != 0 && (bucket_width & (bucket_width - 1)) == 0
+                        ? __builtin_ctzll(bucket_width)
+                        : -1),
       m_num_buckets(num_buckets) {
   LLMSIM_CHECK(bucket_width > 0 && num_buckets > 0,
                "histogram '" + path() + "' needs a positive bucket width and bucket count");

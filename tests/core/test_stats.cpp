@@ -155,6 +155,11 @@ TEST_CASE("Histogram percentiles are capped at the max and exact for width 1", "
   REQUIRE(fine.percentile(20) == 1);
   REQUIRE(fine.percentile(21) == 2);
 
+  // A power-of-two width buckets by shifting: the same buckets as dividing.
+  stats::Histogram pow2(root, "pow2_cycles", "cycle", "latencies", 8, 3);
+  for (std::uint64_t v : {0, 7, 8, 15, 16, 23, 24, 1000}) pow2.sample(v);
+  REQUIRE(pow2.buckets() == std::vector<std::uint64_t>{2, 2, 2, 2});  // [0,8) [8,16) [16,24) 24+
+
   REQUIRE_THROWS_AS(stats::Histogram(root, "bad_count", "count", "", 0, 4), InternalError);
   REQUIRE_THROWS_AS(stats::Histogram(root, "bad_count", "count", "", 4, 0), InternalError);
   REQUIRE(root.find("bad_count") == nullptr);  // a failed construction leaves no entry
