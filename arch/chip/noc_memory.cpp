@@ -93,9 +93,15 @@ void NocMemoryPort::transfer(const memory::Transfer& t) {
   // The words grouped by port (each port's in walk order); a message starts at every
   // per_message-th word of a port, and messages are numbered in the walk order of their first
   // word.
-  TransferState st;
+  // A state from the pool (its vectors keep their capacity): the transfer waits below, and
+  // other transfers of this port may start meanwhile.
+  if (m_free_states.empty()) m_free_states.push_back(std::make_unique<TransferState>());
+  std::unique_ptr<TransferState> held = std::move(m_free_states.back());
+  m_free_states.pop_back();
+  TransferState& st = *held;
   st.write = t.write;
   st.source = t.source;
+  st.messages.clear();
   std::fill(m_count.begin(), m_count.end(), 0);
   for (const Access& a : m_located) ++m_count[a.port];
   for (std::uint64_t port = 0, offset = 0; port < m_count.size(); ++port) {
@@ -126,6 +132,7 @@ void NocMemoryPort::transfer(const memory::Transfer& t) {
                   reinterpret_cast<std::uintptr_t>(&m));
   }
   while (st.outstanding > 0) sc_core::wait(st.done);
+  m_free_states.push_back(std::move(held));
 }
 
 void NocMemoryPort::delivered(std::uint64_t cookie) {

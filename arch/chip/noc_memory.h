@@ -144,6 +144,7 @@ class NocMemoryPort final : public memory::MemoryBackend,
   // Scratch of transfer(), used before it first waits.
   std::vector<Access> m_located;
   std::vector<std::uint64_t> m_count, m_next, m_open;  // per memory port
+  std::vector<std::unique_ptr<TransferState>> m_free_states;  // finished transfers' states
 };
 
 }  // namespace llmsim::chip

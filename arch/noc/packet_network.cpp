@@ -9,7 +9,6 @@ namespace llmsim::noc {
 namespace {
 
 constexpr std::uint64_t kNever = ~std::uint64_t{0};
-constexpr int kKindShift = 40;
 // Calendar buckets: a packet's next router is tr + tl ahead, its delivery F - 1; queueing and
 // injections at a future creation cycle go further, rarely beyond this.
 constexpr std::uint64_t kWindow = 256;
@@ -45,26 +44,29 @@ PacketNetwork::PacketNetwork(const NocParams& p, stats::Group& parent, const std
   for (std::uint32_t r = 0; r < m_topo.routers(); ++r) {
     m_port_base[r] = ports;
     ports += m_topo.ports(r);
+    m_port_router.resize(ports, r);
   }
   m_port_free.assign(ports, 0);
+  LLMSIM_CHECK(ports < (1u << kPriorityBits) && m_topo.nodes() < (1u << kPriorityBits),
+               "noc: too many ports for the event encoding");
 }
 
-void PacketNetwork::push(const Event& e) {
+void PacketNetwork::push(std::uint64_t cycle, std::uint64_t event) {
   // While a cycle's bucket is processed (m_delivered set), nothing joins it.
-  LLMSIM_CHECK(e.cycle > m_first || (e.cycle == m_first && m_delivered == nullptr),
+  LLMSIM_CHECK(cycle > m_first || (cycle == m_first && m_delivered == nullptr),
                "noc: event queued in the past");
-  if (e.cycle - m_first <= m_window_mask) {
-    m_calendar[e.cycle & m_window_mask].push_back(e);
+  if (cycle - m_first <= m_window_mask) {
+    m_calendar[cycle & m_window_mask].push_back(event);
     ++m_near;
   } else {
-    m_far.push(e);
+    m_far.push(Timed{cycle, event});
   }
 }
 
 void PacketNetwork::slide(std::uint64_t cycle) {
   m_first = cycle;
   while (!m_far.empty() && m_far.top().cycle - m_first <= m_window_mask) {
-    m_calendar[m_far.top().cycle & m_window_mask].push_back(m_far.top());
+    m_calendar[m_far.top().cycle & m_window_mask].push_back(m_far.top().event);
     ++m_near;
     m_far.pop();
   }
@@ -93,7 +95,7 @@ void PacketNetwork::schedule_inject(std::uint32_t n, std::uint64_t cycle) {
   Node& node = m_nodes[n];
   if (cycle >= node.inject_at) return;  // an earlier attempt reschedules itself
   node.inject_at = cycle;
-  push(Event{cycle, std::uint64_t{kInject} << kKindShift | n, 0, n});
+  push(cycle, event(kInject, n, 0));
 }
 
 void PacketNetwork::advance(std::uint64_t until, std::vector<Delivery>& delivered) {
@@ -105,20 +107,21 @@ void PacketNetwork::advance(std::uint64_t until, std::vector<Delivery>& delivere
     // Processing adds no event to this cycle (a head is next ready tr + tl later; a delivery in
     // the same cycle is made at once, as it would be the next event anyway), so the bucket is
     // complete: take it in rank order.
-    std::vector<Event>& bucket = m_calendar[c & m_window_mask];
-    std::sort(bucket.begin(), bucket.end(),
-              [](const Event& a, const Event& b) { return a.rank < b.rank; });
+    std::vector<std::uint64_t>& bucket = m_calendar[c & m_window_mask];
+    std::sort(bucket.begin(), bucket.end());
     m_delivered = &delivered;
-    for (const Event& e : bucket) {
-      switch (static_cast<Kind>(e.rank >> kKindShift)) {
+    for (const std::uint64_t e : bucket) {
+      const auto packet = static_cast<std::uint32_t>(e);
+      const auto priority = static_cast<std::uint32_t>(e >> 32) & ((1u << kPriorityBits) - 1);
+      switch (static_cast<Kind>(e >> (32 + kPriorityBits))) {
         case kDeliver:
-          deliver_packet(e.packet, c);
+          deliver_packet(packet, c);
           break;
         case kInject:
-          inject(e.where, c);
+          inject(priority, c);
           break;
         case kHop:
-          hop(e.packet, e.where, c);
+          hop(packet, m_port_router[priority], c);
           break;
       }
     }
@@ -162,8 +165,7 @@ void PacketNetwork::push_hop(std::uint32_t packet, std::uint32_t r, std::uint32_
   const std::uint32_t ports = m_topo.ports(r);
   const std::uint32_t turn = cycle_mod(t, ports);
   const std::uint32_t rotated = p >= turn ? p - turn : p + ports - turn;
-  const std::uint64_t priority = std::uint64_t{m_port_base[r] + rotated};
-  push(Event{t, std::uint64_t{kHop} << kKindShift | priority, packet, r});
+  push(t, event(kHop, m_port_base[r] + rotated, packet));
 }
 
 void PacketNetwork::hop(std::uint32_t packet, std::uint32_t r, std::uint64_t t) {
@@ -180,8 +182,7 @@ void PacketNetwork::hop(std::uint32_t packet, std::uint32_t r, std::uint64_t t) 
   } else if (leave + pk.flits - 1 == t) {
     deliver_packet(packet, t);
   } else {
-    push(Event{leave + pk.flits - 1,
-               std::uint64_t{kDeliver} << kKindShift | (m_port_base[r] + q), packet, r});
+    push(leave + pk.flits - 1, event(kDeliver, m_port_base[r] + q, packet));
   }
 }
 

@@ -55,19 +55,22 @@ class PacketNetwork final : public Network {
   // Events in the order (cycle, rank): deliveries (by ejection port), then injections (by node),
   // then heads at routers (by router, then rotated input port). No two events share a
   // (cycle, rank): a port passes one head per cycle, and a node has one injection event that
-  // counts.
+  // counts. An event is one word, its rank (kind and priority) over the packet's id, so a
+  // cycle's events sort as integers; where it happens follows from the priority (a node, or a
+  // port and so its router: m_port_router).
   enum Kind : std::uint64_t { kDeliver = 0, kInject = 1, kHop = 2 };
-  struct Event {
-    std::uint64_t cycle;
-    std::uint64_t rank;    // kind << 40 | priority within the kind
-    std::uint32_t packet;  // kDeliver, kHop
-    std::uint32_t where;   // kInject: node; kHop, kDeliver: router
-    bool operator>(const Event& o) const {
-      return cycle != o.cycle ? cycle > o.cycle : rank > o.rank;
+  static constexpr int kPriorityBits = 30;
+  static std::uint64_t event(Kind kind, std::uint32_t priority, std::uint32_t packet) {
+    return (std::uint64_t{kind} << kPriorityBits | priority) << 32 | packet;
+  }
+  struct Timed {  // an event beyond the calendar's window
+    std::uint64_t cycle, event;
+    bool operator>(const Timed& o) const {
+      return cycle != o.cycle ? cycle > o.cycle : event > o.event;
     }
   };
 
-  void push(const Event& e);
+  void push(std::uint64_t cycle, std::uint64_t event);
   // Moves the calendar's first cycle to `cycle` (every bucket before it empty), taking in the
   // far events that enter the window.
   void slide(std::uint64_t cycle);
@@ -82,14 +85,15 @@ class PacketNetwork final : public Network {
   std::vector<Node> m_nodes;
   std::vector<std::uint64_t> m_port_free;  // [m_port_base[r] + q]: busy before this cycle
   std::vector<std::uint32_t> m_port_base;
+  std::vector<std::uint32_t> m_port_router;  // [m_port_base[r] + q]: r
   std::vector<Delivery>* m_delivered = nullptr;  // advance()'s output, while it runs
   // The events of the next cycles, a bucket per cycle (sorted by rank when their cycle comes);
   // events further ahead wait in a heap and move into their bucket when the window reaches them.
-  std::vector<std::vector<Event>> m_calendar;  // bucket of cycle c: c & m_window_mask
+  std::vector<std::vector<std::uint64_t>> m_calendar;  // bucket of cycle c: c & m_window_mask
   std::uint64_t m_window_mask;
   std::uint64_t m_first = 0;  // the calendar's first cycle: no event is queued before it
   std::uint64_t m_near = 0;   // events in the calendar
-  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> m_far;
+  std::priority_queue<Timed, std::vector<Timed>, std::greater<Timed>> m_far;
 };
 
 }  // namespace llmsim::noc

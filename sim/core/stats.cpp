@@ -129,7 +129,8 @@ std::uint64_t Group::counter_value(const std::string& relative_path) const {
 // ---- Stat ----
 
 Stat::Stat(Group& group, std::string name, std::string unit, std::string desc)
-    : m_group(&group), m_name(std::move(name)), m_unit(std::move(unit)), m_desc(std::move(desc)) {
+    : m_group(&group),
+      m_text(std::make_unique<const Text>(Text{std::move(name), std::move(unit), std::move(desc)})) {
   group.add_stat(this);
 }
 
@@ -138,7 +139,7 @@ Stat::~Stat() {
 }
 
 std::string Stat::path() const {
-  return m_group == nullptr ? m_name : m_group->path() + "." + m_name;
+  return m_group == nullptr ? name() : m_group->path() + "." + name();
 }
 
 // ---- Counter ----

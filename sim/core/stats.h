@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -95,9 +96,9 @@ class Stat {
   Stat(Stat&&) = delete;
   Stat& operator=(Stat&&) = delete;
 
-  const std::string& name() const { return m_name; }
-  const std::string& unit() const { return m_unit; }
-  const std::string& desc() const { return m_desc; }
+  const std::string& name() const { return m_text->name; }
+  const std::string& unit() const { return m_text->unit; }
+  const std::string& desc() const { return m_text->desc; }
   // Null once the group has been destroyed.
   const Group* group() const { return m_group; }
   // The group's path plus this stat's name ("chip.core0.systolic.busy_cycles").
@@ -108,10 +109,13 @@ class Stat {
 
  private:
   friend class Group;
+  // The text lives out of line, so a stat is a few words and the counters a model declares
+  // side by side share cache lines (an HBM controller bumps four or five per burst).
+  struct Text {
+    std::string name, unit, desc;
+  };
   Group* m_group;
-  std::string m_name;
-  std::string m_unit;
-  std::string m_desc;
+  std::unique_ptr<const Text> m_text;
 };
 
 // An event count. Dumped as an integer.
