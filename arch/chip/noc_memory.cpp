@@ -27,7 +27,7 @@ void NocFabric::send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits,
   const std::uint64_t cycle = m_clock.cycles_at_or_after(at).count();
   m_offers.push(Offer{cycle, at.value(), rank, m_seq++, src, dst, flits, cls, tag});
   // A packet for the cycle the fabric sleeps until, or later, is found when it wakes.
-  if (cycle < m_asleep_until) m_offered.notify(sc_core::SC_ZERO_TIME);
+  if (cycle < m_asleep_until) m_wake.notify(sc_core::SC_ZERO_TIME);
 }
 
 void NocFabric::run() {
@@ -38,7 +38,7 @@ void NocFabric::run() {
     if (!m_offers.empty()) next = std::min(next, m_offers.top().cycle);
     if (next == kNone) {
       m_asleep_until = kNone;
-      sc_core::wait(m_offered);
+      sc_core::wait(m_wake);
       m_asleep_until = 0;
       continue;
     }
@@ -46,7 +46,8 @@ void NocFabric::run() {
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     if (at > now) {
       m_asleep_until = next;
-      sc_core::wait(at - now, m_offered);
+      m_wake.notify(at - now);
+      sc_core::wait(m_wake);
       m_asleep_until = 0;
       if (sc_core::sc_time_stamp() < at) continue;  // an earlier packet: decide again
     }

@@ -1,6 +1,7 @@
 #include "arch/hbm/bank_timing.h"
 
 #include <algorithm>
+#include <mutex>
 #include <string>
 
 #include "sim/core/error.h"
@@ -54,6 +55,7 @@ BankTiming::BankTiming(const DramSpec& spec)
   for (std::uint32_t b = 0; b < m_banks.size(); ++b) m_banks[b].group = b / m_banks_per_group;
   using C = Command;
   using L = Level;
+  Table table;
   const std::uint64_t wr_to_pre = std::uint64_t{t.tCWL} + t.tBL + t.tWR;
   // Signed: a long write latency makes the bus turnaround term negative.
   const std::int64_t turnaround =
@@ -64,49 +66,84 @@ BankTiming::BankTiming(const DramSpec& spec)
       std::max<std::uint64_t>(std::uint64_t{t.tCWL} + t.tBL + t.tWTR_S, t.tCCD_S);
   const std::uint64_t wr_to_rd_l = std::uint64_t{t.tCWL} + t.tBL + t.tWTR_L;
 
-  add(C::act, L::bank, C::rd, t.tRCDRD);
-  add(C::act, L::bank, C::wr, t.tRCDWR);
-  add(C::act, L::bank, C::pre, t.tRAS);
-  add(C::act, L::bank, C::act, t.tRC);
-  add(C::act, L::bank, C::refpb, t.tRC);
-  add(C::act, L::bank_group, C::act, t.tRRD_L);
-  add(C::act, L::channel, C::act, t.tRRD_S);
-  add(C::act, L::channel, C::refab, t.tRC);
+  add(table, C::act, L::bank, C::rd, t.tRCDRD);
+  add(table, C::act, L::bank, C::wr, t.tRCDWR);
+  add(table, C::act, L::bank, C::pre, t.tRAS);
+  add(table, C::act, L::bank, C::act, t.tRC);
+  add(table, C::act, L::bank, C::refpb, t.tRC);
+  add(table, C::act, L::bank_group, C::act, t.tRRD_L);
+  add(table, C::act, L::channel, C::act, t.tRRD_S);
+  add(table, C::act, L::channel, C::refab, t.tRC);
 
-  add(C::pre, L::bank, C::act, t.tRP);
-  add(C::pre, L::bank, C::refpb, t.tRP);
-  add(C::pre, L::channel, C::refab, t.tRP);
+  add(table, C::pre, L::bank, C::act, t.tRP);
+  add(table, C::pre, L::bank, C::refpb, t.tRP);
+  add(table, C::pre, L::channel, C::refab, t.tRP);
 
-  add(C::rd, L::bank, C::pre, t.tRTP);
-  add(C::rd, L::bank_group, C::rd, t.tCCD_L);
-  add(C::rd, L::channel, C::rd, t.tCCD_S);
-  add(C::rd, L::channel, C::wr, rd_to_wr);
+  add(table, C::rd, L::bank, C::pre, t.tRTP);
+  add(table, C::rd, L::bank_group, C::rd, t.tCCD_L);
+  add(table, C::rd, L::channel, C::rd, t.tCCD_S);
+  add(table, C::rd, L::channel, C::wr, rd_to_wr);
 
-  add(C::wr, L::bank, C::pre, wr_to_pre);
-  add(C::wr, L::bank_group, C::wr, t.tCCD_L);
-  add(C::wr, L::bank_group, C::rd, wr_to_rd_l);
-  add(C::wr, L::channel, C::wr, t.tCCD_S);
-  add(C::wr, L::channel, C::rd, wr_to_rd_s);
+  add(table, C::wr, L::bank, C::pre, wr_to_pre);
+  add(table, C::wr, L::bank_group, C::wr, t.tCCD_L);
+  add(table, C::wr, L::bank_group, C::rd, wr_to_rd_l);
+  add(table, C::wr, L::channel, C::wr, t.tCCD_S);
+  add(table, C::wr, L::channel, C::rd, wr_to_rd_s);
 
-  add(C::refab, L::channel, C::act, t.tRFC);
-  add(C::refab, L::channel, C::refab, t.tRFC);
-  add(C::refab, L::channel, C::refpb, t.tRFC);
+  add(table, C::refab, L::channel, C::act, t.tRFC);
+  add(table, C::refab, L::channel, C::refab, t.tRFC);
+  add(table, C::refab, L::channel, C::refpb, t.tRFC);
 
-  add(C::refpb, L::bank, C::act, t.tRFCpb);
-  add(C::refpb, L::bank, C::refpb, t.tRFCpb);
-  add(C::refpb, L::channel, C::act, t.tRREFD);
-  add(C::refpb, L::channel, C::refpb, t.tRREFD);
-  add(C::refpb, L::channel, C::refab, t.tRFCpb);
+  add(table, C::refpb, L::bank, C::act, t.tRFCpb);
+  add(table, C::refpb, L::bank, C::refpb, t.tRFCpb);
+  add(table, C::refpb, L::channel, C::act, t.tRREFD);
+  add(table, C::refpb, L::channel, C::refpb, t.tRREFD);
+  add(table, C::refpb, L::channel, C::refab, t.tRFCpb);
+  m_constraints = intern(table);
 }
 
-void BankTiming::add(Command prev, Level level, Command next, std::uint64_t latency) {
+void BankTiming::add(Table& t, Command prev, Level level, Command next, std::uint64_t latency) {
   if (latency == 0) return;  // no constraint (e.g. tRREFD on a device without it)
-  Constraints& cs = m_constraints[idx(prev)][static_cast<std::size_t>(level)];
+  LLMSIM_CHECK(latency <= 0xffffffffu, "HBM timing table: a latency beyond 32 bits");
+  Constraints& cs = t.by_command[idx(prev)][static_cast<std::size_t>(level)];
   const auto n = static_cast<std::uint32_t>(idx(next));
   for (std::uint32_t i = 0; i < cs.size; ++i) {
     LLMSIM_CHECK(cs.items[i].next != n, "HBM timing table: a constraint added twice");
   }
-  cs.items[cs.size++] = {n, latency};
+  cs.items[cs.size++] = {n, static_cast<std::uint32_t>(latency)};
+}
+
+bool BankTiming::Table::operator==(const Table& o) const {
+  for (std::size_t c = 0; c < kCommandCount; ++c) {
+    for (std::size_t l = 0; l < kLevels; ++l) {
+      const Constraints &a = by_command[c][l], &b = o.by_command[c][l];
+      if (a.size != b.size) return false;
+      for (std::uint32_t i = 0; i < a.size; ++i) {
+        if (a.items[i].next != b.items[i].next || a.items[i].latency != b.items[i].latency) {
+          return false;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+std::shared_ptr<const BankTiming::Table> BankTiming::intern(const Table& t) {
+  // Tables in use, one per distinct device timing; an entry whose channels are gone expires.
+  static std::mutex mutex;
+  static std::vector<std::weak_ptr<const Table>> tables;
+  const std::lock_guard<std::mutex> lock(mutex);
+  for (auto it = tables.begin(); it != tables.end();) {
+    if (auto held = it->lock()) {
+      if (*held == t) return held;
+      ++it;
+    } else {
+      it = tables.erase(it);
+    }
+  }
+  auto made = std::make_shared<const Table>(t);
+  tables.push_back(made);
+  return made;
 }
 
 bool BankTiming::state_allows(Command cmd, std::uint32_t bank, std::uint32_t row) const {
@@ -140,7 +177,7 @@ void BankTiming::issue(Command cmd, std::uint32_t bank, std::uint32_t row, std::
   LLMSIM_CHECK(cmd == Command::refab || bank < m_banks.size(),
                "HBM command to a bank out of range");
   if (!can_issue(cmd, bank, row, cycle)) illegal(cmd, bank, row, cycle);
-  const auto& by_level = m_constraints[idx(cmd)];
+  const auto& by_level = m_constraints->by_command[idx(cmd)];
   auto raise = [cycle](Earliest& e, const Constraints& cs) {
     for (std::uint32_t i = 0; i < cs.size; ++i) {
       const Constraint& k = cs.items[i];

@@ -29,6 +29,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "arch/hbm/dram_spec.h"
@@ -102,7 +103,7 @@ class BankTiming {
   static constexpr std::size_t kLevels = 3;
   struct Constraint {
     std::uint32_t next;  // command index
-    std::uint64_t latency;
+    std::uint32_t latency;
   };
   // The constraints one command starts at one level: at most one per next command, in a fixed
   // array (issue() is on the hot path of every command).
@@ -110,6 +111,13 @@ class BankTiming {
     std::array<Constraint, kCommandCount> items{};
     std::uint32_t size = 0;
   };
+  // By previous command, then by level. The same for every pseudo channel of a device, so
+  // shared (interned): one table stays in the L1 cache instead of one per channel.
+  struct Table {
+    std::array<std::array<Constraints, kLevels>, kCommandCount> by_command{};
+    bool operator==(const Table& o) const;
+  };
+  static std::shared_ptr<const Table> intern(const Table& t);
   using Earliest = std::array<std::uint64_t, kCommandCount>;  // per next command
   static constexpr std::uint32_t kClosed = 0xffffffffu;
   struct BankState {
@@ -118,15 +126,14 @@ class BankTiming {
     std::uint32_t open_row = kClosed;
   };
 
-  void add(Command prev, Level level, Command next, std::uint64_t latency);
+  static void add(Table& t, Command prev, Level level, Command next, std::uint64_t latency);
   // Throws the InternalError for an illegal issue() (out of line: issue() is hot).
   [[noreturn]] void illegal(Command cmd, std::uint32_t bank, std::uint32_t row,
                             std::uint64_t cycle) const;
 
   std::uint32_t m_banks_per_group;
   std::uint64_t m_faw;
-  // By previous command, then by level.
-  std::array<std::array<Constraints, kLevels>, kCommandCount> m_constraints;
+  std::shared_ptr<const Table> m_constraints;
   std::vector<BankState> m_banks;
   std::vector<Earliest> m_group;
   Earliest m_channel{};

@@ -187,7 +187,7 @@ void HbmMemory::offer_arrivals() {
 }
 
 void HbmMemory::wake_for(std::uint64_t cycle) {
-  if (cycle < m_asleep_until) m_arrival.notify(sc_core::SC_ZERO_TIME);
+  if (cycle < m_asleep_until) m_wake.notify(sc_core::SC_ZERO_TIME);
 }
 
 void HbmMemory::transfer(const memory::Transfer& t) {
@@ -215,7 +215,7 @@ void HbmMemory::schedule() {
   for (;;) {
     if (next == kIdle) {
       m_asleep_until = kIdle;
-      sc_core::wait(m_arrival);
+      sc_core::wait(m_wake);
       m_asleep_until = 0;
       next = *std::min_element(m_due.begin(), m_due.end());
       continue;
@@ -224,7 +224,8 @@ void HbmMemory::schedule() {
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     if (at > now) {
       m_asleep_until = next;
-      sc_core::wait(at - now, m_arrival);
+      m_wake.notify(at - now);
+      sc_core::wait(m_wake);
       m_asleep_until = 0;
       if (sc_core::sc_time_stamp() < at) {  // a transfer arrived: decide again
         next = *std::min_element(m_due.begin(), m_due.end());

@@ -117,7 +117,7 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   // Offers the held arrivals to their controllers, in source order (see the top of the file).
   void offer_arrivals();
   void retire(const std::vector<Request>& completed);
-  // Notifies m_arrival if an interface now has a command at `cycle`, before the scheduler's
+  // Notifies m_wake if an interface now has a command at `cycle`, before the scheduler's
   // wake-up.
   void wake_for(std::uint64_t cycle);
   // With a timeline: extends interface i's busy period by `completed` (its bursts just issued),
@@ -129,10 +129,11 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   stats::Group m_stats;
   HbmSystem m_system;
   ClockDomain m_clock;
-  // Wakes the scheduler for new work: notified only when an interface's next command cycle is
-  // earlier than the one the scheduler sleeps until (m_asleep_until: kIdle while it waits for
-  // work, 0 while it runs); a later or equal one is found by the scan at its wake-up.
-  sc_core::sc_event m_arrival;
+  // The scheduler's only wake-up (as NocFabric's): notified for the decision time it sleeps
+  // until, and at once for new work when an interface's next command cycle is earlier than the
+  // one the scheduler sleeps until (m_asleep_until: kIdle while it waits for work, 0 while it
+  // runs); a later or equal one is found by the scan at its wake-up.
+  sc_core::sc_event m_wake;
   std::uint64_t m_asleep_until = 0;
   // The requests that arrived in the current arrival cycle, held until the decisions of that
   // cycle (or a later arrival), so that they enter in source order whatever the order of the
