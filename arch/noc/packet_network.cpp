@@ -1,6 +1,7 @@
 #include "arch/noc/packet_network.h"
 
 #include <algorithm>
+#include <array>
 
 #include "sim/core/error.h"
 
@@ -12,6 +13,25 @@ constexpr std::uint64_t kNever = ~std::uint64_t{0};
 // Calendar buckets: a packet's next router is tr + tl ahead, its delivery F - 1; queueing and
 // injections at a future creation cycle go further, rarely beyond this.
 constexpr std::uint64_t kWindow = 256;
+
+// Sorts a cycle's events (distinct words). A bucket holds about ten, in an order that a
+// comparison sort's branches cannot predict: up to 32 are placed by counting, for each, the
+// events below it (branch-free), which is several times faster than std::sort at that size.
+void sort_events(std::vector<std::uint64_t>& events) {
+  const std::size_t n = events.size();
+  if (n < 2) return;
+  if (n > 32) {
+    std::sort(events.begin(), events.end());
+    return;
+  }
+  std::array<std::uint64_t, 32> in;
+  std::copy(events.begin(), events.end(), in.begin());
+  for (std::size_t i = 0; i < n; ++i) {
+    std::size_t below = 0;
+    for (std::size_t j = 0; j < n; ++j) below += in[j] < in[i];
+    events[below] = in[i];
+  }
+}
 
 // t mod ports, with constant divisors for the usual port counts (a multiply, not a 64-bit
 // division, which costs some 40 cycles on every hop).
@@ -108,7 +128,7 @@ void PacketNetwork::advance(std::uint64_t until, std::vector<Delivery>& delivere
     // the same cycle is made at once, as it would be the next event anyway), so the bucket is
     // complete: take it in rank order.
     std::vector<std::uint64_t>& bucket = m_calendar[c & m_window_mask];
-    std::sort(bucket.begin(), bucket.end());
+    sort_events(bucket);
     m_delivered = &delivered;
     for (const std::uint64_t e : bucket) {
       const auto packet = static_cast<std::uint32_t>(e);
