@@ -42,7 +42,7 @@ void NocFabric::run() {
       m_asleep_until = 0;
       continue;
     }
-    const sc_core::sc_time at = m_clock.period() * (double(next) + 0.5);
+    const sc_core::sc_time at = m_clock.mid_cycle(next);
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     if (at > now) {
       m_asleep_until = next;

@@ -44,10 +44,6 @@ double HbmMemory::peak_bytes_per_second() const {
   return m_system.spec().peak_bytes_per_second();
 }
 
-sc_core::sc_time HbmMemory::decision_time(std::uint64_t cycle) const {
-  return m_clock.period() * (double(cycle) + 0.5);
-}
-
 void HbmMemory::finish() {
   const std::uint64_t end = m_clock.now().count();
   offer_arrivals();
@@ -220,7 +216,7 @@ void HbmMemory::schedule() {
       next = *std::min_element(m_due.begin(), m_due.end());
       continue;
     }
-    const sc_core::sc_time at = decision_time(next);
+    const sc_core::sc_time at = m_clock.mid_cycle(next);
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     if (at > now) {
       m_asleep_until = next;

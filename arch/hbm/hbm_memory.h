@@ -124,7 +124,6 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   // closing it into a span at a gap of tRC or more.
   void trace_busy(std::uint32_t i, const std::vector<Request>& completed);
   void close_busy(std::uint32_t i);
-  sc_core::sc_time decision_time(std::uint64_t cycle) const;
 
   stats::Group m_stats;
   HbmSystem m_system;

@@ -58,7 +58,16 @@ class ClockDomain {
   double clock_mhz() const { return m_mhz; }
   const sc_core::sc_time& period() const { return m_period; }
 
-  sc_core::sc_time to_time(Cycles c) const { return m_period * static_cast<double>(c.count()); }
+  // In integers (what sc_time * double gives below 2^53 fs, without its volatile double).
+  sc_core::sc_time to_time(Cycles c) const {
+    return sc_core::sc_time::from_value(m_period.value() * c.count());
+  }
+  // The middle of cycle c, (c + 1/2) periods rounded to the nearest fs (half up): when a
+  // lazily driven component (NoC fabric, HBM scheduler) takes the decisions of cycle c, after
+  // everything that arrived by its edge.
+  sc_core::sc_time mid_cycle(std::uint64_t c) const {
+    return sc_core::sc_time::from_value((2 * m_period.value() * c + m_period.value() + 1) / 2);
+  }
   // The first clock edge at or after time t, counted in cycles of this domain.
   Cycles cycles_at_or_after(const sc_core::sc_time& t) const;
   // Current simulation time in cycles of this domain (rounded up to the next edge).

@@ -62,4 +62,24 @@ TEST_CASE("ClockDomain::wait_until resumes at the edge, and not at all for a pas
   CHECK(second == sc_time(10, SC_NS));
 }
 
+TEST_CASE("ClockDomain edges and mid-cycle decision times are exact integers of fs") {
+  driver::KernelSession session;  // sets the 1 fs resolution
+  // 1200 MHz: a period of 833,333 fs (rounded), odd, so half a period rounds half up.
+  const ClockDomain clk(1200);
+  REQUIRE(clk.period().value() == 833333);
+  CHECK(clk.to_time(Cycles(0)).value() == 0);
+  CHECK(clk.to_time(Cycles(3)).value() == 2499999);
+  // (c + 1/2) x 833,333 = 833,333 c + 416,666.5 -> 416,667 over the edge.
+  CHECK(clk.mid_cycle(0).value() == 416667);
+  CHECK(clk.mid_cycle(10).value() == 8749997);
+  // The same as SystemC's sc_time * double (round half up) far into a run: cycle 10^9 of a
+  // 1200 MHz clock is 0.83 s of simulated time.
+  for (const std::uint64_t c : {std::uint64_t{1}, std::uint64_t{12345}, std::uint64_t{1000000000}}) {
+    CHECK(clk.to_time(Cycles(c)) == clk.period() * static_cast<double>(c));
+    CHECK(clk.mid_cycle(c) == clk.period() * (static_cast<double>(c) + 0.5));
+  }
+  const ClockDomain even(2000);  // 500,000 fs: half a period is exact
+  CHECK(even.mid_cycle(7).value() == 3750000);
+}
+
 }  // namespace llmsim
