@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "arch/hbm/request_queue.h"
 #include "sim/core/config.h"
 
 namespace llmsim::hbm {
@@ -39,7 +40,7 @@ std::uint32_t ControllerParams::write_drain_low_count() const {
 namespace {
 
 std::uint32_t depth(config::Reader& r, const std::string& key) {
-  constexpr std::uint64_t kMax = 1u << 16;  // a hardware queue, not a software buffer
+  constexpr std::uint64_t kMax = RequestQueue::kMaxCapacity;  // a hardware queue, not a buffer
   const std::uint64_t d = r.count(key, 32);
   if (d > kMax)
     r.fail(key, "must be at most " + std::to_string(kMax) + ", got " + std::to_string(d));

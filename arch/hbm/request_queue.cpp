@@ -7,6 +7,7 @@ namespace llmsim::hbm {
 RequestQueue::RequestQueue(std::uint32_t capacity, std::uint32_t banks)
     : m_slots(capacity), m_banks(banks), m_capacity(capacity) {
   LLMSIM_CHECK(banks <= 64, "HBM request queue: bank masks hold at most 64 banks");
+  LLMSIM_CHECK(capacity <= kMaxCapacity, "HBM request queue: too many slots");
   m_free.reserve(capacity);
   for (std::uint32_t i = capacity; i > 0; --i) m_free.push_back(static_cast<std::int32_t>(i - 1));
 }
@@ -19,15 +20,15 @@ std::int32_t RequestQueue::push(const Request& r, std::uint64_t seq, std::uint32
   Entry& s = m_slots[slot];
   s.req = r;
   s.seq = seq;
-  s.bank = bank;
+  s.bank = static_cast<std::uint8_t>(bank);
   s.needed_act = false;
   s.needed_pre = false;
-  s.prev = list.tail;
+  s.prev = static_cast<std::int16_t>(list.tail);
   s.next = kNone;
   if (list.tail == kNone) {
     list.head = slot;
   } else {
-    m_slots[list.tail].next = slot;
+    m_slots[list.tail].next = static_cast<std::int16_t>(slot);
   }
   list.tail = slot;
   ++list.count;

@@ -23,16 +23,20 @@ class RequestQueue {
  public:
   static constexpr std::int32_t kNone = -1;
 
-  struct Entry {
+  // One cache line: a bank's list is walked at every ACT (on_open) and the scheduler reads the
+  // entries it picks, so an entry never straddles two lines.
+  struct alignas(64) Entry {
     Request req;
     std::uint64_t seq = 0;                    // enqueue order over both queues: smaller is older
-    std::uint32_t bank = 0;                   // bank index within the pseudo channel
+    std::uint8_t bank = 0;                    // bank index within the pseudo channel
     bool needed_act = false;                  // an ACT was issued on its behalf (row miss)
     bool needed_pre = false;                  // a PRE was issued on its behalf (row conflict)
-    std::int32_t prev = kNone, next = kNone;  // neighbours in its bank's list
+    std::int16_t prev = kNone, next = kNone;  // neighbours in its bank's list
   };
+  static constexpr std::uint32_t kMaxCapacity = 1u << 15;  // slots fit an int16_t
+  static_assert(sizeof(Entry) == 64, "a queue entry is one cache line");
 
-  // Contract: banks <= 64.
+  // Contract: banks <= 64, capacity <= kMaxCapacity.
   RequestQueue(std::uint32_t capacity, std::uint32_t banks);
 
   std::uint32_t size() const { return m_size; }
