@@ -59,6 +59,7 @@ class BankTiming {
     return bank_group * m_banks_per_group + bank;
   }
   std::uint32_t bank_group_of(std::uint32_t bank) const { return m_banks[bank].group; }
+  std::uint32_t banks_per_group() const { return m_banks_per_group; }
 
   bool is_open(std::uint32_t bank) const { return m_banks[bank].open_row != kClosed; }
   // The open row of an open bank.

@@ -27,15 +27,9 @@ CommandScheduler::CommandScheduler(const ControllerParams& params, const BankTim
       m_reads(reads),
       m_writes(writes),
       m_memo(timing.banks()),
-      m_group_mask(timing.banks(), 0) {
-  for (std::uint32_t a = 0; a < timing.banks(); ++a) {
-    for (std::uint32_t b = 0; b < timing.banks(); ++b) {
-      if (timing.bank_group_of(a) == timing.bank_group_of(b)) {
-        m_group_mask[a] |= std::uint64_t{1} << b;
-      }
-    }
-  }
-}
+      m_banks_per_group(timing.banks_per_group()),
+      m_group_bits(m_banks_per_group >= 64 ? ~std::uint64_t{0}
+                                            : (std::uint64_t{1} << m_banks_per_group) - 1) {}
 
 void CommandScheduler::consider(Decision& best, std::uint64_t from, Command cmd, std::uint32_t bank,
                                 std::uint32_t row, std::uint64_t priority,

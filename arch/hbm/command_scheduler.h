@@ -99,7 +99,11 @@ class CommandScheduler {
   // Contract: the owner calls issued(b) after every command to bank b (not REFab, which
   // constrains the channel only): it changed the bank- and bank-group-level constraints of b's
   // bank group.
-  void issued(std::uint32_t bank) { m_part_stale |= m_group_mask[bank]; }
+  void issued(std::uint32_t bank) {
+    // The banks of a group are numbered consecutively (BankTiming::bank_index), and the bank's
+    // group is in the bank state issue() has just written: no table to fetch.
+    m_part_stale |= m_group_bits << (m_timing.bank_group_of(bank) * m_banks_per_group);
+  }
 
  private:
   static constexpr std::uint64_t kNever = Decision::kNever;
@@ -145,7 +149,8 @@ class CommandScheduler {
   mutable std::uint64_t m_stale = ~std::uint64_t{0};       // banks whose candidate is out of date
   mutable std::uint64_t m_part_stale = ~std::uint64_t{0};  // ... whose bank_part is
   mutable bool m_memo_writes = false;
-  std::vector<std::uint64_t> m_group_mask;  // per bank: the banks of its bank group
+  std::uint32_t m_banks_per_group;
+  std::uint64_t m_group_bits;  // the banks of bank group 0 (a mask of m_banks_per_group bits)
 };
 
 }  // namespace llmsim::hbm
