@@ -57,7 +57,6 @@ ChannelController::ChannelController(const DramSpec& spec, const ControllerParam
                                      stats::Group& parent, const std::string& name)
     : m_spec(spec),
       m_params(p),
-      m_clock(spec.timing.clock_mhz),
       m_timing(spec),
       m_reads(p.read_queue_depth, spec.org.banks()),
       m_writes(p.write_queue_depth, spec.org.banks()),
@@ -67,6 +66,7 @@ ChannelController::ChannelController(const DramSpec& spec, const ControllerParam
       m_burst_bytes(spec.org.burst_bytes()),
       m_read_done_cycles(std::uint64_t{spec.timing.tCL} + spec.timing.tBL),
       m_write_done_cycles(std::uint64_t{spec.timing.tCWL} + spec.timing.tBL),
+      m_clock(spec.timing.clock_mhz),
       m_stats(parent, name),
       m_reads_done(m_stats, "reads", "count", "read requests served"),
       m_read_bytes(m_stats, "read_bytes", "byte", "bytes read by requests"),
