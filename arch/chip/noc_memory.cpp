@@ -44,7 +44,8 @@ void NocFabric::run() {
     }
     const sc_core::sc_time at = m_clock.mid_cycle(next);
     const sc_core::sc_time now = sc_core::sc_time_stamp();
-    if (at > now) {
+    // Sleep until `at` unless no other process can act before it (see the header).
+    if (at > now && sc_core::sc_time_to_pending_activity() <= at - now) {
       m_asleep_until = next;
       m_wake.notify(at - now);
       sc_core::wait(m_wake);
@@ -61,7 +62,7 @@ void NocFabric::run() {
     for (const noc::Delivery& d : m_delivered) {
       const Callback cb = m_callbacks[d.tag];
       m_free_tags.push_back(d.tag);
-      cb.to->delivered(cb.cookie);
+      cb.to->delivered(cb.cookie, at);
     }
   }
 }
@@ -80,7 +81,7 @@ NocMemoryPort::NocMemoryPort(NocFabric& fabric, memory::MemoryBackend& memory,
 }
 
 void NocMemoryPort::access(std::uint32_t, const std::uint64_t*, std::size_t, bool, std::uint32_t,
-                           memory::MemoryBackend::Client&, std::uint64_t) {
+                           memory::MemoryBackend::Client&, std::uint64_t, const sc_core::sc_time&) {
   throw InternalError("noc: a core's memory port takes whole transfers only");
 }
 
@@ -133,15 +134,20 @@ void NocMemoryPort::transfer(const memory::Transfer& t) {
                   reinterpret_cast<std::uintptr_t>(&m));
   }
   while (st.outstanding > 0) sc_core::wait(st.done);
+  // The fabric may have delivered the last response ahead of the kernel's time.
+  kernel::wait_until(st.done_at);
   m_free_states.push_back(std::move(held));
 }
 
-void NocMemoryPort::delivered(std::uint64_t cookie) {
+void NocMemoryPort::delivered(std::uint64_t cookie, const sc_core::sc_time& at) {
   Message& m = *reinterpret_cast<Message*>(static_cast<std::uintptr_t>(cookie));
   TransferState& st = *m.transfer;
   if (!m.responding) {  // a request reached the memory port's node
-    m_memory.access(m.port, st.words.data() + m.first, m.count, st.write, st.source, *this, cookie);
+    m_memory.access(m.port, st.words.data() + m.first, m.count, st.write, st.source, *this, cookie,
+                    at);
   } else if (--st.outstanding == 0) {
+    // The transfer's thread wakes now and waits until `at` in the model's order of wake-ups.
+    st.done_at = at;
     st.done.notify(sc_core::SC_ZERO_TIME);
   }
 }

@@ -102,9 +102,9 @@ void HbmMemory::reschedule(std::uint32_t i) {
 void HbmMemory::retire(const std::vector<Request>& completed) {
   // Handed out at the decision time of a cycle before its done cycle (m_due), so a requester
   // always learns of a completion before its data is there.
-  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  const std::uint64_t now = sc_core::sc_time_stamp().value();
   for (const Request& r : completed) {
-    LLMSIM_CHECK(m_clock.to_time(Cycles(r.done)) > now, "HBM completion handed out late");
+    LLMSIM_CHECK(m_clock.ticks(Cycles(r.done)) > now, "HBM completion handed out late");
     Pending* p = reinterpret_cast<Pending*>(static_cast<std::uintptr_t>(r.id));
     LLMSIM_CHECK(p != nullptr && p->outstanding > 0, "HBM completion for an unknown request");
     p->last_done = std::max(p->last_done, r.done);
@@ -123,7 +123,8 @@ void HbmMemory::locate(const memory::Transfer& t, std::vector<Access>& out) cons
 }
 
 void HbmMemory::access(std::uint32_t port, const std::uint64_t* words, std::size_t n, bool write,
-                       std::uint32_t source, Client& client, std::uint64_t cookie) {
+                       std::uint32_t source, Client& client, std::uint64_t cookie,
+                       const sc_core::sc_time& at) {
   LLMSIM_CHECK(port < m_due.size() && n > 0, "hbm: bad port access");
   if (m_free_pending.empty()) {
     m_pending.push_back(std::make_unique<Pending>());
@@ -135,7 +136,7 @@ void HbmMemory::access(std::uint32_t port, const std::uint64_t* words, std::size
   Request r;
   r.id = reinterpret_cast<std::uintptr_t>(p);
   r.write = write;
-  r.arrival = arrival_cycle();
+  r.arrival = arrival_cycle(at);
   for (std::size_t i = 0; i < n; ++i) {
     r.addr = unpack(words[i]);
     m_arrivals.push_back({source, port, r});
@@ -143,8 +144,8 @@ void HbmMemory::access(std::uint32_t port, const std::uint64_t* words, std::size
   hold(port, r.arrival);
 }
 
-std::uint64_t HbmMemory::arrival_cycle() {
-  const std::uint64_t a = m_clock.now().count();
+std::uint64_t HbmMemory::arrival_cycle(const sc_core::sc_time& at) {
+  const std::uint64_t a = m_clock.cycles_at_or_after(at).count();
   if (!m_arrivals.empty() && a != m_arrivals.front().request.arrival) offer_arrivals();
   return a;
 }
@@ -193,7 +194,7 @@ void HbmMemory::transfer(const memory::Transfer& t) {
   Request r;
   r.id = reinterpret_cast<std::uintptr_t>(&p);
   r.write = t.write;
-  r.arrival = arrival_cycle();
+  r.arrival = arrival_cycle(sc_core::sc_time_stamp());
   for_each_burst(t, [&](const DecodedAddress& d) {
     r.addr = {d.bank_group, d.bank, d.row, d.column};
     m_arrivals.push_back({t.source, d.interface, r});

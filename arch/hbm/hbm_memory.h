@@ -49,7 +49,8 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   std::uint32_t access_bytes() const override { return m_system.mapping().burst_bytes(); }
   void locate(const memory::Transfer& t, std::vector<Access>& out) const override;
   void access(std::uint32_t port, const std::uint64_t* words, std::size_t n, bool write,
-              std::uint32_t source, Client& client, std::uint64_t cookie) override;
+              std::uint32_t source, Client& client, std::uint64_t cookie,
+              const sc_core::sc_time& at) override;
   // A process "memory" with a track per pseudo channel ("ch3_pc1") holding its busy periods
   // ("busy" spans): the data-bus time of its bursts, merged while the bus idles for less than
   // tRC (one row cycle, about what a row miss costs a busy stream), so a file holds periods of
@@ -108,9 +109,9 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   std::uint64_t held_bound() const {
     return m_arrivals.front().request.arrival + m_min_done_cycles - 1;
   }
-  // The cycle at which a request arriving now enters (ceil(now / tCK)); first offers the held
-  // arrivals of an earlier cycle.
-  std::uint64_t arrival_cycle();
+  // The cycle at which a request arriving at time `at` enters (ceil(at / tCK)); first offers
+  // the held arrivals of an earlier cycle.
+  std::uint64_t arrival_cycle(const sc_core::sc_time& at);
   // Interface i was given a request arriving at `arrival` (held in m_arrivals): the scheduler
   // wakes in time to hand out its completion.
   void hold(std::uint32_t i, std::uint64_t arrival);

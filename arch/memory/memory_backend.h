@@ -90,13 +90,16 @@ class MemoryBackend {
     ~Client() = default;
   };
   // Split transaction, does not wait: the accesses named by words[0 .. n) (words from
-  // locate(), all on `port`, n >= 1) enter the port's queue at the current SystemC time.
+  // locate(), all on `port`, n >= 1) enter the port's queue at time `at`.
   // client.access_done(cookie, t) is called exactly once, from whichever process the memory
   // runs it in (possibly before access() returns), with the time t at which the last of them is
-  // complete (read data delivered, write data accepted); t may lie in the future. Contract as
-  // for transfer(): called from SystemC processes.
+  // complete (read data delivered, write data accepted); t may lie in the future. Contract:
+  // called from SystemC processes, with at >= the current SystemC time and no other process
+  // able to act before `at` (a caller that runs ahead of the kernel, as NocFabric does, passes
+  // the time it acts for), and in non-decreasing `at` across calls.
   virtual void access(std::uint32_t port, const std::uint64_t* words, std::size_t n, bool write,
-                      std::uint32_t source, Client& client, std::uint64_t cookie) = 0;
+                      std::uint32_t source, Client& client, std::uint64_t cookie,
+                      const sc_core::sc_time& at) = 0;
 };
 
 // Factory signature: module name, the `memory` config object, the parent stats group.

@@ -41,8 +41,7 @@ double SimpleMemory::peak_bytes_per_second() const {
   return double(m_params.bus_bytes_per_cycle) * m_params.clock_mhz * 1e6;
 }
 
-Cycles SimpleMemory::occupy(std::uint64_t bytes, bool write) {
-  const Cycles now = m_clock.now();
+Cycles SimpleMemory::occupy(std::uint64_t bytes, bool write, Cycles now) {
   const Cycles start = max(now, m_bus_free);
   const Cycles busy(ceil_div(bytes, m_params.bus_bytes_per_cycle));
   m_bus_free = start + busy;
@@ -54,7 +53,7 @@ Cycles SimpleMemory::occupy(std::uint64_t bytes, bool write) {
 }
 
 void SimpleMemory::transfer(const Transfer& t) {
-  m_clock.wait_until(occupy(t.bytes(), t.write));
+  m_clock.wait_until(occupy(t.bytes(), t.write, m_clock.now()));
 }
 
 std::uint32_t SimpleMemory::access_bytes() const {
@@ -70,9 +69,11 @@ void SimpleMemory::locate(const Transfer& t, std::vector<Access>& out) const {
 }
 
 void SimpleMemory::access(std::uint32_t port, const std::uint64_t*, std::size_t n, bool write,
-                          std::uint32_t, Client& client, std::uint64_t cookie) {
+                          std::uint32_t, Client& client, std::uint64_t cookie,
+                          const sc_core::sc_time& at) {
   LLMSIM_CHECK(port == 0 && n > 0, "simple memory: bad port access");
-  client.access_done(cookie, m_clock.to_time(occupy(n * access_bytes(), write)));
+  client.access_done(cookie, m_clock.to_time(occupy(n * access_bytes(), write,
+                                                    m_clock.cycles_at_or_after(at))));
 }
 
 namespace {

@@ -29,13 +29,14 @@ class SimpleMemory final : public sc_core::sc_module, public MemoryBackend {
   std::uint32_t access_bytes() const override;
   void locate(const Transfer& t, std::vector<Access>& out) const override;
   void access(std::uint32_t port, const std::uint64_t* words, std::size_t n, bool write,
-              std::uint32_t source, Client& client, std::uint64_t cookie) override;
+              std::uint32_t source, Client& client, std::uint64_t cookie,
+              const sc_core::sc_time& at) override;
 
   const ClockDomain& clock() const { return m_clock; }
 
  private:
-  // Reserves the bus for `bytes` from now; returns the cycle the data is done.
-  Cycles occupy(std::uint64_t bytes, bool write);
+  // Reserves the bus for `bytes` from cycle `now` on; returns the cycle the data is done.
+  Cycles occupy(std::uint64_t bytes, bool write, Cycles now);
 
   SimpleMemoryParams m_params;
   ClockDomain m_clock;

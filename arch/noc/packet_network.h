@@ -70,6 +70,13 @@ class PacketNetwork final : public Network {
     }
   };
 
+  // A cycle's event ranks, 0 .. 3 m_rank_stride - 1: kind x stride + priority.
+  std::uint32_t rank_index(std::uint64_t e) const {
+    const auto kind = static_cast<std::uint32_t>(e >> (32 + kPriorityBits));
+    return kind * m_rank_stride + (static_cast<std::uint32_t>(e >> 32) & ((1u << kPriorityBits) - 1));
+  }
+  // Sorts a cycle's events (distinct ranks) by rank.
+  void order(std::vector<std::uint64_t>& events);
   void push(std::uint64_t cycle, std::uint64_t event);
   // Moves the calendar's first cycle to `cycle` (every bucket before it empty), taking in the
   // far events that enter the window.
@@ -94,6 +101,11 @@ class PacketNetwork final : public Network {
   std::uint64_t m_first = 0;  // the calendar's first cycle: no event is queued before it
   std::uint64_t m_near = 0;   // events in the calendar
   std::priority_queue<Timed, std::vector<Timed>, std::greater<Timed>> m_far;
+  // order()'s scratch: a bit per rank and the packet of each marked rank (empty when there are
+  // too many ranks for a bitmap to pay).
+  std::uint32_t m_rank_stride = 0;
+  std::vector<std::uint64_t> m_rank_present;
+  std::vector<std::uint32_t> m_rank_packet;
 };
 
 }  // namespace llmsim::noc

@@ -59,9 +59,10 @@ class ClockDomain {
   const sc_core::sc_time& period() const { return m_period; }
 
   // In integers (what sc_time * double gives below 2^53 fs, without its volatile double).
-  sc_core::sc_time to_time(Cycles c) const {
-    return sc_core::sc_time::from_value(m_period.value() * c.count());
-  }
+  sc_core::sc_time to_time(Cycles c) const { return sc_core::sc_time::from_value(ticks(c)); }
+  // to_time(c) in kernel time units, for comparisons on hot paths (sc_time::from_value is a
+  // library call).
+  std::uint64_t ticks(Cycles c) const { return m_period.value() * c.count(); }
   // The middle of cycle c, (c + 1/2) periods rounded to the nearest fs (half up): when a
   // lazily driven component (NoC fabric, HBM scheduler) takes the decisions of cycle c, after
   // everything that arrived by its edge.

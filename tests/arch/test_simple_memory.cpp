@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -69,6 +70,33 @@ TEST_CASE("One read takes its bus cycles plus the latency", "[memory]") {
   REQUIRE(root.counter_value("mem.bus_busy_cycles") == 64);
   REQUIRE(root.counter_value("mem.queue_cycles") == 0);
   REQUIRE(mem.peak_bytes_per_second() == 64e9);  // 64 B x 1e9 cycles/s
+}
+
+TEST_CASE("A port access enters at the time it is made for, which may lie ahead", "[memory]") {
+  // A caller running ahead of the kernel (the NoC fabric) makes the access at time 0 for
+  // 10.5 ns: the bus is taken from the first edge at or after it, cycle 11. 256 B = 4 bus
+  // cycles [11, 15), + 100 latency = cycle 115 = 115 ns; a second access made for 12 ns queues
+  // behind it: [15, 16), done at 116 ns.
+  struct Recorder final : MemoryBackend::Client {
+    std::vector<std::pair<std::uint64_t, sc_time>> done;
+    void access_done(std::uint64_t cookie, const sc_time& complete) override {
+      done.emplace_back(cookie, complete);
+    }
+  };
+  driver::KernelSession session;
+  stats::Group root("chip");
+  SimpleMemory mem("mem", default_params(), root);
+  Recorder client;
+  const std::uint64_t word = 0;
+  Actor a("a", sc_time(0, SC_NS), [&] {
+    mem.access(0, &word, 4, false, 0, client, 1, sc_time(10.5, SC_NS));
+    mem.access(0, &word, 1, false, 0, client, 2, sc_time(12, SC_NS));
+  });
+  run_all({&a});
+  REQUIRE(client.done.size() == 2);
+  CHECK(client.done[0] == std::make_pair(std::uint64_t{1}, sc_time(115, SC_NS)));
+  CHECK(client.done[1] == std::make_pair(std::uint64_t{2}, sc_time(116, SC_NS)));
+  CHECK(root.counter_value("mem.queue_cycles") == 3);  // the second waited [12, 15)
 }
 
 TEST_CASE("A 2-D write rounds its bus cycles up", "[memory]") {

@@ -44,14 +44,14 @@ TEST_CASE("A request arriving just before its controller's wake-up is served on 
   // The first read arrives at 0: ACT at 0, RD at 15, data done at 15 + 17 + 2 = 34. Its
   // controller is due at cycle 0 + 17 + 2 - 1 = 18 (next command + the read latency - 1), when
   // the scheduler thread runs it through cycle 18 (at 18.5 ns) and hands the completion out.
-  sc_core::sc_spawn([&] { mem.access(a[0].port, &a[0].word, 1, false, 0, client, 1); });
+  sc_core::sc_spawn([&] { mem.access(a[0].port, &a[0].word, 1, false, 0, client, 1, sc_core::sc_time_stamp()); });
   // The second read arrives at 18.2 ns, before that wake-up and for cycle 19, after it: it is
   // held until its cycle's decisions, and its controller, served at 18.5 ns and then with an
   // empty queue, must still be woken for it. Row hit: RD at 15 + tCCD_L 7 = 22, done at
   // 22 + 17 + 2 = 41.
   sc_core::sc_spawn([&] {
     sc_core::wait(sc_time(18.2, SC_NS));
-    mem.access(a[1].port, &a[1].word, 1, false, 0, client, 2);
+    mem.access(a[1].port, &a[1].word, 1, false, 0, client, 2, sc_core::sc_time_stamp());
   });
   sc_core::sc_start();
   mem.finish();

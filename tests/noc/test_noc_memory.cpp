@@ -15,6 +15,7 @@
 #include "sim/core/stats.h"
 #include "sim/driver/kernel_session.h"
 #include "tests/support/actor.h"
+#include "tests/support/kernel_noise.h"
 
 namespace llmsim::chip {
 namespace {
@@ -60,9 +61,13 @@ struct Outcome {
   std::uint64_t packets = 0, flits = 0, bus_cycles = 0, read_bytes = 0, written_bytes = 0;
 };
 
-// Runs one transfer issued at 0 ns from node 0; the stats are read before the modules go.
-Outcome one_transfer(std::uint64_t bytes, bool write, std::uint32_t payload_bytes) {
+// Runs one transfer issued at 0 ns from node 0; the stats are read before the modules go. With
+// `noise`, a process wakes every quarter cycle, so the fabric always has something pending
+// before its next decision time and never runs ahead of the kernel.
+Outcome one_transfer(std::uint64_t bytes, bool write, std::uint32_t payload_bytes,
+                     bool noise = false) {
   driver::KernelSession session;
+  if (noise) test::spawn_noise(1, sc_time(0.25, SC_NS), 1, sc_time(300, SC_NS));
   stats::Group root("chip");
   NocFabric fabric("noc", two_nodes(payload_bytes), root);
   memory::SimpleMemory mem("mem", simple(), root);
@@ -126,6 +131,24 @@ TEST_CASE("noc memory path: one message per packet_payload_bytes", "[noc]") {
   const Outcome o = one_transfer(2048, false, 2048);
   CHECK(o.done_ns == Approx(207.5).margin(1e-9));
   CHECK(o.packets == 2);
+}
+
+TEST_CASE("noc memory path: running ahead of the kernel changes no time", "[noc]") {
+  // Alone in the kernel, the fabric takes each cycle's decisions as soon as it is done with the
+  // previous ones (nothing else can act in between); with a process waking every quarter cycle
+  // it sleeps until every decision time. The memory and the transfer see the same times.
+  for (const bool write : {false, true}) {
+    for (const std::uint64_t bytes : {64u, 2048u}) {
+      for (const std::uint32_t payload : {512u, 2048u}) {
+        CAPTURE(write, bytes, payload);
+        const Outcome ahead = one_transfer(bytes, write, payload);
+        const Outcome asleep = one_transfer(bytes, write, payload, true);
+        CHECK(ahead.done_ns == Approx(asleep.done_ns).margin(1e-9));
+        CHECK(ahead.packets == asleep.packets);
+        CHECK(ahead.bus_cycles == asleep.bus_cycles);
+      }
+    }
+  }
 }
 
 }  // namespace llmsim::chip
