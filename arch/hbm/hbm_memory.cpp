@@ -99,12 +99,11 @@ void HbmMemory::reschedule(std::uint32_t i) {
   if (m_held[i]) m_due[i] = std::min(m_due[i], held_bound());
 }
 
-void HbmMemory::retire(const std::vector<Request>& completed) {
+void HbmMemory::retire(const std::vector<Request>& completed, const sc_core::sc_time& at) {
   // Handed out at the decision time of a cycle before its done cycle (m_due), so a requester
   // always learns of a completion before its data is there.
-  const std::uint64_t now = sc_core::sc_time_stamp().value();
   for (const Request& r : completed) {
-    LLMSIM_CHECK(m_clock.ticks(Cycles(r.done)) > now, "HBM completion handed out late");
+    LLMSIM_CHECK(m_clock.ticks(Cycles(r.done)) > at.value(), "HBM completion handed out late");
     Pending* p = reinterpret_cast<Pending*>(static_cast<std::uintptr_t>(r.id));
     LLMSIM_CHECK(p != nullptr && p->outstanding > 0, "HBM completion for an unknown request");
     p->last_done = std::max(p->last_done, r.done);
@@ -133,21 +132,34 @@ void HbmMemory::access(std::uint32_t port, const std::uint64_t* words, std::size
   Pending* p = m_free_pending.back();
   m_free_pending.pop_back();
   *p = Pending{n, 0, nullptr, &client, cookie};
-  Request r;
-  r.id = reinterpret_cast<std::uintptr_t>(p);
-  r.write = write;
-  r.arrival = arrival_cycle(at);
-  for (std::size_t i = 0; i < n; ++i) {
-    r.addr = unpack(words[i]);
-    m_arrivals.push_back({source, port, r});
-  }
-  hold(port, r.arrival);
+  const std::uint64_t arrival = arrival_cycle(at);
+  m_arrivals.push_back({source, port, static_cast<std::uint32_t>(m_words.size()),
+                        static_cast<std::uint32_t>(n), reinterpret_cast<std::uintptr_t>(p),
+                        write});
+  m_words.insert(m_words.end(), words, words + n);
+  hold(port, arrival);
 }
 
 std::uint64_t HbmMemory::arrival_cycle(const sc_core::sc_time& at) {
   const std::uint64_t a = m_clock.cycles_at_or_after(at).count();
-  if (!m_arrivals.empty() && a != m_arrivals.front().request.arrival) offer_arrivals();
+  if (!m_arrivals.empty() && a != m_arrival_cycle) offer_arrivals();
+  m_arrival_cycle = a;
   return a;
+}
+
+void HbmMemory::hold_request(std::uint32_t source, std::uint32_t port, std::uint64_t word,
+                             std::uint64_t id, bool write) {
+  const auto at = static_cast<std::uint32_t>(m_words.size());
+  m_words.push_back(word);
+  if (!m_arrivals.empty()) {
+    Arrival& last = m_arrivals.back();
+    if (last.source == source && last.port == port && last.id == id && last.write == write &&
+        last.first + last.count == at) {
+      ++last.count;
+      return;
+    }
+  }
+  m_arrivals.push_back({source, port, at, 1, id, write});
 }
 
 void HbmMemory::hold(std::uint32_t i, std::uint64_t arrival) {
@@ -173,8 +185,19 @@ void HbmMemory::offer_arrivals() {
     for (const Arrival& a : m_arrivals) m_sorted[m_source_start[a.source]++] = a;
     m_arrivals.swap(m_sorted);
   }
-  for (const Arrival& a : m_arrivals) m_system.controller(a.port).offer(a.request);
+  Request r;
+  r.arrival = m_arrival_cycle;
+  for (const Arrival& a : m_arrivals) {
+    ChannelController& c = m_system.controller(a.port);
+    r.id = a.id;
+    r.write = a.write;
+    for (std::uint32_t k = a.first; k < a.first + a.count; ++k) {
+      r.addr = unpack(m_words[k]);
+      c.offer(r);
+    }
+  }
   m_arrivals.clear();
+  m_words.clear();
   // The controller's bound covers the requests completed while catching up to the arrival too.
   for (const std::uint32_t i : m_held_ports) {
     m_held[i] = false;
@@ -191,14 +214,11 @@ void HbmMemory::transfer(const memory::Transfer& t) {
   sc_core::sc_event all_done;
   Pending p;
   p.all_done = &all_done;
-  Request r;
-  r.id = reinterpret_cast<std::uintptr_t>(&p);
-  r.write = t.write;
-  r.arrival = arrival_cycle(sc_core::sc_time_stamp());
+  const std::uint64_t arrival = arrival_cycle(sc_core::sc_time_stamp());
+  const auto id = reinterpret_cast<std::uintptr_t>(&p);
   for_each_burst(t, [&](const DecodedAddress& d) {
-    r.addr = {d.bank_group, d.bank, d.row, d.column};
-    m_arrivals.push_back({t.source, d.interface, r});
-    hold(d.interface, r.arrival);
+    hold_request(t.source, d.interface, pack(d), id, t.write);
+    hold(d.interface, arrival);
     ++p.outstanding;
   });
   while (p.outstanding > 0) sc_core::wait(all_done);
@@ -219,7 +239,8 @@ void HbmMemory::schedule() {
     }
     const sc_core::sc_time at = m_clock.mid_cycle(next);
     const sc_core::sc_time now = sc_core::sc_time_stamp();
-    if (at > now) {
+    // Sleep until `at` unless no other process can act before it (see the header).
+    if (at > now && sc_core::sc_time_to_pending_activity() <= at - now) {
       m_asleep_until = next;
       m_wake.notify(at - now);
       sc_core::wait(m_wake);
@@ -230,7 +251,7 @@ void HbmMemory::schedule() {
       }
     }
     // This cycle's decisions see the requests that arrived by now, in source order.
-    if (!m_arrivals.empty() && m_arrivals.front().request.arrival <= next) offer_arrivals();
+    if (!m_arrivals.empty() && m_arrival_cycle <= next) offer_arrivals();
     // Every interface due by `next` issues its commands through cycle `next`, one interface
     // at a time, and hands out its completions. So does every interface due within the
     // shorter data latency after it: its next command is at or before `next` too (a due cycle
@@ -245,7 +266,7 @@ void HbmMemory::schedule() {
         m_completed.clear();
         m_system.controller(i).advance(next + 1, m_completed);
         if (m_timeline) trace_busy(i, m_completed);
-        retire(m_completed);
+        retire(m_completed, at);
         reschedule(i);
       }
       following = std::min(following, m_due[i]);

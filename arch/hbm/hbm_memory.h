@@ -19,6 +19,12 @@
 // source (core), then of their arrival, whatever the order of the SystemC processes that
 // brought them: the schedule is deterministic and exact to the DRAM clock. A request held in
 // the FIFO enters at the cycle after the command that made room for it.
+//
+// Running ahead, as NocFabric does (arch/chip/noc_memory.h): when the kernel has no activity
+// pending up to the decision time of the next due cycle, no request can arrive for that cycle
+// or an earlier one, so the thread takes its decisions at once instead of sleeping until then;
+// its completions carry their own times. A port access may therefore be made for a time ahead
+// of the kernel's (MemoryBackend::access's `at`).
 #include <memory>
 #include <optional>
 #include <vector>
@@ -107,7 +113,7 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   void reschedule(std::uint32_t i);
   // The due cycle of the held arrivals (m_arrivals): the cycle before their earliest `done`.
   std::uint64_t held_bound() const {
-    return m_arrivals.front().request.arrival + m_min_done_cycles - 1;
+    return m_arrival_cycle + m_min_done_cycles - 1;
   }
   // The cycle at which a request arriving at time `at` enters (ceil(at / tCK)); first offers
   // the held arrivals of an earlier cycle.
@@ -117,7 +123,8 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   void hold(std::uint32_t i, std::uint64_t arrival);
   // Offers the held arrivals to their controllers, in source order (see the top of the file).
   void offer_arrivals();
-  void retire(const std::vector<Request>& completed);
+  // Hands out completions at the decision time `at` (see schedule()).
+  void retire(const std::vector<Request>& completed, const sc_core::sc_time& at);
   // Notifies m_wake if an interface now has a command at `cycle`, before the scheduler's
   // wake-up.
   void wake_for(std::uint64_t cycle);
@@ -135,14 +142,22 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   // runs); a later or equal one is found by the scan at its wake-up.
   sc_core::sc_event m_wake;
   std::uint64_t m_asleep_until = 0;
-  // The requests that arrived in the current arrival cycle, held until the decisions of that
-  // cycle (or a later arrival), so that they enter in source order whatever the order of the
-  // SystemC processes that brought them.
+  // The requests that arrived in the current arrival cycle (m_arrival_cycle), held until the
+  // decisions of that cycle (or a later arrival), so that they enter in source order whatever
+  // the order of the SystemC processes that brought them. Held as runs of one source's
+  // requests to one port (a port access is one run), their bank addresses packed in m_words.
   struct Arrival {
     std::uint32_t source, port;
-    Request request;
+    std::uint32_t first, count;  // m_words[first .. first + count)
+    std::uint64_t id;            // the Pending
+    bool write;
   };
+  // Appends a request to the held runs (a new run unless it continues the last one).
+  void hold_request(std::uint32_t source, std::uint32_t port, std::uint64_t word,
+                    std::uint64_t id, bool write);
   std::vector<Arrival> m_arrivals;
+  std::vector<std::uint64_t> m_words;
+  std::uint64_t m_arrival_cycle = 0;
   std::vector<Arrival> m_sorted;                 // offer_arrivals' scratch
   std::vector<std::uint64_t> m_source_start;     // offer_arrivals' scratch
   std::vector<Request> m_completed;                 // scratch

@@ -7,6 +7,7 @@
 #include "arch/chip/chip.h"
 #include "arch/systolic/timing.h"
 #include "sim/core/error.h"
+#include "sim/driver/heap.h"
 #include "sim/driver/kernel_session.h"
 
 namespace llmsim::driver {
@@ -187,6 +188,7 @@ isa::Program compile(const RunSpec& spec) {
 
 RunResult run(const RunSpec& spec) {
   const auto wall_start = std::chrono::steady_clock::now();
+  prefer_huge_pages();
   KernelSession session;
   Built b = build(spec.arch, spec.overrides);
   workloads::Lowered lowered = workloads::lower(spec.workload, b.target, spec.mapping);
