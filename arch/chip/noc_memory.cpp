@@ -15,17 +15,19 @@ NocFabric::NocFabric(const sc_core::sc_module_name& name, const noc::NocParams& 
 void NocFabric::send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits,
                      const sc_core::sc_time& at, std::uint32_t cls, Receiver& to,
                      std::uint64_t cookie, std::uint32_t rank) {
+  LLMSIM_CHECK(rank < (1u << (64 - kSeqBits)) && m_seq < (std::uint64_t{1} << kSeqBits),
+               "noc: packet rank or offer count beyond the order word");
   std::uint64_t tag;
   if (m_free_tags.empty()) {
-    tag = m_callbacks.size();
-    m_callbacks.emplace_back();
+    tag = m_packets.size();
+    m_packets.emplace_back();
   } else {
     tag = m_free_tags.back();
     m_free_tags.pop_back();
   }
-  m_callbacks[tag] = Callback{&to, cookie};
   const std::uint64_t cycle = m_clock.cycles_at_or_after(at).count();
-  m_offers.push(Offer{cycle, at.value(), rank, m_seq++, src, dst, flits, cls, tag});
+  m_packets[tag] = Packet{cycle, src, dst, flits, cls, &to, cookie};
+  m_offers.push(Offer{at.value(), std::uint64_t{rank} << kSeqBits | m_seq++, tag});
   // A packet for the cycle the fabric sleeps until, or later, is found when it wakes.
   if (cycle < m_asleep_until) m_wake.notify(sc_core::SC_ZERO_TIME);
 }
@@ -35,7 +37,7 @@ void NocFabric::run() {
   for (;;) {
     std::uint64_t next = kNone;
     if (const auto e = m_network->next_event_cycle()) next = *e;
-    if (!m_offers.empty()) next = std::min(next, m_offers.top().cycle);
+    if (!m_offers.empty()) next = std::min(next, m_packets[m_offers.top().tag].cycle);
     if (next == kNone) {
       m_asleep_until = kNone;
       sc_core::wait(m_wake);
@@ -52,17 +54,20 @@ void NocFabric::run() {
       m_asleep_until = 0;
       if (sc_core::sc_time_stamp() < at) continue;  // an earlier packet: decide again
     }
-    while (!m_offers.empty() && m_offers.top().cycle <= next) {
-      const Offer o = m_offers.top();
+    while (!m_offers.empty() && m_packets[m_offers.top().tag].cycle <= next) {
+      const std::uint64_t tag = m_offers.top().tag;
       m_offers.pop();
-      m_network->send(o.src, o.dst, o.flits, o.cycle, o.tag, o.cls);
+      const Packet& p = m_packets[tag];
+      m_network->send(p.src, p.dst, p.flits, p.cycle, tag, p.cls);
     }
     m_delivered.clear();
     m_network->advance(next, m_delivered);
     for (const noc::Delivery& d : m_delivered) {
-      const Callback cb = m_callbacks[d.tag];
+      const Packet& p = m_packets[d.tag];
+      Receiver* const to = p.to;
+      const std::uint64_t cookie = p.cookie;
       m_free_tags.push_back(d.tag);
-      cb.to->delivered(cb.cookie, at);
+      to->delivered(cookie, at);
     }
   }
 }

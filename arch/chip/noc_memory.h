@@ -81,17 +81,20 @@ class NocFabric : public sc_core::sc_module {
   const ClockDomain& clock() const { return m_clock; }
 
  private:
+  // A packet offered and not yet sent into the network, in the order (creation cycle, offer
+  // time, rank, call): the creation cycle is ceil(at / tNoC), so `at` orders it too, and rank
+  // and call share a word. Its packet and receiver wait in m_packets[tag].
   struct Offer {
-    std::uint64_t cycle, at, rank, seq;  // the order key; `at` in kernel time units
-    std::uint32_t src, dst, flits, cls;
+    std::uint64_t at;     // kernel time units
+    std::uint64_t order;  // rank << kSeqBits | sequence number of the call
     std::uint64_t tag;
-    bool operator>(const Offer& o) const {
-      if (cycle != o.cycle) return cycle > o.cycle;
-      if (at != o.at) return at > o.at;
-      return rank != o.rank ? rank > o.rank : seq > o.seq;
-    }
+    bool operator>(const Offer& o) const { return at != o.at ? at > o.at : order > o.order; }
   };
-  struct Callback {
+  static constexpr unsigned kSeqBits = 48;
+  // A packet in the fabric, from its offer to its delivery.
+  struct Packet {
+    std::uint64_t cycle;  // creation
+    std::uint32_t src, dst, flits, cls;
     Receiver* to;
     std::uint64_t cookie;
   };
@@ -108,7 +111,7 @@ class NocFabric : public sc_core::sc_module {
   std::uint64_t m_asleep_until = 0;
   std::priority_queue<Offer, std::vector<Offer>, std::greater<Offer>> m_offers;
   std::uint64_t m_seq = 0;
-  std::vector<Callback> m_callbacks;  // by tag
+  std::vector<Packet> m_packets;  // by tag
   std::vector<std::uint64_t> m_free_tags;
   std::vector<noc::Delivery> m_delivered;  // scratch
 };
