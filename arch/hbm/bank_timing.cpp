@@ -1,7 +1,6 @@
 #include "arch/hbm/bank_timing.h"
 
 #include <algorithm>
-#include <mutex>
 #include <string>
 
 #include "sim/core/error.h"
@@ -34,14 +33,25 @@ std::size_t idx(Command c) {
 
 }  // namespace
 
-BankTiming::BankTiming(const DramSpec& spec)
+// By previous command, then by level.
+struct BankTiming::Table {
+  std::array<std::array<Constraints, kLevels>, kCommandCount> by_command{};
+};
+
+BankTiming::BankTiming(const DramSpec& spec, std::shared_ptr<const Table> table)
     : m_banks_per_group(spec.org.banks_per_group),
       m_faw(spec.timing.tFAW),
+      m_constraints(table ? std::move(table) : table_for(spec)),
       m_banks(spec.org.banks()),
       m_group(spec.org.bank_groups, Earliest{}),
       m_cl(spec.timing.tCL),
       m_cwl(spec.timing.tCWL),
       m_bl(spec.timing.tBL) {
+  check(spec);
+  for (std::uint32_t b = 0; b < m_banks.size(); ++b) m_banks[b].group = b / m_banks_per_group;
+}
+
+void BankTiming::check(const DramSpec& spec) {
   const Timing& t = spec.timing;
   if (spec.org.banks() == 0 || spec.org.banks() > kMaxBanks) {
     throw ConfigError("memory.device: the controller handles 1 to " + std::to_string(kMaxBanks) +
@@ -52,10 +62,15 @@ BankTiming::BankTiming(const DramSpec& spec)
                       ") must be at least tBL (" + std::to_string(t.tBL) +
                       ") or read bursts would overlap on the data bus");
   }
-  for (std::uint32_t b = 0; b < m_banks.size(); ++b) m_banks[b].group = b / m_banks_per_group;
+}
+
+std::shared_ptr<const BankTiming::Table> BankTiming::table_for(const DramSpec& spec) {
+  check(spec);
+  const Timing& t = spec.timing;
   using C = Command;
   using L = Level;
-  Table table;
+  auto made = std::make_shared<Table>();
+  Table& table = *made;
   const std::uint64_t wr_to_pre = std::uint64_t{t.tCWL} + t.tBL + t.tWR;
   // Signed: a long write latency makes the bus turnaround term negative.
   const std::int64_t turnaround =
@@ -99,7 +114,7 @@ BankTiming::BankTiming(const DramSpec& spec)
   add(table, C::refpb, L::channel, C::act, t.tRREFD);
   add(table, C::refpb, L::channel, C::refpb, t.tRREFD);
   add(table, C::refpb, L::channel, C::refab, t.tRFCpb);
-  m_constraints = intern(table);
+  return made;
 }
 
 void BankTiming::add(Table& t, Command prev, Level level, Command next, std::uint64_t latency) {
@@ -111,39 +126,6 @@ void BankTiming::add(Table& t, Command prev, Level level, Command next, std::uin
     LLMSIM_CHECK(cs.items[i].next != n, "HBM timing table: a constraint added twice");
   }
   cs.items[cs.size++] = {n, static_cast<std::uint32_t>(latency)};
-}
-
-bool BankTiming::Table::operator==(const Table& o) const {
-  for (std::size_t c = 0; c < kCommandCount; ++c) {
-    for (std::size_t l = 0; l < kLevels; ++l) {
-      const Constraints &a = by_command[c][l], &b = o.by_command[c][l];
-      if (a.size != b.size) return false;
-      for (std::uint32_t i = 0; i < a.size; ++i) {
-        if (a.items[i].next != b.items[i].next || a.items[i].latency != b.items[i].latency) {
-          return false;
-        }
-      }
-    }
-  }
-  return true;
-}
-
-std::shared_ptr<const BankTiming::Table> BankTiming::intern(const Table& t) {
-  // Tables in use, one per distinct device timing; an entry whose channels are gone expires.
-  static std::mutex mutex;
-  static std::vector<std::weak_ptr<const Table>> tables;
-  const std::lock_guard<std::mutex> lock(mutex);
-  for (auto it = tables.begin(); it != tables.end();) {
-    if (auto held = it->lock()) {
-      if (*held == t) return held;
-      ++it;
-    } else {
-      it = tables.erase(it);
-    }
-  }
-  auto made = std::make_shared<const Table>(t);
-  tables.push_back(made);
-  return made;
 }
 
 bool BankTiming::state_allows(Command cmd, std::uint32_t bank, std::uint32_t row) const {

@@ -49,9 +49,16 @@ class BankTiming {
  public:
   static constexpr std::uint32_t kMaxBanks = 64;  // bank sets are 64-bit masks
 
+  // The device's timing constraints, by previous command, level and next command: the same for
+  // every pseudo channel of a device, so built once (table_for) and shared -- one table stays
+  // in the L1 cache instead of one per channel.
+  struct Table;
+  static std::shared_ptr<const Table> table_for(const DramSpec& spec);
+
   // ConfigError if the timing cannot be scheduled (tCCD_S < tBL would overlap bursts) or the
-  // pseudo channel has more than kMaxBanks banks.
-  explicit BankTiming(const DramSpec& spec);
+  // pseudo channel has more than kMaxBanks banks. `table`: table_for(spec), shared with the
+  // device's other pseudo channels; built here when null.
+  explicit BankTiming(const DramSpec& spec, std::shared_ptr<const Table> table = nullptr);
 
   std::uint32_t banks() const { return static_cast<std::uint32_t>(m_banks.size()); }
   // Banks are numbered bank_group * banks_per_group + bank.
@@ -112,13 +119,6 @@ class BankTiming {
     std::array<Constraint, kCommandCount> items{};
     std::uint32_t size = 0;
   };
-  // By previous command, then by level. The same for every pseudo channel of a device, so
-  // shared (interned): one table stays in the L1 cache instead of one per channel.
-  struct Table {
-    std::array<std::array<Constraints, kLevels>, kCommandCount> by_command{};
-    bool operator==(const Table& o) const;
-  };
-  static std::shared_ptr<const Table> intern(const Table& t);
   using Earliest = std::array<std::uint64_t, kCommandCount>;  // per next command
   static constexpr std::uint32_t kClosed = 0xffffffffu;
   struct BankState {
@@ -127,6 +127,8 @@ class BankTiming {
     std::uint32_t open_row = kClosed;
   };
 
+  // The ConfigErrors of the constructor.
+  static void check(const DramSpec& spec);
   static void add(Table& t, Command prev, Level level, Command next, std::uint64_t latency);
   // Throws the InternalError for an illegal issue() (out of line: issue() is hot).
   [[noreturn]] void illegal(Command cmd, std::uint32_t bank, std::uint32_t row,

@@ -54,10 +54,11 @@ void check_refresh(const DramSpec& spec, const ControllerParams& p) {
 }  // namespace
 
 ChannelController::ChannelController(const DramSpec& spec, const ControllerParams& p,
-                                     stats::Group& parent, const std::string& name)
+                                     stats::Group& parent, const std::string& name,
+                                     std::shared_ptr<const BankTiming::Table> timing_table)
     : m_spec(spec),
       m_params(p),
-      m_timing(spec),
+      m_timing(spec, std::move(timing_table)),
       m_reads(p.read_queue_depth, spec.org.banks()),
       m_writes(p.write_queue_depth, spec.org.banks()),
       m_scheduler(m_params, m_timing, m_reads, m_writes),

@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,8 +56,11 @@ class ChannelController {
  public:
   // ConfigError if the device cannot do what `p` asks (per-bank refresh without tRFCpb, a
   // refresh interval too short for its refresh) or cannot be scheduled (tCCD_S < tBL).
+  // `timing_table`: BankTiming::table_for(spec), shared by the device's pseudo channels (built
+  // here when null).
   ChannelController(const DramSpec& spec, const ControllerParams& p, stats::Group& parent,
-                    const std::string& name);
+                    const std::string& name,
+                    std::shared_ptr<const BankTiming::Table> timing_table = nullptr);
 
   ChannelController(const ChannelController&) = delete;
   ChannelController& operator=(const ChannelController&) = delete;

@@ -41,11 +41,13 @@ HbmSystem::HbmSystem(const HbmParams& p, stats::Group& group, const std::string&
       m_energy(group, "energy_pj", "pJ", "DRAM energy, all interfaces",
                [this] { return energy_pj(); }) {
   const Organization& o = p.spec.org;
+  // One timing table for every pseudo channel of the device.
+  const std::shared_ptr<const BankTiming::Table> table = BankTiming::table_for(p.spec);
   for (std::uint32_t ch = 0; ch < o.stacks * o.channels_per_stack; ++ch) {
     for (std::uint32_t pc = 0; pc < o.pseudo_channels; ++pc) {
       m_names.push_back("ch" + std::to_string(ch) + "_pc" + std::to_string(pc));
-      m_controllers.push_back(
-          std::make_unique<ChannelController>(p.spec, p.controller, group, m_names.back()));
+      m_controllers.push_back(std::make_unique<ChannelController>(p.spec, p.controller, group,
+                                                                  m_names.back(), table));
     }
   }
 }
