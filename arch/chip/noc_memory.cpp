@@ -47,7 +47,7 @@ void NocFabric::run() {
     const sc_core::sc_time at = m_clock.mid_cycle(next);
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     // Sleep until `at` unless no other process can act before it (see the header).
-    if (at > now && sc_core::sc_time_to_pending_activity() <= at - now) {
+    if (at > now && !kernel::quiet_through(at)) {
       m_asleep_until = next;
       m_wake.notify(at - now);
       sc_core::wait(m_wake);

@@ -133,10 +133,7 @@ void HbmMemory::access(std::uint32_t port, const std::uint64_t* words, std::size
   m_free_pending.pop_back();
   *p = Pending{n, 0, nullptr, &client, cookie};
   const std::uint64_t arrival = arrival_cycle(at);
-  m_arrivals.push_back({source, port, static_cast<std::uint32_t>(m_words.size()),
-                        static_cast<std::uint32_t>(n), reinterpret_cast<std::uintptr_t>(p),
-                        write});
-  m_words.insert(m_words.end(), words, words + n);
+  hold_requests(source, port, words, n, reinterpret_cast<std::uintptr_t>(p), write);
   hold(port, arrival);
 }
 
@@ -147,19 +144,20 @@ std::uint64_t HbmMemory::arrival_cycle(const sc_core::sc_time& at) {
   return a;
 }
 
-void HbmMemory::hold_request(std::uint32_t source, std::uint32_t port, std::uint64_t word,
-                             std::uint64_t id, bool write) {
+void HbmMemory::hold_requests(std::uint32_t source, std::uint32_t port,
+                              const std::uint64_t* words, std::size_t n, std::uint64_t id,
+                              bool write) {
   const auto at = static_cast<std::uint32_t>(m_words.size());
-  m_words.push_back(word);
+  m_words.insert(m_words.end(), words, words + n);
   if (!m_arrivals.empty()) {
     Arrival& last = m_arrivals.back();
     if (last.source == source && last.port == port && last.id == id && last.write == write &&
         last.first + last.count == at) {
-      ++last.count;
+      last.count += static_cast<std::uint32_t>(n);
       return;
     }
   }
-  m_arrivals.push_back({source, port, at, 1, id, write});
+  m_arrivals.push_back({source, port, at, static_cast<std::uint32_t>(n), id, write});
 }
 
 void HbmMemory::hold(std::uint32_t i, std::uint64_t arrival) {
@@ -217,7 +215,8 @@ void HbmMemory::transfer(const memory::Transfer& t) {
   const std::uint64_t arrival = arrival_cycle(sc_core::sc_time_stamp());
   const auto id = reinterpret_cast<std::uintptr_t>(&p);
   for_each_burst(t, [&](const DecodedAddress& d) {
-    hold_request(t.source, d.interface, pack(d), id, t.write);
+    const std::uint64_t word = pack(d);
+    hold_requests(t.source, d.interface, &word, 1, id, t.write);
     hold(d.interface, arrival);
     ++p.outstanding;
   });
@@ -240,7 +239,7 @@ void HbmMemory::schedule() {
     const sc_core::sc_time at = m_clock.mid_cycle(next);
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     // Sleep until `at` unless no other process can act before it (see the header).
-    if (at > now && sc_core::sc_time_to_pending_activity() <= at - now) {
+    if (at > now && !kernel::quiet_through(at)) {
       m_asleep_until = next;
       m_wake.notify(at - now);
       sc_core::wait(m_wake);

@@ -152,9 +152,9 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
     std::uint64_t id;            // the Pending
     bool write;
   };
-  // Appends a request to the held runs (a new run unless it continues the last one).
-  void hold_request(std::uint32_t source, std::uint32_t port, std::uint64_t word,
-                    std::uint64_t id, bool write);
+  // Appends requests words[0 .. n) to the held runs (a new run unless they continue the last).
+  void hold_requests(std::uint32_t source, std::uint32_t port, const std::uint64_t* words,
+                     std::size_t n, std::uint64_t id, bool write);
   std::vector<Arrival> m_arrivals;
   std::vector<std::uint64_t> m_words;
   std::uint64_t m_arrival_cycle = 0;

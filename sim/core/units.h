@@ -98,6 +98,13 @@ namespace kernel {
 
 // Suspends the calling SC_THREAD until time `t` (no-op if t <= now).
 void wait_until(const sc_core::sc_time& t);
+// Whether the kernel has no activity pending at or before time `t` (> now): no other process
+// can act before t, so the running one may act for t at once instead of sleeping until then,
+// as a conservative parallel simulator advances a partition to its safe horizon. The lazily
+// driven NoC and HBM threads run ahead through it.
+inline bool quiet_through(const sc_core::sc_time& t) {
+  return sc_core::sc_time_to_pending_activity() > t - sc_core::sc_time_stamp();
+}
 // Deletes the wake-up events of the current kernel context: driver::KernelSession calls it
 // before it deletes the context.
 void release_wake_events();

@@ -21,7 +21,8 @@ namespace llmsim::driver {
 
 inline constexpr std::size_t kReserveBytes = std::size_t{30} << 20;
 
-// Returns whether the range was advised (false where madvise is refused, or on a second call).
+// Returns whether the range was advised (false where madvise is refused); every call gives the
+// first call's answer.
 bool prefer_huge_pages();
 
 }  // namespace llmsim::driver
