@@ -125,6 +125,14 @@ def test_memtest_trace_cycle_beyond_the_limit(tmp_path):
                       r"10000000000 DRAM cycles a run may simulate")
 
 
+def test_memtest_trace_negative_cycle(tmp_path):
+    # Before: "-5" read as 2^64 - 5 by stoull; the run never ended. (The trace reader may name
+    # the line instead; either way a user error.)
+    trace = tmp_path / "t.txt"
+    trace.write_text("0x0 R -5\n")
+    expect_user_error(*HBM, "--trace", trace, match=r"(-5|18446744073709551611)")
+
+
 def test_memtest_trace_address_at_the_top_of_the_address_space(tmp_path):
     # Before: address + 32 wrapped to 0, the request issued no burst and the run ended in
     # "internal error: a request never completed" (exit 1).
