@@ -1,7 +1,11 @@
 #include "sim/core/timeline.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
@@ -47,6 +51,11 @@ void TimelineOptions::check() const {
   if (path.empty() || std::filesystem::is_directory(path) ||
       (!dir.empty() && !std::filesystem::is_directory(dir))) {
     throw UserError("timeline " + path + ": not a file in an existing directory");
+  }
+  const std::string d = dir.empty() ? "." : dir.string();
+  if (access(d.c_str(), W_OK | X_OK) != 0) {
+    throw UserError("timeline " + path + ": cannot write into the directory " + d + ": " +
+                    std::strerror(errno));
   }
 }
 
@@ -161,11 +170,21 @@ void Timeline::write(std::ostream& out) const {
 }
 
 void Timeline::write_file(const std::string& path) const {
-  std::ofstream f(path, std::ios::binary);
-  if (!f) throw UserError("timeline " + path + ": cannot open the file for writing");
+  // Whole or not at all: a temporary name, every write and the close checked, then rename.
+  const std::string tmp = path + ".tmp";
+  auto fail = [&](const std::string& reason) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw UserError("timeline " + path + ": " + reason);
+  };
+  std::ofstream f(tmp, std::ios::binary);
+  if (!f) fail("cannot create " + tmp + ": " + std::strerror(errno));
   write(f);
   f.close();
-  if (!f) throw UserError("timeline " + path + ": writing the file failed");
+  if (!f) fail(std::string("writing the file failed: ") + std::strerror(errno));
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) fail("cannot rename " + tmp + " to it: " + ec.message());
 }
 
 }  // namespace llmsim::timeline

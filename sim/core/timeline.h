@@ -45,7 +45,7 @@ struct TimelineOptions {
   std::uint64_t max_events = kDefaultMaxEvents;
 
   // Before a run, so that a long simulation does not end in an unwritable file: UserError if
-  // max_events is 0 or the path's directory does not exist.
+  // max_events is 0 or the path's directory does not exist or cannot be written into.
   void check() const;
 };
 
@@ -82,7 +82,8 @@ class Timeline {
   // The whole trace as one JSON object {"traceEvents": [...], "displayTimeUnit": "ns",
   // "otherData": {...}}; metadata events first, then spans in recording order.
   void write(std::ostream& out) const;
-  // write() to a file; UserError naming the path if it cannot be written.
+  // write() to a file, whole or not at all (a temporary name PATH.tmp, then renamed);
+  // UserError naming the path and the reason if it cannot be written.
   void write_file(const std::string& path) const;
 
  private:

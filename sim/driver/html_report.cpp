@@ -1,5 +1,6 @@
 #include "sim/driver/html_report.h"
 
+#include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +44,30 @@ std::vector<char*> c_strings(std::vector<std::string>& v) {
   return out;
 }
 
+// Reads both pipes to their ends (the child may fill either first).
+void drain(int out_fd, int err_fd, std::string& out, std::string& err) {
+  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  std::string* text[2] = {&out, &err};
+  int open = 2;
+  while (open > 0) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buf[4096];
+      const ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        text[i]->append(buf, std::size_t(n));
+      } else if (n == 0 || errno != EINTR) {
+        fds[i].fd = -1;  // poll skips negative descriptors
+        --open;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int html_report(const std::string& run_dir, std::ostream& out, std::ostream& err) {
@@ -58,42 +83,53 @@ int html_report(const std::string& run_dir, std::ostream& out, std::ostream& err
                     " is missing: build the llmsim_python_package target");
   }
 
-  int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  // The child's standard output and error, each through its own pipe.
+  int out_pipe[2], err_pipe[2];
+  if (pipe(out_pipe) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  if (pipe(err_pipe) != 0) {
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-  posix_spawn_file_actions_addclose(&actions, pipe_fds[1]);
+  posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
+  posix_spawn_file_actions_addclose(&actions, err_pipe[0]);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  posix_spawn_file_actions_addclose(&actions, out_pipe[1]);
+  posix_spawn_file_actions_addclose(&actions, err_pipe[1]);
   std::vector<std::string> args = {LLMSIM_PYTHON, "-m", "llmsim.report", run_dir};
   std::vector<std::string> env = child_environment();
   pid_t pid = 0;
   const int spawned = posix_spawn(&pid, LLMSIM_PYTHON, &actions, nullptr, c_strings(args).data(),
                                   c_strings(env).data());
   posix_spawn_file_actions_destroy(&actions);
-  close(pipe_fds[1]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
   if (spawned != 0) {
-    close(pipe_fds[0]);
+    close(out_pipe[0]);
+    close(err_pipe[0]);
     throw UserError(std::string("llmsim report: cannot run ") + LLMSIM_PYTHON + ": " +
                     std::strerror(spawned));
   }
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = read(pipe_fds[0], buf, sizeof buf);
-    if (n > 0) {
-      text.append(buf, std::size_t(n));
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  close(pipe_fds[0]);
+  std::string child_out, child_err;
+  drain(out_pipe[0], err_pipe[0], child_out, child_err);
+  close(out_pipe[0]);
+  close(err_pipe[0]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-  (code == 0 ? out : err) << text;
+  out << child_out;
+  err << child_err;
+  if (!WIFEXITED(status)) {
+    err << "llmsim: internal error: python -m llmsim.report ended by signal "
+        << (WIFSIGNALED(status) ? WTERMSIG(status) : 0) << "\n";
+    return 1;
+  }
+  // The module's exit code: 0, 2 for the user's mistake (its one-line "error: ..." forwarded
+  // as it is), anything else (a traceback) a bug.
+  const int code = WEXITSTATUS(status);
   return code == 0 ? 0 : code == 2 ? 2 : 1;
 }
 

@@ -9,8 +9,9 @@
 namespace llmsim::driver {
 
 // Checks RUN_DIR (UserError naming a missing directory or stats.json), then runs
-// `python3 -m llmsim.report RUN_DIR`; its output goes to `out` on success, else to `err`.
-// Returns the CLI exit code: 0, 2 (the module's user error) or 1.
+// `python3 -m llmsim.report RUN_DIR`; its standard output goes to `out`, its standard error to
+// `err`. Returns the CLI exit code: 0, 2 (the module's user error, "error: ..." on its stderr)
+// or 1 (any other exit code or a signal: a bug).
 int html_report(const std::string& run_dir, std::ostream& out, std::ostream& err);
 
 }  // namespace llmsim::driver

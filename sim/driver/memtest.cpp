@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -13,6 +14,12 @@
 #include "sim/driver/report.h"
 
 namespace llmsim::driver {
+
+const std::vector<std::string>& memtest_patterns() {
+  static const std::vector<std::string> kPatterns = {"seq_read",    "seq_write",    "mixed",
+                                                     "random_read", "random_write", "strided"};
+  return kPatterns;
+}
 
 namespace {
 
@@ -29,8 +36,7 @@ class Generator {
 
   Generator(const MemtestOptions& o, std::uint64_t capacity)
       : m_o(o), m_capacity(capacity), m_slots(capacity / o.request_bytes), m_rng(o.seed) {
-    const std::vector<std::string> names = {"seq_read",    "seq_write",    "mixed",
-                                            "random_read", "random_write", "strided"};
+    const std::vector<std::string>& names = memtest_patterns();
     if (!o.trace_file.empty()) {
       m_pattern = Pattern::trace;
       load_trace();
@@ -124,28 +130,143 @@ hbm::HbmParams parse_memory(const config::Json& arch, const std::vector<std::str
   return p;
 }
 
+std::string text(double x) {
+  std::ostringstream os;
+  os << x;
+  return os.str();
+}
+
+// The limits of memtest.h, before anything is built: every message names the option.
+void check_options(const MemtestOptions& o, std::uint64_t capacity, std::uint64_t burst,
+                   double bytes_per_cycle) {
+  const std::vector<std::string>& names = memtest_patterns();
+  if (o.trace_file.empty() && std::find(names.begin(), names.end(), o.pattern) == names.end()) {
+    throw UserError(
+        "--pattern " + o.pattern +
+        ": unknown; patterns: seq_read, seq_write, mixed, random_read, random_write, strided");
+  }
+  if (!(std::isfinite(o.rate_gb_per_s) && o.rate_gb_per_s >= 0)) {
+    throw UserError("--rate " + text(o.rate_gb_per_s) +
+                    ": must be a finite number >= 0 (GB/s; 0 = as fast as accepted)");
+  }
+  if (!o.trace_file.empty()) return;  // the trace's own checks follow its reading
+  if (o.requests == 0 || o.requests > kMaxMemtestRequests) {
+    throw UserError("--requests " + std::to_string(o.requests) + ": must be an integer from 1 to " +
+                    std::to_string(kMaxMemtestRequests));
+  }
+  const bool mixed = o.pattern == "mixed";
+  const std::uint64_t max_bytes = mixed ? capacity / 2 : capacity;
+  if (o.request_bytes == 0 || o.request_bytes > max_bytes) {
+    throw UserError("--bytes " + std::to_string(o.request_bytes) +
+                    ": must be a positive integer at most " +
+                    (mixed ? "half the capacity, " + std::to_string(max_bytes) +
+                                 ", for --pattern mixed (its writes go to the upper half)"
+                           : "the capacity, " + std::to_string(capacity)));
+  }
+  // The patterns' addresses are multiples of B: a request of B bytes spans B / burst bursts
+  // when the burst divides B, else at most ceil((B - 1) / burst) + 1.
+  const std::uint64_t b = o.request_bytes;
+  const std::uint64_t spans = b % burst == 0 ? b / burst : (b + burst - 2) / burst + 1;
+  if (o.requests > kMaxMemtestBursts / spans) {
+    throw UserError("--requests " + std::to_string(o.requests) + " of --bytes " +
+                    std::to_string(b) + ": " + std::to_string(spans) + " bursts of " +
+                    std::to_string(burst) + " bytes each, more than the " +
+                    std::to_string(kMaxMemtestBursts) + " bursts a run may simulate");
+  }
+  if (o.pattern == "strided" && (o.stride_bytes == 0 || o.stride_bytes > capacity)) {
+    throw UserError("--stride " + std::to_string(o.stride_bytes) +
+                    ": must be a positive integer at most the capacity, " +
+                    std::to_string(capacity));
+  }
+  if (mixed && !(o.read_fraction >= 0 && o.read_fraction <= 1)) {
+    throw UserError("--read-fraction " + text(o.read_fraction) + ": must be in [0, 1]");
+  }
+  const double offered_cycles =
+      bytes_per_cycle > 0 ? double(o.requests) * double(o.request_bytes) / bytes_per_cycle : 0;
+  if (offered_cycles > double(kMaxMemtestCycles)) {
+    throw UserError("--rate " + text(o.rate_gb_per_s) + ": offering " + std::to_string(o.requests) +
+                    " requests of " + std::to_string(o.request_bytes) + " bytes takes " +
+                    text(offered_cycles) + " DRAM cycles, more than the " +
+                    std::to_string(kMaxMemtestCycles) + " a run may simulate");
+  }
+}
+
+// A trace as its reader returned it, against the limits of memtest.h.
+void check_trace(const MemtestOptions& o, Generator& gen, std::uint64_t n, std::uint64_t burst,
+                 double bytes_per_cycle) {
+  if (n > kMaxMemtestRequests) {
+    throw UserError("--trace " + o.trace_file + ": " + std::to_string(n) +
+                    " requests, more than the " + std::to_string(kMaxMemtestRequests) +
+                    " a run may simulate");
+  }
+  for (std::uint64_t k = 0; k < n; ++k) {
+    const Offer off = gen(k);
+    if (off.cycle && *off.cycle > kMaxMemtestCycles) {
+      throw UserError("--trace " + o.trace_file + ": request " + std::to_string(k + 1) +
+                      " is offered at cycle " + std::to_string(*off.cycle) + ", beyond the " +
+                      std::to_string(kMaxMemtestCycles) + " DRAM cycles a run may simulate");
+    }
+  }
+  const double offered_cycles =
+      bytes_per_cycle > 0 ? double(n) * double(burst) / bytes_per_cycle : 0;
+  if (offered_cycles > double(kMaxMemtestCycles)) {
+    throw UserError("--rate " + text(o.rate_gb_per_s) + ": offering the trace's " +
+                    std::to_string(n) + " bursts takes " + text(offered_cycles) +
+                    " DRAM cycles, more than the " + std::to_string(kMaxMemtestCycles) +
+                    " a run may simulate");
+  }
+}
+
+// The exact latency distribution: requests per latency in cycles, dense up to kDense cycles
+// (8 MiB at most), sparse above (latencies that long are rare and few).
+class LatencyHistogram {
+ public:
+  void add(std::uint64_t l) {
+    if (l < kDense) {
+      if (l >= m_dense.size()) m_dense.resize(std::min<std::uint64_t>(2 * l + 1, kDense), 0);
+      ++m_dense[l];
+    } else {
+      ++m_sparse[l];
+    }
+  }
+  // Nearest rank: the ceil(p% x n)-th smallest of the n latencies added.
+  std::uint64_t percentile(double p, std::uint64_t n) const {
+    const std::uint64_t rank =
+        std::max<std::uint64_t>(1, std::uint64_t(std::ceil(p / 100 * double(n))));
+    std::uint64_t seen = 0;
+    for (std::uint64_t l = 0; l < m_dense.size(); ++l) {
+      seen += m_dense[l];
+      if (seen >= rank) return l;
+    }
+    for (const auto& [l, count] : m_sparse) {
+      seen += count;
+      if (seen >= rank) return l;
+    }
+    return m_sparse.empty() ? m_dense.size() - 1 : m_sparse.rbegin()->first;
+  }
+
+ private:
+  static constexpr std::uint64_t kDense = 1 << 20;
+  std::vector<std::uint64_t> m_dense = std::vector<std::uint64_t>(1024, 0);
+  std::map<std::uint64_t, std::uint64_t> m_sparse;
+};
+
 }  // namespace
 
 MemtestResult run_memtest(const config::Json& arch, const std::vector<std::string>& overrides,
                           const MemtestOptions& o) {
   const auto wall_start = std::chrono::steady_clock::now();
-  const std::vector<std::string> patterns = {"seq_read",    "seq_write",    "mixed",
-                                             "random_read", "random_write", "strided"};
-  if (o.trace_file.empty() &&
-      std::find(patterns.begin(), patterns.end(), o.pattern) == patterns.end()) {
-    throw UserError(
-        "--pattern " + o.pattern +
-        ": unknown; patterns: seq_read, seq_write, mixed, random_read, random_write, strided");
-  }
-  if (o.request_bytes == 0 || o.requests == 0)
-    throw UserError("--requests and --bytes must be positive");
   const hbm::HbmParams params = parse_memory(arch, overrides);
+  const std::uint64_t capacity = params.spec.org.capacity_bytes();
+  const std::uint64_t burst = params.spec.org.burst_bytes();
+  const hbm::Timing& tm = params.spec.timing;
+  const double bytes_per_cycle = o.rate_gb_per_s * 1e9 / (tm.clock_mhz * 1e6);
+  check_options(o, capacity, burst, bytes_per_cycle);
+  Generator gen(o, capacity);
+  const std::uint64_t n = gen.count();
+  if (!o.trace_file.empty()) check_trace(o, gen, n, burst, bytes_per_cycle);
   stats::Group root("memory");
   hbm::HbmSystem sys(params, root, "memory");
-  const hbm::Timing& tm = params.spec.timing;
-  Generator gen(o, params.spec.org.capacity_bytes());
-  const std::uint64_t n = gen.count(), burst = sys.mapping().burst_bytes();
-  const double bytes_per_cycle = o.rate_gb_per_s * 1e9 / (tm.clock_mhz * 1e6);
 
   struct Inflight {
     std::uint64_t arrival = 0, last_done = 0;
@@ -161,8 +282,7 @@ MemtestResult run_memtest(const config::Json& arch, const std::vector<std::strin
   while (window < 2 * slots) window *= 2;
   std::vector<Inflight> inflight(window);
   const std::uint64_t window_mask = window - 1;
-  // Exact latency distribution: requests per latency in cycles (grows to the largest seen).
-  std::vector<std::uint64_t> latency(1024, 0);
+  LatencyHistogram latency;
   std::uint64_t completed = 0;
   double latency_sum = 0;
   std::vector<hbm::Request> done;
@@ -173,8 +293,7 @@ MemtestResult run_memtest(const config::Json& arch, const std::vector<std::strin
       f.last_done = std::max(f.last_done, r.done);
       if (--f.outstanding == 0) {
         const std::uint64_t l = f.last_done - f.arrival;
-        if (l >= latency.size()) latency.resize(2 * l, 0);
-        ++latency[l];
+        latency.add(l);
         ++completed;
         latency_sum += double(l);
         last = std::max(last, f.last_done);
@@ -187,14 +306,20 @@ MemtestResult run_memtest(const config::Json& arch, const std::vector<std::strin
     const std::uint64_t bytes = o.trace_file.empty() ? o.request_bytes : burst;
     if (off.cycle) now = std::max(now, *off.cycle);
     if (bytes_per_cycle > 0) {
-      now = std::max(now, std::uint64_t(std::ceil(double(k * o.request_bytes) / bytes_per_cycle)));
+      // Offered at the rate: request k once the k requests before it have been (bounded by
+      // kMaxMemtestCycles, checked above).
+      now = std::max(now, std::uint64_t(std::ceil(double(total_bytes) / bytes_per_cycle)));
     }
     Inflight& slot = inflight[k & window_mask];
     LLMSIM_CHECK(slot.outstanding == 0, "memtest: request window overrun");
     slot = Inflight{now, 0, 0};
     total_bytes += bytes;
-    for (std::uint64_t a = off.addr / burst * burst; a < off.addr + bytes; a += burst) {
-      const hbm::DecodedAddress d = sys.mapping().decode(a);
+    // The bursts [first, last] the request's bytes touch, counted without forming
+    // addr + bytes (which wraps at the top of the address space).
+    const std::uint64_t first = off.addr / burst;
+    const std::uint64_t last_burst = first + (off.addr % burst + bytes - 1) / burst;
+    for (std::uint64_t b = first; b <= last_burst; ++b) {
+      const hbm::DecodedAddress d = sys.mapping().decode(b * burst);
       hbm::ChannelController& c = sys.controller(d.interface);
       now = c.advance_to_room(off.write, now, done);  // the generator stalls: in-order requester
       ++slot.outstanding;
@@ -224,19 +349,8 @@ MemtestResult run_memtest(const config::Json& arch, const std::vector<std::strin
   r.peak_bandwidth_gbps = params.spec.peak_bytes_per_second() / 1e9;
   r.offered_bandwidth_gbps = o.rate_gb_per_s;
   r.avg_latency_cycles = latency_sum / double(n);
-  auto pct = [&](double p) {
-    // Nearest rank: the ceil(p% x n)-th smallest latency.
-    const std::uint64_t rank =
-        std::max<std::uint64_t>(1, std::uint64_t(std::ceil(p / 100 * double(n))));
-    std::uint64_t seen = 0;
-    for (std::uint64_t l = 0; l < latency.size(); ++l) {
-      seen += latency[l];
-      if (seen >= rank) return l;
-    }
-    return std::uint64_t(latency.size() - 1);
-  };
-  r.p50_latency_cycles = pct(50);
-  r.p99_latency_cycles = pct(99);
+  r.p50_latency_cycles = latency.percentile(50, n);
+  r.p99_latency_cycles = latency.percentile(99, n);
   r.avg_latency_ns = r.avg_latency_cycles * ns_per_cycle;
   r.p50_latency_ns = double(r.p50_latency_cycles) * ns_per_cycle;
   r.p99_latency_ns = double(r.p99_latency_cycles) * ns_per_cycle;

@@ -15,6 +15,21 @@
 
 namespace llmsim::driver {
 
+// Limits, checked before the run (UserError naming the option): they keep a run to minutes.
+//   requests      at most kMaxMemtestRequests (synthetic patterns and trace lines alike)
+//   bursts        requests x the bursts each spans, at most kMaxMemtestBursts
+//   request_bytes at most the capacity (half of it for `mixed`: its writes go to the upper half)
+//   stride_bytes  1 to the capacity (`strided`)
+//   read_fraction in [0, 1] (`mixed`)
+//   rate_gb_per_s finite, >= 0; the requests must be offered within kMaxMemtestCycles DRAM
+//                 cycles at that rate, as must every trace request's CYCLE
+inline constexpr std::uint64_t kMaxMemtestRequests = 1'000'000'000;
+inline constexpr std::uint64_t kMaxMemtestBursts = 1'000'000'000;
+inline constexpr std::uint64_t kMaxMemtestCycles = 10'000'000'000;
+
+// The synthetic patterns, in the order of the usage.
+const std::vector<std::string>& memtest_patterns();
+
 struct MemtestOptions {
   std::string pattern = "seq_read";  // seq_read seq_write mixed random_read random_write strided
   std::string trace_file;            // replaces the pattern when set

@@ -6,6 +6,7 @@
 #include <functional>
 #include <queue>
 #include <random>
+#include <sstream>
 
 #include "arch/noc/network.h"
 #include "sim/core/error.h"
@@ -14,6 +15,12 @@
 namespace llmsim::driver {
 
 namespace {
+
+std::string text(double x) {
+  std::ostringstream os;
+  os << x;
+  return os.str();
+}
 
 const std::vector<std::string> kPatterns = {"uniform", "transpose", "hotspot", "to_memory"};
 
@@ -31,11 +38,11 @@ class Traffic {
       throw UserError("--pattern transpose: needs a square mesh");
     }
     if (o.pattern == "hotspot" && o.hotspot_node >= m_nodes) {
-      throw UserError("hotspot node " + std::to_string(o.hotspot_node) + ": the network has " +
-                      std::to_string(m_nodes) + " nodes");
+      throw UserError("--hotspot-node " + std::to_string(o.hotspot_node) +
+                      ": must be a node of the network, 0 to " + std::to_string(m_nodes - 1));
     }
     if (o.pattern == "hotspot" && !(o.hotspot_fraction >= 0 && o.hotspot_fraction <= 1)) {
-      throw UserError("hotspot fraction must be in [0, 1]");
+      throw UserError("--hotspot-fraction " + text(o.hotspot_fraction) + ": must be in [0, 1]");
     }
     m_width = p.topology == noc::TopologyKind::mesh ? p.mesh_width : 0;
     std::vector<bool> memory(m_nodes, false);
@@ -115,6 +122,47 @@ double ideal_throughput(const noc::Topology& topo, const Traffic& traffic) {
   return 1.0 / worst;
 }
 
+// The limits of noctest.h that need no config (the hotspot node's are Traffic's).
+void check_options(const NoctestOptions& o) {
+  if (!(o.rate > 0 && o.rate <= 1)) {
+    throw UserError("--rate " + text(o.rate) + ": must be in (0, 1] flits per node per cycle");
+  }
+  if (o.payload_bytes > kMaxNoctestPayloadBytes) {
+    throw UserError("--payload " + std::to_string(o.payload_bytes) +
+                    ": must be an integer from 1 to " + std::to_string(kMaxNoctestPayloadBytes) +
+                    " bytes");
+  }
+  if (o.measure_cycles == 0) {
+    throw UserError("--cycles 0: the measurement window must be at least 1 cycle");
+  }
+  if (o.mesh_width > kMaxMeshSide || o.mesh_height > kMaxMeshSide) {
+    throw UserError("--mesh " + std::to_string(o.mesh_width) + "x" + std::to_string(o.mesh_height) +
+                    ": at most " + std::to_string(kMaxMeshSide) + " routers per side");
+  }
+  // warmup + measure + drain without wrapping.
+  if (o.warmup_cycles > kMaxNoctestCycles || o.measure_cycles > kMaxNoctestCycles ||
+      o.drain_cycles > kMaxNoctestCycles ||
+      o.warmup_cycles + o.measure_cycles + o.drain_cycles > kMaxNoctestCycles) {
+    throw UserError("--warmup " + std::to_string(o.warmup_cycles) + " + --cycles " +
+                    std::to_string(o.measure_cycles) + " + the drain of " +
+                    std::to_string(o.drain_cycles) + " cycles: must be at most " +
+                    std::to_string(kMaxNoctestCycles) + " network cycles");
+  }
+}
+
+// The flits a run offers, against kMaxNoctestFlits.
+void check_work(const NoctestOptions& o, std::size_t sources) {
+  const std::uint64_t cycles = o.warmup_cycles + o.measure_cycles + o.drain_cycles;
+  const double flits = double(sources) * o.rate * double(cycles);
+  if (flits > double(kMaxNoctestFlits)) {
+    throw UserError("--rate " + text(o.rate) + " on " + std::to_string(sources) +
+                    " injecting nodes for " + std::to_string(cycles) +
+                    " cycles (warmup, window and drain): " + text(flits) +
+                    " flits offered, more than the " + std::to_string(kMaxNoctestFlits) +
+                    " a run may simulate; lower --rate, --cycles, --warmup or --mesh");
+  }
+}
+
 noc::NocParams parse_noc(const config::Json& arch, const std::vector<std::string>& overrides,
                          const NoctestOptions& o) {
   config::Json doc = config::with_overrides(arch, overrides);
@@ -139,13 +187,10 @@ noc::NocParams parse_noc(const config::Json& arch, const std::vector<std::string
 NoctestResult run_noctest(const config::Json& arch, const std::vector<std::string>& overrides,
                           const NoctestOptions& o) {
   const auto wall_start = std::chrono::steady_clock::now();
-  if (!(o.rate > 0 && o.rate <= 1)) {
-    throw UserError("--rate must be in (0, 1] flits per node per cycle, got " +
-                    std::to_string(o.rate));
-  }
-  if (o.measure_cycles == 0) throw UserError("the measurement window must be at least 1 cycle");
+  check_options(o);
   const noc::NocParams params = parse_noc(arch, overrides, o);
   const Traffic traffic(o, params);
+  check_work(o, traffic.sources().size());
   stats::Group root("noctest");
   const std::unique_ptr<noc::Network> network = noc::make_network(params, root, "noc");
   noc::Network& net = *network;

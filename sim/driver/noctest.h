@@ -25,6 +25,18 @@
 
 namespace llmsim::driver {
 
+// Limits, checked before the run (UserError naming the option): they keep a run to minutes.
+//   payload_bytes                  0 (header flits only) to kMaxNoctestPayloadBytes
+//   mesh_width x mesh_height       1 to kMaxMeshSide each (the limit of noc.mesh_width/height)
+//   warmup + measure + drain       at most kMaxNoctestCycles network cycles
+//   offered flits                  injecting nodes x rate x (warmup + measure + drain), at
+//                                  most kMaxNoctestFlits (about a minute of simulation)
+//   rate in (0, 1]; hotspot_node < nodes and hotspot_fraction in [0, 1] (hotspot)
+inline constexpr std::uint64_t kMaxNoctestPayloadBytes = 65536;
+inline constexpr std::uint64_t kMaxMeshSide = 64;
+inline constexpr std::uint64_t kMaxNoctestCycles = 100'000'000;
+inline constexpr std::uint64_t kMaxNoctestFlits = 100'000'000;
+
 struct NoctestOptions {
   std::string pattern = "uniform";  // uniform transpose hotspot to_memory
   double rate = 0.1;                // offered flits per injecting node per cycle, in (0, 1]

@@ -1,7 +1,11 @@
 #include "sim/driver/report.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -76,16 +80,6 @@ void print_energy(std::ostream& os, const RunResult& r) {
   }
 }
 
-void write_file(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    if (!out) throw UserError(tmp.string() + ": cannot write");
-  }
-  fs::rename(tmp, path);
-}
-
 }  // namespace
 
 void print_summary(std::ostream& os, const RunResult& r) {
@@ -138,12 +132,12 @@ void print_summary(std::ostream& os, const RunResult& r) {
      << std::setw(14) << "DRAM bytes"
      << "\n";
   for (const OpResult& o : r.ops) {
-    const std::string tile = o.kind == "matmul" ? std::to_string(o.plan.tiling.mt) + "x" +
-                                                      std::to_string(o.plan.tiling.kt) + "x" +
-                                                      std::to_string(o.plan.tiling.nt) +
-                                                      (o.plan.tiling.a_resident ? " A" : "")
-                             : o.plan.fused_into >= 0 ? o.kind + " (epilogue)"
-                                                      : o.kind;
+    const std::string tile =
+        o.kind == "matmul"
+            ? std::to_string(o.plan.tiling.mt) + "x" + std::to_string(o.plan.tiling.kt) + "x" +
+                  std::to_string(o.plan.tiling.nt) + (o.plan.tiling.a_resident ? " A" : "")
+        : o.plan.fused_into >= 0 ? o.kind + " (epilogue)"
+                                 : o.kind;
     os << std::left << std::setw(16) << o.name << std::right << std::setw(18) << o.shape
        << std::setw(20) << tile << std::setw(14) << o.cycles << std::setw(7)
        << fixed(100 * o.utilisation, 1) << "%" << std::setw(14)
@@ -174,13 +168,43 @@ std::string ops_csv(const RunResult& r) {
   return os.str();
 }
 
-void write_outputs(const RunResult& r, const std::string& dir) {
+void prepare_output_dir(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) throw UserError("--out " + dir + ": cannot create directory: " + ec.message());
-  write_file(fs::path(dir) / "stats.json", r.stats.dump(2) + "\n");
-  write_file(fs::path(dir) / "config.json", r.resolved_config.dump(2) + "\n");
-  write_file(fs::path(dir) / "ops.csv", ops_csv(r));
+  if (ec) throw UserError("--out " + dir + ": cannot create the directory: " + ec.message());
+  if (!fs::is_directory(dir)) throw UserError("--out " + dir + ": not a directory");
+  if (access(dir.c_str(), W_OK | X_OK) != 0) {
+    throw UserError("--out " + dir + ": cannot write into the directory: " + std::strerror(errno));
+  }
+}
+
+void write_file_atomically(const std::string& path, const std::string& text,
+                           const std::string& what) {
+  const std::string tmp = path + ".tmp";
+  auto fail = [&](const std::string& reason) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw UserError(what + path + ": " + reason);
+  };
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) fail(std::string("cannot create ") + tmp + ": " + std::strerror(errno));
+  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  const int write_errno = errno;
+  const bool closed = std::fclose(f) == 0;
+  if (!written || !closed) {
+    fail(std::string("writing failed: ") + std::strerror(written ? errno : write_errno));
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) fail("cannot rename " + tmp + " to it: " + ec.message());
+}
+
+void write_outputs(const RunResult& r, const std::string& dir) {
+  prepare_output_dir(dir);
+  const std::string d = (fs::path(dir) / "").string();
+  write_file_atomically(d + "stats.json", r.stats.dump(2) + "\n", "--out ");
+  write_file_atomically(d + "config.json", r.resolved_config.dump(2) + "\n", "--out ");
+  write_file_atomically(d + "ops.csv", ops_csv(r), "--out ");
 }
 
 }  // namespace llmsim::driver

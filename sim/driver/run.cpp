@@ -9,6 +9,7 @@
 #include "sim/core/error.h"
 #include "sim/driver/heap.h"
 #include "sim/driver/kernel_session.h"
+#include "sim/driver/version.h"
 
 namespace llmsim::driver {
 
@@ -301,6 +302,8 @@ RunResult run(const RunSpec& spec) {
   s["core_clock_mhz"] = r.clock_mhz;
   s["arch"] = r.arch_name;
   s["workload"] = r.workload_name;
+  s["llmsim_version"] = version();
+  s["git_commit"] = git_commit();
   s["macs"] = r.macs;
   s["array_utilisation"] = r.array_utilisation;
   s["dram_read_bytes"] = r.dram_read_bytes;
