@@ -49,23 +49,117 @@ class RunData:
         return self.config.get("num_cores", 1) * core["rows"] * core["cols"]
 
 
+class RunFileError(ValueError):
+    """A file of a run directory is not what `llmsim run --out` writes: the message is
+    "PATH: what is wrong" (the key path, the value and what is allowed)."""
+
+
+def _read_json(path):
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise RunFileError(f"{path}: cannot be read ({e.strerror})") from None
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError:
+        raise RunFileError(f"{path}: not UTF-8 text (a corrupt file?)") from None
+    except RecursionError:
+        raise RunFileError(f"{path}: not valid JSON (nested too deeply)") from None
+    except ValueError as e:
+        raise RunFileError(f"{path}: not valid JSON ({e})") from None
+
+
+def _is_number(v):
+    return type(v) in (int, float) and math.isfinite(v)
+
+
+_MISSING = object()
+
+
+def _need(ok, path, key, value, allowed):
+    if ok:
+        return
+    if value is _MISSING:
+        raise RunFileError(f"{path}: {key}: missing (must be {allowed})")
+    shown = json.dumps(value, allow_nan=True, default=str)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    raise RunFileError(f"{path}: {key}: must be {allowed}, got {shown}")
+
+
+def _top_level(doc, path, what):
+    if not isinstance(doc, dict):
+        raise RunFileError(f"{path}: must be a JSON object ({what}), got a "
+                           f"{type(doc).__name__}")
+
+
+def _check_stats(stats, path):
+    """The parts of stats.json the report and the plots read, checked: RunFileError naming the
+    key path otherwise (never a KeyError or TypeError from deep inside a plot)."""
+    _top_level(stats, path, "the stats document")
+    for key in ("core_clock_mhz", "peak_bandwidth_gb_per_s"):
+        v = stats.get(key, _MISSING)
+        _need(_is_number(v) and v > 0, path, key, v, "a positive number")
+    ops = stats.get("ops", [])
+    _need(isinstance(ops, list), path, "ops", ops, "a list of op records")
+    for i, op in enumerate(ops):
+        _need(isinstance(op, dict), path, f"ops[{i}]", op, "an object")
+        name = op.get("name", _MISSING)
+        _need(isinstance(name, str), path, f"ops[{i}].name", name, "a str")
+        for key in ("macs", "dram_read_bytes", "dram_written_bytes", "cycles"):
+            v = op.get(key, _MISSING)
+            _need(_is_number(v) and v >= 0, path, f"ops[{i}].{key}", v, "a number >= 0")
+        if "fused_into" in op:
+            v = op["fused_into"]
+            _need(type(v) is int and 0 <= v < len(ops), path, f"ops[{i}].fused_into", v,
+                  f"the index of an op (0 to {len(ops) - 1})")
+    layers = stats.get("layers", [])
+    _need(isinstance(layers, list), path, "layers", layers, "a list of layer records")
+    for i, layer in enumerate(layers):
+        _need(isinstance(layer, dict), path, f"layers[{i}]", layer, "an object")
+        name = layer.get("name", _MISSING)
+        _need(isinstance(name, str), path, f"layers[{i}].name", name, "a str")
+        v = layer.get("cores", _MISSING)
+        _need(type(v) is int and v >= 0, path, f"layers[{i}].cores", v, "an integer >= 0")
+        for key, _, _ in BREAKDOWN:
+            v = layer.get(key, _MISSING)
+            _need(_is_number(v) and v >= 0, path, f"layers[{i}].{key}", v, "a number >= 0")
+
+
+def _check_config(config, path):
+    """The parts of config.json the plots read (the array size, the core count)."""
+    _top_level(config, path, "the resolved arch config")
+    core = config.get("core", _MISSING)
+    _need(isinstance(core, dict), path, "core", core, "an object")
+    systolic = core.get("systolic", _MISSING)
+    _need(isinstance(systolic, dict), path, "core.systolic", systolic, "an object")
+    for key in ("rows", "cols"):
+        v = systolic.get(key, _MISSING)
+        _need(type(v) is int and v > 0, path, f"core.systolic.{key}", v, "a positive integer")
+    v = config.get("num_cores", 1)
+    _need(type(v) is int and v > 0, path, "num_cores", v, "a positive integer")
+
+
 def load_run(run):
     """A RunData from an llmsim.Result, its dict, or a run directory (str or Path).
 
-    Raises FileNotFoundError naming the missing directory or stats.json."""
+    Raises FileNotFoundError naming the missing directory, stats.json or config.json, and
+    RunFileError (a ValueError) "PATH: what is wrong" for a file that is not valid JSON or
+    lacks what the plots read."""
     if isinstance(run, RunData):
         return run
     if isinstance(run, (str, pathlib.Path)):
         d = pathlib.Path(run)
         if not d.is_dir():
             raise FileNotFoundError(f"{d}: no such run directory")
-        stats_path = d / "stats.json"
-        if not stats_path.is_file():
-            raise FileNotFoundError(f"{stats_path}: not found (a run directory is what "
-                                    "`llmsim run ... --out DIR` writes)")
-        stats = json.loads(stats_path.read_text())
-        config_path = d / "config.json"
-        config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+        stats_path, config_path = d / "stats.json", d / "config.json"
+        for path in (stats_path, config_path):
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: not found (a run directory is what "
+                                        "`llmsim run ... --out DIR` writes)")
+        stats = _read_json(stats_path)
+        _check_stats(stats, stats_path)
+        config = _read_json(config_path)
+        _check_config(config, config_path)
         return RunData(stats, stats.get("ops", []), stats.get("layers", []), config,
                        f"{stats.get('workload')} on {stats.get('arch')}")
     stats = run.stats if hasattr(run, "stats") else run  # Result, else its dict
