@@ -92,8 +92,8 @@ std::string type_name(const py::handle& obj) {
 // Raises `type` with `message` decoded as UTF-8, invalid bytes replaced: PyErr_SetString would
 // leave the exception without a message when the text is not valid UTF-8.
 void set_error(PyObject* type, const char* message) {
-  PyObject* text = PyUnicode_DecodeUTF8(message, static_cast<Py_ssize_t>(std::strlen(message)),
-                                        "replace");
+  PyObject* text =
+      PyUnicode_DecodeUTF8(message, static_cast<Py_ssize_t>(std::strlen(message)), "replace");
   if (text == nullptr) {  // out of memory
     PyErr_SetString(type, "(the error message could not be decoded)");
     return;
@@ -216,15 +216,16 @@ std::vector<std::string> override_list(const py::handle& overrides) {
     return out;
   }
   if (!py::isinstance<py::iterable>(overrides) || py::isinstance<py::bytes>(overrides)) {
-    throw py::type_error("overrides must be None, a dict or a list of \"path.to.key=value\" "
-                         "strings, got " + type_name(overrides));
+    throw py::type_error(
+        "overrides must be None, a dict or a list of \"path.to.key=value\" "
+        "strings, got " +
+        type_name(overrides));
   }
   std::size_t i = 0;
   for (const auto& item : py::iter(overrides)) {
     const std::string key = "overrides[" + std::to_string(i++) + "]";
     if (!py::isinstance<py::str>(item)) {
-      throw py::type_error(key + " must be a \"path.to.key=value\" str, got " +
-                           type_name(item));
+      throw py::type_error(key + " must be a \"path.to.key=value\" str, got " + type_name(item));
     }
     out.push_back(utf8(item, key));
   }
@@ -256,7 +257,8 @@ std::string optional_text(const py::handle& v, const char* key) {
     throw py::type_error(std::string(key) + " must be a str or None, got " + type_name(v));
   }
   std::string s = utf8(v, key);
-  if (s.empty()) throw py::value_error(std::string(key) + ": must not be empty (None: the default)");
+  if (s.empty())
+    throw py::value_error(std::string(key) + ": must not be empty (None: the default)");
   return s;
 }
 
@@ -274,10 +276,10 @@ py::dict run(const py::handle& arch, const py::handle& workload, const py::handl
   if (!fusion.is_none() && !py::isinstance<py::bool_>(fusion)) {
     throw py::type_error("fusion must be True, False or None, got " + type_name(fusion));
   }
-  spec.mapping = llmsim::driver::mapping_options(
-      utf8(mapping, "mapping"), optional_text(split, "split"),
-      fusion.is_none() ? "" : (fusion.cast<bool>() ? "on" : "off"),
-      optional_text(weights, "weights"));
+  spec.mapping =
+      llmsim::driver::mapping_options(utf8(mapping, "mapping"), optional_text(split, "split"),
+                                      fusion.is_none() ? "" : (fusion.cast<bool>() ? "on" : "off"),
+                                      optional_text(weights, "weights"));
   const auto cap = optional_count(timeline_max_events, "timeline_max_events", 1);
   if (!timeline.is_none()) {
     spec.timeline.emplace();

@@ -1,4 +1,4 @@
-"""Pictures of runs and sweeps, drawn with matplotlib (Agg backend) and saved as PNG.
+"""Pictures of runs and sweeps, drawn with matplotlib (Agg, no display) and saved as PNG.
 
     >>> import llmsim, llmsim.plot as lp
     >>> r = llmsim.run("datacenter", model="bert-base-uncased", seq=128)
@@ -21,11 +21,6 @@ sync_cycles). layer_breakdown divides them by the cores, so each bar is the laye
 import json
 import math
 import pathlib
-
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display needed, safe in worker processes
-import matplotlib.pyplot as plt  # noqa: E402
 
 BREAKDOWN = (("compute_cycles", "compute", "#4c72b0"),
              ("memory_stall_cycles", "memory stall", "#dd8452"),
@@ -169,11 +164,20 @@ def load_run(run):
                    f"{stats.get('workload')} on {stats.get('arch')}")
 
 
+def _subplots(figsize):
+    """A figure and its axes drawn by Agg into files only: matplotlib's object API, not pyplot,
+    so no display is needed, the caller's pyplot backend and figures are left alone, and
+    matplotlib is imported on the first plot (a report's input checks run without it)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
+
+
 def _save(fig, path):
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 
@@ -183,7 +187,7 @@ def layer_breakdown(run, path):
     the layer's span in core cycles."""
     data = load_run(run)
     layers = [l for l in data.layers if l.get("cores")]
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(layers) + 2), 4.2))
+    fig, ax = _subplots((max(6.0, 0.45 * len(layers) + 2), 4.2))
     names = [l["name"] for l in layers]
     bottom = [0.0] * len(layers)
     for key, label, color in BREAKDOWN:
@@ -222,7 +226,7 @@ def roofline(run, path):
     xs = [p[1] for p in points]
     lo = min(xs + [ridge]) / 4
     hi = max(xs + [ridge]) * 4
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fig, ax = _subplots((6.5, 4.5))
     grid = [lo * (hi / lo) ** (i / 200) for i in range(201)]
     ax.plot(grid, [min(peak_ops, peak_bw * x) for x in grid], color="black", lw=1.5,
             label=f"roofline: {peak_ops / 1e12:.3g} Tops/s, {peak_bw / 1e9:.4g} GB/s")
@@ -242,7 +246,7 @@ def heatmap(df, x, y, value, path):
     """One cell per (x, y) of a sweep DataFrame, coloured and labelled by `value` (the mean
     where several rows share a cell; NaN cells, e.g. failed points, stay blank)."""
     table = df.pivot_table(index=y, columns=x, values=value, aggfunc="mean")
-    fig, ax = plt.subplots(figsize=(1.2 * len(table.columns) + 2.5, 0.8 * len(table.index) + 1.8))
+    fig, ax = _subplots((1.2 * len(table.columns) + 2.5, 0.8 * len(table.index) + 1.8))
     image = ax.imshow(table.to_numpy(dtype=float), cmap="viridis", aspect="auto",
                       origin="lower")
     ax.set_xticks(range(len(table.columns)), [str(c) for c in table.columns])
@@ -291,7 +295,7 @@ def pareto(df, x="seconds", y="energy_pj", path="pareto.png"):
     marked and joined."""
     points = df.dropna(subset=[x, y])
     front = pareto_front(points, x, y)
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fig, ax = _subplots((6.5, 4.5))
     ax.scatter(points[x], points[y], s=20, color="#8c8c8c", label="design points")
     ax.plot(front[x], front[y], "-o", color="#c44e52", ms=6, label="Pareto front")
     ax.set_xlabel(x)

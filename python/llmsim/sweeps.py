@@ -615,8 +615,10 @@ def sweep(arch, grid, model=None, *, workload=None, seq=None, batch=1, phase="pr
 
     Args:
       arch, model, workload, seq, batch, phase, kv_len, dtype, overrides, mapping, split,
-        fusion, weights: as for run(); the base of every point. A path is made absolute for the workers (remote workers need the
-        same file; a dict travels with the task).
+        fusion, weights: as for run(); the base of every point. A path is made absolute for
+        the workers (remote workers need the same file; a dict travels with the task). A
+        mistake in them is not raised: every point's record says "error" with run()'s
+        message.
       grid: {key: [values]} (cartesian product, last key fastest) or a list of dicts
         (irregular points); see grid_points(). Keys are dotted config paths, applied as
         overrides after `overrides`, or run() options (RUN_OPTIONS: "seq", "model", ...).
