@@ -626,7 +626,9 @@ def sweep(arch, grid, model=None, *, workload=None, seq=None, batch=1, phase="pr
         its workers one thread each: the SystemC kernel runs one simulation at a time per
         process). None: a process pool of max_workers spawned processes (default
         os.cpu_count()), shut down at the end; a point that kills its worker process is
-        recorded as "lost" and the sweep goes on.
+        recorded as "lost" and the sweep goes on. Its workers die with the sweep's process
+        (on Linux at once, by prctl PR_SET_PDEATHSIG; elsewhere within a second), so a
+        killed sweep leaves no orphan simulating.
       out: a path (its folder is created); finished points are appended to it as JSON lines
         (format and atomicity in this module's docstring), and points already in it are not
         run again (resume); lines that are not records are skipped with a warning naming
