@@ -8,6 +8,10 @@
 //
 // Errors: llmsim::UserError (ConfigError, WorkloadError) becomes ValueError and InternalError
 // RuntimeError, each with what() as the message (the CLI prints the same text after "error: ").
+// A message is decoded as UTF-8 with invalid bytes replaced (U+FFFD): a message that echoes a
+// user's string cut at a byte count would otherwise raise an exception with no message at all.
+// An argument of the wrong type is a TypeError and a value out of range a ValueError, each
+// naming the argument (never pybind11's "Unable to cast Python instance").
 //
 // The GIL is released while files are read and while the simulation runs; the driver's
 // KernelSession serialises simulations in the process, so several Python threads may call run()
@@ -15,7 +19,11 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <new>
 #include <optional>
 #include <string>
 #include <utility>
@@ -58,8 +66,18 @@ std::string dumps(const py::handle& obj) {
       .cast<std::string>();
 }
 
-Json to_json(const py::handle& obj) {
-  return Json::parse(dumps(obj));
+// A dict argument as JSON; json.dumps's complaint (NaN, an object it cannot convert) as a
+// ValueError / TypeError naming `key`.
+Json to_json(const py::handle& obj, const std::string& key) {
+  std::string text;
+  try {
+    text = dumps(obj);
+  } catch (py::error_already_set& e) {
+    const std::string why = py::str(e.value());
+    if (e.matches(PyExc_TypeError)) throw py::type_error(key + ": " + why);
+    throw py::value_error(key + ": " + why);
+  }
+  return Json::parse(text);
 }
 
 py::object to_python(const Json& doc) {
@@ -67,21 +85,62 @@ py::object to_python(const Json& doc) {
   return loads(doc.dump());
 }
 
+std::string type_name(const py::handle& obj) {
+  return py::str(py::type::of(obj).attr("__name__"));
+}
+
+// Raises `type` with `message` decoded as UTF-8, invalid bytes replaced: PyErr_SetString would
+// leave the exception without a message when the text is not valid UTF-8.
+void set_error(PyObject* type, const char* message) {
+  PyObject* text =
+      PyUnicode_DecodeUTF8(message, static_cast<Py_ssize_t>(std::strlen(message)), "replace");
+  if (text == nullptr) {  // out of memory
+    PyErr_SetString(type, "(the error message could not be decoded)");
+    return;
+  }
+  PyErr_SetObject(type, text);
+  Py_DECREF(text);
+}
+
+// A str argument as UTF-8; ValueError naming `key` for a str that has no UTF-8 form (a lone
+// surrogate) or holds a NUL character, TypeError for another type.
+std::string utf8(const py::handle& obj, const std::string& key) {
+  if (!py::isinstance<py::str>(obj)) {
+    throw py::type_error(key + " must be a str, got " + type_name(obj));
+  }
+  Py_ssize_t size = 0;
+  const char* data = PyUnicode_AsUTF8AndSize(obj.ptr(), &size);
+  if (data == nullptr) {
+    PyErr_Clear();
+    throw py::value_error(key + ": " + std::string(py::repr(obj)) +
+                          " is not valid Unicode text (a lone surrogate)");
+  }
+  std::string out(data, static_cast<std::size_t>(size));
+  if (out.find('\0') != std::string::npos) {  // C++ messages would be cut at the NUL
+    throw py::value_error(key + ": " + std::string(py::repr(obj)) + " contains a NUL character");
+  }
+  return out;
+}
+
 bool is_mapping(const py::handle& obj) {
   return py::isinstance(obj, py::module_::import("collections.abc").attr("Mapping"));
 }
 
-// A str or an os.PathLike: stores it as a str in `out` and returns true; otherwise false.
-bool as_path_string(const py::handle& obj, std::string& out) {
-  if (py::isinstance<py::str>(obj)) {
-    out = obj.cast<std::string>();
-    return true;
+// A str or an os.PathLike: stores it in `out` as the file system's bytes (os.fsencode, so a
+// name the file system could not decode still names its file) and returns true; otherwise
+// false. ValueError naming `key` for an empty path or one with a NUL character (no file has
+// such a name, and C++ messages would be cut at the NUL).
+bool as_path_string(const py::handle& obj, std::string& out, const char* key) {
+  if (!py::isinstance<py::str>(obj) && !py::hasattr(obj, "__fspath__")) return false;
+  const py::object os = py::module_::import("os");
+  const py::bytes raw = os.attr("fsencode")(os.attr("fspath")(obj));
+  out = raw;
+  if (out.empty() || out.find('\0') != std::string::npos) {
+    throw py::value_error(std::string(key) + ": " + std::string(py::repr(obj)) +
+                          (out.empty() ? " is empty" : " contains a NUL character") +
+                          "; a name or path names no file");
   }
-  if (py::hasattr(obj, "__fspath__")) {
-    out = py::module_::import("os").attr("fspath")(obj).cast<std::string>();
-    return true;
-  }
-  return false;
+  return true;
 }
 
 // An arch argument as given: a JSON document already, or a preset name / path to load later
@@ -94,15 +153,14 @@ struct ArchArg {
 
 ArchArg arch_arg(const py::handle& arch) {
   ArchArg a;
-  if (as_path_string(arch, a.name)) return a;
+  if (as_path_string(arch, a.name, "arch")) return a;
   if (is_mapping(arch)) {
     a.name = kDictName;
-    a.doc = to_json(arch);
+    a.doc = to_json(arch, "arch");
     a.loaded = true;
     return a;
   }
-  throw py::type_error("arch must be a preset name, a path or a dict, got " +
-                       std::string(py::str(py::type::of(arch).attr("__name__"))));
+  throw py::type_error("arch must be a preset name, a path or a dict, got " + type_name(arch));
 }
 
 struct WorkloadArg {
@@ -113,14 +171,14 @@ struct WorkloadArg {
 
 WorkloadArg workload_arg(const py::handle& workload) {
   WorkloadArg w;
-  if (as_path_string(workload, w.name_or_path)) return w;
+  if (as_path_string(workload, w.name_or_path, "workload")) return w;
   if (is_mapping(workload)) {
-    w.workload = llmsim::workloads::parse_workload(to_json(workload), kDictName);
+    w.workload = llmsim::workloads::parse_workload(to_json(workload, "workload"), kDictName);
     w.loaded = true;
     return w;
   }
   throw py::type_error("workload must be a bundled workload name, a path or a dict, got " +
-                       std::string(py::str(py::type::of(workload).attr("__name__"))));
+                       type_name(workload));
 }
 
 // None, a mapping {"path.to.key": value} (values JSON-encoded), a sequence of "path=value"
@@ -129,43 +187,79 @@ std::vector<std::string> override_list(const py::handle& overrides) {
   std::vector<std::string> out;
   if (overrides.is_none()) return out;
   if (py::isinstance<py::str>(overrides)) {
-    out.push_back(overrides.cast<std::string>());
+    out.push_back(utf8(overrides, "overrides"));
     return out;
   }
   if (is_mapping(overrides)) {
-    const py::dict items(py::reinterpret_borrow<py::object>(overrides));
+    const py::object items = overrides.attr("items")();
     for (const auto& item : items) {
-      if (!py::isinstance<py::str>(item.first)) {
-        throw py::type_error("override keys must be str, got " +
-                             std::string(py::str(py::type::of(item.first).attr("__name__"))));
+      const py::tuple kv = py::reinterpret_borrow<py::tuple>(item);
+      if (!py::isinstance<py::str>(kv[0])) {
+        throw py::type_error("overrides: keys must be str, got " + type_name(kv[0]) + " " +
+                             std::string(py::repr(kv[0])));
       }
-      out.push_back(item.first.cast<std::string>() + "=" + dumps(item.second));
+      const std::string key = utf8(kv[0], "overrides key");
+      std::string value;
+      try {
+        value = dumps(kv[1]);
+      } catch (py::error_already_set& e) {
+        // json.dumps's own message ("Out of range float values are not JSON compliant",
+        // "cannot convert a object to JSON"), prefixed by the key.
+        const bool type_error = e.matches(PyExc_TypeError);
+        const std::string why = py::str(e.value());
+        if (type_error) throw py::type_error("overrides[\"" + key + "\"]: " + why);
+        throw py::value_error("overrides[\"" + key + "\"]: " + why + ", got " +
+                              std::string(py::repr(kv[1])));
+      }
+      out.push_back(key + "=" + value);
     }
     return out;
   }
+  if (!py::isinstance<py::iterable>(overrides) || py::isinstance<py::bytes>(overrides)) {
+    throw py::type_error(
+        "overrides must be None, a dict or a list of \"path.to.key=value\" "
+        "strings, got " +
+        type_name(overrides));
+  }
+  std::size_t i = 0;
   for (const auto& item : py::iter(overrides)) {
+    const std::string key = "overrides[" + std::to_string(i++) + "]";
     if (!py::isinstance<py::str>(item)) {
-      throw py::type_error("overrides must be a dict or a list of \"path.to.key=value\" strings");
+      throw py::type_error(key + " must be a \"path.to.key=value\" str, got " + type_name(item));
     }
-    out.push_back(item.cast<std::string>());
+    out.push_back(utf8(item, key));
   }
   return out;
 }
 
-// None, or a Python int in [min, 2^64) (bool refused); ValueError names `key` otherwise.
+// None, or a Python int (an index: int, NumPy integers; bool refused) in [min, 2^64 - 1];
+// TypeError / ValueError naming `key` and the allowed range otherwise.
 std::optional<std::uint64_t> optional_count(const py::handle& v, const char* key,
                                             std::uint64_t min) {
   if (v.is_none()) return std::nullopt;
-  if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v)) {
-    throw py::type_error(std::string(key) + " must be an int or None, got " +
-                         std::string(py::str(py::type::of(v).attr("__name__"))));
+  if (py::isinstance<py::bool_>(v) || !py::hasattr(v, "__index__")) {
+    throw py::type_error(std::string(key) + " must be an int or None, got " + type_name(v));
   }
-  const py::int_ i = py::reinterpret_borrow<py::int_>(v);
-  if (i < py::int_(min)) {
-    throw py::value_error(std::string(key) + ": must be an integer >= " + std::to_string(min) +
-                          ", got " + std::string(py::str(py::handle(i))));
+  const py::int_ i = py::module_::import("operator").attr("index")(v);
+  const py::int_ max(std::numeric_limits<std::uint64_t>::max());
+  if (i < py::int_(min) || i > max) {
+    throw py::value_error(std::string(key) + ": must be an integer in [" + std::to_string(min) +
+                          ", " + std::to_string(std::numeric_limits<std::uint64_t>::max()) +
+                          "], got " + std::string(py::str(py::handle(i))));
   }
   return i.cast<std::uint64_t>();
+}
+
+// None (-> ""), or a str: the CLI's option text.
+std::string optional_text(const py::handle& v, const char* key) {
+  if (v.is_none()) return "";
+  if (!py::isinstance<py::str>(v)) {
+    throw py::type_error(std::string(key) + " must be a str or None, got " + type_name(v));
+  }
+  std::string s = utf8(v, key);
+  if (s.empty())
+    throw py::value_error(std::string(key) + ": must not be empty (None: the default)");
+  return s;
 }
 
 // `timeline`: None or a path (str / PathLike) for the Chrome trace-event JSON timeline, capped
@@ -173,31 +267,25 @@ std::optional<std::uint64_t> optional_count(const py::handle& v, const char* key
 // a RuntimeWarning, as the CLI reports it on stderr.
 py::dict run(const py::handle& arch, const py::handle& workload, const py::handle& overrides,
              const py::handle& timeline, const py::handle& timeline_max_events,
-             const std::string& mapping, const py::handle& split, const py::handle& fusion,
+             const py::handle& mapping, const py::handle& split, const py::handle& fusion,
              const py::handle& weights) {
   ArchArg a = arch_arg(arch);
   WorkloadArg w = workload_arg(workload);
   llmsim::driver::RunSpec spec;
   spec.overrides = override_list(overrides);
-  if (!split.is_none() && !py::isinstance<py::str>(split)) {
-    throw py::type_error("split must be a str or None");
-  }
   if (!fusion.is_none() && !py::isinstance<py::bool_>(fusion)) {
-    throw py::type_error("fusion must be True, False or None");
+    throw py::type_error("fusion must be True, False or None, got " + type_name(fusion));
   }
-  if (!weights.is_none() && !py::isinstance<py::str>(weights)) {
-    throw py::type_error("weights must be a str or None");
-  }
-  spec.mapping = llmsim::driver::mapping_options(
-      mapping, split.is_none() ? "" : split.cast<std::string>(),
-      fusion.is_none() ? "" : (fusion.cast<bool>() ? "on" : "off"),
-      weights.is_none() ? "" : weights.cast<std::string>());
+  spec.mapping =
+      llmsim::driver::mapping_options(utf8(mapping, "mapping"), optional_text(split, "split"),
+                                      fusion.is_none() ? "" : (fusion.cast<bool>() ? "on" : "off"),
+                                      optional_text(weights, "weights"));
   const auto cap = optional_count(timeline_max_events, "timeline_max_events", 1);
   if (!timeline.is_none()) {
     spec.timeline.emplace();
-    if (!as_path_string(timeline, spec.timeline->path)) {
+    if (!as_path_string(timeline, spec.timeline->path, "timeline")) {
       throw py::type_error("timeline must be a path (str or os.PathLike) or None, got " +
-                           std::string(py::str(py::type::of(timeline).attr("__name__"))));
+                           type_name(timeline));
     }
     if (cap) spec.timeline->max_events = *cap;
   } else if (cap) {
@@ -239,12 +327,13 @@ py::object validate(const py::handle& arch, const py::handle& overrides) {
 }
 
 py::object trace(const py::handle& model, const py::handle& batch, const py::handle& seq,
-                 const std::string& phase, const py::handle& kv_len, const std::string& dtype) {
+                 const py::handle& phase, const py::handle& kv_len, const py::handle& dtype_arg) {
   llmsim::workloads::TraceOptions o;
   o.batch = optional_count(batch, "batch", 1).value_or(1);
   o.seq = optional_count(seq, "seq", 1);
   o.kv_len = optional_count(kv_len, "kv_len", 0);
-  o.phase = llmsim::workloads::parse_phase(phase);
+  o.phase = llmsim::workloads::parse_phase(utf8(phase, "phase"));
+  const std::string dtype = utf8(dtype_arg, "dtype");
   const auto dt = llmsim::isa::parse_dtype(dtype);
   if (!dt) {
     throw py::value_error("dtype: must be one of " + std::string(llmsim::isa::kDTypeNames) +
@@ -253,12 +342,12 @@ py::object trace(const py::handle& model, const py::handle& batch, const py::han
   o.dtype = *dt;
   std::string path;
   Json doc;
-  if (!as_path_string(model, path)) {
+  if (!as_path_string(model, path, "model")) {
     if (!is_mapping(model)) {
       throw py::type_error("model must be a bundled model name, a path or a config dict, got " +
-                           std::string(py::str(py::type::of(model).attr("__name__"))));
+                           type_name(model));
     }
-    doc = to_json(model);
+    doc = to_json(model, "model");
   }
   Json out;
   {
@@ -299,16 +388,18 @@ PYBIND11_MODULE(_llmsim, m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const llmsim::UserError& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
+      set_error(PyExc_ValueError, e.what());
     } catch (const llmsim::InternalError& e) {
-      PyErr_SetString(PyExc_RuntimeError, e.what());
+      set_error(PyExc_RuntimeError, e.what());
+    } catch (const nlohmann::json::exception& e) {
+      set_error(PyExc_RuntimeError, e.what());
     }
   });
 
   m.doc() = "llmsim's C++ simulator; use the `llmsim` package rather than this module.";
   m.def("run", &run, py::arg("arch"), py::arg("workload"), py::arg("overrides") = py::none(),
         py::arg("timeline") = py::none(), py::arg("timeline_max_events") = py::none(),
-        py::arg("mapping") = "auto", py::arg("split") = py::none(),
+        py::arg("mapping") = py::str("auto"), py::arg("split") = py::none(),
         py::arg("fusion") = py::none(), py::arg("weights") = py::none(),
         "Simulates `workload` on `arch`; returns the stats.json document as a dict with \"ops\", "
         "\"config\" and \"wall_seconds\" added. With `timeline`, writes a Chrome trace-event "
@@ -316,7 +407,8 @@ PYBIND11_MODULE(_llmsim, m) {
   m.def("validate", &validate, py::arg("arch"), py::arg("overrides") = py::none(),
         "Checks an arch config; returns it resolved, every default written out.");
   m.def("trace", &trace, py::arg("model"), py::arg("batch") = 1, py::arg("seq") = py::none(),
-        py::arg("phase") = "prefill", py::arg("kv_len") = py::none(), py::arg("dtype") = "int8",
+        py::arg("phase") = py::str("prefill"), py::arg("kv_len") = py::none(),
+        py::arg("dtype") = py::str("int8"),
         "The layer trace of a model (bundled name, config.json path or dict) as a dict.");
   m.def("check_trace", &check_trace, py::arg("trace"),
         "Validates a trace (dict, path or bundled workload name); returns it with every default "

@@ -70,7 +70,12 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
         path, as the CLI's), or the workload has an op the target cannot run (the message
         names the op: "ops[0] 'fc' (matmul): dtype fp16 is not supported by the systolic
         array (core.systolic.dtypes)").
-      TypeError: an argument has the wrong type, or not exactly one of model and workload.
+      ValueError: an argument's value is out of range: an int outside [1, 2^64 - 1] (kv_len
+        [0, 2^64 - 1]), an empty str or one with a NUL character; the message names the
+        argument and the allowed range ("batch: must be an integer in [1,
+        18446744073709551615], got 1180591620717411303424").
+      TypeError: an argument has the wrong type (a float or bool where an int is expected,
+        None where a str is), naming the argument; or not exactly one of model and workload.
       RuntimeError: a simulator invariant broke (a bug).
     """
     if (model is None) == (workload is None):

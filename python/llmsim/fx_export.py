@@ -34,10 +34,13 @@ Run as a script to write a file:
 """
 
 import argparse
+import contextlib
 import importlib
+import io
 import json
 import math
 import operator
+import os
 
 import torch
 import torch.fx as fx
@@ -414,6 +417,78 @@ class _Exporter:
                 _Unusable("the attention weights (need_weights=True), which are not exported"))
 
 
+class _ShapeProp(ShapeProp):
+    """ShapeProp that keeps quiet when the module cannot run on the example inputs (ShapeProp
+    prints a traceback to stderr) and records which node failed and torch's message in
+    `failure`, for propagate() to raise as a ValueError."""
+
+    def __init__(self, gm):
+        super().__init__(gm)
+        self.failure = None
+
+    def run_node(self, n):
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):
+                return super().run_node(n)
+        except Exception as e:
+            cause = e.__context__ or e  # ShapeProp raises RuntimeError from torch's error
+            modules = dict(self.module.named_modules())
+            self.failure = (f"the module fails on them at fx node '{n.name}' "
+                            f"({n.op} {_target_name(n, modules)}): {type(cause).__name__}: "
+                            f"{' '.join(str(cause).split())}")
+            raise
+
+
+def _propagate_shapes(gm, inputs):
+    """Every node's output shape (node.meta["tensor_meta"]) for these inputs; ValueError naming
+    the inputs, the node and torch's message if the module fails on them."""
+    prop = _ShapeProp(gm)
+    try:
+        with torch.no_grad():
+            prop.propagate(*inputs)
+    except Exception:
+        if prop.failure is None:
+            raise
+        raise ValueError(f"example_inputs {_describe(inputs)}: {prop.failure}") from None
+
+
+def _describe(inputs):
+    return ", ".join(f"{tuple(t.shape)} {str(t.dtype).removeprefix('torch.')}" for t in inputs)
+
+
+def _example_tuple(module, example_inputs):
+    """example_inputs as a tuple of tensors, checked against the module: TypeError /
+    ValueError naming what is wrong (not a tensor, a zero-size dimension)."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    if isinstance(example_inputs, torch.Tensor):
+        example_inputs = (example_inputs,)
+    if not isinstance(example_inputs, (tuple, list)):
+        raise TypeError("example_inputs must be a tensor or a tuple of tensors (one per "
+                        f"argument of forward), got {type(example_inputs).__name__}")
+    for i, t in enumerate(example_inputs):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"example_inputs[{i}] must be a torch.Tensor, got "
+                            f"{type(t).__name__}")
+        if t.dim() == 0 or 0 in t.shape:
+            raise ValueError(f"example_inputs[{i}]: shape {tuple(t.shape)}: every dimension "
+                             "must be at least 1 (the trace's shapes come from it)")
+    return tuple(example_inputs)
+
+
+def _check_count(gm, inputs):
+    """The number of example inputs against forward's parameters (those without a default
+    are required)."""
+    params = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    required = [n for n in params if not n.args]
+    if not len(required) <= len(inputs) <= len(params):
+        names = ", ".join(str(n.target) for n in params)
+        wants = (f"{len(params)}" if len(required) == len(params)
+                 else f"{len(required)} to {len(params)}")
+        raise ValueError(f"example_inputs: forward takes {wants} input(s) ({names}), got "
+                         f"{len(inputs)}")
+
+
 def _fetch_attr(gm, target):
     obj = gm
     for part in target.split("."):
@@ -440,17 +515,26 @@ def export_fx(module, example_inputs, dtype="int8", model=None, out=None):
       llmsim.check_trace returns it).
 
     Raises:
-      ExportError: a node cannot be expressed in the trace; the message names the fx node, its
-        op and its target.
+      ExportError: a node cannot be expressed in the trace (or torch.fx cannot trace the
+        module); the message names the fx node, its op and its target.
+      TypeError, ValueError: module is not an nn.Module, or the example inputs are wrong:
+        not tensors, a count forward does not take, a zero-size dimension, or a shape or
+        dtype the module fails on (the message names the inputs, the fx node and torch's
+        error); out names a directory or a path that cannot be written.
     """
     from . import _llmsim
 
-    if isinstance(example_inputs, torch.Tensor):
-        example_inputs = (example_inputs,)
-    graph = _Tracer().trace(module)
+    example_inputs = _example_tuple(module, example_inputs)
+    if out is not None:
+        out = _check_out(out)
+    try:
+        graph = _Tracer().trace(module)
+    except Exception as e:  # noqa: BLE001 - torch.fx's TraceError and whatever forward raises
+        raise ExportError(f"{type(module).__name__}: torch.fx cannot trace it: "
+                          f"{type(e).__name__}: {e}") from None
     gm = fx.GraphModule(module, graph)
-    with torch.no_grad():
-        ShapeProp(gm).propagate(*example_inputs)
+    _check_count(gm, example_inputs)
+    _propagate_shapes(gm, example_inputs)
     ops = _Exporter(gm, dtype).run()
     if not ops:
         raise ExportError(f"{type(module).__name__}: the graph has no op to export")
@@ -460,10 +544,34 @@ def export_fx(module, example_inputs, dtype="int8", model=None, out=None):
              "model": name, "ops": ops}
     trace = _llmsim.check_trace(trace)
     if out is not None:
-        with open(out, "w") as f:
-            json.dump(trace, f, indent=1)
-            f.write("\n")
+        tmp = f"{out}.tmp{os.getpid()}"
+        try:
+            with open(tmp, "w") as f:
+                json.dump(trace, f, indent=1)
+                f.write("\n")
+            os.replace(tmp, out)  # the file is whole or absent
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise ValueError(f"out {out}: cannot be written ({e.strerror})") from None
     return trace
+
+
+def _check_out(out):
+    """`out` as a str path, checked before tracing: not a directory, in an existing folder."""
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a path (str or os.PathLike) or None, got "
+                        f"{type(out).__name__}")
+    path = os.fspath(out)
+    if not path or os.path.isdir(path):
+        raise ValueError(f"out {path!r}: {'is empty' if not path else 'is a directory'}; name "
+                         "a file, e.g. trace.json")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"out {path}: its folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"out {path}: its folder {folder} is not writable")
+    return path
 
 
 def main(argv=None):
@@ -482,11 +590,20 @@ def main(argv=None):
     module_name, _, func = args.factory.partition(":")
     if not func:
         parser.error("factory must be module:function")
+    shapes = []
+    for text in args.input_shape:
+        dims = text.split("x")
+        if not all(d.isdigit() and int(d) > 0 for d in dims):
+            parser.error(f"--input-shape {text}: must be positive dimensions joined by x, "
+                         "e.g. 1x128")
+        shapes.append([int(d) for d in dims])
     net = getattr(importlib.import_module(module_name), func)().eval()
     dtype = {"int64": torch.long, "float32": torch.float32}[args.input_dtype]
-    inputs = tuple(torch.zeros([int(d) for d in s.split("x")], dtype=dtype)
-                   for s in args.input_shape)
-    trace = export_fx(net, inputs, dtype=args.dtype, out=args.out)
+    inputs = tuple(torch.zeros(shape, dtype=dtype) for shape in shapes)
+    try:
+        trace = export_fx(net, inputs, dtype=args.dtype, out=args.out)
+    except (TypeError, ValueError) as e:
+        parser.exit(2, f"error: {e}\n")
     print(f"{args.out}: {len(trace['ops'])} ops")
 
 

@@ -1,4 +1,4 @@
-"""Pictures of runs and sweeps, drawn with matplotlib (Agg backend) and saved as PNG.
+"""Pictures of runs and sweeps, drawn with matplotlib (Agg, no display) and saved as PNG.
 
     >>> import llmsim, llmsim.plot as lp
     >>> r = llmsim.run("datacenter", model="bert-base-uncased", seq=128)
@@ -22,11 +22,6 @@ import json
 import math
 import pathlib
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display needed, safe in worker processes
-import matplotlib.pyplot as plt  # noqa: E402
-
 BREAKDOWN = (("compute_cycles", "compute", "#4c72b0"),
              ("memory_stall_cycles", "memory stall", "#dd8452"),
              ("sync_cycles", "sync", "#8c8c8c"))
@@ -49,23 +44,117 @@ class RunData:
         return self.config.get("num_cores", 1) * core["rows"] * core["cols"]
 
 
+class RunFileError(ValueError):
+    """A file of a run directory is not what `llmsim run --out` writes: the message is
+    "PATH: what is wrong" (the key path, the value and what is allowed)."""
+
+
+def _read_json(path):
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise RunFileError(f"{path}: cannot be read ({e.strerror})") from None
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError:
+        raise RunFileError(f"{path}: not UTF-8 text (a corrupt file?)") from None
+    except RecursionError:
+        raise RunFileError(f"{path}: not valid JSON (nested too deeply)") from None
+    except ValueError as e:
+        raise RunFileError(f"{path}: not valid JSON ({e})") from None
+
+
+def _is_number(v):
+    return type(v) in (int, float) and math.isfinite(v)
+
+
+_MISSING = object()
+
+
+def _need(ok, path, key, value, allowed):
+    if ok:
+        return
+    if value is _MISSING:
+        raise RunFileError(f"{path}: {key}: missing (must be {allowed})")
+    shown = json.dumps(value, allow_nan=True, default=str)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    raise RunFileError(f"{path}: {key}: must be {allowed}, got {shown}")
+
+
+def _top_level(doc, path, what):
+    if not isinstance(doc, dict):
+        raise RunFileError(f"{path}: must be a JSON object ({what}), got a "
+                           f"{type(doc).__name__}")
+
+
+def _check_stats(stats, path):
+    """The parts of stats.json the report and the plots read, checked: RunFileError naming the
+    key path otherwise (never a KeyError or TypeError from deep inside a plot)."""
+    _top_level(stats, path, "the stats document")
+    for key in ("core_clock_mhz", "peak_bandwidth_gb_per_s"):
+        v = stats.get(key, _MISSING)
+        _need(_is_number(v) and v > 0, path, key, v, "a positive number")
+    ops = stats.get("ops", [])
+    _need(isinstance(ops, list), path, "ops", ops, "a list of op records")
+    for i, op in enumerate(ops):
+        _need(isinstance(op, dict), path, f"ops[{i}]", op, "an object")
+        name = op.get("name", _MISSING)
+        _need(isinstance(name, str), path, f"ops[{i}].name", name, "a str")
+        for key in ("macs", "dram_read_bytes", "dram_written_bytes", "cycles"):
+            v = op.get(key, _MISSING)
+            _need(_is_number(v) and v >= 0, path, f"ops[{i}].{key}", v, "a number >= 0")
+        if "fused_into" in op:
+            v = op["fused_into"]
+            _need(type(v) is int and 0 <= v < len(ops), path, f"ops[{i}].fused_into", v,
+                  f"the index of an op (0 to {len(ops) - 1})")
+    layers = stats.get("layers", [])
+    _need(isinstance(layers, list), path, "layers", layers, "a list of layer records")
+    for i, layer in enumerate(layers):
+        _need(isinstance(layer, dict), path, f"layers[{i}]", layer, "an object")
+        name = layer.get("name", _MISSING)
+        _need(isinstance(name, str), path, f"layers[{i}].name", name, "a str")
+        v = layer.get("cores", _MISSING)
+        _need(type(v) is int and v >= 0, path, f"layers[{i}].cores", v, "an integer >= 0")
+        for key, _, _ in BREAKDOWN:
+            v = layer.get(key, _MISSING)
+            _need(_is_number(v) and v >= 0, path, f"layers[{i}].{key}", v, "a number >= 0")
+
+
+def _check_config(config, path):
+    """The parts of config.json the plots read (the array size, the core count)."""
+    _top_level(config, path, "the resolved arch config")
+    core = config.get("core", _MISSING)
+    _need(isinstance(core, dict), path, "core", core, "an object")
+    systolic = core.get("systolic", _MISSING)
+    _need(isinstance(systolic, dict), path, "core.systolic", systolic, "an object")
+    for key in ("rows", "cols"):
+        v = systolic.get(key, _MISSING)
+        _need(type(v) is int and v > 0, path, f"core.systolic.{key}", v, "a positive integer")
+    v = config.get("num_cores", 1)
+    _need(type(v) is int and v > 0, path, "num_cores", v, "a positive integer")
+
+
 def load_run(run):
     """A RunData from an llmsim.Result, its dict, or a run directory (str or Path).
 
-    Raises FileNotFoundError naming the missing directory or stats.json."""
+    Raises FileNotFoundError naming the missing directory, stats.json or config.json, and
+    RunFileError (a ValueError) "PATH: what is wrong" for a file that is not valid JSON or
+    lacks what the plots read."""
     if isinstance(run, RunData):
         return run
     if isinstance(run, (str, pathlib.Path)):
         d = pathlib.Path(run)
         if not d.is_dir():
             raise FileNotFoundError(f"{d}: no such run directory")
-        stats_path = d / "stats.json"
-        if not stats_path.is_file():
-            raise FileNotFoundError(f"{stats_path}: not found (a run directory is what "
-                                    "`llmsim run ... --out DIR` writes)")
-        stats = json.loads(stats_path.read_text())
-        config_path = d / "config.json"
-        config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+        stats_path, config_path = d / "stats.json", d / "config.json"
+        for path in (stats_path, config_path):
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: not found (a run directory is what "
+                                        "`llmsim run ... --out DIR` writes)")
+        stats = _read_json(stats_path)
+        _check_stats(stats, stats_path)
+        config = _read_json(config_path)
+        _check_config(config, config_path)
         return RunData(stats, stats.get("ops", []), stats.get("layers", []), config,
                        f"{stats.get('workload')} on {stats.get('arch')}")
     stats = run.stats if hasattr(run, "stats") else run  # Result, else its dict
@@ -75,11 +164,20 @@ def load_run(run):
                    f"{stats.get('workload')} on {stats.get('arch')}")
 
 
+def _subplots(figsize):
+    """A figure and its axes drawn by Agg into files only: matplotlib's object API, not pyplot,
+    so no display is needed, the caller's pyplot backend and figures are left alone, and
+    matplotlib is imported on the first plot (a report's input checks run without it)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
+
+
 def _save(fig, path):
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 
@@ -89,7 +187,7 @@ def layer_breakdown(run, path):
     the layer's span in core cycles."""
     data = load_run(run)
     layers = [l for l in data.layers if l.get("cores")]
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(layers) + 2), 4.2))
+    fig, ax = _subplots((max(6.0, 0.45 * len(layers) + 2), 4.2))
     names = [l["name"] for l in layers]
     bottom = [0.0] * len(layers)
     for key, label, color in BREAKDOWN:
@@ -128,7 +226,7 @@ def roofline(run, path):
     xs = [p[1] for p in points]
     lo = min(xs + [ridge]) / 4
     hi = max(xs + [ridge]) * 4
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fig, ax = _subplots((6.5, 4.5))
     grid = [lo * (hi / lo) ** (i / 200) for i in range(201)]
     ax.plot(grid, [min(peak_ops, peak_bw * x) for x in grid], color="black", lw=1.5,
             label=f"roofline: {peak_ops / 1e12:.3g} Tops/s, {peak_bw / 1e9:.4g} GB/s")
@@ -148,7 +246,7 @@ def heatmap(df, x, y, value, path):
     """One cell per (x, y) of a sweep DataFrame, coloured and labelled by `value` (the mean
     where several rows share a cell; NaN cells, e.g. failed points, stay blank)."""
     table = df.pivot_table(index=y, columns=x, values=value, aggfunc="mean")
-    fig, ax = plt.subplots(figsize=(1.2 * len(table.columns) + 2.5, 0.8 * len(table.index) + 1.8))
+    fig, ax = _subplots((1.2 * len(table.columns) + 2.5, 0.8 * len(table.index) + 1.8))
     image = ax.imshow(table.to_numpy(dtype=float), cmap="viridis", aspect="auto",
                       origin="lower")
     ax.set_xticks(range(len(table.columns)), [str(c) for c in table.columns])
@@ -197,7 +295,7 @@ def pareto(df, x="seconds", y="energy_pj", path="pareto.png"):
     marked and joined."""
     points = df.dropna(subset=[x, y])
     front = pareto_front(points, x, y)
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fig, ax = _subplots((6.5, 4.5))
     ax.scatter(points[x], points[y], s=20, color="#8c8c8c", label="design points")
     ax.plot(front[x], front[y], "-o", color="#c44e52", ms=6, label="Pareto front")
     ax.set_xlabel(x)

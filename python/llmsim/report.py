@@ -6,7 +6,9 @@ RUN_DIR is what `llmsim run ... --out RUN_DIR` writes (stats.json, config.json, 
 page, RUN_DIR/report.html, holds the run totals of stats.json, the per-layer and per-op tables
 and the plots of llmsim.plot (layer cycle breakdown, roofline). The plots are also written as
 PNG files beside it (layer_breakdown.png, roofline.png) and inlined in the page as base64, so
-report.html can be sent on its own. Exits 2 naming the missing directory or stats.json.
+report.html can be sent on its own. Exits 2 with one line `error: PATH: what is wrong` on
+stderr for a missing directory, stats.json or config.json, a file that is not valid JSON or
+lacks what the page shows (naming the key path), or a page that cannot be written.
 """
 
 import base64
@@ -61,7 +63,8 @@ def _named_fusions(ops):
 def write_report(run_dir):
     """Writes RUN_DIR/report.html and the plot PNGs beside it; returns the page's path.
 
-    Raises FileNotFoundError naming the missing directory or stats.json."""
+    Raises FileNotFoundError naming the missing directory, stats.json or config.json, and
+    llmsim.plot.RunFileError (a ValueError) naming a corrupt or wrongly shaped file."""
     run_dir = pathlib.Path(run_dir)
     data = plot.load_run(run_dir)
     summary = [{"key": k, "value": data.stats[k]} for k in SUMMARY_KEYS if k in data.stats]
@@ -104,8 +107,12 @@ def main(argv=None):
         return 2
     try:
         out = write_report(args[0])
-    except FileNotFoundError as e:
+    except (FileNotFoundError, plot.RunFileError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # report.html or a PNG cannot be written
+        print(f"error: {e.filename or args[0]}: cannot be written ({e.strerror})",
+              file=sys.stderr)
         return 2
     print(f"wrote {out}")
     return 0

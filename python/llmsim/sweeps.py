@@ -17,7 +17,16 @@ status is "ok"; "error" when the simulation raised (the message, for a config er
 and the exception type; deterministic, so resuming does not run the point again); or "lost" when
 the point's task did not come back (its worker process died, or the executor raised: a Dask
 KilledWorker, an import error), which resuming runs again. Metrics are null unless "ok". Lines
-are appended in completion order; the last line of an id wins.
+are appended in completion order; the last valid line of an id wins.
+
+A line is a record when record_problem() finds nothing wrong with it: a JSON object with a str
+"id", a dict "point", a known status, and for "ok" every metric a finite number >= 0 (the counts
+integers) and "stats" a dict; for "error" and "lost" a str "error". Any other line (a torn write,
+garbage, a foreign object, an "ok" record whose metrics are missing or mangled) is skipped with
+a RuntimeWarning naming its line number, by sweep() (its point runs again) and read_sweep() alike.
+
+`out` is checked before the first point runs: it must be a regular file or a new name whose
+folder can be made, opened for appending (ValueError naming out and the reason otherwise).
 
 Why a single appended file is safe. Only the process that called sweep() writes `out` (workers
 return records to it), and it holds an exclusive flock on the file for the whole sweep, so a
@@ -37,10 +46,13 @@ import collections.abc
 import concurrent.futures as cf
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import socket
+import stat
 import sys
+import threading
 import warnings
 
 # Keys of a point that are run() options rather than config overrides.
@@ -54,6 +66,11 @@ _MAPPING_DEFAULTS = {"mapping": "auto", "split": None, "fusion": None, "weights"
 METRICS = ("total_cycles", "seconds", "energy_pj", "macs", "array_utilisation",
            "dram_read_bytes", "dram_written_bytes", "achieved_bandwidth_gb_per_s",
            "wall_seconds")
+# The METRICS that are counts: integers in an "ok" record (the others are any finite number).
+_COUNT_METRICS = ("total_cycles", "macs", "dram_read_bytes", "dram_written_bytes")
+STATUSES = ("ok", "error", "lost")
+# How many skipped lines a warning lists by number (the rest are counted).
+_LISTED_LINES = 10
 
 
 def _plain(value):
@@ -106,16 +123,77 @@ def grid_points(grid):
     return out
 
 
+def _json_text(value, what):
+    """json.dumps of a point's or override's value; its TypeError / ValueError (an object it
+    cannot convert, NaN) names `what`."""
+    try:
+        return json.dumps(value, allow_nan=False, default=_plain)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{what}: {e}, got {value!r:.60}") from None
+
+
 def _override_strings(overrides):
-    """run()'s overrides (None, dict, list of "k=v" strings, one string) as "k=v" strings."""
+    """run()'s overrides (None, dict, list of "k=v" strings, one string) as "k=v" strings;
+    TypeError / ValueError naming overrides for anything else."""
     if overrides is None:
         return []
     if isinstance(overrides, str):
         return [overrides]
     if isinstance(overrides, collections.abc.Mapping):
-        return [f"{k}={json.dumps(v, allow_nan=False, default=_plain)}"
-                for k, v in overrides.items()]
-    return list(overrides)
+        out = []
+        for k, v in overrides.items():
+            if not isinstance(k, str):
+                raise TypeError(f"overrides: keys must be str, got {k!r}")
+            out.append(f"{k}={_json_text(v, f'overrides[{k!r}]')}")
+        return out
+    if isinstance(overrides, (bytes, collections.abc.Mapping)) or \
+            not isinstance(overrides, collections.abc.Iterable):
+        raise TypeError("overrides must be None, a dict or a list of \"path.to.key=value\" "
+                        f"strings, got {type(overrides).__name__}")
+    out = list(overrides)
+    for i, item in enumerate(out):
+        if not isinstance(item, str):
+            raise TypeError(f"overrides[{i}] must be a \"path.to.key=value\" str, got "
+                            f"{type(item).__name__}")
+    return out
+
+
+def _stat_paths(extra_stats):
+    """extra_stats as a list of dotted stat paths; TypeError / ValueError naming it otherwise
+    (a bad path would fail every point after its simulation, so it is caught up front)."""
+    if isinstance(extra_stats, (str, bytes)) or \
+            not isinstance(extra_stats, collections.abc.Iterable):
+        raise TypeError("extra_stats must be a list of dotted stat paths "
+                        f"(\"chip.memory.row_hits\"), got {type(extra_stats).__name__} "
+                        f"{extra_stats!r:.60}")
+    paths = list(extra_stats)
+    for i, path in enumerate(paths):
+        if not isinstance(path, str):
+            raise TypeError(f"extra_stats[{i}] must be a dotted stat path (str), got "
+                            f"{type(path).__name__} {path!r:.60}")
+        if not path or any(not part for part in path.split(".")):
+            raise ValueError(f"extra_stats[{i}] {path!r}: must be a dotted stat path like "
+                             "\"chip.memory.row_hits\" (no empty parts)")
+    return paths
+
+
+def _check_options(executor, max_workers, progress, retry_errors, on_point):
+    """The sweep's own options, checked before anything runs (TypeError / ValueError naming
+    the argument)."""
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise TypeError("executor must be a concurrent.futures.Executor (an object with "
+                        f"submit()) or None, got {type(executor).__name__}")
+    if max_workers is not None:
+        if type(max_workers) is bool or not hasattr(max_workers, "__index__"):
+            raise TypeError(f"max_workers must be an int or None, got "
+                            f"{type(max_workers).__name__}")
+        if max_workers < 1:
+            raise ValueError(f"max_workers: must be >= 1 (None: one per CPU), got {max_workers}")
+    for name, value in (("progress", progress), ("retry_errors", retry_errors)):
+        if value is not None and not isinstance(value, bool):
+            raise TypeError(f"{name} must be True, False or None, got {type(value).__name__}")
+    if on_point is not None and not callable(on_point):
+        raise TypeError(f"on_point must be a callable or None, got {type(on_point).__name__}")
 
 
 def _file_identity(value):
@@ -157,7 +235,7 @@ def make_task(point, base, base_overrides, extra_stats):
         else:
             config[key] = value
     overrides = list(base_overrides) + [
-        f"{k}={json.dumps(config[k], allow_nan=False, default=_plain)}" for k in sorted(config)]
+        f"{k}={_json_text(config[k], k)}" for k in sorted(config)]
     identity = {k: (_file_identity(v) if k in ("arch", "model", "workload") else v)
                 for k, v in args.items()
                 if k not in _MAPPING_DEFAULTS or v != _MAPPING_DEFAULTS[k]}
@@ -211,50 +289,126 @@ def run_point(task):
     return _record(task, worker=worker, stats=stats, **metrics)
 
 
+def record_problem(rec):
+    """What makes a parsed line of an out file not a sweep record (a short phrase), or None when
+    it is one (the format is in this module's docstring). sweep() and read_sweep() both skip a
+    line for which this is not None."""
+    if not isinstance(rec, dict):
+        return f"a JSON {type(rec).__name__}, not a sweep record (an object)"
+    if not isinstance(rec.get("id"), str) or not rec["id"]:
+        return 'no "id" (a str): not a sweep record'
+    if not isinstance(rec.get("point"), dict):
+        return 'no "point" (an object): not a sweep record'
+    status = rec.get("status")
+    if status not in STATUSES:
+        return f'"status" {json.dumps(status)[:40]}: must be one of {", ".join(STATUSES)}'
+    if status != "ok":
+        if not isinstance(rec.get("error"), str):
+            return f'status "{status}" without an "error" message (a str)'
+        return None
+    for m in METRICS:
+        if m not in rec:
+            return f'status "ok" without "{m}"'
+        v = rec[m]
+        if m in _COUNT_METRICS:
+            if type(v) is not int or v < 0:
+                return f'status "ok" with "{m}" {json.dumps(v)[:40]}: must be an integer >= 0'
+        elif type(v) not in (int, float) or not math.isfinite(v) or v < 0:
+            return f'status "ok" with "{m}" {json.dumps(v)[:40]}: must be a number >= 0'
+    if not isinstance(rec.get("stats"), dict):
+        return 'status "ok" without "stats" (an object)'
+    return None
+
+
 def read_records(path):
-    """The records of a sweep's out file as {id: record}, the last line of an id winning.
-    Lines that are not complete JSON objects with an "id" (a torn last line) are skipped with a
-    warning."""
+    """The records of a sweep's out file as {id: record}, the last valid line of an id winning.
+    Lines that are not records (record_problem: a torn last line, garbage, a foreign object, an
+    "ok" record with missing or mangled metrics) are skipped with one RuntimeWarning naming
+    their line numbers. A missing file has no records."""
     records = {}
-    skipped = 0
+    skipped = []
     try:
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
         return records
-    for line in data.split(b"\n"):
+    for number, line in enumerate(data.split(b"\n"), start=1):
         if not line.strip():
             continue
         try:
             rec = json.loads(line)
-        except ValueError:  # a torn line: no strict prefix of a JSON object parses
-            rec = None
-        if not isinstance(rec, dict) or "id" not in rec:
-            skipped += 1
+        except (ValueError, RecursionError):  # a torn line (no strict prefix of an object
+            problem = "not JSON (a torn or garbled line)"  # parses), bad UTF-8, deep nesting
+        else:
+            problem = record_problem(rec)
+        if problem is not None:
+            skipped.append(f"line {number}: {problem}")
             continue
         records[rec["id"]] = rec
     if skipped:
-        warnings.warn(f"{os.fspath(path)}: skipped {skipped} incomplete line(s); their points "
-                      "run again", RuntimeWarning, stacklevel=3)
+        listed = "; ".join(skipped[:_LISTED_LINES])
+        more = f"; and {len(skipped) - _LISTED_LINES} more" if len(skipped) > _LISTED_LINES else ""
+        warnings.warn(f"{os.fsdecode(path)}: skipped {len(skipped)} line(s) that are not sweep "
+                      f"records (their points run again): {listed}{more}", RuntimeWarning,
+                      stacklevel=3)
     return records
 
 
 def read_sweep(path):
-    """Every record of a sweep's out file (the last line of each id) as a DataFrame, columns
-    as sweep() returns them."""
+    """Every record of a sweep's out file (the last valid line of each id) as a DataFrame,
+    columns as sweep() returns them. Lines that are not records are skipped with a
+    RuntimeWarning naming them (read_records). FileNotFoundError if there is no such file."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{os.fsdecode(path)}: no such sweep file")
     records = list(read_records(path).values())
     return _frame([r["point"] for r in records], records)
 
 
-class _Out:
-    """The out file: locked for the sweep, appended one fsync'd line per record."""
+def _out_path(out):
+    """`out` as a str path, checked before any point runs: a regular file or a new name, not a
+    directory, a device or a pipe. ValueError / TypeError naming out otherwise."""
+    if not isinstance(out, (str, bytes, os.PathLike)):
+        raise TypeError(f"out must be a path (str or os.PathLike) or None, got "
+                        f"{type(out).__name__}")
+    path = os.fsdecode(os.fspath(out))
+    if not path or "\0" in path:
+        raise ValueError(f"out {path!r}: {'is empty' if not path else 'contains a NUL'}; "
+                         "name a file, e.g. sweep.jsonl")
+    if path.endswith(os.sep) or os.path.isdir(path):
+        raise ValueError(f"out {path}: is a directory; name a file in it, e.g. "
+                         f"{os.path.join(path, 'sweep.jsonl')}")
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return path
+    except OSError as e:
+        raise ValueError(f"out {path}: cannot be used ({e.strerror})") from None
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"out {path}: not a regular file (a device, pipe or socket); name a "
+                         "file to append the records to")
+    return path
 
-    def __init__(self, path):
+
+class _Out:
+    """The out file: locked for the sweep, appended one fsync'd line per record. Opened (and so
+    checked for writability) before the first point runs."""
+
+    def __init__(self, out):
         import fcntl
 
-        self.path = os.fspath(path)
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        self.path = _out_path(out)
+        folder = os.path.dirname(os.path.abspath(self.path))
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as e:
+            raise ValueError(f"out {self.path}: cannot make its folder {folder} "
+                             f"({e.strerror})") from None
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                              0o644)
+        except OSError as e:
+            raise ValueError(f"out {self.path}: cannot be opened for appending "
+                             f"({e.strerror})") from None
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -262,13 +416,25 @@ class _Out:
             raise RuntimeError(f"{self.path}: another sweep is writing this file") from None
         size = os.fstat(self.fd).st_size
         if size and os.pread(self.fd, 1, size - 1) != b"\n":
-            self._write(b"\n")  # end a torn line so the next record starts on its own
+            try:
+                self._write_all(b"\n")  # end a torn line so the next record starts on its own
+            except OSError as e:
+                os.close(self.fd)
+                raise ValueError(f"out {self.path}: cannot be written ({e.strerror})") from None
 
-    def _write(self, data):
+    def _write_all(self, data):
         view = memoryview(data)
         while view:
             view = view[os.write(self.fd, view):]
         os.fsync(self.fd)
+
+    def _write(self, data):
+        try:
+            self._write_all(data)
+        except OSError as e:  # a full disk, a quota: the sweep stops, the file keeps what it has
+            raise OSError(e.errno, f"out {self.path}: cannot append a record ({e.strerror}); "
+                          "the sweep stopped, the points finished before are in the file "
+                          "and resuming runs the rest") from None
 
     def append(self, record):
         line = json.dumps(record, allow_nan=False, default=_plain, separators=(",", ":"))
@@ -278,9 +444,45 @@ class _Out:
         os.close(self.fd)  # releases the lock
 
 
+# prctl(2) option: the signal a process gets when the thread that created it exits.
+_PR_SET_PDEATHSIG = 1
+# How often a worker without prctl checks that its parent is alive.
+_PARENT_POLL_SECONDS = 1.0
+
+
+def _watch_parent(parent_pid):
+    while os.getppid() == parent_pid:
+        threading.Event().wait(_PARENT_POLL_SECONDS)
+    os._exit(1)
+
+
+def _die_with_parent(parent_pid):
+    """The pool workers' initializer: a worker ends when the sweep's process does (a kill -9
+    of it leaves no orphan simulating on). On Linux the kernel kills the worker at once
+    (prctl PR_SET_PDEATHSIG, SIGKILL: the worker holds nothing the sweep still needs, its
+    results go to the dead parent); elsewhere a daemon thread polls the parent pid every
+    second. A parent that died before the worker got here is caught by the pid check."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True,
+                         name="llmsim-parent-watch").start()
+
+
 def _spawn_pool(workers):
     return cf.ProcessPoolExecutor(max_workers=workers,
-                                  mp_context=multiprocessing.get_context("spawn"))
+                                  mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_die_with_parent, initargs=(os.getpid(),))
 
 
 def probe():
@@ -303,7 +505,9 @@ def _run_alone(task, runner, emit):
             pool.submit(probe).result()
         except Exception as e:  # noqa: BLE001 - reported as the environment's failure
             raise RuntimeError("llmsim sweep: a fresh worker process cannot import llmsim "
-                               f"({type(e).__name__}: {e}); is PYTHONPATH set?") from e
+                               f"({type(e).__name__}: {e}); is PYTHONPATH set, and does the "
+                               "script that calls sweep() do so under "
+                               "`if __name__ == \"__main__\":` (workers import it)?") from e
         try:
             emit(pool.submit(runner, task).result())
         except cf.process.BrokenProcessPool as e:
@@ -411,8 +615,10 @@ def sweep(arch, grid, model=None, *, workload=None, seq=None, batch=1, phase="pr
 
     Args:
       arch, model, workload, seq, batch, phase, kv_len, dtype, overrides, mapping, split,
-        fusion, weights: as for run(); the base of every point. A path is made absolute for the workers (remote workers need the
-        same file; a dict travels with the task).
+        fusion, weights: as for run(); the base of every point. A path is made absolute for
+        the workers (remote workers need the same file; a dict travels with the task). A
+        mistake in them is not raised: every point's record says "error" with run()'s
+        message.
       grid: {key: [values]} (cartesian product, last key fastest) or a list of dicts
         (irregular points); see grid_points(). Keys are dotted config paths, applied as
         overrides after `overrides`, or run() options (RUN_OPTIONS: "seq", "model", ...).
@@ -420,10 +626,14 @@ def sweep(arch, grid, model=None, *, workload=None, seq=None, batch=1, phase="pr
         its workers one thread each: the SystemC kernel runs one simulation at a time per
         process). None: a process pool of max_workers spawned processes (default
         os.cpu_count()), shut down at the end; a point that kills its worker process is
-        recorded as "lost" and the sweep goes on.
+        recorded as "lost" and the sweep goes on. Its workers die with the sweep's process
+        (on Linux at once, by prctl PR_SET_PDEATHSIG; elsewhere within a second), so a
+        killed sweep leaves no orphan simulating.
       out: a path (its folder is created); finished points are appended to it as JSON lines
         (format and atomicity in this module's docstring), and points already in it are not
-        run again (resume). None: nothing is written.
+        run again (resume); lines that are not records are skipped with a warning naming
+        them, and their points run again. Opened before the first point runs: a directory,
+        a device or an unwritable path is a ValueError naming out. None: nothing is written.
       progress: a tqdm progress bar on stderr; None: only when stderr is a terminal.
       extra_stats: dotted paths into the stats document ("chip.memory.row_hits") recorded per
         point and returned as columns (None where a point has no such stat, or for a point
@@ -440,6 +650,12 @@ def sweep(arch, grid, model=None, *, workload=None, seq=None, batch=1, phase="pr
     Each task is one simulation; a worker process runs many tasks, each in a fresh SystemC
     context (the kernel reset that tests/python/test_run.py proves equal to fresh processes).
 
+    Raises (before any point runs):
+      TypeError, ValueError: an argument of the wrong type or value (grid, overrides,
+        extra_stats, executor, max_workers, out, ...); the message names it. A mistake in a
+        point's run() arguments or config is not raised: that point's record says "error".
+      RuntimeError: another sweep is writing `out`.
+
     Returns:
       A DataFrame in point order: one column per grid key, then METRICS (total_cycles,
       seconds, energy_pj, macs, array_utilisation, dram_read_bytes, dram_written_bytes,
@@ -449,12 +665,22 @@ def sweep(arch, grid, model=None, *, workload=None, seq=None, batch=1, phase="pr
     """
     from tqdm import tqdm
 
+    _check_options(executor, max_workers, progress, retry_errors, on_point)
+    extra_stats = _stat_paths(extra_stats)
     points = grid_points(grid)
     base = {"arch": arch, "model": model, "workload": workload, "seq": seq, "batch": batch,
             "phase": phase, "kv_len": kv_len, "dtype": dtype, "mapping": mapping, "split": split,
             "fusion": fusion, "weights": weights}
+    for key, value in base.items():  # a run() argument a point's id cannot hold
+        if key not in ("arch", "model", "workload") or isinstance(value, collections.abc.Mapping):
+            _json_text(value, key)
     base_overrides = _override_strings(overrides)
-    tasks = [make_task(p, base, base_overrides, extra_stats) for p in points]
+    tasks = []
+    for i, p in enumerate(points):
+        try:
+            tasks.append(make_task(p, base, base_overrides, extra_stats))
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"grid point {i}: {e}") from None
     unique = list({t["id"]: t for t in tasks}.values())
     ids = {t["id"] for t in unique}
 

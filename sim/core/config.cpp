@@ -36,7 +36,11 @@ std::string join(const std::vector<std::string>& v) {
 
 std::string short_dump(const Json& v) {
   std::string s = v.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  if (s.size() > 60) {
+    std::size_t cut = 57;  // at a UTF-8 character boundary: never a continuation byte 10xxxxxx
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    s = s.substr(0, cut) + "...";
+  }
   return s;
 }
 

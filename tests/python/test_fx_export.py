@@ -167,7 +167,8 @@ def test_trace_options_are_checked():
         llmsim.trace("llama-3-8b", phase="decode")
     with pytest.raises(ValueError, match="phase decode needs a decoder"):
         llmsim.trace("bert-base-uncased", phase="decode", kv_len=4)
-    with pytest.raises(ValueError, match="seq: must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError,
+                       match=r"seq: must be an integer in \[1, 18446744073709551615\], got 0"):
         llmsim.trace("gpt2", seq=0)
     with pytest.raises(TypeError):
         llmsim.trace("gpt2", batch="2")
