@@ -384,9 +384,10 @@ def test_help_takes_no_arguments():
 
 # --- llmsim report ------------------------------------------------------------------------
 
-@pytest.mark.xfail(reason="needs python/llmsim/report.py fix from branch python")
 @pytest.mark.parametrize("text", ["{not json", "[1, 2, 3]", '{"total_cycles": "many"}'])
 def test_report_on_a_corrupt_stats_json(tmp_path, text):
+    # A real config.json beside it, so that stats.json is what the report rejects.
+    (tmp_path / "config.json").write_text(expect_ok("validate", "--arch", "edge").stdout)
     (tmp_path / "stats.json").write_text(text)
     expect_user_error("report", tmp_path, match=r"stats\.json")
     assert not (tmp_path / "report.html").exists()
