@@ -78,7 +78,7 @@ struct NoctestResult {
   // See the header comment; a fraction of the window's offered flits.
   static constexpr double kSaturationShortfall = 0.01;
   bool saturated = false;
-  // Past saturation: undelivered packets, or an average latency above 3 x zero-load (the
+  // Past saturation: saturated (above), or an average latency above 3 x zero-load (the
   // criterion of --sweep-rate and of the saturation tests).
   bool past_saturation() const {
     return saturated || avg_latency_cycles > 3 * avg_zero_load_latency_cycles;
