@@ -44,7 +44,7 @@ Network::Network(const NocParams& p, stats::Group& parent, const std::string& na
                         for (std::uint32_t r = 0; r < m_topo.routers(); ++r)
                           for (std::uint32_t q = 0; q < m_topo.ports(r); ++q)
                             if (m_topo.out(r, q).router >= 0)
-                              m = std::max(m, double(m_port_flits[r][q]) / double(cycles()));
+                              m = std::max(m, double(port_flits(r, q)) / double(cycles()));
                         return m;
                       }),
       m_mean_link_util(m_stats, "mean_link_utilisation", "ratio",
@@ -55,7 +55,7 @@ Network::Network(const NocParams& p, stats::Group& parent, const std::string& na
                          for (std::uint32_t r = 0; r < m_topo.routers(); ++r)
                            for (std::uint32_t q = 0; q < m_topo.ports(r); ++q)
                              if (m_topo.out(r, q).router >= 0) {
-                               sum += double(m_port_flits[r][q]) / double(cycles());
+                               sum += double(port_flits(r, q)) / double(cycles());
                                ++links;
                              }
                          return links ? sum / double(links) : 0.0;
@@ -70,7 +70,7 @@ Network::Network(const NocParams& p, stats::Group& parent, const std::string& na
       m_link_util.push_back(std::make_unique<stats::Formula>(
           m_link_group, m_topo.port_name(r, q) + "_utilisation", "ratio",
           "flits / cycles on this link",
-          [this, r, q] { return double(m_port_flits[r][q]) / double(cycles()); }));
+          [this, r, q] { return double(port_flits(r, q)) / double(cycles()); }));
     }
   }
 }

@@ -73,9 +73,15 @@ class Network {
   // Packets offered and not yet delivered.
   std::uint64_t in_flight() const { return m_in_flight; }
   std::uint64_t zero_load_latency(std::uint32_t src, std::uint32_t dst, std::uint32_t flits) const;
-  // Flits that left through each output port so far, indexed [router][port]; the ports that
-  // feed links are the network's links (ejection ports count delivered flits).
-  const std::vector<std::vector<std::uint64_t>>& port_flits() const { return m_port_flits; }
+  // Flits that crossed output port q of router r in the cycles advanced through so far (a link,
+  // or an ejection port, which counts the flits of delivered packets). A link never carries more
+  // than one flit per cycle, so over any span of cycles a..b advanced through, the difference
+  // of two readings is at most b - a + 1. The packet model claims a link ahead of time (past
+  // saturation, thousands of cycles ahead); flits claimed for cycles not yet advanced through
+  // are not counted until then.
+  std::uint64_t port_flits(std::uint32_t r, std::uint32_t q) const {
+    return m_port_flits[r][q] - flits_claimed_ahead(r, q);
+  }
   // Cycles covered so far: last cycle advanced through + 1.
   std::uint64_t cycles() const { return m_done_through + 1; }
   // Flit hops and router traversals x their energies (the energy_pj stat adds leakage).
@@ -120,14 +126,20 @@ class Network {
   };
 
   // Checks a packet offered at `created` (see send()) and counts it in flight.
-  void check_send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits,
-                  std::uint64_t created, std::uint32_t cls);
+  void check_send(std::uint32_t src, std::uint32_t dst, std::uint32_t flits, std::uint64_t created,
+                  std::uint32_t cls);
   // Records that cycles through `until` have been advanced through.
   void advanced_through(std::uint64_t until) {
     if (!m_started || until > m_done_through) m_done_through = until;
     m_started = true;
   }
-  // `flits` flits left router r through output port q (a link or an ejection port).
+  // Flits counted by count_port() for link port q of router r that cross it after the last
+  // cycle advanced through (cycles() and later).
+  virtual std::uint64_t flits_claimed_ahead(std::uint32_t /*r*/, std::uint32_t /*q*/) const {
+    return 0;
+  }
+  // `flits` flits left router r through output port q (a link or an ejection port): now, or
+  // for a link in cycles claimed ahead (see flits_claimed_ahead()).
   void count_port(std::uint32_t r, std::uint32_t q, std::uint32_t flits, bool link) {
     m_router_traversals += flits;
     m_port_flits[r][q] += flits;

@@ -168,6 +168,12 @@ void PacketNetwork::advance(std::uint64_t until, std::vector<Delivery>& delivere
   advanced_through(until);
 }
 
+std::uint64_t PacketNetwork::flits_claimed_ahead(std::uint32_t r, std::uint32_t q) const {
+  if (m_topo.out(r, q).router < 0) return 0;  // ejected flits count at delivery
+  const std::uint64_t free = m_port_free[m_port_base[r] + q], now = cycles();
+  return free > now ? free - now : 0;
+}
+
 void PacketNetwork::deliver_packet(std::uint32_t packet, std::uint64_t t) {
   const Packet& pk = m_packets[packet];
   // Ejected flits count when the tail is delivered, not when the port is claimed (possibly

@@ -17,6 +17,8 @@
 //  - Heads ready for the same port in the same cycle go in rotating order of their input port,
 //    from port h mod P, as the flit model's switch allocator tries them; an earlier head always
 //    goes first (first come, first served).
+//  - Stats count a link's flits in the cycles they cross it (network.h, port_flits()), so no
+//    link carries more than a flit per cycle in any span of cycles.
 //  - No buffer limit: a waiting packet's flits wait in the router it has reached, and an input
 //    port may feed two output ports at once (no head-of-line blocking). What the flit model adds
 //    on top -- credit stalls, VC allocation, blocking behind a stalled packet -- is what the two
@@ -42,6 +44,14 @@ class PacketNetwork final : public Network {
   void advance(std::uint64_t until, std::vector<Delivery>& delivered) override;
   std::optional<std::uint64_t> next_event_cycle() const override;
 
+ protected:
+  // A link's flits are counted when its port is claimed. The cycles a port is claimed for
+  // after the current cycle c are contiguous up to its busy-until cycle: a claim that leaves
+  // a gap starts at the cycle its head is ready, never later than c, and every later claim
+  // starts where the one before ends. So the flits still to cross after c are exactly
+  // busy-until - (c + 1).
+  std::uint64_t flits_claimed_ahead(std::uint32_t r, std::uint32_t q) const override;
+
  private:
   struct Packet {
     std::uint64_t tag = 0, created = 0;
@@ -49,7 +59,7 @@ class PacketNetwork final : public Network {
   };
   struct Node {
     InjectionQueues waiting;
-    std::uint64_t free = 0;  // the injection channel is busy before this cycle
+    std::uint64_t free = 0;                       // the injection channel is busy before this cycle
     std::uint64_t inject_at = ~std::uint64_t{0};  // the one injection event that counts
   };
   // Events in the order (cycle, rank): deliveries (by ejection port), then injections (by node),
@@ -73,7 +83,8 @@ class PacketNetwork final : public Network {
   // A cycle's event ranks, 0 .. 3 m_rank_stride - 1: kind x stride + priority.
   std::uint32_t rank_index(std::uint64_t e) const {
     const auto kind = static_cast<std::uint32_t>(e >> (32 + kPriorityBits));
-    return kind * m_rank_stride + (static_cast<std::uint32_t>(e >> 32) & ((1u << kPriorityBits) - 1));
+    return kind * m_rank_stride +
+           (static_cast<std::uint32_t>(e >> 32) & ((1u << kPriorityBits) - 1));
   }
   // Sorts a cycle's events (distinct ranks) by rank.
   void order(std::vector<std::uint64_t>& events);
@@ -92,7 +103,7 @@ class PacketNetwork final : public Network {
   std::vector<Node> m_nodes;
   std::vector<std::uint64_t> m_port_free;  // [m_port_base[r] + q]: busy before this cycle
   std::vector<std::uint32_t> m_port_base;
-  std::vector<std::uint32_t> m_port_router;  // [m_port_base[r] + q]: r
+  std::vector<std::uint32_t> m_port_router;      // [m_port_base[r] + q]: r
   std::vector<Delivery>* m_delivered = nullptr;  // advance()'s output, while it runs
   // The events of the next cycles, a bucket per cycle (sorted by rank when their cycle comes);
   // events further ahead wait in a heap and move into their bucket when the window reaches them.

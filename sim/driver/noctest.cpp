@@ -100,22 +100,33 @@ class Traffic {
   std::vector<std::uint32_t> m_sources, m_memory;
 };
 
-// 1 / the largest load any channel carries when every source injects one flit per cycle.
-double ideal_throughput(const noc::Topology& topo, const Traffic& traffic) {
+// Calls f(r, q) for every output port (link or ejection) a packet from src to dst takes.
+template <class F>
+void for_each_port(const noc::Topology& topo, std::uint32_t src, std::uint32_t dst, F&& f) {
+  std::uint32_t r = topo.node_router(src);
+  for (;;) {
+    const std::uint32_t q = topo.route(r, dst);
+    f(r, q);
+    const noc::PortEnd& e = topo.out(r, q);
+    if (e.router < 0) return;
+    r = static_cast<std::uint32_t>(e.router);
+  }
+}
+
+// The load of every output port [router][port] when every source injects one flit per cycle.
+std::vector<std::vector<double>> channel_loads(const noc::Topology& topo, const Traffic& traffic) {
   std::vector<std::vector<double>> load(topo.routers());
   for (std::uint32_t r = 0; r < topo.routers(); ++r) load[r].assign(topo.ports(r), 0.0);
   for (std::uint32_t src : traffic.sources()) {
     traffic.destinations(src, [&](std::uint32_t dst, double w) {
-      std::uint32_t r = topo.node_router(src);
-      for (;;) {
-        const std::uint32_t q = topo.route(r, dst);
-        load[r][q] += w;
-        const noc::PortEnd& e = topo.out(r, q);
-        if (e.router < 0) break;
-        r = static_cast<std::uint32_t>(e.router);
-      }
+      for_each_port(topo, src, dst, [&](std::uint32_t r, std::uint32_t q) { load[r][q] += w; });
     });
   }
+  return load;
+}
+
+// 1 / the largest load any channel carries when every source injects one flit per cycle.
+double ideal_throughput(const std::vector<std::vector<double>>& load) {
   double worst = 1.0;  // an injection channel carries its node's whole rate
   for (const auto& ports : load)
     for (double l : ports) worst = std::max(worst, l);
@@ -161,6 +172,68 @@ void check_work(const NoctestOptions& o, std::size_t sources) {
                     " flits offered, more than the " + std::to_string(kMaxNoctestFlits) +
                     " a run may simulate; lower --rate, --cycles, --warmup or --mesh");
   }
+}
+
+// The pattern's bottleneck channels (those whose load sets the ideal bound: the output ports,
+// and the sources' injection channels when they bind) and, over the measurement window, the
+// flits of the packets created through each and of those delivered through each.
+class Bottlenecks {
+ public:
+  Bottlenecks(const noc::Topology& topo, const Traffic& traffic,
+              const std::vector<std::vector<double>>& load)
+      : m_topo(topo), m_index(topo.routers()), m_source_index(topo.nodes(), -1) {
+    double worst = 1.0;
+    for (const auto& ports : load)
+      for (double l : ports) worst = std::max(worst, l);
+    auto binds = [&](double l) { return l >= worst * (1 - 1e-9); };
+    for (std::uint32_t r = 0; r < topo.routers(); ++r) {
+      m_index[r].assign(topo.ports(r), -1);
+      for (std::uint32_t q = 0; q < topo.ports(r); ++q)
+        if (binds(load[r][q])) m_index[r][q] = m_channels++;
+    }
+    if (binds(1.0))
+      for (std::uint32_t n : traffic.sources()) m_source_index[n] = m_channels++;
+    m_created.assign(m_channels, 0);
+    m_delivered.assign(m_channels, 0);
+  }
+  void created(std::uint32_t src, std::uint32_t dst, std::uint32_t flits) {
+    add(m_created, src, dst, flits);
+  }
+  void delivered(std::uint32_t src, std::uint32_t dst, std::uint32_t flits) {
+    add(m_delivered, src, dst, flits);
+  }
+  // The smallest delivered / created over the channels that had traffic (1 if none had).
+  double delivered_fraction() const {
+    double f = 1.0;
+    for (std::int32_t c = 0; c < m_channels; ++c)
+      if (m_created[c] > 0) f = std::min(f, double(m_delivered[c]) / double(m_created[c]));
+    return f;
+  }
+
+ private:
+  void add(std::vector<std::uint64_t>& to, std::uint32_t src, std::uint32_t dst,
+           std::uint32_t flits) {
+    if (m_source_index[src] >= 0) to[m_source_index[src]] += flits;
+    for_each_port(m_topo, src, dst, [&](std::uint32_t r, std::uint32_t q) {
+      if (m_index[r][q] >= 0) to[m_index[r][q]] += flits;
+    });
+  }
+
+  const noc::Topology& m_topo;
+  std::vector<std::vector<std::int32_t>> m_index;  // [router][port]: channel, or -1
+  std::vector<std::int32_t> m_source_index;        // [node]: its injection channel, or -1
+  std::int32_t m_channels = 0;
+  std::vector<std::uint64_t> m_created, m_delivered;
+};
+
+// The flits each router-to-router link has carried so far, in the network's link order.
+std::vector<std::uint64_t> link_flits(const noc::Network& net) {
+  const noc::Topology& topo = net.topology();
+  std::vector<std::uint64_t> flits;
+  for (std::uint32_t r = 0; r < topo.routers(); ++r)
+    for (std::uint32_t q = 0; q < topo.ports(r); ++q)
+      if (topo.out(r, q).router >= 0) flits.push_back(net.port_flits(r, q));
+  return flits;
 }
 
 noc::NocParams parse_noc(const config::Json& arch, const std::vector<std::string>& overrides,
@@ -209,31 +282,39 @@ NoctestResult run_noctest(const config::Json& arch, const std::vector<std::strin
   std::priority_queue<Arrival, std::vector<Arrival>, std::greater<>> arrivals;
   for (std::uint32_t n : traffic.sources()) arrivals.push({gap(rng), n});
 
+  const std::vector<std::vector<double>> load = channel_loads(net.topology(), traffic);
+  Bottlenecks bottlenecks(net.topology(), traffic, load);
   std::vector<noc::Delivery> done;
   std::vector<std::uint64_t> latencies;
   double zero_load_sum = 0;
   std::uint64_t measured_sent = 0;
   auto collect = [&] {
     for (const noc::Delivery& d : done) {
+      if (d.delivered_cycle >= window_begin && d.delivered_cycle < window_end) {
+        bottlenecks.delivered(d.src, d.dst, d.flits);
+      }
       if (d.tag == 0) continue;
       latencies.push_back(d.latency_cycles());
       zero_load_sum += double(d.zero_load_cycles);
     }
     done.clear();
   };
-  // Flits delivered by the start and by the end of the window: the network is advanced
-  // through cycle c - 1 exactly, then its counter read.
+  // Flits delivered, and carried by each link, by the start and by the end of the window: the
+  // network is advanced through cycle c - 1 exactly, then its counters read.
   std::uint64_t delivered_at_begin = 0, delivered_at_end = 0;
+  std::vector<std::uint64_t> links_at_begin = link_flits(net), links_at_end = links_at_begin;
   bool begun = window_begin == 0, ended = false;
   auto snapshot = [&](std::uint64_t t) {
     if (!begun && t >= window_begin) {
       net.advance(window_begin - 1, done);
       delivered_at_begin = root.counter_value("noc.flits_delivered");
+      links_at_begin = link_flits(net);
       begun = true;
     }
     if (!ended && t >= window_end) {
       net.advance(window_end - 1, done);
       delivered_at_end = root.counter_value("noc.flits_delivered");
+      links_at_end = link_flits(net);
       ended = true;
     }
     collect();
@@ -249,7 +330,9 @@ NoctestResult run_noctest(const config::Json& arch, const std::vector<std::strin
     arrivals.pop();
     const bool measured = t >= window_begin && t < window_end;
     measured_sent += measured;
-    net.send(n, traffic.draw(n, rng), flits, t, measured ? 1 : 0);
+    const std::uint32_t dst = traffic.draw(n, rng);
+    if (measured) bottlenecks.created(n, dst, flits);
+    net.send(n, dst, flits, t, measured ? 1 : 0);
     arrivals.push({t + 1 + gap(rng), n});
     now = t;
   }
@@ -266,9 +349,17 @@ NoctestResult run_noctest(const config::Json& arch, const std::vector<std::strin
   r.offered_flits_per_node_cycle = o.rate;
   r.accepted_flits_per_node_cycle =
       double(accepted_flits) / (double(r.injecting_nodes) * double(o.measure_cycles));
-  r.ideal_throughput_flits_per_node_cycle = ideal_throughput(net.topology(), traffic);
+  r.offered_flits_in_window = measured_sent * flits;
+  r.ideal_throughput_flits_per_node_cycle = ideal_throughput(load);
+  r.pattern_throughput_flits_per_node_cycle =
+      double(r.offered_flits_in_window) / (double(r.injecting_nodes) * double(o.measure_cycles)) *
+      bottlenecks.delivered_fraction();
   r.packets_measured = latencies.size();
-  r.saturated = latencies.size() < measured_sent;
+  const double slack = NoctestResult::kSaturationShortfall * double(r.offered_flits_in_window) +
+                       double(r.injecting_nodes) * flits;
+  // With no drain, the window's last packets are always still in flight.
+  r.saturated = (o.drain_cycles > 0 && latencies.size() < measured_sent) ||
+                double(accepted_flits) + slack < double(r.offered_flits_in_window);
   if (!latencies.empty()) {
     double sum = 0;
     for (std::uint64_t l : latencies) sum += double(l);
@@ -282,9 +373,11 @@ NoctestResult run_noctest(const config::Json& arch, const std::vector<std::strin
     r.p99_latency_cycles = latencies[rank - 1];
   }
   r.cycles = net.cycles();
-  const auto* util = dynamic_cast<const stats::Formula*>(root.find("noc.max_link_utilisation"));
-  LLMSIM_CHECK(util != nullptr, "noctest: no max_link_utilisation stat");
-  r.max_link_utilisation = util->value();
+  for (std::size_t l = 0; l < links_at_end.size(); ++l) {
+    r.max_link_utilisation =
+        std::max(r.max_link_utilisation,
+                 double(links_at_end[l] - links_at_begin[l]) / double(o.measure_cycles));
+  }
   const std::uint64_t delivered = root.counter_value("noc.flits_delivered");
   r.energy_pj_per_flit = delivered ? net.dynamic_energy_pj() / double(delivered) : 0;
   r.stats = root.values_json();
@@ -327,6 +420,8 @@ config::Json NoctestResult::to_json() const {
           {"offered_flits_per_node_cycle", offered_flits_per_node_cycle},
           {"accepted_flits_per_node_cycle", accepted_flits_per_node_cycle},
           {"ideal_throughput_flits_per_node_cycle", ideal_throughput_flits_per_node_cycle},
+          {"pattern_throughput_flits_per_node_cycle", pattern_throughput_flits_per_node_cycle},
+          {"offered_flits_in_window", offered_flits_in_window},
           {"avg_latency_cycles", avg_latency_cycles},
           {"p99_latency_cycles", p99_latency_cycles},
           {"avg_zero_load_latency_cycles", avg_zero_load_latency_cycles},
@@ -347,10 +442,12 @@ void print_noctest(std::ostream& os, const NoctestResult& r) {
      << "  accepted              " << f(r.accepted_flits_per_node_cycle, 4)
      << " flits/node/cycle  (ideal bound " << f(r.ideal_throughput_flits_per_node_cycle, 4) << ")"
      << (r.saturated ? "  SATURATED" : "") << "\n"
+     << "  pattern throughput    " << f(r.pattern_throughput_flits_per_node_cycle, 4)
+     << " flits/node/cycle\n"
      << "  latency avg / p99     " << f(r.avg_latency_cycles, 2) << " / " << r.p99_latency_cycles
      << " cycles  (zero-load " << f(r.avg_zero_load_latency_cycles, 2) << " + contention "
      << f(r.avg_contention_latency_cycles, 2) << ")\n"
-     << "  busiest link          " << f(100 * r.max_link_utilisation, 1) << " %\n"
+     << "  busiest link          " << f(100 * r.max_link_utilisation, 1) << " % of the window\n"
      << "  energy                " << f(r.energy_pj_per_flit, 2) << " pJ/flit\n"
      << "  simulated             " << r.cycles << " cycles, " << r.packets_measured
      << " measured packets; wall " << f(r.wall_seconds * 1e3, 1) << " ms\n";
