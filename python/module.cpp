@@ -59,7 +59,7 @@ std::string dumps(const py::handle& obj) {
 }
 
 Json to_json(const py::handle& obj) {
-  return Json::parse(dumps(obj));
+  return llmsim::config::parse_json(dumps(obj), "<dict>", /*comments=*/false);
 }
 
 py::object to_python(const Json& doc) {

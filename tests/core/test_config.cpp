@@ -184,9 +184,20 @@ TEST_CASE("uint accepts only non-negative integers", "[config]") {
     Doc d(text);
     REQUIRE_THROWS_MATCHES(d.reader.uint("skew"), ConfigError, Message(message));
   }
-  // Beyond 32 bits.
-  Doc big(R"({"skew": 10000000000})");
-  REQUIRE(big.reader.uint("skew") == 10'000'000'000ULL);
+  // Bounded: by kMaxInteger = 2^32 by default, or by the caller's bound.
+  Doc top(R"({"skew": 4294967296})");
+  REQUIRE(top.reader.uint("skew") == 4294967296ULL);
+  Doc big(R"({"skew": 4294967297})");
+  REQUIRE_THROWS_MATCHES(big.reader.uint("skew"), ConfigError,
+                         Message("core.systolic.skew: must be in [0, 4294967296], got 4294967297"));
+  Doc huge(R"({"skew": 18446744073709551615})");
+  REQUIRE_THROWS_MATCHES(
+      huge.reader.uint("skew", std::nullopt, 100), ConfigError,
+      Message("core.systolic.skew: must be in [0, 100], got 18446744073709551615"));
+  Doc count(R"({"rows": 18446744073709551615})");
+  REQUIRE_THROWS_MATCHES(
+      count.reader.count("rows"), ConfigError,
+      Message("core.systolic.rows: must be in [1, 4294967296], got 18446744073709551615"));
 }
 
 TEST_CASE("power_of_two rejects other positive integers", "[config]") {
@@ -438,11 +449,13 @@ TEST_CASE("load_json_file errors name the file", "[config]") {
   REQUIRE_THROWS_MATCHES(load_json_file(missing), ConfigError,
                          Message(missing + ": cannot open file"));
   const TempFile bad("bad", "{\"core\": {\"clock_mhz\": 1000,}\n");
-  REQUIRE_THROWS_MATCHES(load_json_file(bad.path()), ConfigError,
-                         Message(bad.path() + ": not valid JSON"));
+  REQUIRE_THROWS_MATCHES(
+      load_json_file(bad.path()), ConfigError,
+      Message(bad.path() + ": not valid JSON at line 1, column 29: syntax error while "
+                           "parsing object key - unexpected '}'; expected string literal"));
   const TempFile empty("empty", "");
-  REQUIRE_THROWS_MATCHES(load_json_file(empty.path()), ConfigError,
-                         Message(empty.path() + ": not valid JSON"));
+  REQUIRE_THROWS_WITH(load_json_file(empty.path()),
+                      StartsWith(empty.path() + ": not valid JSON at line 1, column 1: "));
 }
 
 }  // namespace llmsim::config
