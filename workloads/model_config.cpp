@@ -230,13 +230,14 @@ ModelConfig load_model(const std::string& name_or_path) {
         fs::path(LLMSIM_DATA_DIR) / "workloads" / "models" / (name_or_path + ".json");
     if (!fs::exists(bundled)) {
       throw WorkloadError(
-          "--model " + name_or_path +
+          "--model " + config::printable(name_or_path) +
           ": no such file and no bundled model of that name; bundled: " + join(bundled_models()));
     }
     p = bundled;
   }
   std::string name = p.stem().string();
   if (name == "config") name = p.parent_path().filename().string();  // .../gpt2/config.json
+  name = config::printable(name);  // for reports (UTF-8); a path may hold any bytes
   try {
     return parse_model_config(config::load_json_file(p.string()), name);
   } catch (const ConfigError& e) {

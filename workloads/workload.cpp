@@ -321,13 +321,14 @@ Workload load_workload(const std::string& name_or_path) {
     if (!fs::exists(bundled)) {
       std::string names;
       for (const auto& n : bundled_workloads()) names += (names.empty() ? "" : ", ") + n;
-      throw WorkloadError("--workload " + name_or_path +
+      throw WorkloadError("--workload " + config::printable(name_or_path) +
                           ": no such file and no bundled workload of that name; bundled: " + names);
     }
     p = bundled;
   }
   try {
-    return parse_workload(config::load_json_file(p.string()), p.stem().string());
+    // The name goes into reports (UTF-8); a path may hold any bytes.
+    return parse_workload(config::load_json_file(p.string()), config::printable(p.stem().string()));
   } catch (const ConfigError& e) {
     throw WorkloadError(e.what());
   }

@@ -156,8 +156,8 @@ double Reader::clock_mhz(const std::string& key, std::optional<double> def) {
   const double f = positive(key, def);
   if (f < kMinClockMhz || f > kMaxClockMhz) {
     std::ostringstream range;
-    range << "must be a clock in [" << kMinClockMhz << ", " << kMaxClockMhz << "] MHz, got ";
-    fail(key, range.str() + short_dump(f));
+    range << "must be a clock in [" << kMinClockMhz << ", " << kMaxClockMhz << "] MHz, got " << f;
+    fail(key, range.str());
   }
   return f;
 }

@@ -194,6 +194,8 @@ Json parse_json(const std::string& text, const std::string& source, bool comment
     return Json::parse(text, nullptr, /*allow_exceptions=*/true, comments);
   } catch (const Json::parse_error& e) {
     throw ConfigError(where + ": not valid JSON " + printable(syntax_message(e.what())));
+  } catch (const Json::exception& e) {  // out_of_range 406: a number past a double's range
+    throw ConfigError(where + ": not valid JSON: " + printable(e.what()));
   }
 }
 

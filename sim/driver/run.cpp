@@ -211,8 +211,9 @@ RunResult run(const RunSpec& spec) {
   b.chip->finish();
 
   RunResult r;
-  r.arch_name = spec.arch_name;
-  r.workload_name = spec.workload.name;
+  // Names from file paths may hold any bytes; stats.json is UTF-8.
+  r.arch_name = config::printable(spec.arch_name);
+  r.workload_name = config::printable(spec.workload.name);
   r.dram_footprint_bytes = lowered.dram_footprint_bytes;
   r.resolved_config = b.resolved;
   const ClockDomain& clk = b.chip->core(0).clock();
