@@ -56,8 +56,8 @@ void scan(const std::string& t, bool comments, Open open, Close close, Comma com
   }
 }
 
-// The open objects and arrays of the document nlohmann is building, for key paths and
-// duplicate keys. Small objects keep their keys in a list, large ones in a hash set.
+// An open object or array of the text being scanned, for key paths and duplicate keys. Small
+// objects keep their keys in a list, large ones in a hash set.
 struct Frame {
   bool object = false;
   std::string key;        // object: the last key read
