@@ -534,7 +534,7 @@ TEST_CASE("is_utf8 and printable", "[config]") {
   CHECK(short_dump(Json(std::string("x\xffy"))) == "\"x\xef\xbf\xbdy\"");
 }
 
-TEST_CASE("--set values are read as every JSON input", "[config]") {
+TEST_CASE("Override values (--set) are read as every JSON input", "[config]") {
   Json doc = Json::object();
   REQUIRE_THROWS_MATCHES(
       apply_override(doc, "core.x=" + std::string(65, '[') + std::string(65, ']')), ConfigError,
