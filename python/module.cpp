@@ -66,8 +66,8 @@ std::string dumps(const py::handle& obj) {
       .cast<std::string>();
 }
 
-// A dict argument as JSON; json.dumps's complaint (NaN, an object it cannot convert) as a
-// ValueError / TypeError naming `key`.
+// A dict argument as JSON (through the same bounded reader as files); json.dumps's complaint
+// (NaN, an object it cannot convert) as a ValueError / TypeError naming `key`.
 Json to_json(const py::handle& obj, const std::string& key) {
   std::string text;
   try {
@@ -77,7 +77,7 @@ Json to_json(const py::handle& obj, const std::string& key) {
     if (e.matches(PyExc_TypeError)) throw py::type_error(key + ": " + why);
     throw py::value_error(key + ": " + why);
   }
-  return Json::parse(text);
+  return llmsim::config::parse_json(text, key, /*comments=*/false);
 }
 
 py::object to_python(const Json& doc) {

@@ -54,18 +54,25 @@ const Json* HfReader::find(std::initializer_list<const char*> names) {
 }
 
 std::uint64_t HfReader::count(std::initializer_list<const char*> names,
-                              std::optional<std::uint64_t> def, bool allow_zero) {
+                              std::optional<std::uint64_t> def, bool allow_zero,
+                              std::uint64_t max) {
   const Json* v = find(names);
   const char* key = *names.begin();
   if (!v) {
     if (!def) missing(key, allow_zero ? "a non-negative integer" : "a positive integer");
     return *def;
   }
-  if (!v->is_number_integer() || v->get<std::int64_t>() < (allow_zero ? 0 : 1)) {
+  if (!v->is_number_integer() ||
+      (!v->is_number_unsigned() && v->get<std::int64_t>() < (allow_zero ? 0 : 1))) {
     fail(key, std::string("must be a ") + (allow_zero ? "non-negative" : "positive") +
                   " integer, got " + config::short_dump(*v));
   }
-  return v->get<std::uint64_t>();
+  const auto x = v->get<std::uint64_t>();
+  if (x > max) {
+    fail(key, "must be in [" + std::string(allow_zero ? "0" : "1") + ", " + std::to_string(max) +
+                  "], got " + std::to_string(x));
+  }
+  return x;
 }
 
 bool HfReader::boolean(std::initializer_list<const char*> names, bool def) {

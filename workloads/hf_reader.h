@@ -24,8 +24,10 @@ class HfReader {
 
   // The value under the first present, non-null name; nullptr if none.
   const config::Json* find(std::initializer_list<const char*> names);
+  // An integer in [1, max] ([0, max] with allow_zero).
   std::uint64_t count(std::initializer_list<const char*> names,
-                      std::optional<std::uint64_t> def = std::nullopt, bool allow_zero = false);
+                      std::optional<std::uint64_t> def = std::nullopt, bool allow_zero = false,
+                      std::uint64_t max = std::uint64_t(1) << 32);
   bool boolean(std::initializer_list<const char*> names, bool def);
   std::string string(std::initializer_list<const char*> names, std::optional<std::string> def);
 

@@ -44,6 +44,10 @@ class Lowerer {
   Lowered run();
 
  private:
+  // Before any instruction: each matmul's dtype and tiling, and an estimate of the
+  // instructions and of the DRAM the weights, inputs and caches take, against the limits.
+  void plan_sizes();
+
   // An op's output in DRAM: rows x cols dense (a kv_write: the cache, batch*heads*L x d).
   struct Region {
     std::uint64_t addr = 0, rows = 0, cols = 0;
@@ -86,7 +90,17 @@ class Lowerer {
   OpPlan& plan() { return m_out.plans[std::size_t(m_op)]; }
   isa::CoreProgram& core(std::uint64_t c) { return m_out.program.cores[c]; }
   isa::InstructionQueue& q(std::uint64_t c, isa::QueueKind k) { return core(c).queue(k); }
-  void push(std::uint64_t c, isa::QueueKind k, isa::Body b) { q(c, k).push_back(inst(b, m_op)); }
+  void push(std::uint64_t c, isa::QueueKind k, isa::Body b) { add(c, k, inst(std::move(b), m_op)); }
+  // Every instruction goes through here: counted against the instruction limit.
+  void add(std::uint64_t c, isa::QueueKind k, isa::Instruction i) {
+    if (++m_instructions > m_max_instructions) {
+      fail("the lowering passes the limit of " + std::to_string(m_max_instructions) +
+           " ISA instructions" + kRaiseLimit);
+    }
+    q(c, k).push_back(std::move(i));
+  }
+  static constexpr const char* kRaiseLimit =
+      " (about 190 bytes of memory each; LLMSIM_MAX_INSTRUCTIONS=N raises it)";
 
   // The next double-buffer slot of core c (its scratchpad address).
   std::uint64_t next_ab_slot(std::uint64_t c) {
@@ -165,13 +179,14 @@ class Lowerer {
   std::vector<Region> m_regions;
   std::vector<std::uint32_t> m_dep_sem;
   std::vector<int> m_last_producer;
-  std::vector<int> m_last_use;    // per op: the last op reading its output, or -1
-  std::vector<int> m_readers;     // per op: how many ops read its output
+  std::vector<int> m_last_use;  // per op: the last op reading its output, or -1
+  std::vector<int> m_readers;   // per op: how many ops read its output
   DramBuffers m_dram;
   std::vector<std::uint32_t> m_ab_slot, m_acc_slot_index;
   std::vector<std::uint32_t> m_a_region;  // per core: the A region its next row block takes
   std::uint32_t m_next_barrier = 0;
   int m_op = 0;
+  std::uint64_t m_instructions = 0, m_max_instructions = 0;
 };
 
 }  // namespace llmsim::workloads::detail

@@ -1,10 +1,12 @@
 #include "workloads/lowering.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "sim/core/error.h"
 #include "sim/core/units.h"
+#include "workloads/limits.h"
 #include "workloads/lowerer.h"
 
 namespace llmsim::workloads {
@@ -35,8 +37,10 @@ namespace detail {
 Lowered Lowerer::run() {
   LLMSIM_CHECK(m_t.num_cores >= 1 && m_t.gemm_cycles, "incomplete lowering target");
   const std::size_t n = m_w.ops.size();
-  m_out.program.cores.resize(m_t.num_cores);
+  m_max_instructions = m_o.max_instructions.value_or(max_instructions_from_env());
   m_out.plans.resize(n);
+  plan_sizes();
+  m_out.program.cores.resize(m_t.num_cores);
   m_regions.resize(n);
   m_ab_slot.assign(m_t.num_cores, 0);
   m_acc_slot_index.assign(m_t.num_cores, 0);
@@ -49,6 +53,7 @@ Lowered Lowerer::run() {
   m_last_use.assign(n, -1);
   m_readers.assign(n, 0);
   std::uint32_t next_sem = kFirstDep;
+  std::vector<std::vector<std::size_t>> released(n);  // per op: the ops it is last producer of
   for (std::size_t i = 0; i < n; ++i) {
     for (const Operand& x : m_w.ops[i].operands()) {
       if (!x.is_op()) continue;
@@ -56,7 +61,10 @@ Lowered Lowerer::run() {
       if (m_last_use[std::size_t(x.op)] != int(i)) ++m_readers[std::size_t(x.op)];
       m_last_use[std::size_t(x.op)] = int(i);
     }
-    if (m_last_producer[i] >= 0) m_dep_sem[i] = next_sem++;
+    if (m_last_producer[i] >= 0) {
+      m_dep_sem[i] = next_sem++;
+      released[std::size_t(m_last_producer[i])].push_back(i);
+    }
   }
   for (auto& core : m_out.program.cores) {
     core.semaphore_init.assign(next_sem, 0);
@@ -72,18 +80,18 @@ Lowered Lowerer::run() {
     if (m_out.plans[i].fused_into < 0) {
       if (m_last_producer[i] >= 0) {
         const std::uint32_t barrier = m_next_barrier++;
-        for (auto& core : m_out.program.cores) {
-          core.queue(isa::QueueKind::load).push_back(inst(isa::SemWait{m_dep_sem[i]}, m_op));
-          core.queue(isa::QueueKind::load).push_back(inst(isa::Barrier{barrier}, m_op));
+        for (std::uint64_t c = 0; c < m_t.num_cores; ++c) {
+          push(c, isa::QueueKind::load, isa::SemWait{m_dep_sem[i]});
+          push(c, isa::QueueKind::load, isa::Barrier{barrier});
         }
       }
       std::visit([this](const auto& body) { lower(body); }, m_w.ops[i].body());
     }
     retire_inputs(i);
-    for (std::size_t j = i + 1; j < n; ++j) {
-      if (m_last_producer[j] != int(i) || m_out.plans[j].fused_into >= 0) continue;
-      for (auto& core : m_out.program.cores) {
-        core.queue(isa::QueueKind::store).push_back(inst(isa::SemSignal{m_dep_sem[j]}, -1));
+    for (const std::size_t j : released[i]) {
+      if (m_out.plans[j].fused_into >= 0) continue;
+      for (std::uint64_t c = 0; c < m_t.num_cores; ++c) {
+        add(c, isa::QueueKind::store, inst(isa::SemSignal{m_dep_sem[j]}, -1));
       }
     }
   }
@@ -94,7 +102,79 @@ Lowered Lowerer::run() {
         r.rows * r.cols * isa::size_bytes(m_w.ops[n - 1].dtype());
   }
   m_out.dram_footprint_bytes = m_dram.footprint();
+  const std::uint64_t capacity = m_t.dram_capacity_bytes.value_or(kMaxDramBytes);
+  if (m_out.dram_footprint_bytes > capacity) {
+    throw WorkloadError("workload '" + m_w.name + "' needs " +
+                        std::to_string(m_out.dram_footprint_bytes) +
+                        " bytes of DRAM (weights, inputs and the live activations), more than "
+                        "the memory's " +
+                        std::to_string(capacity));
+  }
   return std::move(m_out);
+}
+
+void Lowerer::plan_sizes() {
+  const double slot = double(std::max<std::uint64_t>(m_spad_slot, 1));
+  // Rows of `row_bytes` a slot holds (at least 1: a row too wide fails in the lowering).
+  const auto fit = [&](double row_bytes) { return std::max(1.0, std::floor(slot / row_bytes)); };
+  double total = 0, fixed_bytes = 0, most = 0;
+  int most_op = 0;
+  for (std::size_t i = 0; i < m_w.ops.size(); ++i) {
+    m_op = int(i);
+    const Op& o = m_w.ops[i];
+    const double e = double(isa::size_bytes(o.dtype()));
+    double n = 0;  // instructions, a slight underestimate (one DMA block per load)
+    if (const auto* mm = o.get_if<MatmulOp>()) {
+      if (std::find(m_t.dtypes.begin(), m_t.dtypes.end(), mm->dtype) == m_t.dtypes.end()) {
+        fail(std::string("dtype ") + isa::to_string(mm->dtype) +
+             " is not supported by the systolic array (core.systolic.dtypes)");
+      }
+      const Tiling tl = m_o.automatic ? choose_tiling(m_t, *mm) : fixed_tiling(m_t, *mm);
+      m_out.plans[i].tiling = tl;
+      const double out_tiles = double(mm->batch) * std::ceil(double(mm->m) / double(tl.mt)) *
+                               std::ceil(double(mm->n) / double(tl.nt));
+      // Per k piece: wait, A, B, signal | wait, GEMM, signal; per output tile: wait, store,
+      // signal and the accumulator's wait and signal.
+      n = 6 * out_tiles * std::ceil(double(mm->k) / double(tl.kt)) + 5 * out_tiles;
+      const double b_rows = mm->transpose_b ? double(mm->n) : double(mm->k);
+      const double b_cols = mm->transpose_b ? double(mm->k) : double(mm->n);
+      if (!mm->a.is_op()) fixed_bytes += double(mm->batch) * double(mm->m) * double(mm->k) * e;
+      if (!mm->b.is_op()) fixed_bytes += double(mm->batch) * b_rows * b_cols * e;
+    } else if (const auto* v = o.get_if<VectorOp>()) {
+      const double rows = double(v->rows), cols = double(v->cols);
+      n = 8 * std::ceil(rows / fit(cols * e));
+      for (const Operand& x : v->inputs) fixed_bytes += x.is_op() ? 0 : rows * cols * e;
+      if (v->kind == VectorKind::rope) fixed_bytes += rows * cols * e;
+    } else if (const auto* em = o.get_if<EmbeddingOp>()) {
+      const double tokens = double(em->tokens), hidden = double(em->hidden);
+      n = tokens + 6 * std::ceil(tokens / fit(hidden * e));
+      fixed_bytes += double(em->vocab) * hidden * e;
+    } else if (const auto* kv = o.get_if<KvWriteOp>()) {
+      const double row = double(kv->heads) * double(kv->head_dim) * e;
+      const double pieces = double(kv->batch) * std::ceil(double(kv->tokens) / fit(row));
+      n = pieces * (6 + double(kv->heads));
+      fixed_bytes += double(kv->batch) * (double(kv->kv_len) + double(kv->tokens)) * row;
+      if (!kv->input.is_op()) fixed_bytes += double(kv->batch) * double(kv->tokens) * row;
+    }
+    total += n;
+    if (n > most) most = n, most_op = int(i);
+  }
+  m_op = most_op;
+  if (total > double(m_max_instructions)) {
+    fail("the workload would lower to about " +
+         std::to_string(std::uint64_t(std::min(total, 1e19))) + " ISA instructions (" +
+         std::to_string(std::uint64_t(std::min(most, 1e19))) +
+         " of them for this op), more than the limit of " + std::to_string(m_max_instructions) +
+         kRaiseLimit);
+  }
+  const std::uint64_t capacity = m_t.dram_capacity_bytes.value_or(kMaxDramBytes);
+  if (fixed_bytes > double(capacity)) {
+    throw WorkloadError("workload '" + m_w.name + "' needs at least " +
+                        std::to_string(std::uint64_t(std::min(fixed_bytes, 1e19))) +
+                        " bytes of DRAM for its weights, inputs and KV caches, more than the "
+                        "memory's " +
+                        std::to_string(capacity));
+  }
 }
 
 // --------------------------------------------------- row pieces (vector, embedding, kv_write)

@@ -72,6 +72,9 @@ struct MappingOptions {
   // By default tiled with `auto` and row major with `fixed`.
   std::optional<bool> tiled_weights;
   bool tiles_weights() const { return tiled_weights.value_or(automatic); }
+  // The most ISA instructions the lowering may emit (workloads/limits.h); none:
+  // $LLMSIM_MAX_INSTRUCTIONS, else kDefaultMaxInstructions.
+  std::optional<std::uint64_t> max_instructions;
 };
 
 // How one op was mapped, for reports.
@@ -99,7 +102,11 @@ struct Lowered {
 };
 
 // Throws WorkloadError naming the op for what the target cannot run (a dtype the array lacks,
-// a row that does not fit the scratchpad).
+// a row that does not fit the scratchpad), and naming the limit for a workload too large
+// (workloads/limits.h): before lowering, when the instructions estimated from the sizes
+// exceed the instruction limit or the weights, inputs and caches alone exceed the memory's
+// capacity; while lowering, at the instruction that would pass the limit; after, when the
+// DRAM footprint exceeds the capacity.
 Lowered lower(const Workload& w, const Target& t, const MappingOptions& options = {});
 
 }  // namespace llmsim::workloads

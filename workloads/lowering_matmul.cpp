@@ -51,14 +51,9 @@ Lowerer::Epilogue Lowerer::epilogue_chain(const MatmulOp& op, const Tiling& tl) 
 
 // ---------------------------------------------------------------- matmul
 void Lowerer::lower(const MatmulOp& op) {
-  if (std::find(m_t.dtypes.begin(), m_t.dtypes.end(), op.dtype) == m_t.dtypes.end()) {
-    fail(std::string("dtype ") + isa::to_string(op.dtype) +
-         " is not supported by the systolic array (core.systolic.dtypes)");
-  }
   const std::uint64_t e = isa::size_bytes(op.dtype), acc_e = isa::accumulator_bytes(op.dtype);
   OpPlan& p = plan();
-  p.tiling = m_o.automatic ? choose_tiling(m_t, op) : fixed_tiling(m_t, op);
-  const Tiling& tl = p.tiling;
+  const Tiling& tl = p.tiling;  // chosen by plan_sizes
   const std::uint64_t tm = ceil_div(op.m, tl.mt), tn = ceil_div(op.n, tl.nt),
                       tk = ceil_div(op.k, tl.kt);
 
@@ -241,9 +236,8 @@ void Lowerer::lower(const MatmulOp& op) {
           if (holds_residual) {
             r_sram = b_sram + ks * ns * e + (op.bias && ki == 0 ? ns * acc_e : 0);
             for_blocks(residual, bi * op.m + m0, ms, n0, ns, e, r_sram, [&](const isa::Block& b) {
-              q(ci, isa::QueueKind::load)
-                  .push_back(
-                      inst(isa::DmaLoad{b, isa::Sram::scratchpad, std::uint32_t(e)}, ep.add));
+              add(ci, isa::QueueKind::load,
+                  inst(isa::DmaLoad{b, isa::Sram::scratchpad, std::uint32_t(e)}, ep.add));
             });
           }
           push(ci, isa::QueueKind::load, isa::SemSignal{kAbFull});
@@ -267,7 +261,7 @@ void Lowerer::lower(const MatmulOp& op) {
             vi.src2 = {isa::Sram::scratchpad, r_sram, std::uint32_t(e)};
             vi.src2_rows = ms;
           }
-          q(ci, isa::QueueKind::store).push_back(inst(vi, f));
+          add(ci, isa::QueueKind::store, inst(vi, f));
           ++m_out.plans[std::size_t(f)].pieces;
         }
         if (ep.add >= 0) push(ci, isa::QueueKind::store, isa::SemSignal{kAbFree});

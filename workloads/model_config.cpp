@@ -91,7 +91,8 @@ void read_activation(HfReader& r, ModelConfig& c, std::initializer_list<const ch
 // head_dim is read for llama only (BERT and GPT-2 split hidden_size over the heads).
 void read_heads(HfReader& r, ModelConfig& c) {
   const bool own_head_dim = c.family == ModelFamily::llama && r.find({"head_dim"});
-  c.head_dim = own_head_dim ? r.count({"head_dim"}) : c.hidden_size / c.num_attention_heads;
+  c.head_dim = own_head_dim ? r.count({"head_dim"}, std::nullopt, false, kMaxHeadDim)
+                            : c.hidden_size / c.num_attention_heads;
   if (!own_head_dim && c.hidden_size % c.num_attention_heads != 0) {
     r.fail("num_attention_heads", "must divide hidden_size (" + std::to_string(c.hidden_size) +
                                       "), got " + std::to_string(c.num_attention_heads));
@@ -104,12 +105,12 @@ void read_heads(HfReader& r, ModelConfig& c) {
 }
 
 void read_bert(HfReader& r, ModelConfig& c) {
-  c.hidden_size = r.count({"hidden_size"});
-  c.num_attention_heads = r.count({"num_attention_heads"});
+  c.hidden_size = r.count({"hidden_size"}, std::nullopt, false, kMaxHidden);
+  c.num_attention_heads = r.count({"num_attention_heads"}, std::nullopt, false, kMaxHeads);
   c.num_key_value_heads = c.num_attention_heads;
-  c.num_hidden_layers = r.count({"num_hidden_layers"});
-  c.intermediate_size = r.count({"intermediate_size"});
-  c.vocab_size = r.count({"vocab_size"});
+  c.num_hidden_layers = r.count({"num_hidden_layers"}, std::nullopt, false, kMaxLayers);
+  c.intermediate_size = r.count({"intermediate_size"}, std::nullopt, false, kMaxIntermediate);
+  c.vocab_size = r.count({"vocab_size"}, std::nullopt, false, kMaxVocab);
   read_activation(r, c, {"hidden_act"}, "gelu");
   const std::string pos = r.string({"position_embedding_type"}, "absolute");
   if (pos != "absolute" && pos != "none") {
@@ -118,8 +119,11 @@ void read_bert(HfReader& r, ModelConfig& c) {
         "must be \"absolute\" or \"none\" (llmsim: no position embeddings), got \"" + pos + "\"");
   }
   c.learned_positions = pos == "absolute";
-  if (c.learned_positions) c.max_position_embeddings = r.count({"max_position_embeddings"});
-  c.type_vocab_size = r.count({"type_vocab_size"}, std::nullopt, /*allow_zero=*/true);
+  if (c.learned_positions)
+    c.max_position_embeddings =
+        r.count({"max_position_embeddings"}, std::nullopt, false, kMaxPositions);
+  c.type_vocab_size =
+      r.count({"type_vocab_size"}, std::nullopt, /*allow_zero=*/true, kMaxTypeVocab);
   c.embedding_layer_norm = r.boolean({"embedding_layer_norm"}, true);
   if (r.boolean({"is_decoder"}, false)) {
     r.fail("is_decoder", "BERT as a causal decoder is not supported; use gpt2 or llama");
@@ -129,13 +133,16 @@ void read_bert(HfReader& r, ModelConfig& c) {
 }
 
 void read_gpt2(HfReader& r, ModelConfig& c) {
-  c.hidden_size = r.count({"n_embd", "hidden_size"});
-  c.num_attention_heads = r.count({"n_head", "num_attention_heads"});
+  c.hidden_size = r.count({"n_embd", "hidden_size"}, std::nullopt, false, kMaxHidden);
+  c.num_attention_heads =
+      r.count({"n_head", "num_attention_heads"}, std::nullopt, false, kMaxHeads);
   c.num_key_value_heads = c.num_attention_heads;
-  c.num_hidden_layers = r.count({"n_layer", "num_hidden_layers"});
-  c.intermediate_size = r.count({"n_inner", "intermediate_size"}, 4 * c.hidden_size);
-  c.vocab_size = r.count({"vocab_size"});
-  c.max_position_embeddings = r.count({"n_positions", "max_position_embeddings"});
+  c.num_hidden_layers = r.count({"n_layer", "num_hidden_layers"}, std::nullopt, false, kMaxLayers);
+  c.intermediate_size =
+      r.count({"n_inner", "intermediate_size"}, 4 * c.hidden_size, false, kMaxIntermediate);
+  c.vocab_size = r.count({"vocab_size"}, std::nullopt, false, kMaxVocab);
+  c.max_position_embeddings =
+      r.count({"n_positions", "max_position_embeddings"}, std::nullopt, false, kMaxPositions);
   read_activation(r, c, {"activation_function", "hidden_act"}, "gelu_new");
   c.scale_attention = r.boolean({"scale_attn_weights"}, true);
   c.learned_positions = c.pre_norm = c.causal = true;
@@ -144,13 +151,14 @@ void read_gpt2(HfReader& r, ModelConfig& c) {
 }
 
 void read_llama(HfReader& r, ModelConfig& c) {
-  c.hidden_size = r.count({"hidden_size"});
-  c.num_attention_heads = r.count({"num_attention_heads"});
-  c.num_key_value_heads = r.count({"num_key_value_heads"}, c.num_attention_heads);
-  c.num_hidden_layers = r.count({"num_hidden_layers"});
-  c.intermediate_size = r.count({"intermediate_size"});
-  c.vocab_size = r.count({"vocab_size"});
-  c.max_position_embeddings = r.count({"max_position_embeddings"});
+  c.hidden_size = r.count({"hidden_size"}, std::nullopt, false, kMaxHidden);
+  c.num_attention_heads = r.count({"num_attention_heads"}, std::nullopt, false, kMaxHeads);
+  c.num_key_value_heads = r.count({"num_key_value_heads"}, c.num_attention_heads, false, kMaxHeads);
+  c.num_hidden_layers = r.count({"num_hidden_layers"}, std::nullopt, false, kMaxLayers);
+  c.intermediate_size = r.count({"intermediate_size"}, std::nullopt, false, kMaxIntermediate);
+  c.vocab_size = r.count({"vocab_size"}, std::nullopt, false, kMaxVocab);
+  c.max_position_embeddings =
+      r.count({"max_position_embeddings"}, std::nullopt, false, kMaxPositions);
   read_activation(r, c, {"hidden_act"}, "silu");
   c.attention_bias = r.boolean({"attention_bias"}, false);
   c.mlp_bias = r.boolean({"mlp_bias"}, false);
@@ -209,7 +217,7 @@ ModelConfig parse_model_config(const Json& doc, const std::string& name) {
              "must be an object {\"0\": \"LABEL_0\", ...}, got " + config::short_dump(*labels));
     }
     const std::uint64_t from_labels = labels && !labels->empty() ? labels->size() : 2;
-    c.num_labels = r.count({"num_labels"}, from_labels);
+    c.num_labels = r.count({"num_labels"}, from_labels, false, kMaxLabels);
   }
   r.check_near_misses();
   return c;
@@ -222,13 +230,14 @@ ModelConfig load_model(const std::string& name_or_path) {
         fs::path(LLMSIM_DATA_DIR) / "workloads" / "models" / (name_or_path + ".json");
     if (!fs::exists(bundled)) {
       throw WorkloadError(
-          "--model " + name_or_path +
+          "--model " + config::printable(name_or_path) +
           ": no such file and no bundled model of that name; bundled: " + join(bundled_models()));
     }
     p = bundled;
   }
   std::string name = p.stem().string();
   if (name == "config") name = p.parent_path().filename().string();  // .../gpt2/config.json
+  name = config::printable(name);  // for reports (UTF-8); a path may hold any bytes
   try {
     return parse_model_config(config::load_json_file(p.string()), name);
   } catch (const ConfigError& e) {

@@ -18,6 +18,20 @@
 
 namespace llmsim::workloads {
 
+// Upper bounds of the shape keys, far above any public model (Llama 3.1 405B: hidden 16384,
+// 126 layers, 128 heads, intermediate 53248, vocab 128256, 131072 positions), so that a config
+// that asks for more (num_hidden_layers: 1000000) is an error before a trace is built. A key
+// past its bound is "<model>: <key>: must be in [1, <bound>], got <value>".
+inline constexpr std::uint64_t kMaxHidden = std::uint64_t(1) << 20;
+inline constexpr std::uint64_t kMaxHeads = std::uint64_t(1) << 16;
+inline constexpr std::uint64_t kMaxHeadDim = std::uint64_t(1) << 16;
+inline constexpr std::uint64_t kMaxIntermediate = std::uint64_t(1) << 22;
+inline constexpr std::uint64_t kMaxLayers = 4096;
+inline constexpr std::uint64_t kMaxVocab = std::uint64_t(1) << 24;
+inline constexpr std::uint64_t kMaxPositions = std::uint64_t(1) << 24;
+inline constexpr std::uint64_t kMaxTypeVocab = std::uint64_t(1) << 16;
+inline constexpr std::uint64_t kMaxLabels = std::uint64_t(1) << 20;
+
 enum class ModelFamily { bert, gpt2, llama };
 enum class Activation { gelu, relu, silu };
 enum class Norm { layernorm, rmsnorm };

@@ -4,6 +4,7 @@
 // arch/systolic, injected by the driver so that workloads/ does not depend on arch models).
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "arch/isa/dtype.h"
@@ -19,6 +20,8 @@ struct Target {
   double dma_bytes_per_cycle = 0;       // per core, in core cycles
   double dram_bytes_per_cycle = 0;      // whole chip, peak, in core cycles
   std::vector<isa::DType> dtypes;       // supported by the systolic arrays
+  // The memory's capacity in bytes; none: limited to kMaxDramBytes (workloads/limits.h).
+  std::optional<std::uint64_t> dram_capacity_bytes;
   // Cycles of one GEMM instruction of m x k x n on one core's array.
   std::function<std::uint64_t(std::uint64_t m, std::uint64_t k, std::uint64_t n)> gemm_cycles;
 };

@@ -1,6 +1,7 @@
 #include "workloads/tiling.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "sim/core/error.h"
@@ -18,6 +19,11 @@ std::uint64_t accumulator_slot_bytes(const Target& t) {
 }
 
 namespace {
+
+// a x b x c <= limit, exactly (the factors may be up to 2^32 each).
+bool product_at_most(std::uint64_t a, std::uint64_t b, std::uint64_t c, std::uint64_t limit) {
+  return static_cast<unsigned __int128>(a) * b * c <= limit;
+}
 
 std::vector<std::uint64_t> candidates(std::uint64_t dim, const Target& t) {
   std::set<std::uint64_t> c{dim};
@@ -43,51 +49,54 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op) {
   const ScratchpadLayout layout = scratchpad_layout(t, true);
   const std::uint64_t spad_slot = layout.slot_bytes, acc_slot = accumulator_slot_bytes(t);
   const double dram_bw = std::min(t.dram_bytes_per_cycle, t.dma_bytes_per_cycle * t.num_cores);
+  // Counts are doubles: exact below 2^53, and a candidate of tiny tiles on a huge GEMM (whose
+  // tile count would wrap 64 bits) only loses.
   Tiling best;
-  std::uint64_t best_tiles = 0;
-  double best_bytes = 0;
+  bool found = false;
+  double best_tiles = 0, best_bytes = 0;
   for (std::uint64_t mt : candidates(op.m, t)) {
     for (std::uint64_t nt : candidates(op.n, t)) {
-      if (mt * nt * acc > acc_slot) continue;
+      if (!product_at_most(mt, nt, acc, acc_slot)) continue;
       for (std::uint64_t kt : candidates(op.k, t)) {
-        const std::uint64_t tm = ceil_div(op.m, mt), tn = ceil_div(op.n, nt),
-                            tk = ceil_div(op.k, kt);
-        const std::uint64_t tiles = op.batch * tm * tn * tk, out_tiles = op.batch * tm * tn;
+        const double tm = double(ceil_div(op.m, mt)), tn = double(ceil_div(op.n, nt)),
+                     tk = double(ceil_div(op.k, kt));
+        const double out_tiles = double(op.batch) * tm * tn, tiles = out_tiles * tk;
         // Output tiles are dealt round-robin: the busiest core gets ceil(out_tiles / cores).
-        const std::uint64_t cores_used = std::min<std::uint64_t>(t.num_cores, out_tiles);
+        const double cores_used = std::min(double(t.num_cores), out_tiles);
         // A-resident (the slot holds B pieces only, a region the A row block) where it saves
         // bytes: when a core computes several output tiles of one row block (more tiles along
         // n than cores).
-        const bool resident = tn > cores_used && kt * nt * e <= spad_slot &&
-                              mt * op.k * e <= layout.a_region_bytes;
-        if (!resident && (mt * kt + kt * nt) * e > spad_slot) continue;
+        const bool resident = tn > cores_used && product_at_most(kt, nt, e, spad_slot) &&
+                              product_at_most(mt, op.k, e, layout.a_region_bytes);
+        if (!resident && !product_at_most(kt, mt + nt, e, spad_slot)) continue;
         double compute = 0;
         for_pieces(op.m, mt, [&](std::uint64_t m, std::uint64_t cm) {
           for_pieces(op.n, nt, [&](std::uint64_t n, std::uint64_t cn) {
             for_pieces(op.k, kt, [&](std::uint64_t k, std::uint64_t ck) {
-              compute += double(op.batch * cm * cn * ck) * double(t.gemm_cycles(m, k, n));
+              compute += double(op.batch) * double(cm) * double(cn) * double(ck) *
+                         double(t.gemm_cycles(m, k, n));
             });
           });
         });
-        const double cores = double(cores_used);
-        const double busiest_share = double(ceil_div(out_tiles, cores_used)) / double(out_tiles);
+        const double cores = cores_used;
+        const double busiest_share = std::ceil(out_tiles / cores_used) / out_tiles;
         // A read once per output tile, or, resident, once per row block per core (each row of
         // tn > cores_used tiles reaches every core).
-        const double a_loads = resident ? double(op.batch * tm * cores_used) : double(out_tiles);
-        const double bytes = a_loads * double(mt * op.k * e) + double(tiles * kt * nt * e) +
-                             double(out_tiles) * double(mt * nt * e);
+        const double a_loads = resident ? double(op.batch) * tm * cores_used : out_tiles;
+        const double bytes = a_loads * (double(mt) * double(op.k) * double(e)) +
+                             tiles * double(kt * nt * e) + out_tiles * double(mt * nt * e);
         const double per_core_dma = std::min(dram_bw, t.dma_bytes_per_cycle * cores);
         const double first_load = double((mt * kt + kt * nt) * e) / t.dma_bytes_per_cycle;
         const double last_store = double(mt * nt * e) / t.dma_bytes_per_cycle;
         const double est =
             std::max(compute * busiest_share, bytes / per_core_dma) + first_load + last_store;
-        const bool better =
-            best_tiles == 0 || est < best.estimate_cycles ||
-            (est == best.estimate_cycles &&
-             (bytes < best_bytes ||
-              (bytes == best_bytes &&
-               (tiles < best_tiles || (tiles == best_tiles && mt > best.mt)))));
+        const bool better = !found || est < best.estimate_cycles ||
+                            (est == best.estimate_cycles &&
+                             (bytes < best_bytes ||
+                              (bytes == best_bytes &&
+                               (tiles < best_tiles || (tiles == best_tiles && mt > best.mt)))));
         if (better) {
+          found = true;
           best = {mt, kt, nt, est, resident};
           best_tiles = tiles;
           best_bytes = bytes;
@@ -95,7 +104,7 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op) {
       }
     }
   }
-  if (best_tiles == 0) {
+  if (!found) {
     throw WorkloadError("op \"" + op.name + "\": no tile fits the SRAMs (scratchpad slot " +
                         std::to_string(spad_slot) + " B, accumulator slot " +
                         std::to_string(acc_slot) + " B)");
@@ -108,8 +117,7 @@ Tiling fixed_tiling(const Target& t, const MatmulOp& op) {
   const std::uint64_t slot = scratchpad_layout(t, false).slot_bytes;
   const std::uint64_t kt = std::min<std::uint64_t>(op.k, t.array_rows);
   const std::uint64_t nt = std::min<std::uint64_t>(op.n, t.array_cols);
-  const std::uint64_t by_spad =
-      slot / e >= kt * nt ? (slot / e - kt * nt) / kt : 0;
+  const std::uint64_t by_spad = slot / e >= kt * nt ? (slot / e - kt * nt) / kt : 0;
   const std::uint64_t mt = std::min({op.m, by_spad, accumulator_slot_bytes(t) / (nt * acc)});
   if (mt == 0) {
     throw WorkloadError("op \"" + op.name + "\": no tile fits the SRAMs (scratchpad slot " +

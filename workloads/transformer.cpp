@@ -1,6 +1,7 @@
 #include "workloads/transformer.h"
 
 #include "sim/core/error.h"
+#include "workloads/limits.h"
 
 namespace llmsim::workloads {
 
@@ -264,10 +265,25 @@ Shape check_options(const ModelConfig& m, const TraceOptions& o) {
     sh.cached = *o.kv_len;
   }
   if (sh.tokens == 0) fail("seq: must be a positive integer, got 0");
-  if (m.max_position_embeddings && sh.cached + sh.tokens > m.max_position_embeddings) {
-    fail("seq: kv_len + seq = " + std::to_string(sh.cached + sh.tokens) +
-         " exceeds max_position_embeddings " + std::to_string(m.max_position_embeddings));
+  const std::string who = m.name + ": ";
+  const std::uint64_t positions = checked_add(sh.cached, sh.tokens, who + "kv_len + seq");
+  if (m.max_position_embeddings && positions > m.max_position_embeddings) {
+    fail("seq: kv_len + seq = " + std::to_string(positions) + " exceeds max_position_embeddings " +
+         std::to_string(m.max_position_embeddings));
   }
+  // Every size the ops take is one of these products (or of the model's bounded shape), so
+  // none wraps; check_sizes then bounds each op.
+  const auto n2s = [](std::uint64_t x) { return std::to_string(x); };
+  const std::uint64_t rows = checked_mul(sh.batch, sh.tokens, who + "batch x seq");
+  if (rows > config::kMaxInteger || positions > config::kMaxInteger) {
+    fail("batch x seq = " + n2s(sh.batch) + " x " + n2s(sh.tokens) + " = " + n2s(rows) +
+         " tokens (kv_len + seq = " + n2s(positions) + "): at most " + n2s(config::kMaxInteger) +
+         " each");
+  }
+  checked_mul(checked_mul(rows, m.num_attention_heads, who + "batch x seq x heads"), m.head_dim,
+              who + "batch x seq x heads x head_dim");
+  checked_mul(checked_mul(sh.batch, m.num_attention_heads, who + "batch x heads"), positions,
+              who + "batch x heads x (kv_len + seq)");
   return sh;
 }
 
@@ -296,6 +312,14 @@ Workload build_trace(const ModelConfig& m, const TraceOptions& o) {
 
   Workload w = b.take();
   w.name = m.name;
+  // Sizes past the limits are the user's (the shape asked for), not the frontend's.
+  for (const Op& op : w.ops) {
+    try {
+      check_sizes(op);
+    } catch (const WorkloadError& e) {
+      throw WorkloadError(m.name + ": op '" + op.name() + "' (" + op.kind() + "): " + e.what());
+    }
+  }
   const std::string phase = o.phase == Phase::prefill ? "prefill" : "decode";
   w.meta = {m.name, sh.batch, sh.tokens, std::nullopt, phase};
   if (o.phase == Phase::decode) w.meta.kv_len = sh.cached;

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <unordered_map>
 
 #include "sim/core/error.h"
+#include "workloads/limits.h"
 
 namespace llmsim::workloads {
 
@@ -41,11 +43,13 @@ std::string shape_of(const Op& op) {
          n2s(kv.head_dim);
 }
 
+using NameIndex = std::unordered_map<std::string, int>;
+
 // Reads the ops of one trace in order; each op may refer to the ones before it.
 class OpParser {
  public:
-  OpParser(const Workload& w, config::Reader& r, const config::Json& node)
-      : m_w(w), m_r(r), m_node(node) {}
+  OpParser(const Workload& w, const NameIndex& names, config::Reader& r, const config::Json& node)
+      : m_w(w), m_names(names), m_r(r), m_node(node) {}
 
   // Reads operand `text` written under `key` (e.g. "a" or "inputs[1]"); for an op-produced
   // operand, checks it has `elements` elements (0: any multiple of `multiple_of`) and `dtype`.
@@ -58,7 +62,8 @@ class OpParser {
     if (s == "input") return {Source::input, -1};
     if (s == "weight") return {Source::weight, -1};
     if (s == "kv_cache") return {Source::kv_cache, -1};
-    const int from = m_w.index_of(s);
+    const auto it = m_names.find(s);
+    const int from = it == m_names.end() ? -1 : it->second;
     if (from < 0) fail(key, "names no earlier op, got \"" + s + "\"; must be " + kOperandHelp);
     const Op& p = m_w.ops[std::size_t(from)];
     const std::uint64_t got = p.output_elements();
@@ -81,6 +86,7 @@ class OpParser {
     op.k = m_r.count("k");
     op.n = m_r.count("n");
     op.batch = m_r.count("batch", 1);
+    sizes(op);
     const std::string bmk = "A needs batch x m x k = " + n2s(op.batch) + "x" + n2s(op.m) + "x" +
                             n2s(op.k) + " = " + n2s(op.batch * op.m * op.k);
     const std::string bkn = "B needs batch x k x n = " + n2s(op.batch) + "x" + n2s(op.k) + "x" +
@@ -102,6 +108,7 @@ class OpParser {
       op.row_offset = m_r.uint("row_offset", 0);
       op.row_stride = m_r.count("row_stride", 1);
     }
+    sizes(op);
     const std::size_t n = arity(kind);
     const std::string need = "a list of " + std::to_string(n) +
                              (n == 1 ? " operand" : " operands") + ", each " + kOperandHelp;
@@ -141,6 +148,7 @@ class OpParser {
     op.tokens = m_r.count("tokens");
     op.vocab = m_r.count("vocab");
     op.hidden = m_r.count("hidden");
+    sizes(op);
     return op;
   }
 
@@ -152,6 +160,7 @@ class OpParser {
     op.head_dim = m_r.count("head_dim");
     op.tokens = m_r.count("tokens");
     op.kv_len = m_r.uint("kv_len", 0);
+    sizes(op);
     const std::uint64_t e = op.written_elements();
     op.input =
         read_operand("input", std::nullopt, e,
@@ -164,6 +173,15 @@ class OpParser {
   }
 
  private:
+  // The op's sizes multiply without overflow and within the limits (check_sizes).
+  void sizes(const Op& op) const {
+    try {
+      check_sizes(op);
+    } catch (const WorkloadError& e) {
+      throw ConfigError(m_r.path() + ": " + e.what());
+    }
+  }
+
   Operand read_operand(const std::string& key, std::optional<std::string> def,
                        std::uint64_t elements, const std::string& what, isa::DType dtype) {
     m_r.ignore(key);
@@ -175,11 +193,12 @@ class OpParser {
   }
 
   const Workload& m_w;
+  const NameIndex& m_names;
   config::Reader& m_r;
   const config::Json& m_node;
 };
 
-Op parse_op(const Workload& w, const config::Json& node, std::size_t i) {
+Op parse_op(const Workload& w, const NameIndex& names, const config::Json& node, std::size_t i) {
   config::Json resolved;
   config::Reader r(node, "ops[" + std::to_string(i) + "]", resolved);
   const std::string kind = r.choice("op", op_kinds());
@@ -188,10 +207,10 @@ Op parse_op(const Workload& w, const config::Json& node, std::size_t i) {
   if (info.name == "input" || info.name == "weight" || info.name == "kv_cache") {
     r.fail("name", "\"" + info.name + "\" is reserved for an operand; choose another name");
   }
-  if (w.index_of(info.name) >= 0) r.fail("name", "duplicate op name \"" + info.name + "\"");
+  if (names.count(info.name)) r.fail("name", "duplicate op name \"" + info.name + "\"");
   info.layer = r.string("layer", info.name);
   info.dtype = *isa::parse_dtype(r.choice("dtype", kDTypes, std::string("int8")));
-  OpParser p(w, r, node);
+  OpParser p(w, names, r, node);
   std::optional<Op> op;
   if (kind == "matmul") {
     op.emplace(p.matmul(std::move(info)));
@@ -210,6 +229,45 @@ Op parse_op(const Workload& w, const config::Json& node, std::size_t i) {
 }
 
 }  // namespace
+
+void check_sizes(const Op& op) {
+  constexpr std::uint64_t kMaxDim = config::kMaxInteger;
+  const auto dims = [](std::initializer_list<std::pair<const char*, std::uint64_t>> ds) {
+    for (const auto& [key, v] : ds) {
+      if (v < 1 || v > kMaxDim) {
+        throw WorkloadError(std::string(key) + ": must be in [1, " + std::to_string(kMaxDim) +
+                            "], got " + std::to_string(v));
+      }
+    }
+  };
+  if (const auto* m = op.get_if<MatmulOp>()) {
+    dims({{"m", m->m}, {"k", m->k}, {"n", m->n}, {"batch", m->batch}});
+    elements({m->batch, m->m, m->k}, "A: batch x m x k");
+    elements({m->batch, m->k, m->n}, "B: batch x k x n");
+    elements({m->batch, m->m, m->n}, "output: batch x m x n");
+    checked_mul(m->batch * m->m * m->k, m->n, "MACs: batch x m x k x n");
+  } else if (const auto* v = op.get_if<VectorOp>()) {
+    dims({{"rows", v->rows}, {"cols", v->cols}, {"row_stride", v->row_stride}});
+    if (v->row_offset > kMaxDim) dims({{"row_offset", v->row_offset}});
+    elements({v->rows, v->cols}, "rows x cols");
+    const std::uint64_t last = checked_add(
+        v->row_offset, checked_mul(v->rows - 1, v->row_stride, "(rows - 1) x row_stride"),
+        "row_offset + (rows - 1) x row_stride");
+    elements({checked_add(last, 1, "rows read"), v->cols}, "rows read x cols");
+  } else if (const auto* e = op.get_if<EmbeddingOp>()) {
+    dims({{"tokens", e->tokens}, {"vocab", e->vocab}, {"hidden", e->hidden}});
+    elements({e->tokens, e->hidden}, "output: tokens x hidden");
+    elements({e->vocab, e->hidden}, "table: vocab x hidden");
+  } else if (const auto* kv = op.get_if<KvWriteOp>()) {
+    dims({{"batch", kv->batch},
+          {"heads", kv->heads},
+          {"head_dim", kv->head_dim},
+          {"tokens", kv->tokens}});
+    if (kv->kv_len > kMaxDim) dims({{"kv_len", kv->kv_len}});
+    elements({kv->batch, kv->heads, kv->kv_len + kv->tokens, kv->head_dim},
+             "cache: batch x heads x (kv_len + tokens) x head_dim");
+  }
+}
 
 int Workload::index_of(const std::string& op_name) const {
   for (std::size_t i = 0; i < ops.size(); ++i) {
@@ -237,7 +295,18 @@ Workload parse_workload(const config::Json& doc, const std::string& name) {
     root.ignore("ops");
     root.finish();
     const auto& ops = doc["ops"];
-    for (std::size_t i = 0; i < ops.size(); ++i) w.ops.push_back(parse_op(w, ops[i], i));
+    if (ops.size() > kMaxTraceOps) {
+      root.fail("ops", "has " + std::to_string(ops.size()) + " ops, more than the " +
+                           std::to_string(kMaxTraceOps) + " a trace may have");
+    }
+    // Operands name earlier ops: a hash index keeps the parse linear in the op count.
+    NameIndex names;
+    names.reserve(ops.size());
+    w.ops.reserve(ops.size());
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      w.ops.push_back(parse_op(w, names, ops[i], i));
+      names.emplace(w.ops.back().name(), int(i));
+    }
     return w;
   } catch (const ConfigError& e) {
     throw WorkloadError(name + ": " + e.what());
@@ -252,13 +321,14 @@ Workload load_workload(const std::string& name_or_path) {
     if (!fs::exists(bundled)) {
       std::string names;
       for (const auto& n : bundled_workloads()) names += (names.empty() ? "" : ", ") + n;
-      throw WorkloadError("--workload " + name_or_path +
+      throw WorkloadError("--workload " + config::printable(name_or_path) +
                           ": no such file and no bundled workload of that name; bundled: " + names);
     }
     p = bundled;
   }
   try {
-    return parse_workload(config::load_json_file(p.string()), p.stem().string());
+    // The name goes into reports (UTF-8); a path may hold any bytes.
+    return parse_workload(config::load_json_file(p.string()), config::printable(p.stem().string()));
   } catch (const ConfigError& e) {
     throw WorkloadError(e.what());
   }

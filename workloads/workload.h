@@ -31,12 +31,17 @@ struct Workload {
   TraceMeta meta;
   std::vector<Op> ops;
 
-  int index_of(const std::string& op_name) const;  // -1 if absent
+  int index_of(const std::string& op_name) const;  // -1 if absent; linear in the op count
 };
 
 // Throws WorkloadError naming the op and the key ("ops[1].m: must be a positive integer, got
 // -3"), prefixed with `name`.
 Workload parse_workload(const config::Json& doc, const std::string& name);
+
+// Checks that an op's sizes stay within the limits of workloads/limits.h: every dimension in
+// [1, 2^32], every operand, output and table at most kMaxElements, the MACs within 64 bits.
+// Throws WorkloadError "<key or operand>: <what>" (the trace parser adds the op's path).
+void check_sizes(const Op& op);
 
 // The trace as JSON, every default written out; parse_workload(to_json(w)) == w.
 config::Json to_json(const Workload& w);

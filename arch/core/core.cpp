@@ -8,7 +8,7 @@ namespace llmsim::core {
 
 CoreParams CoreParams::parse(config::Reader& r) {
   CoreParams p;
-  p.clock_mhz = r.positive("clock_mhz");
+  p.clock_mhz = r.clock_mhz("clock_mhz");
   p.systolic = r.parse_child<systolic::SystolicParams>("systolic");
   p.vector = r.parse_child<vector::VectorParams>("vector");
   p.scratchpad = r.parse_child<sram::BankedSramParams>("scratchpad");

@@ -7,9 +7,9 @@ namespace llmsim::memory {
 
 SimpleMemoryParams SimpleMemoryParams::parse(config::Reader& r) {
   SimpleMemoryParams p;
-  p.clock_mhz = r.positive("clock_mhz");
+  p.clock_mhz = r.clock_mhz("clock_mhz");
   p.bus_bytes_per_cycle = r.count("bus_bytes_per_cycle");
-  p.latency_cycles = r.uint("latency_cycles");
+  p.latency_cycles = r.uint("latency_cycles", std::nullopt, config::kMaxLatencyCycles);
   return p;
 }
 
@@ -72,8 +72,8 @@ void SimpleMemory::access(std::uint32_t port, const std::uint64_t*, std::size_t 
                           std::uint32_t, Client& client, std::uint64_t cookie,
                           const sc_core::sc_time& at) {
   LLMSIM_CHECK(port == 0 && n > 0, "simple memory: bad port access");
-  client.access_done(cookie, m_clock.to_time(occupy(n * access_bytes(), write,
-                                                    m_clock.cycles_at_or_after(at))));
+  client.access_done(
+      cookie, m_clock.to_time(occupy(n * access_bytes(), write, m_clock.cycles_at_or_after(at))));
 }
 
 namespace {

@@ -84,7 +84,7 @@ NocParams NocParams::parse(config::Reader& r) {
       }
     }
   }
-  p.clock_mhz = r.positive("clock_mhz", 1000.0);
+  p.clock_mhz = r.clock_mhz("clock_mhz", 1000.0);
   p.energy_pj_per_flit_hop = r.non_negative("energy_pj_per_flit_hop", 10.0);
   p.energy_pj_per_router_traversal = r.non_negative("energy_pj_per_router_traversal", 15.0);
   p.leakage_mw_per_router = r.non_negative("leakage_mw_per_router", 0.0);

@@ -8,8 +8,10 @@ namespace llmsim::sram {
 BankedSramParams BankedSramParams::parse(config::Reader& r) {
   BankedSramParams p;
   p.capacity_bytes = r.count("capacity_bytes");
-  p.banks = r.power_of_two("banks");
-  p.bank_width_bytes = r.power_of_two("bank_width_bytes");
+  // Per-bank state is allocated: at most 2^16 banks of at most 2^16 bytes (their product, a
+  // row of all banks, then fits the 2^32 of capacity_bytes).
+  p.banks = r.power_of_two("banks", std::nullopt, 65536);
+  p.bank_width_bytes = r.power_of_two("bank_width_bytes", std::nullopt, 65536);
   p.shared_port = r.choice("ports", {"1r1w", "1rw"}, std::string("1r1w")) == "1rw";
   if (p.capacity_bytes % (p.banks * p.bank_width_bytes) != 0) {
     r.fail("capacity_bytes", "must be a multiple of banks x bank_width_bytes (" +

@@ -43,13 +43,14 @@ VectorParams VectorParams::parse(config::Reader& r) {
   VectorTimingParams& t = p.timing;
   t.lanes = r.count("lanes");
   if (t.lanes > 65536) r.fail("lanes", "must be at most 65536, got " + std::to_string(t.lanes));
-  t.pipeline_depth_cycles = r.uint("pipeline_depth_cycles");
-  t.add_mul_cycles_per_vector = r.count("add_mul_cycles_per_vector", 1);
-  t.exp_cycles_per_vector = r.count("exp_cycles_per_vector", 4);
-  t.reciprocal_cycles_per_vector = r.count("reciprocal_cycles_per_vector", 4);
-  t.reduction_latency_cycles = r.uint("reduction_latency_cycles", ceil_log2(t.lanes));
-  t.scalar_latency_cycles = r.uint("scalar_latency_cycles", t.pipeline_depth_cycles);
-  t.rows_in_flight = r.count("rows_in_flight", 1);
+  constexpr std::uint64_t kCycles = config::kMaxLatencyCycles;
+  t.pipeline_depth_cycles = r.uint("pipeline_depth_cycles", std::nullopt, kCycles);
+  t.add_mul_cycles_per_vector = r.count("add_mul_cycles_per_vector", 1, kCycles);
+  t.exp_cycles_per_vector = r.count("exp_cycles_per_vector", 4, kCycles);
+  t.reciprocal_cycles_per_vector = r.count("reciprocal_cycles_per_vector", 4, kCycles);
+  t.reduction_latency_cycles = r.uint("reduction_latency_cycles", ceil_log2(t.lanes), kCycles);
+  t.scalar_latency_cycles = r.uint("scalar_latency_cycles", t.pipeline_depth_cycles, kCycles);
+  t.rows_in_flight = r.count("rows_in_flight", 1, 65536);  // rows in the pipeline at once
   for (const auto& s : r.string_list("dtypes", {"int8", "fp16", "bf16", "fp32"},
                                      std::vector<std::string>{"fp32"})) {
     p.dtypes.push_back(*isa::parse_dtype(s));

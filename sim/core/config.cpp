@@ -1,6 +1,8 @@
 #include "sim/core/config.h"
 
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -35,7 +37,7 @@ std::string join(const std::vector<std::string>& v) {
 }  // namespace
 
 std::string short_dump(const Json& v) {
-  std::string s = v.dump();
+  std::string s = v.dump(-1, ' ', false, Json::error_handler_t::replace);
   if (s.size() > 60) {
     std::size_t cut = 57;  // at a UTF-8 character boundary: never a continuation byte 10xxxxxx
     while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
@@ -107,38 +109,41 @@ void Reader::ignore(const std::string& key) {
   if (const Json* v = find(key)) (*m_resolved)[key] = *v;
 }
 
-std::uint64_t Reader::uint(const std::string& key, std::optional<std::uint64_t> def) {
-  return read_uint(key, def, "a non-negative integer");
+std::uint64_t Reader::uint(const std::string& key, std::optional<std::uint64_t> def,
+                           std::uint64_t max) {
+  return read_uint(key, def, 0, max);
+}
+
+std::uint64_t Reader::count(const std::string& key, std::optional<std::uint64_t> def,
+                            std::uint64_t max) {
+  return read_uint(key, def, 1, max);
 }
 
 std::uint64_t Reader::read_uint(const std::string& key, std::optional<std::uint64_t> def,
-                                const std::string& what) {
+                                std::uint64_t min, std::uint64_t max) {
+  const std::string what = min == 0 ? "a non-negative integer" : "a positive integer";
   const Json* v = find(key);
   if (!v) {
     if (!def) fail_missing(key, what);
     (*m_resolved)[key] = *def;
     return *def;
   }
-  if (!v->is_number_integer() ||
-      (v->is_number_integer() && !v->is_number_unsigned() && v->get<std::int64_t>() < 0)) {
-    fail_value(key, "a non-negative integer", *v);
+  if (!v->is_number_integer() || (!v->is_number_unsigned() && v->get<std::int64_t>() < 0)) {
+    fail_value(key, what, *v);
   }
   const auto x = v->get<std::uint64_t>();
+  if (x < min) fail_value(key, what, *v);
+  if (x > max) {
+    fail(key, "must be in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " +
+                  std::to_string(x));
+  }
   (*m_resolved)[key] = x;
   return x;
 }
 
-std::uint64_t Reader::count(const std::string& key, std::optional<std::uint64_t> def) {
-  const Json* v = m_node->contains(key) ? &m_node->at(key) : nullptr;
-  if (v && !(v->is_number_integer() && v->get<std::int64_t>() >= 1)) {
-    find(key);
-    fail_value(key, "a positive integer", *v);
-  }
-  return read_uint(key, def, "a positive integer");
-}
-
-std::uint64_t Reader::power_of_two(const std::string& key, std::optional<std::uint64_t> def) {
-  const std::uint64_t x = count(key, def);
+std::uint64_t Reader::power_of_two(const std::string& key, std::optional<std::uint64_t> def,
+                                   std::uint64_t max) {
+  const std::uint64_t x = count(key, def, max);
   if (!is_power_of_two(x)) fail(key, "must be a power of two, got " + std::to_string(x));
   return x;
 }
@@ -151,6 +156,16 @@ double Reader::positive(const std::string& key, std::optional<double> def) {
   return read_number(key, def, "a positive number", true);
 }
 
+double Reader::clock_mhz(const std::string& key, std::optional<double> def) {
+  const double f = positive(key, def);
+  if (f < kMinClockMhz || f > kMaxClockMhz) {
+    std::ostringstream range;
+    range << "must be a clock in [" << kMinClockMhz << ", " << kMaxClockMhz << "] MHz, got " << f;
+    fail(key, range.str());
+  }
+  return f;
+}
+
 double Reader::read_number(const std::string& key, std::optional<double> def,
                            const std::string& what, bool strictly_positive) {
   const Json* v = find(key);
@@ -159,7 +174,8 @@ double Reader::read_number(const std::string& key, std::optional<double> def,
     (*m_resolved)[key] = *def;
     return *def;
   }
-  if (!v->is_number() || v->get<double>() < 0 || (strictly_positive && !(v->get<double>() > 0))) {
+  if (!v->is_number() || v->get<double>() < 0 || (strictly_positive && !(v->get<double>() > 0)) ||
+      !std::isfinite(v->get<double>())) {
     fail_value(key, what, *v);
   }
   (*m_resolved)[key] = *v;
@@ -226,6 +242,10 @@ std::vector<std::string> Reader::string_list(const std::string& key,
         std::find(allowed.begin(), allowed.end(), e.get<std::string>()) == allowed.end()) {
       fail_value(key, what, *v);
     }
+    if (std::find(out.begin(), out.end(), e.get<std::string>()) != out.end()) {
+      fail(key, "names \"" + e.get<std::string>() + "\" twice; each of " + join(allowed) +
+                    " may appear once, got " + short_dump(*v));
+    }
     out.push_back(e.get<std::string>());
   }
   (*m_resolved)[key] = *v;
@@ -286,9 +306,19 @@ void apply_override(Json& doc, const std::string& assignment) {
   if (eq == std::string::npos || eq == 0) {
     throw ConfigError("--set " + assignment + ": must be of the form path.to.key=value");
   }
+  if (!is_utf8(assignment)) {
+    throw ConfigError("--set " + printable(assignment) + ": not valid UTF-8");
+  }
   const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
-  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) value = text;
+  // JSON when it parses, else the plain string (a syntax error only; a JSON value nested too
+  // deep or with a duplicate key is an error).
+  Json value;
+  try {
+    value = parse_json(text, "--set " + path, /*comments=*/false);
+  } catch (const ConfigError& e) {
+    if (std::string(e.what()).find(": not valid JSON") == std::string::npos) throw;
+    value = text;
+  }
   if (path.front() == '.' || path.back() == '.' || path.find("..") != std::string::npos) {
     throw ConfigError("--set " + assignment + ": empty key in path");
   }
@@ -316,11 +346,20 @@ Json with_overrides(const Json& doc, const std::vector<std::string>& assignments
 }
 
 Json load_json_file(const std::string& file) {
-  std::ifstream in(file);
-  if (!in) throw ConfigError(file + ": cannot open file");
-  Json j = Json::parse(in, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
-  if (j.is_discarded()) throw ConfigError(file + ": not valid JSON");
-  return j;
+  if (std::filesystem::is_directory(file)) throw ConfigError(printable(file) + ": is a directory");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ConfigError(printable(file) + ": cannot open file");
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw ConfigError(printable(file) + ": cannot read file");
+  if (std::uint64_t(size) > kMaxJsonBytes) {
+    throw ConfigError(printable(file) + ": " + std::to_string(size) + " bytes, more than the " +
+                      std::to_string(kMaxJsonBytes) + " a JSON input may have");
+  }
+  in.seekg(0);
+  std::string text(std::size_t(size), '\0');
+  if (!in.read(text.data(), size)) throw ConfigError(printable(file) + ": cannot read file");
+  return parse_json(text, file);
 }
 
 }  // namespace llmsim::config

@@ -9,11 +9,18 @@
 
 namespace llmsim {
 
-ClockDomain::ClockDomain(double clock_mhz)
-    : m_mhz(clock_mhz), m_period(std::round(1e9 / clock_mhz), sc_core::SC_FS) {
-  LLMSIM_CHECK(clock_mhz > 0 && m_period > sc_core::SC_ZERO_TIME,
-               "clock domain with a non-positive period");
+namespace {
+
+// Configs are read through config::Reader::clock_mhz, which enforces the range.
+sc_core::sc_time period_of(double clock_mhz) {
+  LLMSIM_CHECK(clock_mhz >= kMinClockMhz && clock_mhz <= kMaxClockMhz,
+               "clock domain outside [kMinClockMhz, kMaxClockMhz]");
+  return sc_core::sc_time(std::round(1e9 / clock_mhz), sc_core::SC_FS);
 }
+
+}  // namespace
+
+ClockDomain::ClockDomain(double clock_mhz) : m_mhz(clock_mhz), m_period(period_of(clock_mhz)) {}
 
 Cycles ClockDomain::cycles_at_or_after(const sc_core::sc_time& t) const {
   const std::uint64_t p = m_period.value();

@@ -47,6 +47,13 @@ constexpr bool is_power_of_two(std::uint64_t x) {
   return x != 0 && (x & (x - 1)) == 0;
 }
 
+// The clocks a config may give, in MHz. The driver sets SystemC's time resolution to 1 fs:
+// at kMaxClockMhz (100 GHz) a period is 10,000 fs, rounded to within 5e-5 of the frequency;
+// at kMinClockMhz (1 MHz) it is 10^9 fs, so that 2^64 fs, SystemC's end of time, is still
+// 1.8e10 cycles away.
+inline constexpr double kMinClockMhz = 1;
+inline constexpr double kMaxClockMhz = 100'000;
+
 // A clock domain: a frequency and its period in SystemC time. The driver sets the SystemC time
 // resolution to 1 fs and the period is rounded to it (1200 MHz: 833,333 fs, 4e-7 relative).
 // Cycles are counted exactly within a domain; a hand-over between domains waits for the next

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <unordered_map>
 
 #include "arch/chip/chip.h"
 #include "arch/systolic/timing.h"
@@ -43,6 +44,7 @@ Built build(const config::Json& arch, const std::vector<std::string>& overrides)
   t.dma_bytes_per_cycle = double(c.dma.bytes_per_cycle);
   t.dram_bytes_per_cycle = b.chip->memory().peak_bytes_per_second() / (c.clock_mhz * 1e6);
   t.dtypes = c.systolic.dtypes;
+  t.dram_capacity_bytes = b.chip->memory().capacity_bytes();
   const auto df = c.systolic.dataflow;
   const auto shape = c.systolic.shape;
   t.gemm_cycles = [df, shape](std::uint64_t m, std::uint64_t k, std::uint64_t n) {
@@ -192,14 +194,9 @@ RunResult run(const RunSpec& spec) {
   prefer_huge_pages();
   KernelSession session;
   Built b = build(spec.arch, spec.overrides);
+  // Checks the workload's size against the instruction limit and the memory's capacity
+  // (workloads/limits.h) before and while lowering.
   workloads::Lowered lowered = workloads::lower(spec.workload, b.target, spec.mapping);
-  if (const auto capacity = b.chip->memory().capacity_bytes();
-      capacity && lowered.dram_footprint_bytes > *capacity) {
-    throw WorkloadError("workload '" + spec.workload.name + "' needs " +
-                        std::to_string(lowered.dram_footprint_bytes) +
-                        " bytes of DRAM (weights, inputs and the live activations), more than "
-                        "the memory's " + std::to_string(*capacity));
-  }
   b.chip->load(std::move(lowered.program), spec.workload.ops.size());
   std::unique_ptr<timeline::Timeline> tl;
   if (spec.timeline) {
@@ -215,8 +212,9 @@ RunResult run(const RunSpec& spec) {
   b.chip->finish();
 
   RunResult r;
-  r.arch_name = spec.arch_name;
-  r.workload_name = spec.workload.name;
+  // Names from file paths may hold any bytes; stats.json is UTF-8.
+  r.arch_name = config::printable(spec.arch_name);
+  r.workload_name = config::printable(spec.workload.name);
   r.dram_footprint_bytes = lowered.dram_footprint_bytes;
   r.resolved_config = b.resolved;
   const ClockDomain& clk = b.chip->core(0).clock();
@@ -239,6 +237,7 @@ RunResult run(const RunSpec& spec) {
 
   const double dram_bytes_per_cycle = b.target.dram_bytes_per_cycle;
   std::vector<std::vector<bool>> layer_ran;  // per layer: the cores that ran one of its ops
+  std::unordered_map<std::string, std::size_t> layer_index;
   for (std::size_t i = 0; i < spec.workload.ops.size(); ++i) {
     const workloads::Op& op = spec.workload.ops[i];
     const core::OpRecord& rec = b.chip->ops()[i];
@@ -266,9 +265,10 @@ RunResult run(const RunSpec& spec) {
     r.compulsory_bytes += o.plan.compulsory_bytes;
     r.ops.push_back(o);
 
-    auto it = std::find_if(r.layers.begin(), r.layers.end(),
-                           [&](const LayerResult& l) { return l.name == o.layer; });
-    if (it == r.layers.end()) {
+    // A hand-written trace may give every op its own layer: find layers by hash.
+    const auto [found, added] = layer_index.emplace(o.layer, r.layers.size());
+    auto it = r.layers.begin() + std::ptrdiff_t(found->second);
+    if (added) {
       r.layers.push_back(LayerResult{o.layer});
       it = r.layers.end() - 1;
       it->start_cycle = o.start_cycle;

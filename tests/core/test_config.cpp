@@ -184,9 +184,20 @@ TEST_CASE("uint accepts only non-negative integers", "[config]") {
     Doc d(text);
     REQUIRE_THROWS_MATCHES(d.reader.uint("skew"), ConfigError, Message(message));
   }
-  // Beyond 32 bits.
-  Doc big(R"({"skew": 10000000000})");
-  REQUIRE(big.reader.uint("skew") == 10'000'000'000ULL);
+  // Bounded: by kMaxInteger = 2^32 by default, or by the caller's bound.
+  Doc top(R"({"skew": 4294967296})");
+  REQUIRE(top.reader.uint("skew") == 4294967296ULL);
+  Doc big(R"({"skew": 4294967297})");
+  REQUIRE_THROWS_MATCHES(big.reader.uint("skew"), ConfigError,
+                         Message("core.systolic.skew: must be in [0, 4294967296], got 4294967297"));
+  Doc huge(R"({"skew": 18446744073709551615})");
+  REQUIRE_THROWS_MATCHES(
+      huge.reader.uint("skew", std::nullopt, 100), ConfigError,
+      Message("core.systolic.skew: must be in [0, 100], got 18446744073709551615"));
+  Doc count(R"({"rows": 18446744073709551615})");
+  REQUIRE_THROWS_MATCHES(
+      count.reader.count("rows"), ConfigError,
+      Message("core.systolic.rows: must be in [1, 4294967296], got 18446744073709551615"));
 }
 
 TEST_CASE("power_of_two rejects other positive integers", "[config]") {
@@ -438,11 +449,141 @@ TEST_CASE("load_json_file errors name the file", "[config]") {
   REQUIRE_THROWS_MATCHES(load_json_file(missing), ConfigError,
                          Message(missing + ": cannot open file"));
   const TempFile bad("bad", "{\"core\": {\"clock_mhz\": 1000,}\n");
-  REQUIRE_THROWS_MATCHES(load_json_file(bad.path()), ConfigError,
-                         Message(bad.path() + ": not valid JSON"));
+  REQUIRE_THROWS_MATCHES(
+      load_json_file(bad.path()), ConfigError,
+      Message(bad.path() + ": not valid JSON at line 1, column 29: syntax error while "
+                           "parsing object key - unexpected '}'; expected string literal"));
   const TempFile empty("empty", "");
-  REQUIRE_THROWS_MATCHES(load_json_file(empty.path()), ConfigError,
-                         Message(empty.path() + ": not valid JSON"));
+  REQUIRE_THROWS_WITH(load_json_file(empty.path()),
+                      StartsWith(empty.path() + ": not valid JSON at line 1, column 1: "));
+}
+
+}  // namespace llmsim::config
+
+namespace llmsim::config {
+
+// ------------------------------------------------------------------ parse_json (json_input.h)
+
+TEST_CASE("parse_json bounds the nesting before nlohmann's recursive parser runs", "[config]") {
+  // 64 levels are allowed, the 65th is named with its line.
+  const auto nested = [](std::size_t levels) {
+    return std::string(levels, '[') + std::string(levels, ']');
+  };
+  REQUIRE(parse_json(nested(kMaxJsonDepth), "f.json").is_array());
+  REQUIRE_THROWS_MATCHES(parse_json("\n\n" + nested(kMaxJsonDepth + 1), "f.json"), ConfigError,
+                         Message("f.json: JSON nested deeper than 64 levels at line 3"));
+  // A million levels (SIGSEGV in nlohmann's parser before) fail the same way, at once.
+  std::string deep;
+  for (int i = 0; i < 1'000'000; ++i) deep += "{\"a\":";
+  REQUIRE_THROWS_MATCHES(parse_json(deep, "deep.json"), ConfigError,
+                         Message("deep.json: JSON nested deeper than 64 levels at line 1"));
+  // Brackets inside strings and comments do not count.
+  const std::string quoted = "{\"k\": \"" + std::string(100, '[') + "\"} // " +
+                             std::string(100, '{') + "\n/* " + std::string(100, '[') + " */";
+  REQUIRE(parse_json(quoted, "f.json") == Json{{"k", std::string(100, '[')}});
+}
+
+TEST_CASE("parse_json rejects a duplicate key, naming its path and line", "[config]") {
+  REQUIRE_THROWS_MATCHES(
+      parse_json("{\"core\": {\"clock_mhz\": 1000,\n \"clock_mhz\": 900}}", "a.json"), ConfigError,
+      Message("a.json: duplicate key core.clock_mhz at line 2 (a key may appear once per object)"));
+  // In an array of objects (a trace's ops): the element's index is in the path.
+  REQUIRE_THROWS_MATCHES(
+      parse_json("{\"ops\": [{\"m\": 1}, {\"m\": 1,\n\n \"m\": 2}]}", "t.json"), ConfigError,
+      Message("t.json: duplicate key ops[1].m at line 3 (a key may appear once per object)"));
+  // Keys compare as decoded: "\u006d" is "m".
+  REQUIRE_THROWS_WITH(parse_json(R"({"m": 1, "\u006d": 2})", "t.json"),
+                      StartsWith("t.json: duplicate key m at line 1"));
+  // The same key in different objects, or after a closed nested object, is fine; so is a
+  // large object (kept in a hash set past 16 keys).
+  REQUIRE(parse_json(R"({"a": {"x": 1}, "b": {"x": 2}, "x": {"a": 3}})", "f").size() == 3);
+  std::string many = "{";
+  for (int i = 0; i < 1000; ++i) many += (i ? ", \"k" : "\"k") + std::to_string(i) + "\": 0";
+  REQUIRE(parse_json(many + "}", "f").size() == 1000);
+  REQUIRE_THROWS_WITH(parse_json(many + ", \"k999\": 1}", "f"),
+                      StartsWith("f: duplicate key k999 at line 1"));
+}
+
+TEST_CASE("parse_json reports syntax errors with the line and column, in UTF-8", "[config]") {
+  REQUIRE_THROWS_MATCHES(parse_json("{\"a\": 1,\n \"b\": }", "f.json"), ConfigError,
+                         Message("f.json: not valid JSON at line 2, column 7: syntax error while "
+                                 "parsing value - unexpected '}'; expected '[', '{', or a "
+                                 "literal"));
+  // Invalid UTF-8 in a string: nlohmann's lexer rejects it; the message carries no raw byte.
+  try {
+    parse_json("{\"description\": \"\xff\xfe\"}", "f.json");
+    FAIL("no error");
+  } catch (const ConfigError& e) {
+    CHECK(is_utf8(e.what()));
+    CHECK_THAT(e.what(), StartsWith("f.json: not valid JSON at line 1, column 18: ") &&
+                             Contains("ill-formed UTF-8"));
+  }
+}
+
+TEST_CASE("is_utf8 and printable", "[config]") {
+  CHECK(is_utf8("plain ascii"));
+  CHECK(is_utf8("\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));  // été € 😀
+  CHECK_FALSE(is_utf8("\xff"));
+  CHECK_FALSE(is_utf8("\xc3"));              // truncated
+  CHECK_FALSE(is_utf8("\xc0\xaf"));          // overlong '/'
+  CHECK_FALSE(is_utf8("\xed\xa0\x80"));      // a surrogate, U+D800
+  CHECK_FALSE(is_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  CHECK(printable("a\xff"
+                  "b\xc3\xa9") == "a?b\xc3\xa9");
+  // short_dump never throws on a string holding invalid UTF-8 (type_error 316 before).
+  CHECK(short_dump(Json(std::string("x\xffy"))) == "\"x\xef\xbf\xbdy\"");
+}
+
+TEST_CASE("Override values (--set) are read as every JSON input", "[config]") {
+  Json doc = Json::object();
+  REQUIRE_THROWS_MATCHES(
+      apply_override(doc, "core.x=" + std::string(65, '[') + std::string(65, ']')), ConfigError,
+      Message("--set core.x: JSON nested deeper than 64 levels at line 1"));
+  REQUIRE_THROWS_WITH(apply_override(doc, R"(core.x={"a": 1, "a": 2})"),
+                      StartsWith("--set core.x: duplicate key a at line 1"));
+  REQUIRE_THROWS_MATCHES(apply_override(doc, "core.systolic.dataflow=o\xffs"), ConfigError,
+                         Message("--set core.systolic.dataflow=o?s: not valid UTF-8"));
+  // Not JSON: a plain string, as before.
+  apply_override(doc, "core.systolic.dataflow=os");
+  CHECK(doc["core"]["systolic"]["dataflow"] == "os");
+}
+
+TEST_CASE("clock_mhz is a clock in [1, 100000] MHz", "[config]") {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"clock_mhz": 1e-300})",
+       "core.clock_mhz: must be a clock in [1, 100000] MHz, got 1e-300"},
+      {R"({"clock_mhz": 1e308})", "core.clock_mhz: must be a clock in [1, 100000] MHz, got 1e+308"},
+      {R"({"clock_mhz": 0.999})", "core.clock_mhz: must be a clock in [1, 100000] MHz, got 0.999"},
+      {R"({"clock_mhz": 100001})",
+       "core.clock_mhz: must be a clock in [1, 100000] MHz, got 100001"},
+      {R"({"clock_mhz": 0})", "core.clock_mhz: must be a positive number, got 0"},
+  };
+  for (const auto& [text, message] : cases) {
+    INFO(text);
+    Doc d(text, "core");
+    REQUIRE_THROWS_MATCHES(d.reader.clock_mhz("clock_mhz"), ConfigError, Message(message));
+  }
+  Doc lo(R"({"clock_mhz": 1})", "core");
+  REQUIRE(lo.reader.clock_mhz("clock_mhz") == 1.0);
+  Doc hi(R"({"clock_mhz": 100000})", "core");
+  REQUIRE(hi.reader.clock_mhz("clock_mhz") == 100000.0);
+  Doc def("{}", "core");
+  REQUIRE(def.reader.clock_mhz("clock_mhz", 1200.0) == 1200.0);
+}
+
+TEST_CASE("Numbers past a double's range are not valid JSON", "[config]") {
+  // nlohmann throws out_of_range (not a parse_error) for them.
+  REQUIRE_THROWS_MATCHES(parse_json(R"({"leak_w": 1e400})", "f.json"), ConfigError,
+                         Message("f.json: not valid JSON: [json.exception.out_of_range.406] "
+                                 "number overflow parsing '1e400'"));
+}
+
+TEST_CASE("string_list rejects a repeated entry", "[config]") {
+  Doc d(R"({"dtypes": ["int8", "fp16", "int8"]})");
+  REQUIRE_THROWS_MATCHES(
+      d.reader.string_list("dtypes", {"int8", "fp16", "bf16", "fp32"}), ConfigError,
+      Message("core.systolic.dtypes: names \"int8\" twice; each of int8, fp16, bf16, fp32 may "
+              "appear once, got [\"int8\",\"fp16\",\"int8\"]"));
 }
 
 }  // namespace llmsim::config

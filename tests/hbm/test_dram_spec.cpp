@@ -298,8 +298,11 @@ TEST_CASE("Device errors name the key, the bound and the value", "[hbm][spec]") 
          "memory.device.timing_ck.tRFCpb: must be < tRFC = 260 (one bank refreshes faster than "
          "all), or 0 for no per-bank refresh, got 260"},
         {R"({"tRC": -1})", "memory.device.timing_ck.tRC: must be a positive integer, got -1"},
+        // Timing constraints are at most config::kMaxLatencyCycles = 2^20.
         {R"({"tRTW": 4294967296})",
-         "memory.device.timing_ck.tRTW: must be at most 4294967295, got 4294967296"},
+         "memory.device.timing_ck.tRTW: must be in [0, 1048576], got 4294967296"},
+        {R"({"tRC": 1048577})",
+         "memory.device.timing_ck.tRC: must be in [1, 1048576], got 1048577"},
     };
     for (const auto& [timing, message] : cases) {
       INFO(timing);
@@ -320,6 +323,8 @@ TEST_CASE("Device errors name the key, the bound and the value", "[hbm][spec]") 
          "burst fills whole tCK), got 1"},
         {R"({"stacks": 0})",
          "memory.device.organization.stacks: must be a positive integer, got 0"},
+        {R"({"stacks": 1000000})",
+         "memory.device.organization.stacks: must be in [1, 64], got 1000000"},
     };
     for (const auto& [org, message] : cases) {
       INFO(org);
@@ -327,8 +332,10 @@ TEST_CASE("Device errors name the key, the bound and the value", "[hbm][spec]") 
           parse(std::string(R"({"device": {"preset": "HBM2", "organization": )") + org + "}}"),
           ConfigError, Message(message));
     }
-    REQUIRE_THROWS_WITH(parse(R"({"device": {"preset": "HBM2", "organization": {"rows": 2147483648,
-                 "stacks": 1000000}}})"),
+    // Each field within its bound, the capacity past 2^62: 64 x 256 x 2 x 4 x 4 x 2^24 rows x
+    // 2^16 columns x 8 B x BL4 = 2^64 bytes.
+    REQUIRE_THROWS_WITH(parse(R"({"device": {"preset": "HBM2", "organization": {"rows": 16777216,
+                 "columns": 65536, "stacks": 64, "channels_per_stack": 256}}})"),
                         StartsWith("memory.device.organization.rows: the organization is "
                                    "too large"));
     // A refined burst length moves the derived tBL with it: BL8 at DDR is 4 tCK, so tCCD_S
