@@ -12,7 +12,7 @@
     /usr/bin/python3 tools/goldens.py list
         the case names (CMake registers one ctest per case)
     /usr/bin/python3 tools/goldens.py table
-        the goldens as the Markdown table of README.md
+        the goldens as the Markdown table of docs/testing.md
 
 The cases are defined here (CASES); the numbers live in tests/golden/goldens.json.
 """
@@ -40,7 +40,7 @@ def _cases():
                     cases.append({"arch": preset, "model": model, "seq": seq, "batch": batch,
                                   "phase": "prefill"})
         # Decoders: prefill of 128 tokens and decode of one token after 128 cached. The
-        # Llama-shaped models keep 2 of their 32 layers (same shapes per layer; README).
+        # Llama-shaped models keep 2 of their 32 layers (same shapes per layer; docs/testing.md).
         for model, layers in [("gpt2", None), ("llama-2-7b", 2), ("llama-3-8b", 2)]:
             for phase in ["prefill", "decode"]:
                 c = {"arch": preset, "model": model, "batch": 1, "phase": phase}

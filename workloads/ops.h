@@ -1,10 +1,10 @@
 #pragma once
-// The ops of a layer trace (format in README.md, "Layer trace format"): plain structs, one per
+// The ops of a layer trace (format in docs/workloads.md, "Layer trace format"): plain structs, one per
 // op family, in a std::variant. The parser (workload.cpp) has checked every field and every
 // operand, so a lowering can rely on:
 //  - an Operand of source `op` names an earlier op (index < this op's index) whose output has
 //    exactly the elements this operand needs (shapes may differ: a consumer views its producer's
-//    row-major output in the shape it needs; see README for the attention layouts);
+//    row-major output in the shape it needs; see docs/workloads.md for the attention layouts);
 //  - an op-produced operand has the consumer's dtype, except for quantize and dequantize;
 //  - every size is >= 1.
 // Nothing here has a cost; an op the hardware cannot run is the lowering's error, never a

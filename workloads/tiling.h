@@ -10,7 +10,7 @@
 // once per output tile; the first tile with a block loads its k pieces into the region as it
 // goes, so the pipeline fills as fast as without.
 //
-// Cost model (documented in README.md, "Tiling"): for each candidate tiling that fits,
+// Cost model (documented in docs/isa.md, "Tiling and double buffering"): for each candidate tiling that fits,
 //   compute = sum over tiles of target.gemm_cycles(tile), times the share of the output tiles
 //             that the busiest core gets (tiles are dealt round-robin: ceil(tiles / cores));
 //   memory  = DRAM bytes / min(chip DRAM bandwidth, cores used x DMA bandwidth),

@@ -1,6 +1,6 @@
 #pragma once
 // The transformer frontend: a model config and a shape (batch, sequence, phase) become a layer
-// trace. The op sequence per family is documented in README.md ("Models and `llmsim trace`");
+// trace. The op sequence per family is documented in docs/workloads.md ("Models and `llmsim trace`");
 // in short, with B = batch, s = new tokens per sequence (prefill: seq; decode: 1),
 // L = cached tokens (decode: kv_len; prefill: 0), T = B x s, h = hidden, H / Hkv = query / KV
 // heads, d = head_dim, g = H / Hkv:

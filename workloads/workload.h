@@ -1,6 +1,6 @@
 #pragma once
 // A workload is a layer trace: a list of ops with shapes, dtypes and the operands they read,
-// read from JSON (format in README.md, "Layer trace format"), written by hand, by the
+// read from JSON (format in docs/workloads.md, "Layer trace format"), written by hand, by the
 // transformer frontend (transformer.h) or by the torch.fx exporter (python/llmsim/fx_export.py).
 //   {"description": "...", "model": "bert-base-uncased", "batch": 1, "seq": 128,
 //    "phase": "prefill",

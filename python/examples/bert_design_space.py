@@ -4,7 +4,7 @@ energy.
 
     PYTHONPATH=build/python /usr/bin/python3 python/examples/bert_design_space.py --out out/dse
     ... --small                        # 4 points (CI runs this size)
-    ... --scheduler tcp://host:8786    # on a Dask cluster (README, "Python")
+    ... --scheduler tcp://host:8786    # on a Dask cluster (docs/python.md, "Past one machine: Dask")
 
 Writes OUT/sweep.jsonl (one line per finished point; rerunning the same command resumes
 there), OUT/results.csv (one row per point), OUT/pareto.csv (the points no other point
@@ -12,7 +12,7 @@ beats on both latency and energy), OUT/pareto.png (every point, the front marked
 OUT/latency_heatmap.png (latency by array size and HBM generation, averaged over the
 scratchpad sizes), and prints the front. Exits 1 if no point simulated.
 
-Energy is llmsim.Result.energy_pj: every unit's dynamic and leakage energy (README.md,
+Energy is llmsim.Result.energy_pj: every unit's dynamic and leakage energy (docs/stats.md, "Energy";
 "Energy").
 """
 

@@ -44,7 +44,7 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
         a config as a dict. run() builds its layer trace with trace(model, batch, seq, phase,
         kv_len, dtype) and simulates that.
       workload: instead of model: a bundled workload name (see workloads()), a path to a
-        workload JSON file, or a dict {"ops": [...]} in the layer trace format (README.md),
+        workload JSON file, or a dict {"ops": [...]} in the layer trace format (docs/workloads.md),
         e.g. from trace() or export_fx(). Exactly one of model and workload.
       seq, batch, phase, kv_len, dtype: the trace options (see trace()); model= only.
       overrides: None, a dict {"core.systolic.rows": 64, ...} whose values are JSON-encoded,
@@ -53,9 +53,9 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
       mapping, split, fusion, weights: the CLI's --mapping ("auto" or "fixed"), --split
         (None, or "tiles", "rows", "cols", "batch" for every matmul), --fusion (None: on with
         auto, off with fixed; True or False) and --weights (None: "tiled" with auto,
-        "row_major" with fixed): README.md, "Mapping" and "Epilogue fusion".
+        "row_major" with fixed): docs/isa.md, "Mapping" and "Epilogue fusion".
       timeline: None, or a path (str or os.PathLike) to write the run's timeline to, as the
-        CLI's --timeline: Chrome trace-event JSON that ui.perfetto.dev opens (README.md,
+        CLI's --timeline: Chrome trace-event JSON that ui.perfetto.dev opens (docs/stats.md,
         "Timeline").
       timeline_max_events: the cap of timeline spans (default 1,000,000); past it the
         recording stops, the file says so, and run() warns (RuntimeWarning).
@@ -112,7 +112,7 @@ def validate(arch, overrides=None):
 
 def trace(model, batch=1, seq=None, phase="prefill", kv_len=None, dtype="int8"):
     """The layer trace of a transformer, like `llmsim trace`, as a dict in the trace format
-    (README.md, "Layer trace format"); run() accepts it as its workload.
+    (docs/workloads.md, "Layer trace format"); run() accepts it as its workload.
 
     Args:
       model: a bundled model name (see models()), a path to a Hugging Face config.json, or

@@ -88,7 +88,7 @@ def write_report(run_dir):
         "summed over the <i>cores</i> that ran it (they add up to cycles x cores).</p>",
         _table(data.layers, LAYER_COLUMNS),
         "<h2>Ops</h2>",
-        "<p>fused_into: the matmul whose epilogue ran the op (README.md, \"Epilogue "
+        "<p>fused_into: the matmul whose epilogue ran the op (docs/isa.md, \"Epilogue "
         "fusion\").</p>",
         _table(_named_fusions(data.ops), OP_COLUMNS),
         "</body></html>", ""])

@@ -35,7 +35,7 @@ class Result(collections.abc.Mapping):
       total_cycles: core cycles from the start of the run to the end of its last op.
       seconds: total_cycles at the core clock.
       energy_pj: the chip's energy for the run in pJ, dynamic plus leakage, as the simulator
-        totals it (stats["energy"]["total_pj"]; README.md, "Energy"). Units whose config gives
+        totals it (stats["energy"]["total_pj"]; docs/stats.md, "Energy"). Units whose config gives
         no energies add nothing (the simple memory reports none); 0 when none does.
       energy_breakdown_pj: {unit: pJ}, the terms of energy_pj summed over cores
         (stats["energy"]["by_unit"]: "systolic", "scratchpad", "accumulator", "vector", "dma",

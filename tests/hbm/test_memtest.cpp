@@ -1,6 +1,6 @@
 // `llmsim memtest` on the hbm2-stack preset (one HBM2 stack: 16 pseudo channels of 64 bits at
 // 1 GHz, BL4 -> 32 B bursts, tBL = tCCD_S = 2; tRFC 260, tREFI 3900, tRP = tRCDRD = 14;
-// tRRD_S 4, tFAW 30, tRC 48). The arithmetic is in README.md, "HBM".
+// tRRD_S 4, tFAW 30, tRC 48). The arithmetic is in docs/timing.md, "HBM".
 #include "sim/driver/memtest.h"
 
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
 // `llmsim noctest`: synthetic traffic through the network alone. The channel-load bound and
-// the saturation arithmetic are in README.md, "NoC".
+// the saturation arithmetic are in docs/timing.md, "NoC".
 #include "sim/driver/noctest.h"
 
 #include <catch2/catch.hpp>
