@@ -10,25 +10,26 @@
 
 #include "arch/hbm/hbm_system.h"
 #include "sim/core/error.h"
+#include "sim/driver/memtest_trace.h"
 #include "sim/driver/report.h"
 
 namespace llmsim::driver {
 
 namespace {
 
-struct Offer {
-  std::uint64_t addr = 0;
-  bool write = false;
-  std::optional<std::uint64_t> cycle;  // from a trace
-};
+using Offer = MemtestOffer;
 
 // Yields the requests of a synthetic pattern or of a trace file, in order.
 class Generator {
  public:
   enum class Pattern { seq_read, seq_write, mixed, random_read, random_write, strided, trace };
 
-  Generator(const MemtestOptions& o, std::uint64_t capacity)
-      : m_o(o), m_capacity(capacity), m_slots(capacity / o.request_bytes), m_rng(o.seed) {
+  Generator(const MemtestOptions& o, std::uint64_t capacity, std::uint64_t burst_bytes)
+      : m_o(o),
+        m_capacity(capacity),
+        m_burst_bytes(burst_bytes),
+        m_slots(capacity / o.request_bytes),
+        m_rng(o.seed) {
     const std::vector<std::string> names = {"seq_read",    "seq_write",    "mixed",
                                             "random_read", "random_write", "strided"};
     if (!o.trace_file.empty()) {
@@ -73,37 +74,16 @@ class Generator {
   }
 
  private:
+  // A trace request is one burst; m_burst_bytes is the memory's burst.
   void load_trace() {
     std::ifstream in(m_o.trace_file);
     if (!in) throw UserError(m_o.trace_file + ": cannot open trace file");
-    std::string line;
-    for (std::size_t no = 1; std::getline(in, line); ++no) {
-      line = line.substr(0, line.find('#'));
-      std::istringstream ls(line);
-      std::string addr, rw, cycle;
-      if (!(ls >> addr)) continue;
-      const std::string where = m_o.trace_file + ":" + std::to_string(no) + ": ";
-      if (!(ls >> rw) || (rw != "R" && rw != "W")) {
-        throw UserError(where + "expected \"ADDRESS R|W [CYCLE]\", got \"" + line + "\"");
-      }
-      Offer o;
-      try {
-        o.addr = std::stoull(addr, nullptr, 0);
-        if (ls >> cycle) o.cycle = std::stoull(cycle, nullptr, 0);
-      } catch (const std::exception&) {
-        throw UserError(where + "not a number in \"" + line + "\"");
-      }
-      if (o.cycle && !m_trace.empty() && m_trace.back().cycle && *o.cycle < *m_trace.back().cycle) {
-        throw UserError(where + "cycles must not decrease");
-      }
-      o.write = rw == "W";
-      m_trace.push_back(o);
-    }
-    if (m_trace.empty()) throw UserError(m_o.trace_file + ": no requests in trace");
+    m_trace = read_memtest_trace(in, m_o.trace_file, m_capacity, m_burst_bytes);
   }
 
   MemtestOptions m_o;
   std::uint64_t m_capacity;
+  std::uint64_t m_burst_bytes;
   std::uint64_t m_slots;
   Pattern m_pattern = Pattern::seq_read;
   std::mt19937_64 m_rng;
@@ -143,7 +123,7 @@ MemtestResult run_memtest(const config::Json& arch, const std::vector<std::strin
   stats::Group root("memory");
   hbm::HbmSystem sys(params, root, "memory");
   const hbm::Timing& tm = params.spec.timing;
-  Generator gen(o, params.spec.org.capacity_bytes());
+  Generator gen(o, params.spec.org.capacity_bytes(), sys.mapping().burst_bytes());
   const std::uint64_t n = gen.count(), burst = sys.mapping().burst_bytes();
   const double bytes_per_cycle = o.rate_gb_per_s * 1e9 / (tm.clock_mhz * 1e6);
 
