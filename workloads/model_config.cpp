@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "sim/core/data_dir.h"
 #include "sim/core/error.h"
 #include "workloads/hf_reader.h"
 
@@ -226,8 +227,7 @@ ModelConfig parse_model_config(const Json& doc, const std::string& name) {
 ModelConfig load_model(const std::string& name_or_path) {
   fs::path p(name_or_path);
   if (!fs::exists(p)) {
-    const fs::path bundled =
-        fs::path(LLMSIM_DATA_DIR) / "workloads" / "models" / (name_or_path + ".json");
+    const fs::path bundled = data_dir() / "workloads" / "models" / (name_or_path + ".json");
     if (!fs::exists(bundled)) {
       throw WorkloadError(
           "--model " + config::printable(name_or_path) +
@@ -247,7 +247,7 @@ ModelConfig load_model(const std::string& name_or_path) {
 
 std::vector<std::string> bundled_models() {
   std::vector<std::string> out;
-  const fs::path dir = fs::path(LLMSIM_DATA_DIR) / "workloads" / "models";
+  const fs::path dir = data_dir() / "workloads" / "models";
   if (fs::is_directory(dir)) {
     for (const auto& e : fs::directory_iterator(dir)) {
       if (e.path().extension() == ".json") out.push_back(e.path().stem().string());

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "sim/core/data_dir.h"
 #include "sim/core/error.h"
 #include "workloads/limits.h"
 
@@ -316,8 +317,7 @@ Workload parse_workload(const config::Json& doc, const std::string& name) {
 Workload load_workload(const std::string& name_or_path) {
   fs::path p(name_or_path);
   if (!fs::exists(p)) {
-    const fs::path bundled =
-        fs::path(LLMSIM_DATA_DIR) / "workloads" / "gemm" / (name_or_path + ".json");
+    const fs::path bundled = data_dir() / "workloads" / "gemm" / (name_or_path + ".json");
     if (!fs::exists(bundled)) {
       std::string names;
       for (const auto& n : bundled_workloads()) names += (names.empty() ? "" : ", ") + n;
@@ -336,7 +336,7 @@ Workload load_workload(const std::string& name_or_path) {
 
 std::vector<std::string> bundled_workloads() {
   std::vector<std::string> out;
-  const fs::path dir = fs::path(LLMSIM_DATA_DIR) / "workloads" / "gemm";
+  const fs::path dir = data_dir() / "workloads" / "gemm";
   if (fs::is_directory(dir)) {
     for (const auto& e : fs::directory_iterator(dir)) {
       if (e.path().extension() == ".json") out.push_back(e.path().stem().string());

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sim/core/error.h"
+#include "sim/driver/presets.h"
 
 extern char** environ;
 
@@ -20,10 +21,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The environment of this process with the build's package directory first on PYTHONPATH.
+// The environment of this process with the package directory (installed or this build's)
+// first on PYTHONPATH.
 std::vector<std::string> child_environment() {
   std::vector<std::string> env;
-  std::string pythonpath = LLMSIM_PYTHON_DIR;
+  std::string pythonpath = python_package_dir();
   for (char** e = environ; *e; ++e) {
     const std::string var = *e;
     if (var.rfind("PYTHONPATH=", 0) == 0) {
@@ -77,7 +79,7 @@ int html_report(const std::string& run_dir, std::ostream& out, std::ostream& err
     throw UserError(stats.string() +
                     ": not found (a run directory is what `llmsim run ... --out DIR` writes)");
   }
-  const fs::path module = fs::path(LLMSIM_PYTHON_DIR) / "llmsim" / "report.py";
+  const fs::path module = fs::path(python_package_dir()) / "llmsim" / "report.py";
   if (!fs::is_regular_file(module)) {
     throw UserError("llmsim report needs the Python package of this build, " + module.string() +
                     " is missing: build the llmsim_python_package target");

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "sim/core/sanitizers.h"
 #include "sim/core/units.h"
 
 namespace llmsim::driver {
@@ -16,6 +17,7 @@ std::mutex& kernel_mutex() {
 }  // namespace
 
 KernelSession::KernelSession() : m_lock(kernel_mutex()) {
+  sanitizers::reset_thread_stack();  // a simulation outside a session may have run
   // The banner is printed when the first context is made; keep it quiet.
   setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
   kernel::release_wake_events();  // a run outside a session may have left some
@@ -35,6 +37,7 @@ KernelSession::~KernelSession() {
   delete m_context;
   sc_core::sc_curr_simcontext = m_previous;
   sc_core::sc_default_global_context = m_previous;
+  sanitizers::reset_thread_stack();
 }
 
 }  // namespace llmsim::driver

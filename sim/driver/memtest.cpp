@@ -11,6 +11,7 @@
 
 #include "arch/hbm/hbm_system.h"
 #include "sim/core/error.h"
+#include "sim/driver/memtest_trace.h"
 #include "sim/driver/report.h"
 
 namespace llmsim::driver {
@@ -23,19 +24,19 @@ const std::vector<std::string>& memtest_patterns() {
 
 namespace {
 
-struct Offer {
-  std::uint64_t addr = 0;
-  bool write = false;
-  std::optional<std::uint64_t> cycle;  // from a trace
-};
+using Offer = MemtestOffer;
 
 // Yields the requests of a synthetic pattern or of a trace file, in order.
 class Generator {
  public:
   enum class Pattern { seq_read, seq_write, mixed, random_read, random_write, strided, trace };
 
-  Generator(const MemtestOptions& o, std::uint64_t capacity)
-      : m_o(o), m_capacity(capacity), m_slots(capacity / o.request_bytes), m_rng(o.seed) {
+  Generator(const MemtestOptions& o, std::uint64_t capacity, std::uint64_t burst_bytes)
+      : m_o(o),
+        m_capacity(capacity),
+        m_burst_bytes(burst_bytes),
+        m_slots(capacity / o.request_bytes),
+        m_rng(o.seed) {
     const std::vector<std::string>& names = memtest_patterns();
     if (!o.trace_file.empty()) {
       m_pattern = Pattern::trace;
@@ -79,37 +80,16 @@ class Generator {
   }
 
  private:
+  // A trace request is one burst; m_burst_bytes is the memory's burst.
   void load_trace() {
     std::ifstream in(m_o.trace_file);
     if (!in) throw UserError(m_o.trace_file + ": cannot open trace file");
-    std::string line;
-    for (std::size_t no = 1; std::getline(in, line); ++no) {
-      line = line.substr(0, line.find('#'));
-      std::istringstream ls(line);
-      std::string addr, rw, cycle;
-      if (!(ls >> addr)) continue;
-      const std::string where = m_o.trace_file + ":" + std::to_string(no) + ": ";
-      if (!(ls >> rw) || (rw != "R" && rw != "W")) {
-        throw UserError(where + "expected \"ADDRESS R|W [CYCLE]\", got \"" + line + "\"");
-      }
-      Offer o;
-      try {
-        o.addr = std::stoull(addr, nullptr, 0);
-        if (ls >> cycle) o.cycle = std::stoull(cycle, nullptr, 0);
-      } catch (const std::exception&) {
-        throw UserError(where + "not a number in \"" + line + "\"");
-      }
-      if (o.cycle && !m_trace.empty() && m_trace.back().cycle && *o.cycle < *m_trace.back().cycle) {
-        throw UserError(where + "cycles must not decrease");
-      }
-      o.write = rw == "W";
-      m_trace.push_back(o);
-    }
-    if (m_trace.empty()) throw UserError(m_o.trace_file + ": no requests in trace");
+    m_trace = read_memtest_trace(in, m_o.trace_file, m_capacity, m_burst_bytes);
   }
 
   MemtestOptions m_o;
   std::uint64_t m_capacity;
+  std::uint64_t m_burst_bytes;
   std::uint64_t m_slots;
   Pattern m_pattern = Pattern::seq_read;
   std::mt19937_64 m_rng;
@@ -192,21 +172,13 @@ void check_options(const MemtestOptions& o, std::uint64_t capacity, std::uint64_
 }
 
 // A trace as its reader returned it, against the limits of memtest.h.
-void check_trace(const MemtestOptions& o, Generator& gen, std::uint64_t n, std::uint64_t burst,
+void check_trace(const MemtestOptions& o, std::uint64_t n, std::uint64_t burst,
                  double bytes_per_cycle) {
-  if (n > kMaxMemtestRequests) {
-    throw UserError("--trace " + o.trace_file + ": " + std::to_string(n) +
-                    " requests, more than the " + std::to_string(kMaxMemtestRequests) +
-                    " a run may simulate");
-  }
-  for (std::uint64_t k = 0; k < n; ++k) {
-    const Offer off = gen(k);
-    if (off.cycle && *off.cycle > kMaxMemtestCycles) {
-      throw UserError("--trace " + o.trace_file + ": request " + std::to_string(k + 1) +
-                      " is offered at cycle " + std::to_string(*off.cycle) + ", beyond the " +
-                      std::to_string(kMaxMemtestCycles) + " DRAM cycles a run may simulate");
-    }
-  }
+  // Its lines (at most 2^24) and cycles (at most 2^32) are bounded by read_memtest_trace, well
+  // within kMaxMemtestRequests and kMaxMemtestCycles; what --rate makes of them is not.
+  static_assert(MemtestTraceLimits{}.max_lines <= kMaxMemtestRequests &&
+                    MemtestTraceLimits{}.max_cycle <= kMaxMemtestCycles,
+                "the trace reader's limits must be within memtest's");
   const double offered_cycles =
       bytes_per_cycle > 0 ? double(n) * double(burst) / bytes_per_cycle : 0;
   if (offered_cycles > double(kMaxMemtestCycles)) {
@@ -262,9 +234,9 @@ MemtestResult run_memtest(const config::Json& arch, const std::vector<std::strin
   const hbm::Timing& tm = params.spec.timing;
   const double bytes_per_cycle = o.rate_gb_per_s * 1e9 / (tm.clock_mhz * 1e6);
   check_options(o, capacity, burst, bytes_per_cycle);
-  Generator gen(o, capacity);
+  Generator gen(o, capacity, burst);
   const std::uint64_t n = gen.count();
-  if (!o.trace_file.empty()) check_trace(o, gen, n, burst, bytes_per_cycle);
+  if (!o.trace_file.empty()) check_trace(o, n, burst, bytes_per_cycle);
   stats::Group root("memory");
   hbm::HbmSystem sys(params, root, "memory");
 

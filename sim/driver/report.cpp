@@ -70,7 +70,8 @@ void print_energy(std::ostream& os, const RunResult& r) {
     return e.by_unit[a].second > e.by_unit[b].second;
   });
   for (std::size_t i : order) {
-    const auto& [unit, pj] = e.by_unit[i];
+    const std::string& unit = e.by_unit[i].first;  // not a structured binding: the lambda
+    const double pj = e.by_unit[i].second;          // below captures it (C++20, clang 14)
     os << "    " << std::left << std::setw(18) << unit << std::right << std::setw(14)
        << energy_str(pj) << std::setw(7) << pct(pj) << " %";
     const auto leak = std::find_if(e.leakage_by_unit.begin(), e.leakage_by_unit.end(),
