@@ -15,14 +15,6 @@
 // libsystemc 2.3.4 is built with QuickThreads.
 #include "sim/core/sanitizers.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define LLMSIM_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LLMSIM_ASAN 1
-#endif
-#endif
-
 #ifdef LLMSIM_ASAN
 
 #include <dlfcn.h>

@@ -16,21 +16,14 @@
 #include "sim/driver/presets.h"
 #include "sim/driver/report.h"
 #include "sim/driver/version.h"
+#include "tests/support/cli_result.h"
 
 namespace llmsim::driver {
 
 namespace {
 
-struct CliResult {
-  int code;
-  std::string out, err;
-};
-
-CliResult cli(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int code = cli_main(args, out, err);
-  return {code, out.str(), err.str()};
-}
+using testing::cli;
+using testing::CliResult;
 
 // A stream whose every write fails as a full disk's does.
 class FullBuf : public std::streambuf {

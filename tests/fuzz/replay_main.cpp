@@ -22,15 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "sim/core/sanitizers.h"
 #include "tests/fuzz/fuzz_entries.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define LLMSIM_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LLMSIM_ASAN 1
-#endif
-#endif
 
 namespace fs = std::filesystem;
 

@@ -10,20 +10,13 @@
 
 #include "sim/driver/cli.h"
 #include "sim/driver/presets.h"
+#include "tests/support/cli_result.h"
 #include "workloads/workload.h"
 
 namespace {
 
-struct CliResult {
-  int code;
-  std::string out, err;
-};
-
-CliResult cli(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int code = llmsim::driver::cli_main(args, out, err);
-  return {code, out.str(), err.str()};
-}
+using llmsim::testing::cli;
+using llmsim::testing::CliResult;
 
 // The edge preset with one key replaced by `mutate`, written to a temporary file.
 std::string edge_with(const std::function<void(llmsim::config::Json&)>& mutate,

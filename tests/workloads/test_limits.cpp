@@ -6,6 +6,7 @@
 #include <string>
 
 #include "sim/core/error.h"
+#include "tests/support/small_target.h"
 #include "workloads/limits.h"
 #include "workloads/lowering.h"
 #include "workloads/model_config.h"
@@ -36,19 +37,9 @@ std::string parse_error(const std::string& text) {
   return "(no error)";
 }
 
-// One core, a 16x16 array, a 256 KiB scratchpad, a 64 KiB accumulator; the GEMM cost m + k + n
-// (as in test_lowering.cpp).
+// tests/support/small_target.h: one core, a 16x16 array, GEMM cost m + k + n.
 Target target() {
-  Target t;
-  t.num_cores = 1;
-  t.array_rows = t.array_cols = 16;
-  t.scratchpad_bytes = 256 * 1024;
-  t.accumulator_bytes = 64 * 1024;
-  t.dma_bytes_per_cycle = 64;
-  t.dram_bytes_per_cycle = 64;
-  t.dtypes = {isa::DType::int8};
-  t.gemm_cycles = [](std::uint64_t m, std::uint64_t k, std::uint64_t n) { return m + k + n; };
-  return t;
+  return testing::small_target();
 }
 
 std::uint64_t instructions(const Lowered& l) {

@@ -8,6 +8,7 @@
 #include <set>
 #include <variant>
 
+#include "tests/support/small_target.h"
 #include "workloads/dram_buffers.h"
 #include "workloads/lowering.h"
 #include "workloads/model_config.h"
@@ -24,19 +25,9 @@ Workload parse(const std::string& text) {
   return parse_workload(Json::parse(text), "t");
 }
 
-// One core, a 16x16 array, a 256 KiB scratchpad (128 KiB slots), 64 KiB accumulator; the GEMM
-// cost m + k + n.
+// tests/support/small_target.h: a 16x16 array per core, GEMM cost m + k + n.
 Target target(std::uint32_t cores = 1) {
-  Target t;
-  t.num_cores = cores;
-  t.array_rows = t.array_cols = 16;
-  t.scratchpad_bytes = 256 * 1024;
-  t.accumulator_bytes = 64 * 1024;
-  t.dma_bytes_per_cycle = 64;
-  t.dram_bytes_per_cycle = 64;
-  t.dtypes = {isa::DType::int8};
-  t.gemm_cycles = [](std::uint64_t m, std::uint64_t k, std::uint64_t n) { return m + k + n; };
-  return t;
+  return testing::small_target(cores);
 }
 
 template <class T>
@@ -273,7 +264,7 @@ TEST_CASE("lowering: a residual add runs in the epilogue with its tile in the la
     CHECK(v->src.sram == isa::Sram::accumulator);
     CHECK(v->src2.sram == isa::Sram::scratchpad);
     CHECK(v->src2_rows == v->rows);
-    CHECK(std::get<isa::SemWait>(st[i - 1].body).sem == 3);   // acc_full
+    CHECK(std::get<isa::SemWait>(st[i - 1].body).sem == 3);    // acc_full
     CHECK(std::get<isa::SemSignal>(st[i + 1].body).sem == 0);  // ab_free
     CHECK(std::holds_alternative<isa::DmaStore>(st[i + 2].body));
   }
@@ -371,7 +362,8 @@ TEST_CASE("lowering: tiled weights make each B tile one contiguous block") {
   // starting k0 x 48 + n0 bytes in; tiled, row block ki (16 x 48 B) is contiguous and its tile
   // ni starts 16 x n0 bytes into it, a dense 16 x 16 block (pitch 16 B). A (16 x 32, pitch
   // 32 B) is an input and stays row major.
-  const Workload w = parse(R"({"ops": [{"op": "matmul", "name": "fc", "m": 16, "k": 32, "n": 48}]})");
+  const Workload w =
+      parse(R"({"ops": [{"op": "matmul", "name": "fc", "m": 16, "k": 32, "n": 48}]})");
   auto b_loads = [&](std::optional<bool> tiled) {
     MappingOptions o;
     o.automatic = false;
@@ -459,8 +451,7 @@ std::size_t check_buffers(const Workload& w, const Target& t) {
     int op;
   };
   auto range = [](const isa::Block& b, std::uint64_t elem, int op) {
-    return Range{b.dram_addr, b.dram_addr + (b.rows - 1) * b.dram_stride_bytes + b.cols * elem,
-                 op};
+    return Range{b.dram_addr, b.dram_addr + (b.rows - 1) * b.dram_stride_bytes + b.cols * elem, op};
   };
   std::vector<Range> reads, writes;
   for (const auto& core : l.program.cores) {
@@ -490,8 +481,8 @@ std::size_t check_buffers(const Workload& w, const Target& t) {
   for (const auto& wr : writes) {
     for (const auto& rd : reads) {
       if (rd.op >= wr.op || rd.end <= wr.begin || wr.end <= rd.begin) continue;
-      INFO(w.ops[std::size_t(wr.op)].name() << " writes what " << w.ops[std::size_t(rd.op)].name()
-                                            << " reads");
+      INFO(w.ops[std::size_t(wr.op)].name()
+           << " writes what " << w.ops[std::size_t(rd.op)].name() << " reads");
       REQUIRE(rd.op <= last_producer[std::size_t(wr.op)]);
       ++reused;
     }
@@ -521,12 +512,12 @@ TEST_CASE("lowering: output buffers are reused once their last reader is done") 
 
 TEST_CASE("DRAM buffers: pages, release after the last reader, first fit with neighbours merged") {
   DramBuffers d;
-  CHECK(d.fixed(100) == 0);                // one page
-  CHECK(d.reusable(5000, -1) == 4096);     // two pages: [4096, 12288)
-  CHECK(d.reusable(4096, -1) == 12288);    // [12288, 16384)
-  d.release(4096, 5000, 3);                // both read last by op 3
+  CHECK(d.fixed(100) == 0);              // one page
+  CHECK(d.reusable(5000, -1) == 4096);   // two pages: [4096, 12288)
+  CHECK(d.reusable(4096, -1) == 12288);  // [12288, 16384)
+  d.release(4096, 5000, 3);              // both read last by op 3
   d.release(12288, 4096, 3);
-  CHECK(d.reusable(12288, 2) == 16384);    // op 3 may still run: new DRAM
-  CHECK(d.reusable(12288, 3) == 4096);     // the two released buffers, merged
+  CHECK(d.reusable(12288, 2) == 16384);  // op 3 may still run: new DRAM
+  CHECK(d.reusable(12288, 3) == 4096);   // the two released buffers, merged
   CHECK(d.footprint() == 16384 + 12288);
 }
