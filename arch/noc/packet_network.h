@@ -27,7 +27,7 @@
 //    packets started and not yet delivered starts none. The delivery of one of them at cycle d
 //    frees its slot from cycle d + 1: the node's next packet (the class in turn, as above)
 //    starts at the first cycle >= d + 1 at which it is due and the channel is free. So a
-//    source with N = 1 sends a packet every T0 + 1 cycles at most. Past saturation a source's
+//    source with N = 1 sends at most one packet per T0 + 1 cycles. Past saturation a source's
 //    packets queue behind the overloaded channels and hold its slots, so it slows in its
 //    offered mix of destinations: the flows that avoid those channels do not get through in
 //    full while the others queue without limit.
