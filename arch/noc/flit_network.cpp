@@ -34,6 +34,7 @@ FlitNetwork::FlitNetwork(const NocParams& p, stats::Group& parent, const std::st
       m_vcs(p.virtual_channels),
       m_routers(m_topo.routers()),
       m_buffer(p.buffer_flits),
+      m_cap(p.max_outstanding_packets > 0 ? p.max_outstanding_packets : ~std::uint32_t{0}),
       m_calendar(calendar_window(p)),
       m_window_mask(calendar_window(p) - 1) {
   for (std::uint32_t r = 0; r < m_topo.routers(); ++r) {
@@ -182,11 +183,13 @@ void FlitNetwork::inject(std::uint32_t n, std::uint64_t t) {
   node.last_wake = t + 1;
   const bool head = node.sent_flits == 0;
   if (head) {
+    if (node.outstanding >= m_cap) return;  // retried when one of its packets is delivered
     const std::int32_t v = free_vc(node.vcs, 0, 0);
     if (v < 0) return;  // retried when a tail credit frees a VC
     node.vc = static_cast<std::uint32_t>(v);
     node.vcs[node.vc].busy = true;
     node.current = c;
+    ++node.outstanding;  // free_vc() found a credit: the head leaves now
   }
   OutputVc& vc = node.vcs[node.vc];
   if (vc.credits == 0) return;  // retried when a credit returns
@@ -385,6 +388,8 @@ void FlitNetwork::leave(std::uint32_t r, std::uint32_t p, std::uint32_t v, std::
   if (!f.tail) return;
   const Packet& pk = m_packets[f.packet];
   deliver(pk.tag, pk.src, pk.dst, pk.flits, pk.created, t, delivered);
+  // A source at its cap may send its next head from the next cycle.
+  if (m_nodes[pk.src].outstanding-- == m_cap) schedule_inject(pk.src, t + 1);
   m_packets.release(f.packet);
 }
 

@@ -23,6 +23,10 @@
 //    injecting node). An output VC is released for the next packet as soon as the tail of the
 //    current one has been sent into it (BookSim's wait_for_tail_credit = 0): a VC buffer may
 //    hold the end of one packet and the start of the next, in order.
+//  - End-to-end flow control at the node (N = max_outstanding_packets, 0: none): a node with N
+//    packets whose head it has sent and whose tail is not yet delivered sends no head. The
+//    delivery of one of them at cycle d frees its slot from cycle d + 1 (a node's injection of
+//    a cycle comes before its routers' work, where deliveries happen), as in the packet model.
 //  - Packet latency = cycle its tail is delivered - its creation cycle. With no other traffic it
 //    is network.h's T0, provided one VC can stream a flit per cycle: its credit round trip
 //    tr + 2 * tl (tr + 1 at the injection channel) must not exceed buffer_flits, else the tail
@@ -83,11 +87,12 @@ class FlitNetwork final : public Network {
   };
   struct Node {
     InjectionQueues waiting;
-    std::int32_t current = -1;     // the class whose front packet is being injected, or -1
-    std::uint32_t sent_flits = 0;  // of the packet being injected
-    std::uint32_t vc = 0;          // of the packet being injected, once its head is sent
-    std::vector<OutputVc> vcs;     // the router's local input VCs as seen by the node
-    std::uint64_t last_wake = 0;   // cycle + 1 of the last injection attempt
+    std::int32_t current = -1;      // the class whose front packet is being injected, or -1
+    std::uint32_t sent_flits = 0;   // of the packet being injected
+    std::uint32_t vc = 0;           // of the packet being injected, once its head is sent
+    std::uint32_t outstanding = 0;  // packets whose head is sent and tail not yet delivered
+    std::vector<OutputVc> vcs;      // the router's local input VCs as seen by the node
+    std::uint64_t last_wake = 0;    // cycle + 1 of the last injection attempt
     // The cycle of the last injection attempt queued: a second one for the same cycle would
     // find nothing more to do (credits of a cycle are processed before its attempts).
     std::uint64_t inject_at = ~std::uint64_t{0};
@@ -152,6 +157,7 @@ class FlitNetwork final : public Network {
   std::vector<Router> m_routers;
   std::vector<Node> m_nodes;
   std::uint32_t m_buffer;  // buffer_flits
+  std::uint32_t m_cap;     // max_outstanding_packets, ~0 for none
   PacketPool<Packet> m_packets;
   std::vector<Bucket> m_calendar;  // bucket of cycle c: c & m_window_mask
   std::uint64_t m_window_mask;

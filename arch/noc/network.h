@@ -7,8 +7,13 @@
 //   packet  (packet_network.h) each router output port (link or ejection) and each node's
 //           injection channel keeps a "busy until" cycle; a packet claims a port for as many
 //           cycles as it has flits, first come first served, one event per packet per router:
-//           bandwidth, serialisation and queueing at every port, but no buffer limit (as
-//           gem5's SimpleNetwork with unbounded buffers, or ONNXim's simple interconnect).
+//           bandwidth, serialisation and queueing at every port, but no buffer limit in the
+//           routers (as gem5's SimpleNetwork with unbounded buffers, or ONNXim's simple
+//           interconnect).
+// In both, a node has at most max_outstanding_packets packets in flight (noc_params.h), the
+// end-to-end flow control of its network interface: past saturation a source whose packets
+// queue stalls, keeping its offered mix of destinations, so in neither model do the flows that
+// avoid the overloaded channels run ahead of those that cross them.
 // Both give a lone packet the same latency (zero load), count the same stats and the same
 // energy, and share this interface, so a run can switch models with one key.
 //

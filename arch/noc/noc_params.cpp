@@ -32,6 +32,9 @@ std::uint32_t NocParams::packet_flits(std::uint64_t payload_bytes) const {
 
 namespace {
 
+// max_outstanding_packets: 0 (no cap) up to a reorder buffer far beyond any interface's.
+constexpr std::uint64_t kMaxOutstandingPackets = 65536;
+
 // A count in [1, max]; hardware sizes, not software ones.
 std::uint32_t bounded(config::Reader& r, const std::string& key, std::uint64_t def,
                       std::uint64_t max) {
@@ -84,6 +87,8 @@ NocParams NocParams::parse(config::Reader& r) {
       }
     }
   }
+  p.max_outstanding_packets =
+      static_cast<std::uint32_t>(r.uint("max_outstanding_packets", 32, kMaxOutstandingPackets));
   p.clock_mhz = r.clock_mhz("clock_mhz", 1000.0);
   p.energy_pj_per_flit_hop = r.non_negative("energy_pj_per_flit_hop", 10.0);
   p.energy_pj_per_router_traversal = r.non_negative("energy_pj_per_router_traversal", 15.0);

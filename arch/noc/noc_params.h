@@ -4,7 +4,7 @@
 //           "link_latency_cycles": 1, "flit_bytes": 32, "header_flits": 1, "buffer_flits": 8,
 //           "virtual_channels": 4, "clock_mhz": 1000, "energy_pj_per_flit_hop": 10,
 //           "energy_pj_per_router_traversal": 15, "leakage_mw_per_router": 0,
-//           "packet_payload_bytes": 512,
+//           "max_outstanding_packets": 32, "packet_payload_bytes": 512,
 //           "core_nodes": [5, 6, 9, 10], "memory_nodes": []}
 // A mesh takes mesh_width and mesh_height; a ring or a crossbar takes "nodes" instead (the
 // other topology's keys are then unknown keys, hence errors). The packet model has no buffers
@@ -53,6 +53,21 @@ struct NocParams {
   std::uint32_t header_flits = 1;
   std::uint32_t buffer_flits = 8;      // input buffer depth per virtual channel (flit model)
   std::uint32_t virtual_channels = 4;  // per input port (flit model)
+  // End-to-end flow control at each node's network interface, in both models: a node has at
+  // most this many packets in flight (injected -- its head sent -- and not yet delivered); at
+  // the cap it injects nothing until one of them is delivered, and then from the next cycle
+  // (the models' timing contracts). 0: no cap. A source then slows, in the offered mix of
+  // destinations, when its packets queue in the network, so past saturation no more than the
+  // bottleneck channels' share gets through (the packet model's unbounded router queues would
+  // otherwise deliver in full the flows that avoid them). The default is the usual tag or
+  // outstanding-transaction limit of an on-chip interface: Arm's CoreLink NIC-400 regulates
+  // at most 32 outstanding reads (and 32 writes) per interface (DSU 0026, max_ot register);
+  // AMD's Versal PCIe bridge (PG344) takes up to 32 outstanding reads and writes; a PCIe
+  // requester has 32 tags without extended tags. At zero load it binds only on a node that
+  // streams packets of F flits to a node at zero-load latency T0 >= 32 F (network.h), which
+  // then gets 32 F / (T0 + 1) flits per cycle: with the default latencies (T0 = 3 H + 2 + F - 1
+  // over H hops) 1-flit packets over 10 hops or more, never on a 4x4 mesh (H <= 6).
+  std::uint32_t max_outstanding_packets = 32;
   double clock_mhz = 1000;
   // Order-of-magnitude defaults for 32-byte flits in a 16-28 nm process: about 1 mm of link
   // at 0.04 pJ/bit/mm, and a buffer write + read + switch traversal at about 0.06 pJ/bit.

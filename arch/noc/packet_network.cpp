@@ -41,6 +41,7 @@ std::uint32_t cycle_mod(std::uint64_t t, std::uint32_t ports) {
 PacketNetwork::PacketNetwork(const NocParams& p, stats::Group& parent, const std::string& name)
     : Network(p, parent, name),
       m_nodes(m_topo.nodes()),
+      m_cap(p.max_outstanding_packets > 0 ? p.max_outstanding_packets : ~std::uint32_t{0}),
       m_port_base(m_topo.routers()),
       m_calendar(kWindow),
       m_window_mask(kWindow - 1) {
@@ -181,6 +182,14 @@ void PacketNetwork::deliver_packet(std::uint32_t packet, std::uint64_t t) {
   // to the packet.
   count_port(m_topo.node_router(pk.dst), m_topo.node_port(pk.dst), pk.flits, false);
   deliver(pk.tag, pk.src, pk.dst, pk.flits, pk.created, t, *m_delivered);
+  // A source at its cap has no injection attempt pending (inject() stops there), or one at
+  // this cycle, which must not use the slot: it serves from the next cycle.
+  Node& src = m_nodes[pk.src];
+  if (src.outstanding-- == m_cap) {
+    src.resume = t + 1;
+    const std::uint64_t next_due = src.waiting.next_created(m_packets);
+    if (next_due != kNever) schedule_inject(pk.src, std::max({next_due, src.free, t + 1}));
+  }
   m_packets.release(packet);
 }
 
@@ -188,17 +197,20 @@ void PacketNetwork::inject(std::uint32_t n, std::uint64_t t) {
   Node& node = m_nodes[n];
   if (node.inject_at != t) return;  // superseded by an earlier attempt
   node.inject_at = kNever;
+  // At the cap, the delivery of one of its packets schedules the next attempt.
+  if (node.outstanding >= m_cap) return;
   // The next class in turn whose front packet is due; the channel is free (attempts are
-  // scheduled no earlier than node.free).
-  const int cls = node.waiting.due(t, m_packets);
+  // scheduled no earlier than node.free), and so is a slot unless it was freed this cycle.
+  const int cls = t >= node.resume ? node.waiting.due(t, m_packets) : -1;
   if (cls >= 0) {
     const std::uint32_t id = node.waiting.queues[static_cast<std::uint32_t>(cls)].front();
     node.waiting.finish(cls);
     node.free = t + m_packets[id].flits;
     push_hop(id, m_topo.node_router(n), m_topo.node_port(n), t + m_params.router_latency_cycles);
+    if (++node.outstanding == m_cap) return;
   }
   const std::uint64_t next_due = node.waiting.next_created(m_packets);
-  if (next_due != kNever) schedule_inject(n, std::max(next_due, node.free));
+  if (next_due != kNever) schedule_inject(n, std::max({next_due, node.free, node.resume}));
 }
 
 void PacketNetwork::push_hop(std::uint32_t packet, std::uint32_t r, std::uint32_t p,

@@ -19,10 +19,18 @@
 //    goes first (first come, first served).
 //  - Stats count a link's flits in the cycles they cross it (network.h, port_flits()), so no
 //    link carries more than a flit per cycle in any span of cycles.
-//  - No buffer limit: a waiting packet's flits wait in the router it has reached, and an input
-//    port may feed two output ports at once (no head-of-line blocking). What the flit model adds
-//    on top -- credit stalls, VC allocation, blocking behind a stalled packet -- is what the two
-//    models' difference measures.
+//  - No buffer limit in the routers: a waiting packet's flits wait in the router it has
+//    reached, and an input port may feed two output ports at once (no head-of-line blocking).
+//    What the flit model adds on top -- credit stalls, VC allocation, blocking behind a
+//    stalled packet -- is what the two models' difference measures.
+//  - End-to-end flow control at the node (N = max_outstanding_packets, 0: none): a node with N
+//    packets started and not yet delivered starts none. The delivery of one of them at cycle d
+//    frees its slot from cycle d + 1: the node's next packet (the class in turn, as above)
+//    starts at the first cycle >= d + 1 at which it is due and the channel is free. So a
+//    source with N = 1 sends at most one packet per T0 + 1 cycles. Past saturation a source's
+//    packets queue behind the overloaded channels and hold its slots, so it slows in its
+//    offered mix of destinations: the flows that avoid those channels do not get through in
+//    full while the others queue without limit.
 // With no other traffic a packet takes network.h's T0 in both models, to the cycle.
 #include <cstdint>
 #include <optional>
@@ -61,6 +69,10 @@ class PacketNetwork final : public Network {
     InjectionQueues waiting;
     std::uint64_t free = 0;                       // the injection channel is busy before this cycle
     std::uint64_t inject_at = ~std::uint64_t{0};  // the one injection event that counts
+    // Packets started and not yet delivered; a delivery at the cap frees its slot from the
+    // cycle `resume`.
+    std::uint32_t outstanding = 0;
+    std::uint64_t resume = 0;
   };
   // Events in the order (cycle, rank): deliveries (by ejection port), then injections (by node),
   // then heads at routers (by router, then rotated input port). No two events share a
@@ -101,6 +113,8 @@ class PacketNetwork final : public Network {
 
   PacketPool<Packet> m_packets;
   std::vector<Node> m_nodes;
+  // max_outstanding_packets, ~0 for none.
+  std::uint32_t m_cap;
   std::vector<std::uint64_t> m_port_free;  // [m_port_base[r] + q]: busy before this cycle
   std::vector<std::uint32_t> m_port_base;
   std::vector<std::uint32_t> m_port_router;      // [m_port_base[r] + q]: r

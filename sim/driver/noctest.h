@@ -81,11 +81,12 @@ struct NoctestResult {
   // window's offered flits routed through the bottleneck channels (those whose load sets the
   // ideal bound) that are delivered in the window, the smallest over those channels. A
   // bottleneck channel carries at most one flit per cycle, so this is at most the ideal bound
-  // (up to the window's edges). A network that slows every source alike when it is overloaded
-  // (the flit model: its full buffers stall the source queues, which keep the offered mix)
-  // delivers the offered mix and this equals the accepted throughput; one with unbounded
-  // buffers (the packet model) delivers in full the flows that avoid the overloaded channels,
-  // so past saturation its accepted throughput can pass the bound while this does not.
+  // (up to the window's edges). A network whose sources stall when their packets queue (the
+  // flit model's full buffers; both models' cap on a node's packets in flight,
+  // noc.max_outstanding_packets) keeps the offered mix, and this is about the accepted
+  // throughput; without a cap, the packet model's unbounded buffers deliver in full the flows
+  // that avoid the overloaded channels, so past saturation its accepted throughput can pass
+  // the bound while this does not.
   double pattern_throughput_flits_per_node_cycle = 0;
   // See the header comment; a fraction of the window's offered flits.
   static constexpr double kSaturationShortfall = 0.01;

@@ -69,4 +69,17 @@ TEST_CASE("noc params: the packet model has no buffers or virtual channels", "[n
                     Catch::Contains("noc.model") && Catch::Contains("packet"));
 }
 
+TEST_CASE("noc params: the cap on a node's packets in flight", "[noc]") {
+  CHECK(parse(config::Json::object()).max_outstanding_packets == 32);
+  CHECK(parse({{"model", "packet"}, {"max_outstanding_packets", 0}}).max_outstanding_packets == 0);
+  CHECK(parse({{"max_outstanding_packets", 65536}}).max_outstanding_packets == 65536);
+  CHECK_THROWS_WITH(parse({{"max_outstanding_packets", 65537}}),
+                    Catch::Contains("noc.max_outstanding_packets") && Catch::Contains("65536") &&
+                        Catch::Contains("65537"));
+  CHECK_THROWS_WITH(parse({{"max_outstanding_packets", -1}}),
+                    Catch::Contains("noc.max_outstanding_packets"));
+  CHECK_THROWS_WITH(parse({{"max_outstanding_packets", 1.5}}),
+                    Catch::Contains("noc.max_outstanding_packets"));
+}
+
 }  // namespace llmsim::noc
