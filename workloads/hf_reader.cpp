@@ -62,8 +62,10 @@ std::uint64_t HfReader::count(std::initializer_list<const char*> names,
     if (!def) missing(key, allow_zero ? "a non-negative integer" : "a positive integer");
     return *def;
   }
-  if (!v->is_number_integer() ||
-      (!v->is_number_unsigned() && v->get<std::int64_t>() < (allow_zero ? 0 : 1))) {
+  // A JSON 0 parses as an unsigned number, so zero is checked on the value, not the sign
+  // (found by the hf_config fuzzer: num_key_value_heads 0 divided by zero).
+  if (!v->is_number_integer() || (!v->is_number_unsigned() && v->get<std::int64_t>() < 0) ||
+      (!allow_zero && v->get<std::uint64_t>() == 0)) {
     fail(key, std::string("must be a ") + (allow_zero ? "non-negative" : "positive") +
                   " integer, got " + config::short_dump(*v));
   }
