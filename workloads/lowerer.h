@@ -102,10 +102,10 @@ class Lowerer {
   static constexpr const char* kRaiseLimit =
       " (about 190 bytes of memory each; LLMSIM_MAX_INSTRUCTIONS=N raises it)";
 
-  // The next double-buffer slot of core c (its scratchpad address).
+  // The next operand slot of core c (its scratchpad address), round robin.
   std::uint64_t next_ab_slot(std::uint64_t c) {
     const std::uint64_t s = m_ab_slot[c] * m_spad_slot;
-    m_ab_slot[c] ^= 1;
+    m_ab_slot[c] = (m_ab_slot[c] + 1) % m_layout.slots;
     return s;
   }
   const Region& producer(const Operand& x) const { return m_regions[std::size_t(x.op)]; }

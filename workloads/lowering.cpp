@@ -68,7 +68,7 @@ Lowered Lowerer::run() {
   }
   for (auto& core : m_out.program.cores) {
     core.semaphore_init.assign(next_sem, 0);
-    core.semaphore_init[kAbFree] = 2;
+    core.semaphore_init[kAbFree] = m_layout.slots;
     core.semaphore_init[kAccFree] = 2;
     core.semaphore_init[kAFree] = 2;
   }

@@ -170,7 +170,7 @@ void Lowerer::lower(const MatmulOp& op) {
   std::vector<Held> held(cores);
   const auto release = [&](std::uint64_t c) {
     if (!held[c].valid) return;
-    push(c, isa::QueueKind::compute, isa::SemSignal{kAFree});
+    push(c, isa::QueueKind::compute, isa::SemSignal{kAFree, /*after_reads=*/true});
     held[c].valid = false;
   };
   for (std::uint64_t bi = 0; bi < op.batch; ++bi) {
@@ -190,7 +190,8 @@ void Lowerer::lower(const MatmulOp& op) {
             load_a = false;
           } else {
             release(ci);
-            h = {true, bi, mi, 2 * m_spad_slot + m_a_region[ci] * m_layout.a_region_bytes};
+            h = {true, bi, mi,
+                 m_layout.slots * m_spad_slot + m_a_region[ci] * m_layout.a_region_bytes};
             m_a_region[ci] ^= 1;
             push(ci, isa::QueueKind::load, isa::SemWait{kAFree});
           }
@@ -245,7 +246,9 @@ void Lowerer::lower(const MatmulOp& op) {
           if (ki == 0) push(ci, isa::QueueKind::compute, isa::SemWait{kAccFree});
           push(ci, isa::QueueKind::compute,
                isa::Gemm{a_sram, b_sram, c_sram, ms, ks, ns, op.dtype, ki > 0});
-          if (!holds_residual) push(ci, isa::QueueKind::compute, isa::SemSignal{kAbFree});
+          if (!holds_residual) {
+            push(ci, isa::QueueKind::compute, isa::SemSignal{kAbFree, /*after_reads=*/true});
+          }
           if (ki + 1 == tk) push(ci, isa::QueueKind::compute, isa::SemSignal{kAccFull});
           ++p.pieces;
         }

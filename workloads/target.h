@@ -22,7 +22,11 @@ struct Target {
   std::vector<isa::DType> dtypes;       // supported by the systolic arrays
   // The memory's capacity in bytes; none: limited to kMaxDramBytes (workloads/limits.h).
   std::optional<std::uint64_t> dram_capacity_bytes;
-  // Cycles of one GEMM instruction of m x k x n on one core's array.
+  // The array overlaps consecutive GEMM instructions (core.systolic.pipelining).
+  bool array_pipelined = false;
+  // Cycles one GEMM instruction of m x k x n occupies one core's array in a chain of GEMMs:
+  // its whole latency without pipelining, its folds' periods with it (fill and drain overlap
+  // the neighbouring GEMMs; arch/systolic/timing.h, gemm_occupancy).
   std::function<std::uint64_t(std::uint64_t m, std::uint64_t k, std::uint64_t n)> gemm_cycles;
 };
 

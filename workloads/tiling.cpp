@@ -10,9 +10,10 @@
 namespace llmsim::workloads {
 
 ScratchpadLayout scratchpad_layout(const Target& t, bool automatic) {
-  if (!automatic) return {t.scratchpad_bytes / 2, 0};
+  if (!automatic) return {t.scratchpad_bytes / 2, 2, 0};
   const std::uint64_t region = t.scratchpad_bytes / 8 / 64 * 64;  // 64 B aligned
-  return {(t.scratchpad_bytes - 2 * region) / 2 / 64 * 64, region};
+  const std::uint32_t slots = t.array_pipelined ? kPipelinedSlots : 2;
+  return {(t.scratchpad_bytes - 2 * region) / slots / 64 * 64, slots, region};
 }
 std::uint64_t accumulator_slot_bytes(const Target& t) {
   return t.accumulator_bytes / 2;

@@ -34,12 +34,18 @@ struct Tiling {
 };
 
 // Where a core's scratchpad holds what. `fixed` mapping: two double-buffer slots of half the
-// scratchpad. `auto`: two slots of 3/8 and two A regions of 1/8 (for A-resident tiles; double
-// buffered, so that a core loads its next row block while it computes with the last one).
+// scratchpad. `auto`: two A regions of 1/8 (for A-resident tiles; double buffered, so that a
+// core loads its next row block while it computes with the last one) and the rest in slots:
+// two, or kPipelinedSlots on a pipelined array, whose folds need their next operands sooner:
+// a slot is reloaded only once its GEMM has read it, and the load then waits a DRAM round trip
+// (about a microsecond through the NoC and HBM on the datacenter preset), during which the
+// array must still have loaded tiles to work on.
 struct ScratchpadLayout {
   std::uint64_t slot_bytes = 0;      // slot s at s * slot_bytes
-  std::uint64_t a_region_bytes = 0;  // region r at 2 * slot_bytes + r * a_region_bytes; 0: none
+  std::uint32_t slots = 2;           // operand slots, used round robin
+  std::uint64_t a_region_bytes = 0;  // region r at slots * slot_bytes + r * a_region_bytes; 0: none
 };
+inline constexpr std::uint32_t kPipelinedSlots = 8;
 ScratchpadLayout scratchpad_layout(const Target& t, bool automatic);
 
 // Throws WorkloadError if not even the smallest tile fits the SRAMs. A batched matmul's

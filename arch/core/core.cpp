@@ -1,5 +1,7 @@
 #include "arch/core/core.h"
 
+#include <iterator>
+
 #include "arch/isa/dump.h"
 #include "sim/core/config.h"
 #include "sim/core/error.h"
@@ -37,6 +39,29 @@ Core::Core(const sc_core::sc_module_name& name, std::uint32_t id, const CorePara
   SC_THREAD(run_load);
   SC_THREAD(run_compute);
   SC_THREAD(run_store);
+  SC_METHOD(fire_deferred);
+  sensitive << m_deferred_due;
+  dont_initialize();
+}
+
+void Core::defer_signal(Cycles when, std::uint32_t sem) {
+  // Kept sorted by time (stable: equal times in program order); mostly appended.
+  auto it = m_deferred.end();
+  while (it != m_deferred.begin() && std::prev(it)->first > when) --it;
+  m_deferred.emplace(it, when, sem);
+  // An earlier notification replaces a pending later one (and a later one is ignored).
+  m_deferred_due.notify(m_clock.to_time(m_deferred.front().first) - sc_core::sc_time_stamp());
+}
+
+void Core::fire_deferred() {
+  const Cycles now = m_clock.now();
+  while (!m_deferred.empty() && m_deferred.front().first <= now) {
+    m_sems[m_deferred.front().second]->signal();
+    m_deferred.pop_front();
+  }
+  if (!m_deferred.empty()) {
+    m_deferred_due.notify(m_clock.to_time(m_deferred.front().first) - sc_core::sc_time_stamp());
+  }
 }
 
 void Core::load(const isa::CoreProgram& program) {
@@ -86,9 +111,10 @@ void Core::run(isa::QueueKind q) {
     const auto& insts = m_program->queue(q);
     std::size_t& pc = m_pc[int(q)];
     for (; pc + 1 < insts.size(); ++pc) execute(q, insts[pc]);
-    if (pc < insts.size()) {  // the last instruction counts as done once its DMA completed
+    if (pc < insts.size()) {  // the last instruction counts as done once its work completed
       execute(q, insts[pc]);
       drain(q);
+      if (q == isa::QueueKind::compute) wait_for_array();
       ++pc;
     }
   } catch (const sc_core::sc_unwind_exception&) {
@@ -131,22 +157,39 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
         [this, q, rec](Cycles end, std::uint64_t bytes) { dma_done(q, rec, true, end, bytes); },
         inst.op);
   } else if (const auto* i = std::get_if<isa::Gemm>(&inst.body)) {
-    const Cycles end = m_systolic.execute(*i, start, m_spad, m_acc, inst.op);
-    m_activity.busy(start, end);  // recorded at its start: the queues' starts come in order
-    m_clock.wait_until(end);
+    // With a pipelined array the queue moves on once the array takes the next GEMM; the
+    // GEMM's results are there at r.done (timing.h).
+    const systolic::GemmRun r = m_systolic.execute(*i, start, m_spad, m_acc, inst.op);
+    m_activity.busy(start, r.done);  // recorded at its start: the queues' starts come in order
+    m_array_done = max(m_array_done, r.done);
+    m_array_reads_done = max(m_array_reads_done, r.reads_done);
+    m_clock.wait_until(r.accept);
     if (rec) {
       rec->macs += i->m * i->k * i->n;
-      rec->compute_cycles += end - start;
+      rec->compute_cycles += r.done - r.busy_from;
+      rec->last_end = max(rec->last_end, r.done);
     }
   } else if (const auto* i = std::get_if<isa::VectorOp>(&inst.body)) {
-    const Cycles end = m_vector.execute(*i, start, m_spad, m_acc, inst.op);
-    m_activity.busy(start, end);
+    if (q == isa::QueueKind::compute && m_array_done > start) {
+      // In order after the GEMMs before it: the array drains (and refills after it).
+      wait_for_array();
+    }
+    const Cycles from = m_clock.now();
+    const Cycles end = m_vector.execute(*i, from, m_spad, m_acc, inst.op);
+    m_activity.busy(from, end);
     m_clock.wait_until(end);
-    if (rec) rec->compute_cycles += end - start;
+    if (rec) rec->compute_cycles += end - from;
   } else if (const auto* i = std::get_if<isa::SemSignal>(&inst.body)) {
     LLMSIM_CHECK(i->sem < m_sems.size(), "semaphore out of range");
     drain(q);
-    m_sems[i->sem]->signal();
+    // Release semantics: after the GEMMs before it are done (or have read their operands),
+    // without holding up the queue.
+    const Cycles after = i->after_reads ? m_array_reads_done : m_array_done;
+    if (q == isa::QueueKind::compute && after > start) {
+      defer_signal(after, i->sem);
+    } else {
+      m_sems[i->sem]->signal();
+    }
     timed = false;
   } else if (const auto* i = std::get_if<isa::SemWait>(&inst.body)) {
     LLMSIM_CHECK(i->sem < m_sems.size(), "semaphore out of range");
@@ -155,6 +198,7 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
     timed = false;
   } else if (const auto* i = std::get_if<isa::Barrier>(&inst.body)) {
     drain(q);
+    if (q == isa::QueueKind::compute) wait_for_array();
     m_barriers.arrive(i->id);
     timed = false;
   }

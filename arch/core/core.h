@@ -3,9 +3,11 @@
 // as three SC_THREADs and meet at semaphores; a systolic array and a vector unit, both driven
 // by the compute queue; a banked scratchpad and accumulator; a DMA engine to the memory backend.
 #include <array>
+#include <deque>
 #include <exception>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <systemc>
@@ -65,6 +67,12 @@ class Core : public sc_core::sc_module {
   // sem.signal, barrier and the end of a queue).
   void drain(isa::QueueKind q);
   void dma_done(isa::QueueKind q, OpRecord* rec, bool write, Cycles end, std::uint64_t bytes);
+  // Blocks the compute queue until every GEMM it issued is done (results in the accumulator).
+  void wait_for_array() { m_clock.wait_until(m_array_done); }
+  // A compute-queue sem.signal while GEMMs are in flight: takes effect when they are done,
+  // without blocking the queue (fire_deferred, an SC_METHOD, signals them in order).
+  void defer_signal(Cycles when, std::uint32_t sem);
+  void fire_deferred();
   OpRecord* record(const isa::Instruction& inst);
 
   std::uint32_t m_id;
@@ -86,6 +94,10 @@ class Core : public sc_core::sc_module {
   std::exception_ptr m_error;
   std::array<std::uint64_t, 3> m_in_flight{};  // DMA blocks issued and not complete, per queue
   sc_core::sc_event m_dma_completed;
+  Cycles m_array_done;        // when the last GEMM issued is done
+  Cycles m_array_reads_done;  // when the last GEMM issued has read its operands
+  std::deque<std::pair<Cycles, std::uint32_t>> m_deferred;  // (when, semaphore), by time
+  sc_core::sc_event m_deferred_due;
   stats::Counter m_sem_wait_cycles;
   CoreActivity m_activity;
 };

@@ -133,7 +133,7 @@ struct Printer {
     return out;
   }
   std::string operator()(const SemSignal& i) const {
-    return "sem.signal s" + std::to_string(i.sem);
+    return "sem.signal s" + std::to_string(i.sem) + (i.after_reads ? " after_reads" : "");
   }
   std::string operator()(const SemWait& i) const { return "sem.wait   s" + std::to_string(i.sem); }
   std::string operator()(const Barrier& i) const { return "barrier    b" + std::to_string(i.id); }

@@ -10,7 +10,12 @@
 // until the count is positive and takes one) and at chip-wide barriers. DMA instructions only
 // issue: the queue goes on while the block is in flight. `sem.signal` and `barrier` have release
 // semantics: they first wait until every DMA block their queue issued before them has
-// completed, so a consumer that takes the semaphore sees the data. Addresses are byte
+// completed, so a consumer that takes the semaphore sees the data. A pipelined array
+// (arch/systolic/timing.h) takes the next Gemm before the last one's results are out: a
+// `sem.signal` on the compute queue then takes effect, without holding up the queue, once the
+// Gemms before it are done (results in the accumulator), or with `after_reads` once they have
+// read their operands (what frees a scratchpad buffer for the next load); a `barrier` or a
+// VectorOp waits until they are done. Addresses are byte
 // addresses; SRAM addresses are local to the named SRAM.
 #include <array>
 #include <cstdint>
@@ -143,6 +148,7 @@ struct VectorOp {
 
 struct SemSignal {
   std::uint32_t sem = 0;
+  bool after_reads = false;  // compute queue: once the Gemms before it have read their operands
 };
 struct SemWait {
   std::uint32_t sem = 0;

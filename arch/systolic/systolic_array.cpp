@@ -19,6 +19,9 @@ SystolicParams SystolicParams::parse(config::Reader& r) {
   p.shape = {std::uint32_t(rows), std::uint32_t(cols)};
   const std::string df = r.choice("dataflow", {"ws", "os", "is"});
   p.dataflow = df == "ws" ? Dataflow::ws : df == "os" ? Dataflow::os : Dataflow::is;
+  p.pipelining = r.choice("pipelining", {"none", "double_buffered"}, std::string("none")) == "none"
+                     ? Pipelining::none
+                     : Pipelining::double_buffered;
   for (const auto& s : r.string_list("dtypes", {"int8", "fp16", "bf16", "fp32"},
                                      std::vector<std::string>{"int8"})) {
     p.dtypes.push_back(*isa::parse_dtype(s));
@@ -70,9 +73,13 @@ SystolicArray::SystolicArray(const SystolicParams& p, const ClockDomain& clock,
                              stats::Group& parent)
     : m_params(p),
       m_clock(clock),
+      m_pipeline(p.dataflow, p.shape, p.pipelining),
       m_stats(parent, "systolic"),
       m_busy_cycles(m_stats, "busy_cycles", "cycle",
-                    "cycles the array computed (fill+stream+drain)"),
+                    "cycles a GEMM was in the array (fill, stream or drain of some fold)"),
+      m_stream_cycles(m_stats, "stream_cycles", "cycle",
+                      "cycles operands streamed into the array (M per WS fold, N per IS fold, "
+                      "K per OS fold)"),
       m_stall_cycles(m_stats, "stall_cycles", "cycle",
                      "cycles GEMMs waited for scratchpad/accumulator ports after computing"),
       m_macs(m_stats, "macs", "mac", "useful multiply-accumulates"),
@@ -81,7 +88,13 @@ SystolicArray::SystolicArray(const SystolicParams& p, const ClockDomain& clock,
       m_utilisation(m_stats, "utilisation", "ratio", "macs / (PEs x elapsed cycles)", [this] {
         const auto now = m_clock.now().count();
         return now ? double(m_macs.value()) / (double(m_params.pes()) * double(now)) : 0.0;
-      }) {
+      }),
+      m_fill_drain_cycles(m_stats, "fill_drain_cycles", "cycle",
+                          "busy cycles without a stream: fill, weight preload and drain not "
+                          "hidden behind another fold's stream",
+                          [this] {
+                            return double(m_busy_cycles.value()) - double(m_stream_cycles.value());
+                          }) {
   for (isa::DType t : p.dtypes) {
     const std::string name = isa::to_string(t);
     m_dtype_macs[std::size_t(t)] = std::make_unique<stats::Counter>(
@@ -109,48 +122,58 @@ void SystolicArray::trace_to(timeline::Timeline& tl, std::uint32_t pid) {
   m_stall_span = tl.kind("sram stall", {"cycles"});
 }
 
-Cycles SystolicArray::execute(const isa::Gemm& g, Cycles now, sram::BankedSram& spad,
-                              sram::BankedSram& acc, std::int32_t op) {
+GemmRun SystolicArray::execute(const isa::Gemm& g, Cycles now, sram::BankedSram& spad,
+                               sram::BankedSram& acc, std::int32_t op) {
   if (!m_params.supports(g.dtype)) {
     throw WorkloadError(std::string("gemm of dtype ") + isa::to_string(g.dtype) +
                         ": not supported by the systolic array (core.systolic.dtypes)");
   }
-  const GemmTiming t = gemm_timing(m_params.dataflow, m_params.shape, {g.m, g.k, g.n});
+  const GemmSchedule t = m_pipeline.run({g.m, g.k, g.n}, now);
   const GemmTraffic tr = gemm_traffic(m_params.dataflow, m_params.shape, g);
   const std::uint64_t e = isa::size_bytes(g.dtype);
   const std::uint64_t a_size = g.m * g.k * e, b_size = g.k * g.n * e;
   const std::uint64_t c_size = g.m * g.n * isa::accumulator_bytes(g.dtype);
-  // Repeated reads of an operand reserve its address range once per pass.
-  Cycles sram_end = now;
+  // Repeated reads of an operand reserve its address range once per pass, from the GEMM's
+  // first cycle in the array.
+  Cycles sram_end = t.start;
   for (std::uint64_t i = 0; i < tr.a_read_bytes / a_size; ++i) {
-    sram_end = max(sram_end, spad.access(g.a_addr, a_size, false, now));
+    sram_end = max(sram_end, spad.access(g.a_addr, a_size, false, t.start));
   }
   for (std::uint64_t i = 0; i < tr.b_read_bytes / b_size; ++i) {
-    sram_end = max(sram_end, spad.access(g.b_addr, b_size, false, now));
+    sram_end = max(sram_end, spad.access(g.b_addr, b_size, false, t.start));
   }
   for (std::uint64_t i = 0; i < tr.acc_read_bytes / c_size; ++i) {
-    sram_end = max(sram_end, acc.access(g.c_addr, c_size, false, now));
+    sram_end = max(sram_end, acc.access(g.c_addr, c_size, false, t.start));
   }
   for (std::uint64_t i = 0; i < tr.acc_written_bytes / c_size; ++i) {
-    sram_end = max(sram_end, acc.access(g.c_addr, c_size, true, now));
+    sram_end = max(sram_end, acc.access(g.c_addr, c_size, true, t.start));
   }
-  const Cycles compute_end = now + t.cycles;
-  const Cycles end = max(compute_end, sram_end);
-  m_busy_cycles += t.cycles.count();
-  m_stall_cycles += (end - compute_end).count();
+  // A GEMM whose SRAM traffic outlasts its compute holds the array until the traffic is over.
+  const Cycles done = max(t.end, sram_end);
+  const Cycles stall = done - t.end;
+  if (stall > Cycles(0)) m_pipeline.hold_until(done);
+  const Cycles accept = stall > Cycles(0) ? done : t.accept;
+  const Cycles busy_from = max(t.start, m_done);
+  const Cycles compute_end = max(t.end, busy_from);
+  m_busy_cycles += (compute_end - busy_from).count();
+  m_stream_cycles += t.stream_cycles;
+  m_stall_cycles += stall.count();
   m_macs += t.macs;
   *m_dtype_macs[std::size_t(g.dtype)] += t.macs;  // supported, checked above
   m_folds += t.folds;
   ++m_gemms;
   if (m_timeline) {
-    m_timeline->span(m_track, m_gemm_span, m_clock.to_time(now), m_clock.to_time(compute_end), op,
-                     {g.m, g.k, g.n, t.cycles.count()});
-    if (end > compute_end) {
-      m_timeline->span(m_track, m_stall_span, m_clock.to_time(compute_end), m_clock.to_time(end),
-                       op, {(end - compute_end).count()});
+    // Spans do not overlap: a pipelined GEMM's span starts where the previous one's ended.
+    m_timeline->span(m_track, m_gemm_span, m_clock.to_time(busy_from),
+                     m_clock.to_time(compute_end), op, {g.m, g.k, g.n, (t.end - t.start).count()});
+    if (stall > Cycles(0)) {
+      m_timeline->span(m_track, m_stall_span, m_clock.to_time(t.end), m_clock.to_time(done), op,
+                       {stall.count()});
     }
   }
-  return end;
+  m_done = max(m_done, done);
+  const Cycles reads_done = stall > Cycles(0) ? done : t.reads_done;
+  return GemmRun{accept, reads_done, done, busy_from};
 }
 
 }  // namespace llmsim::systolic

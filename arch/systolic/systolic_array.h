@@ -35,6 +35,7 @@ inline constexpr std::size_t kNumDTypes = 4;
 struct SystolicParams {
   ArrayShape shape;
   Dataflow dataflow = Dataflow::ws;
+  Pipelining pipelining = Pipelining::none;  // timing.h
   std::vector<isa::DType> dtypes;  // element types the PEs support, one MAC per PE per cycle
   // pJ per MAC, indexed by isa::DType; given for every supported dtype when the array has an
   // energy model (leakage_mw set), else all 0.
@@ -57,14 +58,24 @@ struct GemmTraffic {
 };
 GemmTraffic gemm_traffic(Dataflow d, ArrayShape a, const isa::Gemm& g);
 
+// One GEMM instruction as the array ran it.
+struct GemmRun {
+  Cycles accept;  // the array takes the next GEMM (the compute queue moves on)
+  Cycles reads_done;  // it has read its operands from the scratchpad
+  Cycles done;    // its results are in the accumulator: its last output left the array and its
+                  // SRAM traffic is over
+  Cycles busy_from;  // done - busy_from: the cycles it added to the array's busy time
+};
+
 class SystolicArray {
  public:
   SystolicArray(const SystolicParams& p, const ClockDomain& clock, stats::Group& parent);
 
-  // Starts `g` at cycle `now`; returns the cycle it completes. Throws WorkloadError for a dtype
-  // the array does not support. `op` (the instruction's op index, or -1) names it on a timeline.
-  Cycles execute(const isa::Gemm& g, Cycles now, sram::BankedSram& spad, sram::BankedSram& acc,
-                 std::int32_t op = -1);
+  // Issues `g` at cycle `now`, after every GEMM issued before (with pipelining they overlap:
+  // timing.h). Throws WorkloadError for a dtype the array does not support. `op` (the
+  // instruction's op index, or -1) names it on a timeline.
+  GemmRun execute(const isa::Gemm& g, Cycles now, sram::BankedSram& spad, sram::BankedSram& acc,
+                  std::int32_t op = -1);
 
   // Records every GEMM from now on as a span on a track "systolic" of process `pid`: "gemm"
   // over its compute cycles (busy_cycles), then "sram stall" over its stall cycles, if any.
@@ -78,9 +89,12 @@ class SystolicArray {
   timeline::Timeline* m_timeline = nullptr;
   timeline::TrackId m_track = 0;
   timeline::KindId m_gemm_span = 0, m_stall_span = 0;
+  ArrayPipeline m_pipeline;
+  Cycles m_done;  // when the last GEMM issued is done
 
   stats::Group m_stats;
   stats::Counter m_busy_cycles;
+  stats::Counter m_stream_cycles;
   stats::Counter m_stall_cycles;
   stats::Counter m_macs;
   // "<dtype>_macs" per supported dtype, indexed by isa::DType (null for the others)
@@ -88,6 +102,7 @@ class SystolicArray {
   stats::Counter m_folds;
   stats::Counter m_gemms;
   stats::Formula m_utilisation;
+  stats::Formula m_fill_drain_cycles;
   std::unique_ptr<energy::UnitEnergy> m_energy;  // with an energy model only
 };
 

@@ -130,7 +130,7 @@ GemmSchedule ArrayPipeline::run(GemmShape g, Cycles ready) {
     const Folding f = folding(m_d, g);
     const GemmTiming t = fold_grid(m_d, m_a, f);
     s.start = Cycles(std::max({ready.count(), m_hold, m_end}));
-    s.end = s.accept = s.start + t.cycles;
+    s.end = s.accept = s.reads_done = s.start + t.cycles;
     s.folds = t.folds;
     s.stream_cycles = t.folds * f.stream;
     m_end = s.end.count();
@@ -164,6 +164,7 @@ GemmSchedule ArrayPipeline::run_stationary(GemmShape g, Cycles ready) {
   GemmSchedule s;
   s.start = Cycles(p0);
   s.accept = Cycles(s_last);
+  s.reads_done = Cycles(s_last + len + r - 1);
   s.end = Cycles(end);
   s.folds = folds;
   s.stream_cycles = folds * len;
@@ -202,6 +203,7 @@ GemmSchedule ArrayPipeline::run_output_stationary(GemmShape g, Cycles ready) {
     }
   }
   s.accept = Cycles(m_last_s + k);
+  s.reads_done = Cycles(m_last_s + k + std::max(r, c) - 1);
   s.end = Cycles(end);
   s.stream_cycles = s.folds * k;
   return s;

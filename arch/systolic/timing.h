@@ -55,6 +55,8 @@
 //      e_f = max(s_f + K + Mf_f - 1, e_{f-1} + R)
 //      fold f's last output leaves at the end of cycle e_f + Nf_f + R - 2.
 //    In steady state a fold costs max(K, R).
+//  A GEMM has read its operands once the last fold's last streamed element has entered the
+//  array's far row (WS, IS: s + S + R - 1) or far row and column (OS: s + K + max(R, C) - 1).
 //  A GEMM ends when the last of its outputs has left the array; the array accepts the next GEMM
 //  (and its instruction queue moves on) at the last fold's stream start (WS, IS: its shadow
 //  registers are free) or stream end (OS), so that back-to-back GEMMs continue the pipeline,
@@ -108,6 +110,7 @@ std::uint64_t gemm_occupancy(Dataflow d, ArrayShape a, GemmShape g, Pipelining p
 struct GemmSchedule {
   Cycles start;   // its first fill, preload or stream cycle
   Cycles accept;  // the array takes the next GEMM from here on
+  Cycles reads_done;  // its operands have entered the array (their SRAM buffers may be reused)
   Cycles end;     // its last output has left the array (the cycle after it)
   std::uint64_t folds = 0;
   std::uint64_t macs = 0;
