@@ -138,8 +138,9 @@ void record_output(FoldPlan& f, std::uint64_t row, std::uint64_t col, std::int64
 class PipelinedStationaryArray {
  public:
   PipelinedStationaryArray(ArrayShape array, std::vector<FoldPlan>& plans,
-                           std::vector<PipelinedFold>& log)
+                           std::vector<PipelinedFold>& log, const ReferenceOptions& options)
       : m_array(array),
+        m_options(options),
         m_plans(plans),
         m_log(log),
         m_w(pes()),
@@ -164,14 +165,18 @@ class PipelinedStationaryArray {
     for (std::uint64_t t = 0; pending > 0; ++t) {
       LLMSIM_CHECK(t < limit, "a pipelined WS/IS output never left the array");
       // The controller, from what it issued and from PE (0, 0)'s shadow register.
+      const bool weights_in = m_options.fault_stream_before_preload
+                                  ? preloaded > streamed && t > p[streamed]
+                                  : m_sw[0].fold == static_cast<std::int64_t>(streamed);
       if (streamed < n && (streamed == 0 || t >= s[streamed - 1] + m_plans[streamed - 1].stream) &&
-          m_sw[0].fold == static_cast<std::int64_t>(streamed)) {
+          weights_in) {
         s[streamed] = t;
         m_log[streamed].stream_start = t;
         ++streamed;
       }
       if (preloaded < n && t >= jobs[m_plans[preloaded].gemm].ready &&
-          (preloaded == 0 || (t >= p[preloaded - 1] + rows && streamed >= preloaded))) {
+          (preloaded == 0 || (t >= p[preloaded - 1] + rows &&
+                              (streamed >= preloaded || m_options.fault_preload_before_switch)))) {
         p[preloaded] = t;
         m_log[preloaded].preload = t;
         ++preloaded;
@@ -288,6 +293,7 @@ class PipelinedStationaryArray {
   }
 
   ArrayShape m_array;
+  const ReferenceOptions& m_options;
   std::vector<FoldPlan>& m_plans;
   std::vector<PipelinedFold>& m_log;
   std::vector<Weight> m_w;
@@ -304,8 +310,9 @@ class PipelinedStationaryArray {
 class PipelinedOutputStationaryArray {
  public:
   PipelinedOutputStationaryArray(ArrayShape array, std::vector<FoldPlan>& plans,
-                                 std::vector<PipelinedFold>& log)
+                                 std::vector<PipelinedFold>& log, const ReferenceOptions& options)
       : m_array(array),
+        m_options(options),
         m_plans(plans),
         m_log(log),
         m_a(pes()),
@@ -335,7 +342,7 @@ class PipelinedOutputStationaryArray {
       // The controller, from what it issued and from PE (0, 0)'s accumulator of the fold's set.
       if (streamed < n && t >= jobs[m_plans[streamed].gemm].ready &&
           (streamed == 0 || t >= s[streamed - 1] + m_plans[streamed - 1].stream) &&
-          m_acc[streamed % 2][0].fold < 0) {
+          (m_acc[streamed % 2][0].fold < 0 || m_options.fault_stream_into_dirty_set)) {
         s[streamed] = t;
         m_log[streamed].stream_start = t;
         ++streamed;
@@ -388,17 +395,21 @@ class PipelinedOutputStationaryArray {
 
   // Drain starts, from the registers at the start of cycle t.
   void start_drains(std::uint64_t t, std::uint64_t streamed) {
+    const bool independent = m_options.variant_independent_column_drains;
+    const bool early = m_options.fault_drain_before_macs;
     for (std::uint64_t j = 0; j < m_array.cols; ++j) {
       ColumnDrain& col = m_columns[j];
+      // The variant: a column skips the folds that do not use it (it has nothing to drain).
+      while (independent && col.next < streamed && j >= m_plans[col.next].cols_used) ++col.next;
       if (col.fold >= 0 || col.next >= streamed) continue;
       const std::uint64_t f = col.next;
       const FoldPlan& plan = m_plans[f];
-      if (j > 0) {
+      if (j > 0 && !early && !independent) {
         const std::int64_t left_start = m_drain_start[f][j - 1];
         if (left_start < 0 || static_cast<std::uint64_t>(left_start) >= t) continue;
       }
       bool done = true;
-      for (std::uint64_t i = 0; j < plan.cols_used && i < plan.rows_used; ++i) {
+      for (std::uint64_t i = 0; !early && j < plan.cols_used && i < plan.rows_used; ++i) {
         const MacCount& m = m_macs[f % 2][at(i, j)];
         done = done && m.fold == static_cast<std::int64_t>(f) && m.count == plan.stream;
       }
@@ -423,8 +434,14 @@ class PipelinedOutputStationaryArray {
       const std::vector<Acc>& cur = m_acc[set];
       std::vector<Acc>& next = m_next_acc[set];
       for (std::uint64_t i = d; i < rows; ++i) {
-        LLMSIM_CHECK(cur[at(i, j)].fold < 0 || cur[at(i, j)].fold == col.fold,
-                     "a drain moved an accumulator of another fold");
+        const Acc& v = cur[at(i, j)];
+        if (v.fold < 0) continue;
+        LLMSIM_CHECK(v.fold == col.fold, "a drain moved an accumulator of another fold");
+        // Its PE's counter: this fold's, complete, or a later fold's (which began only after
+        // this fold's K MACs there, as mac_step checks).
+        const MacCount& m = m_macs[set][at(v.row, v.col)];
+        LLMSIM_CHECK(m.fold > v.fold || (m.fold == v.fold && m.count == m_plans[v.fold].stream),
+                     "a drain moved an output that was still accumulating");
       }
       const Acc& out = cur[at(rows - 1, j)];
       if (out.fold >= 0) {
@@ -475,6 +492,7 @@ class PipelinedOutputStationaryArray {
   }
 
   ArrayShape m_array;
+  const ReferenceOptions& m_options;
   std::vector<FoldPlan>& m_plans;
   std::vector<PipelinedFold>& m_log;
   std::vector<Operand> m_a, m_b;
@@ -489,7 +507,8 @@ class PipelinedOutputStationaryArray {
 }  // namespace
 
 SequenceResult run_reference_sequence(Dataflow d, ArrayShape array, Pipelining p,
-                                      const std::vector<GemmJob>& jobs) {
+                                      const std::vector<GemmJob>& jobs,
+                                      const ReferenceOptions& options) {
   LLMSIM_CHECK(array.rows >= 1 && array.cols >= 1, "empty array");
   for (const GemmJob& j : jobs) {
     LLMSIM_CHECK(j.a.rows >= 1 && j.a.cols >= 1 && j.b.cols >= 1 && j.a.cols == j.b.rows,
@@ -516,9 +535,9 @@ SequenceResult run_reference_sequence(Dataflow d, ArrayShape array, Pipelining p
     log.stream = plans[f].stream;
   }
   if (d == Dataflow::os) {
-    PipelinedOutputStationaryArray(array, plans, result.fold_log).run(jobs);
+    PipelinedOutputStationaryArray(array, plans, result.fold_log, options).run(jobs);
   } else {
-    PipelinedStationaryArray(array, plans, result.fold_log).run(jobs);
+    PipelinedStationaryArray(array, plans, result.fold_log, options).run(jobs);
   }
   for (const GemmJob& j : jobs) {
     GemmRun run;

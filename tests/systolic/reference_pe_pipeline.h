@@ -87,9 +87,29 @@ struct SequenceResult {
   std::vector<PipelinedFold> fold_log;  // double_buffered only, in fold order
 };
 
+// Deliberate departures from the micro-architecture above (double_buffered only), for tests:
+// the faults drop one condition of the controller, so that the hazard checks must fire; the
+// variant is another drain control the closed form does not model.
+struct ReferenceOptions {
+  // WS/IS: p_f waits only for p_{f-1} + R, not for fold f-1's stream to start.
+  bool fault_preload_before_switch = false;
+  // WS/IS: s_f waits for p_f + 1 instead of PE (0, 0)'s shadow register.
+  bool fault_stream_before_preload = false;
+  // OS: s_f does not wait for PE (0, 0)'s accumulator of its set to be clean.
+  bool fault_stream_into_dirty_set = false;
+  // OS: a column drains as soon as its fold has streamed and its previous drain is over,
+  // without waiting for the MAC counters (nor for the column to its left).
+  bool fault_drain_before_macs = false;
+  // OS variant: each column drains on its own, when its PEs are done and its previous drain
+  // is over (not in its turn after the column to its left), and a column a fold does not use
+  // skips that fold (it has nothing to drain).
+  bool variant_independent_column_drains = false;
+};
+
 // Runs the GEMMs in order on one R x C array (R, C >= 1). Throws InternalError if the simulated
 // machine misbehaves (a hazard, misaligned operands, an output that never leaves).
 SequenceResult run_reference_sequence(systolic::Dataflow d, systolic::ArrayShape array,
-                                      systolic::Pipelining p, const std::vector<GemmJob>& jobs);
+                                      systolic::Pipelining p, const std::vector<GemmJob>& jobs,
+                                      const ReferenceOptions& options = {});
 
 }  // namespace llmsim::test

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "arch/systolic/timing.h"
+#include "sim/core/error.h"
 #include "tests/systolic/reference_pe_pipeline.h"
 
 namespace llmsim::test {
@@ -175,6 +176,174 @@ TEST_CASE("pipelined reference matches ArrayPipeline on random GEMM sequences: I
 
 TEST_CASE("pipelined reference matches ArrayPipeline on random GEMM sequences: OS", "[systolic]") {
   check_random_sequences(Dataflow::os, 20261209u, 200);
+}
+
+}  // namespace
+}  // namespace llmsim::test
+namespace llmsim::test {
+namespace {
+
+// One GEMM of shape g with random operands, ready at `ready`.
+GemmJob job(GemmShape g, std::uint64_t ready, std::mt19937& rng) {
+  return {random_matrix(g.m, g.k, rng), random_matrix(g.k, g.n, rng), ready};
+}
+
+std::vector<std::uint64_t> stream_starts(const SequenceResult& r) {
+  std::vector<std::uint64_t> s;
+  for (const PipelinedFold& f : r.fold_log) s.push_back(f.stream_start);
+  return s;
+}
+
+std::vector<std::uint64_t> fold_ends(const SequenceResult& r) {
+  std::vector<std::uint64_t> e;
+  for (const PipelinedFold& f : r.fold_log) e.push_back(f.end);
+  return e;
+}
+
+using V = std::vector<std::uint64_t>;
+
+TEST_CASE("hand-worked pipelined WS, S < R: 4x4 array, M=2 K=4 N=8 is 16 cycles (none: 24)",
+          "[systolic]") {
+  // Two folds (N=8 over C=4), both Nf=4, S=M=2. Fold 0: preload from p0=0; column 0's weights
+  // are captured at the end of cycle p0 + R - 1 = 3, so PE (0,0)'s shadow holds them at the
+  // start of 4: s0=4. Fold 1: preload once fold 0's has left column 0's top edge (p0 + R = 4)
+  // and fold 0 has started streaming (s0 = 4): p1=4; captured at the end of 7, so s1=8, though
+  // fold 0's 2 rows had entered by 6: preload-bound, one fold per R=4 cycles. Output (x, c)
+  // leaves p[3][c] at the end of s + x + c + R - 1: fold 0's last (1, 3) at 11 (end 12), fold
+  // 1's at 15 (end 16). Without pipelining 2 x (2R + Nf + M - 2) = 2 x 12 = 24.
+  std::mt19937 rng(11);
+  const std::vector<GemmJob> jobs{job({2, 4, 8}, 0, rng)};
+  const SequenceResult r = check_sequence(Dataflow::ws, {4, 4}, Pipelining::double_buffered, jobs);
+  REQUIRE(r.fold_log.size() == 2);
+  CHECK(r.fold_log[1].preload == 4);
+  CHECK(stream_starts(r) == V{4, 8});
+  CHECK(fold_ends(r) == V{12, 16});
+  CHECK(r.gemms[0].end == 16);
+  CHECK(check_sequence(Dataflow::ws, {4, 4}, Pipelining::none, jobs).gemms[0].end == 24);
+}
+
+TEST_CASE("hand-worked pipelined WS, S > R: 4x4 array, M=6 K=4 N=8 is 22 cycles (none: 32)",
+          "[systolic]") {
+  // As above with S=6: p0=0, s0=4, p1=4 (weights captured at the end of 7), but fold 0's six
+  // rows enter row 0 in cycles 4..9, so s1 = s0 + S = 10: stream-bound. Fold 0's last output
+  // (5, 3) leaves at the end of 4+5+3+3 = 15 (end 16), fold 1's at 10+5+3+3 = 21 (end 22).
+  // Without pipelining 2 x (8 + 4 + 6 - 2) = 32.
+  std::mt19937 rng(12);
+  const std::vector<GemmJob> jobs{job({6, 4, 8}, 0, rng)};
+  const SequenceResult r = check_sequence(Dataflow::ws, {4, 4}, Pipelining::double_buffered, jobs);
+  CHECK(stream_starts(r) == V{4, 10});
+  CHECK(fold_ends(r) == V{16, 22});
+  CHECK(r.gemms[0].end == 22);
+  CHECK(check_sequence(Dataflow::ws, {4, 4}, Pipelining::none, jobs).gemms[0].end == 32);
+}
+
+TEST_CASE("hand-worked pipelined WS chain: back to back continues, an idle gap refills",
+          "[systolic]") {
+  // 4x4 array, two GEMMs M=2 K=4 N=4 (one fold each). The first: p=0, s=4, last output (1, 3)
+  // at the end of 4+1+3+3 = 11: [0, 12). Back to back (second ready at 0): its preload waits
+  // for the first's to leave column 0's top edge and for its stream to start: p=4, s=8, end
+  // 16. Ready at 20 (the first ended at 12, then 8 idle cycles): p=20, s=24, end 32, the
+  // 12 cycles of an idle array.
+  std::mt19937 rng(13);
+  const SequenceResult chained = check_sequence(Dataflow::ws, {4, 4}, Pipelining::double_buffered,
+                                                {job({2, 4, 4}, 0, rng), job({2, 4, 4}, 0, rng)});
+  CHECK(chained.gemms[0].start == 0);
+  CHECK(chained.gemms[0].end == 12);
+  CHECK(chained.gemms[1].start == 4);
+  CHECK(chained.gemms[1].end == 16);
+  const SequenceResult gap = check_sequence(Dataflow::ws, {4, 4}, Pipelining::double_buffered,
+                                            {job({2, 4, 4}, 0, rng), job({2, 4, 4}, 20, rng)});
+  CHECK(gap.gemms[1].start == 20);
+  CHECK(stream_starts(gap) == V{4, 24});
+  CHECK(gap.gemms[1].end == 32);
+}
+
+TEST_CASE("hand-worked pipelined IS: 4x4 array, M=8 K=3 N=5 is 20 cycles (none: 30)",
+          "[systolic]") {
+  // IS: A^T stationary (K=3 over rows: row 3 preloads zeros; M=8 over C=4: two folds), the 5
+  // columns of B streamed (S=5 > R=4). p0=0, s0=4, p1=4 (captured at the end of 7), s1 =
+  // s0 + S = 9. C[m0 + c][n] leaves column c at the end of s + n + c + R - 1: fold 0's last
+  // (n=4, c=3) at 14 (end 15), fold 1's at 19 (end 20). None: 2 x (8 + 4 + 5 - 2) = 30.
+  std::mt19937 rng(14);
+  const std::vector<GemmJob> jobs{job({8, 3, 5}, 0, rng)};
+  const SequenceResult r = check_sequence(Dataflow::is, {4, 4}, Pipelining::double_buffered, jobs);
+  CHECK(stream_starts(r) == V{4, 9});
+  CHECK(fold_ends(r) == V{15, 20});
+  CHECK(check_sequence(Dataflow::is, {4, 4}, Pipelining::none, jobs).gemms[0].end == 30);
+}
+
+TEST_CASE("hand-worked pipelined OS, K < R: 4x4 array, M=12 K=2 N=4 is 20 cycles (none: 36)",
+          "[systolic]") {
+  // Three folds (M=12 over R=4), Mf=Nf=4, K=2, into sets 0, 1, 0. PE (i, j) does fold f's MAC
+  // k in cycle s_f + k + i + j. Fold 0: s0=0, column 0's last MAC (row 3, k=1) in cycle 4, so
+  // it drains from e0=5, column j from 5 + j. Fold 1 (set 1, clean): s1 = s0 + K = 2; column
+  // 0 done after cycle 6 but busy draining fold 0 in 5..8: e1 = 9. Fold 2 (set 0): PE (0,0)
+  // is zeroed by fold 0's first drain cycle (5), clean from 6: s2 = 6 (not s1 + K = 4); done
+  // after cycle 10, column 0 drains fold 1 in 9..12: e2 = 13. Column 3 drains fold f from
+  // e_f + 3 and its row 0 leaves on the R-th shift, at the end of e_f + 6: ends 12, 16, 20.
+  // Drain-bound: one fold per R=4 cycles. None: 3 x (R + Mf + Nf + K - 2) = 3 x 12 = 36.
+  std::mt19937 rng(15);
+  const std::vector<GemmJob> jobs{job({12, 2, 4}, 0, rng)};
+  const SequenceResult r = check_sequence(Dataflow::os, {4, 4}, Pipelining::double_buffered, jobs);
+  CHECK(stream_starts(r) == V{0, 2, 6});
+  REQUIRE(r.fold_log.size() == 3);
+  CHECK(r.fold_log[0].drain_start == 5);
+  CHECK(r.fold_log[1].drain_start == 9);
+  CHECK(r.fold_log[2].drain_start == 13);
+  CHECK(fold_ends(r) == V{12, 16, 20});
+  CHECK(check_sequence(Dataflow::os, {4, 4}, Pipelining::none, jobs).gemms[0].end == 36);
+}
+
+TEST_CASE("hand-worked pipelined OS, one fold: as long as without pipelining", "[systolic]") {
+  // 4x4 array, M=2 K=3 N=3: the last MAC of column 0 (row 1, k=2) in cycle 3, so e=4; column
+  // 2 drains from 6 and its row 0 leaves at the end of 6 + R - 1 = 9: end 10, the same as
+  // R + Mf + Nf + K - 2 = 10 without pipelining (a single fold has nothing to overlap).
+  std::mt19937 rng(16);
+  const std::vector<GemmJob> jobs{job({2, 3, 3}, 0, rng)};
+  CHECK(check_sequence(Dataflow::os, {4, 4}, Pipelining::double_buffered, jobs).gemms[0].end == 10);
+  CHECK(check_sequence(Dataflow::os, {4, 4}, Pipelining::none, jobs).gemms[0].end == 10);
+}
+
+}  // namespace
+}  // namespace llmsim::test
+namespace llmsim::test {
+namespace {
+
+std::string hazard(Dataflow d, ArrayShape array, GemmShape g, const ReferenceOptions& faults) {
+  std::mt19937 rng(17);
+  try {
+    run_reference_sequence(d, array, Pipelining::double_buffered, {job(g, 0, rng)}, faults);
+  } catch (const InternalError& e) {
+    return e.what();
+  }
+  return "no hazard detected";
+}
+
+TEST_CASE("pipelined reference: a controller that drops a condition trips a hazard check",
+          "[systolic]") {
+  // The checks are what make the reference's timing trustworthy: each condition of the
+  // controller, dropped, must be caught by the registers, not pass silently.
+  using Catch::Matchers::Contains;
+  ReferenceOptions f;
+  // WS, 3 folds with S=6 > R=4: fold 2's preload at p1 + R = 8 captures at the end of 11, while
+  // fold 1 (s1 = 10) switches PE (3, 0) in cycle 13.
+  f.fault_preload_before_switch = true;
+  CHECK_THAT(hazard(Dataflow::ws, {4, 4}, {6, 4, 12}, f),
+             Contains("overwrote a shadow weight not yet switched in"));
+  // WS, the stream starts at p0 + 1 = 1: PE (0, 0) switches in an empty shadow register.
+  f = {};
+  f.fault_stream_before_preload = true;
+  CHECK_THAT(hazard(Dataflow::ws, {4, 4}, {2, 4, 4}, f),
+             Contains("switched in a shadow weight that is not its new fold's"));
+  // OS, the hand-worked 3 folds with K=2 < R: fold 2 streams at s1 + K = 4 into set 0, whose
+  // PE (0, 0) holds fold 0's output until its drain in cycle 5.
+  f = {};
+  f.fault_stream_into_dirty_set = true;
+  CHECK_THAT(hazard(Dataflow::os, {4, 4}, {12, 2, 4}, f), Contains("undrained value"));
+  // OS, a column drains while its fold still accumulates.
+  f = {};
+  f.fault_drain_before_macs = true;
+  CHECK_THAT(hazard(Dataflow::os, {4, 4}, {4, 6, 4}, f), Contains("a MAC and a drain"));
 }
 
 }  // namespace
