@@ -113,13 +113,17 @@ std::uint64_t cycle_limit(ArrayShape array, const std::vector<GemmJob>& jobs,
   return limit;
 }
 
-// The fold whose element `u` cycles after... : among folds 0..started-1 with starts `start`
-// (increasing) and lengths `length`, the one with start <= u < start + length, or -1.
+// Which fold drives an edge lane at its `u`-th cycle (the cycle minus the lane's skew): among
+// folds 0..started-1, whose starts `start` increase and which drive length_of(f) cycles each,
+// the one with start <= u < start + length, or -1 (a bubble). Two folds at once: a hazard.
 template <typename LengthOf>
 std::int64_t fold_at(const std::vector<std::uint64_t>& start, std::uint64_t started,
                      std::uint64_t u, LengthOf length_of) {
   for (std::uint64_t f = started; f-- > 0;) {
-    if (start[f] <= u) return u < start[f] + length_of(f) ? static_cast<std::int64_t>(f) : -1;
+    if (start[f] > u) continue;
+    LLMSIM_CHECK(f == 0 || start[f - 1] + length_of(f - 1) <= start[f],
+                 "two folds drove one edge of the array at once");
+    return u < start[f] + length_of(f) ? static_cast<std::int64_t>(f) : -1;
   }
   return -1;
 }
