@@ -61,13 +61,17 @@ std::string describe(Dataflow d, ArrayShape array, Pipelining p, const std::vect
 
 // Runs the reference on the sequence and checks every GEMM's values against the triple loop and
 // its start, end and folds against ArrayPipeline::run with the same ready cycles; a GEMM that
-// starts an idle array at 0 also against gemm_timing. Then the physical bound on the folds.
+// starts an idle array at 0 also against gemm_timing. The GEMM's `accept` (when the array takes
+// the next one) must be when the reference's next GEMM could start: WS, IS and none exactly
+// (max(ready, accept)), OS at the latest (its next fold may also wait for a clean set).
+// Then the physical bound on the folds.
 SequenceResult check_sequence(Dataflow d, ArrayShape array, Pipelining p,
                               const std::vector<GemmJob>& jobs) {
   INFO(describe(d, array, p, jobs));
   const SequenceResult ref = run_reference_sequence(d, array, p, jobs);
   REQUIRE(ref.gemms.size() == jobs.size());
   ArrayPipeline pipe(d, array, p);
+  std::uint64_t accept = 0;  // the previous GEMM's
   for (std::size_t g = 0; g < jobs.size(); ++g) {
     INFO("GEMM " << g);
     const GemmShape shape = shape_of(jobs[g]);
@@ -76,10 +80,23 @@ SequenceResult check_sequence(Dataflow d, ArrayShape array, Pipelining p,
     CHECK(ref.gemms[g].start == want.start.count());
     CHECK(ref.gemms[g].end == want.end.count());
     CHECK(ref.gemms[g].folds == want.folds);
+    CHECK(want.macs == shape.m * shape.k * shape.n);
+    const std::uint64_t earliest = std::max(jobs[g].ready, accept);
+    if (d == Dataflow::os && p == Pipelining::double_buffered) {
+      CHECK(ref.gemms[g].start >= earliest);
+    } else {
+      CHECK(ref.gemms[g].start == earliest);
+    }
+    accept = want.accept.count();
     if (g == 0 && jobs[g].ready == 0) {
       const systolic::GemmTiming t = systolic::gemm_timing(d, array, shape, p);
       CHECK(ref.gemms[g].end == t.cycles.count());
       CHECK(ref.gemms[g].folds == t.folds);
+    }
+    if (p == Pipelining::double_buffered) {
+      std::uint64_t stream_cycles = 0;  // the reference's folds of this GEMM
+      for (const PipelinedFold& f : ref.fold_log) stream_cycles += f.gemm == g ? f.stream : 0;
+      CHECK(want.stream_cycles == stream_cycles);
     }
   }
   // The physical bound: WS/IS, one R-row weight tile per R cycles and one streamed row per
