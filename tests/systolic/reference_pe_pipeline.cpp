@@ -408,7 +408,9 @@ class PipelinedOutputStationaryArray {
       if (col.fold >= 0 || col.next >= streamed) continue;
       const std::uint64_t f = col.next;
       const FoldPlan& plan = m_plans[f];
-      if (j > 0 && !early && !independent) {
+      // A column the fold uses waits for its PEs' MAC counters; one it does not use (nothing
+      // to wait for) drains in its turn, in a cycle after the column to its left started.
+      if (j >= plan.cols_used && !early && !independent) {
         const std::int64_t left_start = m_drain_start[f][j - 1];
         if (left_start < 0 || static_cast<std::uint64_t>(left_start) >= t) continue;
       }

@@ -34,15 +34,16 @@
 //    its rhs enters column j from the top in cycle s_f + k + j (bubbles in unused rows and
 //    columns); a PE multiplies only two valid operands of the same (fold, k).
 //    Drain, per column j, on the fold's set: column j of fold f starts draining in the first
-//      cycle in which (read at its start) every PE of the column the fold maps data onto has
-//      done its K MACs (per-PE MAC counters), the column's previous drain has made its R shifts
-//      and column j-1 has started draining fold f in an earlier cycle (the drain start moves
-//      right one column per cycle, like the operands' skew; so columns the fold does not use
-//      drain too, in their turn). Drain cycle t = 0..R-1: row R-1's value leaves the bottom
-//      (recorded by its label), rows i > t take row i-1's value, row t becomes clean (zero),
-//      rows < t are left alone (they may already hold the fold two later). Asserted: a MAC never
-//      adds into a register holding another fold's value, never into one a drain writes in the
-//      same cycle, and a drain moves only its own fold's values (or clean ones).
+//      cycle in which (read at its start) the column's previous drain has made its R shifts and
+//      every PE of the column the fold maps data onto has done its K MACs (per-PE MAC
+//      counters). A column the fold does not use (nothing to wait for) drains in its turn: in a
+//      cycle after column j-1 started draining fold f. (For used columns that order follows
+//      from the skew: the tests pass with it imposed on every column.) Drain cycle t = 0..R-1:
+//      row R-1's value leaves the bottom (recorded by its label), rows i > t take row i-1's
+//      value, row t becomes clean (zero), rows < t are left alone (they may already hold the
+//      fold two later). Asserted: a MAC never adds into a register holding another fold's value,
+//      nor into one a drain writes in the same cycle; a drain moves only values of its own fold
+//      whose K MACs are done (or clean ones).
 //    Controller: s_f is the first cycle >= the GEMM's ready cycle with s_f >= s_{f-1} + K_{f-1}
 //      in which PE (0, 0)'s accumulator of set f mod 2 is clean (read at the start of the cycle).
 //

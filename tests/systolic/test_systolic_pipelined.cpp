@@ -370,14 +370,15 @@ namespace {
 
 TEST_CASE("pipelined OS: the closed form models the column drains as a wave, left to right",
           "[systolic]") {
-  // The reference starts column j's drain of fold f after column j-1's (and a column a fold
-  // does not use drains in its turn), so column j drains from e_f + j, as timing.h assumes.
-  // A design whose columns drain independently (a column not used skips the fold) can end a
-  // chain earlier: 4x4 array, GEMM A (M=4 K=1 N=1) then GEMM B (M=4 K=1 N=4), back to back.
-  // A: s=0, column 0's last MAC (row 3) in cycle 3, drains 4..7, its end 8. B (set 1): s=1,
-  // column 0 done after cycle 4 but busy until 8: e=8. Wave: column 3 drains from 11, B ends
-  // at 15. Independent: columns 1..3 never drained A, so column j drains B from 5 + j once
-  // its last MAC (cycle 4 + j) is done: column 3 from 8; column 0 (from 8) and 3 both end 12.
+  // In the reference a column the fold does not use drains in its turn, after the column to
+  // its left, so column j drains fold f from e_f + j, as timing.h assumes. A design whose
+  // columns drain independently (a column not used skips the fold) can end a chain earlier:
+  // 4x4 array, GEMM A (M=4 K=1 N=1) then GEMM B (M=4 K=1 N=4), back to back.
+  // A: s=0, column 0's last MAC (row 3) in cycle 3, drains 4..7, its end 8; columns 1..3 drain
+  // in their turn, j in 4+j..7+j. B (set 1): s=1, column j done after cycle 4 + j but busy
+  // until 8 + j: it drains from 8 + j, column 3 from 11, and B ends at 15. Independent:
+  // columns 1..3 never drained A, so column j drains B from 5 + j once its last MAC (cycle 4 + j)
+  // is done: column 3 from 8; column 0 (from 8) and 3 both end 12.
   std::mt19937 rng(18);
   const std::vector<GemmJob> jobs{job({4, 1, 1}, 0, rng), job({4, 1, 4}, 0, rng)};
   const SequenceResult wave =
