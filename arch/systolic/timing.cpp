@@ -190,7 +190,9 @@ GemmSchedule ArrayPipeline::run_output_stationary(GemmShape g, Cycles ready) {
       if (m_have_e2) start = std::max(start, m_e2 + 1);
       std::uint64_t e = start + k + mf - 1;
       if (m_started) e = std::max(e, m_e1 + r);
-      end = std::max(end, e + nf + r - 2);
+      // Its last output leaves at the end of cycle e + Nf + R - 2 (column Nf-1 starts
+      // draining at e + Nf - 1, row 0 leaves at its R-th shift); `end` is the cycle after it.
+      end = std::max(end, e + nf + r - 1);
       if (first) s.start = Cycles(start);
       first = false;
       m_have_e2 = m_started;
