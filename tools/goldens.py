@@ -2,9 +2,14 @@
 """Regression goldens: the inference cycles of BERT, GPT-2 and Llama-shaped models on every preset.
 
     /usr/bin/python3 tools/goldens.py regen [--llmsim build/llmsim] [--only SUBSTRING]
-                                            [--missing] [--jobs N]
+                                            [--missing] [--unpipelined] [--jobs N]
         re-simulates the cases (auto and fixed mapping), N at once, updates
-        tests/golden/goldens.json after each and prints what changed
+        tests/golden/goldens.json after each and prints what changed; with --unpipelined also
+        the auto mapping with core.systolic.pipelining=none (SCALE-Sim v2's array timing),
+        which is otherwise kept as it is
+    /usr/bin/python3 tools/goldens.py check-unpipelined NAME [--llmsim build/llmsim]
+        simulates one case with the auto mapping and pipelining none and fails unless its
+        cycles equal the golden unpipelined_cycles
     /usr/bin/python3 tools/goldens.py check NAME [--llmsim build/llmsim]
         simulates one case with the auto mapping and fails unless its cycles equal the golden,
         respect both lower bounds, and are not more than the fixed mapping's golden (run by
@@ -63,9 +68,12 @@ def _cases():
 CASES = _cases()
 
 
-def simulate(llmsim, case, mapping):
+UNPIPELINED = ["--set", "core.systolic.pipelining=none"]
+
+
+def simulate(llmsim, case, mapping, extra=()):
     args = [llmsim, "run", "--arch", case["arch"], "--model", case["model"], "--batch",
-            str(case["batch"]), "--phase", case["phase"], "--mapping", mapping]
+            str(case["batch"]), "--phase", case["phase"], "--mapping", mapping] + list(extra)
     for key, opt in [("seq", "--seq"), ("kv_len", "--kv-len"), ("layers", "--layers")]:
         if key in case:
             args += [opt, str(case[key])]
@@ -107,19 +115,23 @@ def regen(args):
         t0 = time.time()
         auto = simulate(args.llmsim, case, "auto")
         fixed = simulate(args.llmsim, case, "fixed")
-        g = dict(case, total_cycles=auto["total_cycles"], fixed_cycles=fixed["total_cycles"])
         before = old.get(case["name"], {})
+        g = dict(case, total_cycles=auto["total_cycles"], fixed_cycles=fixed["total_cycles"])
+        if args.unpipelined:
+            g["unpipelined_cycles"] = simulate(args.llmsim, case, "auto",
+                                               UNPIPELINED)["total_cycles"]
+        elif "unpipelined_cycles" in before:
+            g["unpipelined_cycles"] = before["unpipelined_cycles"]
         change = ""
-        if (before.get("total_cycles"), before.get("fixed_cycles")) != \
-                (g["total_cycles"], g["fixed_cycles"]):
-            change = "  CHANGED from %s / %s" % (before.get("total_cycles"),
-                                                 before.get("fixed_cycles"))
+        keys = ["total_cycles", "fixed_cycles", "unpipelined_cycles"]
+        if [before.get(k) for k in keys] != [g.get(k) for k in keys]:
+            change = "  CHANGED from %s" % " / ".join(str(before.get(k)) for k in keys)
         with lock:  # each finished case is saved at once: an interrupted regen keeps its work
             goldens[case["name"]] = g
             save(goldens)
-            print("%-50s auto %12d  fixed %12d  %6.1f s%s" % (
-                case["name"], g["total_cycles"], g["fixed_cycles"], time.time() - t0, change),
-                flush=True)
+            print("%-50s auto %12d  fixed %12d  unpipelined %12s  %6.1f s%s" % (
+                case["name"], g["total_cycles"], g["fixed_cycles"],
+                g.get("unpipelined_cycles", "-"), time.time() - t0, change), flush=True)
 
     todo = [c for c in CASES if args.only in c["name"]
             and not (args.missing and c["name"] in old)]
@@ -155,6 +167,21 @@ def check(args):
     return 1 if errors else 0
 
 
+def check_unpipelined(args):
+    golden = load().get(args.name)
+    if golden is None or "unpipelined_cycles" not in golden:
+        print("no unpipelined golden for %s: run tools/goldens.py regen --unpipelined" % args.name)
+        return 1
+    case = next(c for c in CASES if c["name"] == args.name)
+    cycles = simulate(args.llmsim, case, "auto", UNPIPELINED)["total_cycles"]
+    if cycles != golden["unpipelined_cycles"]:
+        print("%s: pipelining none: %d cycles, golden %d" % (args.name, cycles,
+                                                            golden["unpipelined_cycles"]))
+        return 1
+    print("%s: pipelining none: %d cycles" % (args.name, cycles))
+    return 0
+
+
 def table():
     goldens = load()
     print("| model | phase | batch | seq / kv_len | " + " | ".join(PRESETS) + " |")
@@ -185,10 +212,13 @@ def main():
     r.add_argument("--llmsim", default=default)
     r.add_argument("--only", default="", help="cases whose name contains this")
     r.add_argument("--missing", action="store_true", help="only cases without a golden")
+    r.add_argument("--unpipelined", action="store_true",
+                   help="also re-simulate with core.systolic.pipelining=none")
     r.add_argument("--jobs", type=int, default=os.cpu_count(), help="simulations at once")
-    c = sub.add_parser("check")
-    c.add_argument("name")
-    c.add_argument("--llmsim", default=default)
+    for name in ["check", "check-unpipelined"]:
+        c = sub.add_parser(name)
+        c.add_argument("name")
+        c.add_argument("--llmsim", default=default)
     sub.add_parser("list")
     sub.add_parser("table")
     args = p.parse_args()
@@ -198,6 +228,8 @@ def main():
         return 0
     if args.cmd == "table":
         return table()
+    if args.cmd == "check-unpipelined":
+        return check_unpipelined(args)
     return regen(args) if args.cmd == "regen" else check(args)
 
 

@@ -163,9 +163,11 @@ GemmRun SystolicArray::execute(const isa::Gemm& g, Cycles now, sram::BankedSram&
   m_folds += t.folds;
   ++m_gemms;
   if (m_timeline) {
-    // Spans do not overlap: a pipelined GEMM's span starts where the previous one's ended.
+    // Spans do not overlap: a pipelined GEMM's span starts where the previous one's ended, and
+    // its cycles are what it added to busy_cycles.
     m_timeline->span(m_track, m_gemm_span, m_clock.to_time(busy_from),
-                     m_clock.to_time(compute_end), op, {g.m, g.k, g.n, (t.end - t.start).count()});
+                     m_clock.to_time(compute_end), op,
+                     {g.m, g.k, g.n, (compute_end - busy_from).count()});
     if (stall > Cycles(0)) {
       m_timeline->span(m_track, m_stall_span, m_clock.to_time(t.end), m_clock.to_time(done), op,
                        {stall.count()});

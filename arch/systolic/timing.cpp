@@ -108,13 +108,6 @@ GemmTiming gemm_timing(Dataflow d, ArrayShape a, GemmShape g, Pipelining p) {
   return t;
 }
 
-std::uint64_t gemm_occupancy(Dataflow d, ArrayShape a, GemmShape g, Pipelining p) {
-  check_gemm(g);
-  if (p == Pipelining::none) return gemm_timing(d, a, g, p).cycles.count();
-  const Folding f = folding(d, g);
-  return fold_count(a, f) * std::max<std::uint64_t>(f.stream, a.rows);
-}
-
 ArrayPipeline::ArrayPipeline(Dataflow d, ArrayShape a, Pipelining p) : m_d(d), m_a(a), m_p(p) {
   LLMSIM_CHECK(a.rows >= 1 && a.cols >= 1, "empty array");
 }

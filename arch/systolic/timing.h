@@ -101,11 +101,6 @@ Cycles fold_cycles(Dataflow d, ArrayShape a, std::uint64_t rows_used, std::uint6
 GemmTiming gemm_timing(Dataflow d, ArrayShape a, GemmShape g,
                        Pipelining p = Pipelining::none);
 
-// The cycles a GEMM occupies the array in a chain of GEMMs that keeps it busy (what a cost
-// model adds per GEMM): without pipelining its whole latency, with it the folds' periods
-// (max(S, R) each) and none of the fill and drain.
-std::uint64_t gemm_occupancy(Dataflow d, ArrayShape a, GemmShape g, Pipelining p);
-
 // When one GEMM of a sequence ran, in cycles of the array's clock.
 struct GemmSchedule {
   Cycles start;   // its first fill, preload or stream cycle

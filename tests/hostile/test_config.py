@@ -106,3 +106,11 @@ def test_repeated_dtype():
 def test_limits_leave_the_presets_alone():
     for preset in ["edge", "datacenter", "hbm2-stack"]:
         expect_ok("validate", "--arch", preset)
+
+
+def test_array_pipelining_names_what_is_allowed():
+    expect_user_error("validate", "--arch", "datacenter", "--set", "core.systolic.pipelining=double",
+                      match=r'^error: core\.systolic\.pipelining: must be one of none, '
+                            r'double_buffered, got "double"$')
+    expect_user_error("validate", "--arch", "edge", "--set", "core.systolic.pipelining=true",
+                      match=r"^error: core\.systolic\.pipelining: ")

@@ -42,36 +42,45 @@ const std::string kSimpleMemory =
     R"(memory={"type": "simple", "clock_mhz": 1250, "bus_bytes_per_cycle": 1024,
                "latency_cycles": 125})";
 const std::string kNoNoc = "noc=null";
+// The preset's arrays pipeline their folds; the pins below that derive a GEMM's cycles fold by
+// fold (2R + Nf + M - 2 each) run them unpipelined, as SCALE-Sim times them.
+const std::string kUnpipelined = "core.systolic.pipelining=none";
 // The preset simulates its NoC a packet at a time; this simulates it flit by flit (4 VCs of 8
 // flits, the defaults), for the pins that compare the two models.
 const std::string kFlitNoc = "noc.model=flit";
 
 }  // namespace
 
-TEST_CASE("datacenter cores on a simple memory: 1024x1024x1024 int8 matmul takes 23569 cycles") {
+TEST_CASE("datacenter cores on a simple memory: 1024x1024x1024 int8 matmul takes 17839 cycles") {
   const auto r = run("datacenter", "gemm1024", {kSimpleMemory, kNoNoc});
-  // Derivation (datacenter.json cores: 4 x 128x128 WS at 1 GHz; 4 MiB scratchpad slots;
-  // DMA 512 B/cycle; accumulator 16 banks x 64 B = 1024 B/cycle; memory bus 1024 B per 0.8 ns
-  // cycle, 125 cycles latency).
+  // Derivation (datacenter.json cores: 4 x 128x128 WS at 1 GHz, pipelined; DMA 512 B/cycle;
+  // accumulator 16 banks x 64 B = 1024 B/cycle; memory bus 1024 B per 0.8 ns cycle, 125 cycles
+  // latency).
   //  - Tiling: mt x kt x nt = 1024 x 128 x 128 (one array fold per GEMM instruction; the
   //    A+B tile, 144 KiB, fits a slot; the 512 KiB int32 C tile fits a 1 MiB accumulator slot).
-  //  - One GEMM instruction, WS, M = 1024 streamed, K = N = 128: 2*128 + 128 + 1024 - 2 = 1406.
   //  - 8 output tiles dealt to 4 cores: 2 each, 8 k-tiles each: 16 GEMMs per core, back to
-  //    back (each tile's 144 KiB loads in well under 1406 cycles, into the other slot).
+  //    back (each tile's 144 KiB loads in well under a fold, into another slot).
+  //  - Pipelined WS (timing.h): one fill R = 128, then each fold streams M = 1024 rows (more than
+  //    the R cycles the next fold's weights take to preload), then one drain Nf + R - 2 = 254:
+  //    128 + 16 * 1024 + 254 = 16766 busy cycles (unpipelined: 16 * (2*128 + 128 + 1024 - 2)
+  //    = 16 * 1406 = 22496).
   //  - Before the first GEMM: all four cores load A (128 KiB) and B (16 KiB) at t = 0; the
   //    memory bus carries 4*128 + 4*16 = 576 cycles of data, the last B then needs 125 cycles of
   //    latency: 701 memory cycles = 560.8 ns, so the last core starts computing at cycle 561.
   //  - After the last GEMM: the 1024x128 int32 C tile (512 KiB) leaves the accumulator at
   //    1024 B/cycle: 512 cycles (the DMA needs 128 KiB / 512 = 256; the memory
   //    128 + 125 cycles = 202.4 ns; both shorter).
-  //  Total: 561 + 16 * 1406 + 512 = 23569.
-  CHECK(r.total_cycles == 23569);
+  //  Total: 561 + 16766 + 512 = 17839 (unpipelined 561 + 22496 + 512 = 23569).
+  CHECK(r.total_cycles == 17839);
+  CHECK(run("datacenter", "gemm1024", {kSimpleMemory, kNoNoc, kUnpipelined}).total_cycles ==
+        23569);
   REQUIRE(r.ops.size() == 1);
   CHECK(r.ops[0].plan.tiling.mt == 1024);
   CHECK(r.ops[0].plan.tiling.kt == 128);
   CHECK(r.ops[0].plan.tiling.nt == 128);
   for (int c = 0; c < 4; ++c) {
-    CHECK(core_counter(r, c, "systolic", "busy_cycles") == 16 * 1406);
+    CHECK(core_counter(r, c, "systolic", "busy_cycles") == 128 + 16 * 1024 + 254);
+    CHECK(core_counter(r, c, "systolic", "stream_cycles") == 16 * 1024);
     CHECK(core_counter(r, c, "systolic", "macs") == (1ull << 30) / 4);
     CHECK(core_counter(r, c, "systolic", "stall_cycles") == 0);
   }
@@ -86,7 +95,8 @@ TEST_CASE("datacenter cores on a simple memory: 1024x1024x1024 int8 matmul takes
 }
 
 TEST_CASE("datacenter preset (HBM2E, NoC): 1024x1024x1024 int8 matmul takes 24185 cycles") {
-  // The same program as above: 16 GEMMs of 1406 cycles per core, back to back (no stalls).
+  // The same program as above, unpipelined: 16 GEMMs of 1406 cycles per core, back to back (no
+  // stalls).
   // What changes is the memory: the first A+B tiles of the four cores (4 x 144 KiB) and the last
   // C tiles now come from three HBM2E stacks through FR-FCFS controllers and the 4x4 mesh,
   // whose schedules are exact but not a closed form. Regression pins: with the cores wired to
@@ -96,11 +106,11 @@ TEST_CASE("datacenter preset (HBM2E, NoC): 1024x1024x1024 int8 matmul takes 2418
   // flit by flit. All four cores read the same A tile first; its rows (128 B at a 1 KiB
   // stride) would fall on 12 of the 48 pseudo channels without the preset's interface hash:
   // 26134 cycles with memory.interface_hash=none and row-major weights.
-  CHECK(run("datacenter", "gemm1024", {kNoNoc}).total_cycles == 24175);
-  CHECK(run("datacenter", "gemm1024", {kFlitNoc}).total_cycles == 24198);
-  CHECK(run("datacenter", "gemm1024", {"memory.interface_hash=none"}, "row_major").total_cycles ==
-        26134);
-  const auto r = run("datacenter", "gemm1024");
+  CHECK(run("datacenter", "gemm1024", {kNoNoc, kUnpipelined}).total_cycles == 24175);
+  CHECK(run("datacenter", "gemm1024", {kFlitNoc, kUnpipelined}).total_cycles == 24198);
+  CHECK(run("datacenter", "gemm1024", {"memory.interface_hash=none", kUnpipelined}, "row_major")
+            .total_cycles == 26134);
+  const auto r = run("datacenter", "gemm1024", {kUnpipelined});
   CHECK(r.total_cycles == 24185);
   for (int c = 0; c < 4; ++c) {
     CHECK(core_counter(r, c, "systolic", "busy_cycles") == 16 * 1406);
@@ -134,14 +144,16 @@ TEST_CASE("a chained op starts after its producer is stored, independent ops ove
 }
 
 TEST_CASE("one core's work splits over four: compute-bound GEMM close to 4x faster") {
-  const auto four = run("datacenter", "gemm1024", {kSimpleMemory, kNoNoc});
-  const auto one = run("datacenter", "gemm1024", {kSimpleMemory, kNoNoc, "num_cores=1"});
+  const auto four = run("datacenter", "gemm1024", {kSimpleMemory, kNoNoc, kUnpipelined});
+  const auto one =
+      run("datacenter", "gemm1024", {kSimpleMemory, kNoNoc, kUnpipelined, "num_cores=1"});
   const double speedup = double(one.total_cycles) / double(four.total_cycles);
   CHECK(speedup > 3.8);
   CHECK(speedup <= 4.0);
 }
 
 TEST_CASE("datacenter through the NoC and HBM: a compute-bound GEMM runs 3.95x faster on 4 cores") {
+  // Unpipelined (kUnpipelined).
   // 2048^3 int8, tiles 2048 x 128 x 128: one WS fold per GEMM instruction streams M = 2048 rows,
   // 2*128 + 128 + 2048 - 2 = 2430 cycles. 16 output tiles (columns of C) x 16 k-tiles = 256
   // GEMM instructions in all, 64 per core on 4 cores: 64 x 2430 = 155520 busy cycles per core, back to back (no stalls: every tile's
@@ -150,10 +162,10 @@ TEST_CASE("datacenter through the NoC and HBM: a compute-bound GEMM runs 3.95x f
   // cores (the four cores load their first tiles at once), 1784 on one. Regression pins; flit
   // by flit, 158,401 and 623,864 cycles (the first tiles' packets interleave differently).
   const auto w = matmul(2048, 2048, 2048, "int8");
-  const auto four = run("datacenter", w);
-  const auto one = run("datacenter", w, {"num_cores=1"});
-  CHECK(run("datacenter", w, {kFlitNoc}).total_cycles == 158401);
-  CHECK(run("datacenter", w, {kFlitNoc, "num_cores=1"}).total_cycles == 623864);
+  const auto four = run("datacenter", w, {kUnpipelined});
+  const auto one = run("datacenter", w, {kUnpipelined, "num_cores=1"});
+  CHECK(run("datacenter", w, {kFlitNoc, kUnpipelined}).total_cycles == 158401);
+  CHECK(run("datacenter", w, {kFlitNoc, kUnpipelined, "num_cores=1"}).total_cycles == 623864);
   for (int c = 0; c < 4; ++c) {
     CHECK(core_counter(four, c, "systolic", "busy_cycles") == 64 * 2430);
     CHECK(core_counter(four, c, "systolic", "stall_cycles") == 0);
@@ -170,7 +182,7 @@ TEST_CASE("datacenter through the NoC and HBM: a compute-bound GEMM runs 3.95x f
 }
 
 TEST_CASE("datacenter: the rotate interface hash takes the 2048^3 GEMM's tiles off 12 interfaces") {
-  // The same 2048^3 int8 GEMM as above. With row-major weights its A tiles (2048 rows of 128 B
+  // The same 2048^3 int8 GEMM as above, unpipelined. With row-major weights its A tiles (2048 rows of 128 B
   // at a 2 KiB pitch) and B tiles (128 rows at the same pitch) start every row at one of 12 of
   // the 48 pseudo channels unless the preset's interface hash rotates them
   // (tests/hbm/test_address_mapping.cpp works it out), so loads queue on a quarter of the HBM
@@ -181,14 +193,14 @@ TEST_CASE("datacenter: the rotate interface hash takes the 2048^3 GEMM's tiles o
   using namespace llmsim;
   const auto w = matmul(2048, 2048, 2048, "int8");
   const std::string none = "memory.interface_hash=none";
-  const auto plain = run("datacenter", w, {none}, "row_major");
-  const auto hashed = run("datacenter", w, {}, "row_major");
+  const auto plain = run("datacenter", w, {none, kUnpipelined}, "row_major");
+  const auto hashed = run("datacenter", w, {kUnpipelined}, "row_major");
   CHECK(plain.total_cycles == 165502);
   CHECK(hashed.total_cycles == 157856);
   CHECK(hashed.ops[0].breakdown.memory_stall_cycles < plain.ops[0].breakdown.memory_stall_cycles);
   CHECK(hashed.dram_read_bytes == plain.dram_read_bytes);
-  const auto tiled_plain = run("datacenter", w, {none});
-  const auto tiled = run("datacenter", w);
+  const auto tiled_plain = run("datacenter", w, {none, kUnpipelined});
+  const auto tiled = run("datacenter", w, {kUnpipelined});
   CHECK(tiled_plain.total_cycles == 270228);
   CHECK(tiled_plain.ops[0].breakdown.memory_stall_cycles == 458780);
   CHECK(tiled.total_cycles == 157803);
@@ -203,13 +215,14 @@ TEST_CASE("datacenter: the rotate interface hash takes the 2048^3 GEMM's tiles o
 TEST_CASE("datacenter through the NoC and HBM: a memory-bound GEMM is no faster than HBM allows") {
   // 32768 x 128 x 128 fp32: A 16 MiB and C 16 MiB stream through, B is 64 KiB. Each output
   // tile (mt rows) reads its A rows and all of B once and writes its C rows once: 128 MACs per
-  // 1 KiB of traffic, far below what the array needs to be busy. On 4 cores the tiles are
+  // 1 KiB of traffic, far below what the array needs to be busy. Unpipelined (the pins
+  // predate the pipelined array). On 4 cores the tiles are
   // 1024 x 64 x 128 (32 tiles, 8 per core; 16 GEMMs of 1406 cycles = 22496 busy cycles per
   // core), on one core 2048 x 128 x 128 (16 tiles).
   const auto w = matmul(32768, 128, 128, "fp32");
-  const auto four = run("datacenter", w);
-  const auto one = run("datacenter", w, {"num_cores=1"});
-  const auto direct = run("datacenter", w, {"noc=null"});
+  const auto four = run("datacenter", w, {kUnpipelined});
+  const auto one = run("datacenter", w, {kUnpipelined, "num_cores=1"});
+  const auto direct = run("datacenter", w, {kUnpipelined, "noc=null"});
   for (const auto* r : {&four, &one, &direct}) {
     // Never faster than every byte at the HBM peak (3 stacks x 409.6 GB/s at 1 GHz core clock).
     const double bytes = double(r->dram_read_bytes + r->dram_written_bytes);
@@ -229,10 +242,10 @@ TEST_CASE("datacenter through the NoC and HBM: a memory-bound GEMM is no faster 
   for (int c = 0; c < 4; ++c) CHECK(core_counter(four, c, "systolic", "busy_cycles") == 16 * 1406);
   CHECK(four.total_cycles == 40195);  // 887 GB/s through the mesh
   // Without the interface hash, 46,606 (765 GB/s).
-  CHECK(run("datacenter", w, {"memory.interface_hash=none"}).total_cycles == 46606);
+  CHECK(run("datacenter", w, {kUnpipelined, "memory.interface_hash=none"}).total_cycles == 46606);
   // Flit by flit, 40,436 (882 GB/s; 40,828 without the cap on packets in flight): a 1 KiB
   // response waits for credits at each router.
-  CHECK(run("datacenter", w, {kFlitNoc}).total_cycles == 40436);
+  CHECK(run("datacenter", w, {kUnpipelined, kFlitNoc}).total_cycles == 40436);
   // Wired to the HBM directly: 955 GB/s. The four DMA engines start their blocks in lockstep,
   // and this case is sensitive to the order of same-cycle arrivals (HbmMemory: lower core
   // first).
