@@ -37,6 +37,7 @@
 // used for all folds of a GEMM and is never reset: stale weights, operands and partial sums of
 // the previous fold stay in its registers, so a fold that fails to clear them gives wrong values.
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "arch/systolic/timing.h"
@@ -58,6 +59,52 @@ struct Matrix {
   }
   bool operator!=(const Matrix& o) const { return !(*this == o); }
 };
+
+// Random values in [-9, 9].
+inline Matrix random_matrix(std::uint64_t rows, std::uint64_t cols, std::mt19937& rng) {
+  std::uniform_int_distribution<int> value(-9, 9);
+  Matrix m(rows, cols);
+  for (auto& v : m.values) v = value(rng);
+  return m;
+}
+
+// The plain triple loop the references' values are checked against.
+inline Matrix matmul(const Matrix& a, const Matrix& b) {
+  Matrix c(a.rows, b.cols);
+  for (std::uint64_t i = 0; i < a.rows; ++i) {
+    for (std::uint64_t j = 0; j < b.cols; ++j) {
+      for (std::uint64_t k = 0; k < a.cols; ++k) c.at(i, j) += a.at(i, k) * b.at(k, j);
+    }
+  }
+  return c;
+}
+
+// The registers both references are built of (reference_pe_array.cpp and
+// reference_pe_pipeline.cpp).
+namespace ref {
+
+// Identity of a streamed operand: its fold and its index along the streamed (WS, IS) or
+// reduced (OS) dimension. fold < 0: a bubble. Metadata only; no value depends on it.
+struct Tag {
+  std::int64_t fold = -1;
+  std::int64_t index = -1;
+  bool valid() const { return fold >= 0; }
+  bool operator==(const Tag& o) const { return fold == o.fold && index == o.index; }
+  bool operator!=(const Tag& o) const { return !(*this == o); }
+};
+
+struct Operand {
+  std::int64_t value = 0;
+  Tag tag;
+};
+
+struct Psum {
+  std::int64_t value = 0;
+  Tag tag;                 // taken from the operands it met
+  std::uint64_t rows = 0;  // PE rows at which it met an operand with that tag
+};
+
+}  // namespace ref
 
 // One fold as the reference ran it: the array rows and columns it mapped data onto
 // (rows_used <= R, cols_used <= C), the length of its streamed dimension (M for WS, N for IS,

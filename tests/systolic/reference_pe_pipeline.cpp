@@ -12,26 +12,9 @@ using systolic::ArrayShape;
 using systolic::Dataflow;
 using systolic::Pipelining;
 
-// Identity of a streamed operand: its fold and its index along the streamed (WS, IS) or
-// reduced (OS) dimension. fold < 0: a bubble. Metadata only; no value depends on it.
-struct Tag {
-  std::int64_t fold = -1;
-  std::int64_t index = -1;
-  bool valid() const { return fold >= 0; }
-  bool operator==(const Tag& o) const { return fold == o.fold && index == o.index; }
-  bool operator!=(const Tag& o) const { return !(*this == o); }
-};
-
-struct Operand {
-  std::int64_t value = 0;
-  Tag tag;
-};
-
-struct Psum {
-  std::int64_t value = 0;
-  Tag tag;                 // taken from the operands it met
-  std::uint64_t rows = 0;  // PE rows at which it met an operand with that tag
-};
+using ref::Operand;
+using ref::Psum;
+using ref::Tag;
 
 // One fold of the sequence, with its operands cut out of its GEMM.
 //  WS, IS: `stationary` is rows_used x cols_used (the weights), `streamed` stream x rows_used.

@@ -18,24 +18,6 @@ using systolic::ArrayShape;
 using systolic::Dataflow;
 using systolic::GemmShape;
 
-Matrix random_matrix(std::uint64_t rows, std::uint64_t cols, std::mt19937& rng) {
-  std::uniform_int_distribution<int> value(-9, 9);
-  Matrix m(rows, cols);
-  for (auto& v : m.values) v = value(rng);
-  return m;
-}
-
-// The plain triple loop the reference's values are checked against.
-Matrix matmul(const Matrix& a, const Matrix& b) {
-  Matrix c(a.rows, b.cols);
-  for (std::uint64_t i = 0; i < a.rows; ++i) {
-    for (std::uint64_t j = 0; j < b.cols; ++j) {
-      for (std::uint64_t k = 0; k < a.cols; ++k) c.at(i, j) += a.at(i, k) * b.at(k, j);
-    }
-  }
-  return c;
-}
-
 std::string describe(Dataflow d, ArrayShape array, GemmShape g) {
   std::ostringstream s;
   s << systolic::to_string(d) << " on " << array.rows << "x" << array.cols << ", M=" << g.m

@@ -26,24 +26,6 @@ using systolic::GemmSchedule;
 using systolic::GemmShape;
 using systolic::Pipelining;
 
-Matrix random_matrix(std::uint64_t rows, std::uint64_t cols, std::mt19937& rng) {
-  std::uniform_int_distribution<int> value(-9, 9);
-  Matrix m(rows, cols);
-  for (auto& v : m.values) v = value(rng);
-  return m;
-}
-
-// The plain triple loop the reference's values are checked against.
-Matrix matmul(const Matrix& a, const Matrix& b) {
-  Matrix c(a.rows, b.cols);
-  for (std::uint64_t i = 0; i < a.rows; ++i) {
-    for (std::uint64_t j = 0; j < b.cols; ++j) {
-      for (std::uint64_t k = 0; k < a.cols; ++k) c.at(i, j) += a.at(i, k) * b.at(k, j);
-    }
-  }
-  return c;
-}
-
 GemmShape shape_of(const GemmJob& j) {
   return {j.a.rows, j.a.cols, j.b.cols};
 }
