@@ -97,8 +97,17 @@ class Lowerer {
       fail("the lowering passes the limit of " + std::to_string(m_max_instructions) +
            " ISA instructions" + kRaiseLimit);
     }
+    account(c, k, i.body);
     q(c, k).push_back(std::move(i));
   }
+  // What the current op's instructions cost, for its predicted cycles (OpPlan).
+  struct OpCost {
+    std::vector<double> core_compute;  // vector cycles per core
+    double dram_bytes = 0;
+  };
+  void account(std::uint64_t c, isa::QueueKind k, const isa::Body& b);
+  // The current op's predicted cycles from its OpCost (a row-piece op).
+  double predict_rows() const;
   static constexpr const char* kRaiseLimit =
       " (about 190 bytes of memory each; LLMSIM_MAX_INSTRUCTIONS=N raises it)";
 
@@ -187,6 +196,7 @@ class Lowerer {
   std::uint32_t m_next_barrier = 0;
   int m_op = 0;
   std::uint64_t m_instructions = 0, m_max_instructions = 0;
+  OpCost m_cost;
 };
 
 }  // namespace llmsim::workloads::detail

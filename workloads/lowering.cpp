@@ -85,7 +85,10 @@ Lowered Lowerer::run() {
           push(c, isa::QueueKind::load, isa::Barrier{barrier});
         }
       }
+      m_cost = OpCost{std::vector<double>(m_t.num_cores, 0.0), 0};
       std::visit([this](const auto& body) { lower(body); }, m_w.ops[i].body());
+      OpPlan& p = m_out.plans[i];
+      p.predicted_cycles = m_w.ops[i].get_if<MatmulOp>() ? p.tiling.estimate_cycles : predict_rows();
     }
     retire_inputs(i);
     for (const std::size_t j : released[i]) {
@@ -175,6 +178,28 @@ void Lowerer::plan_sizes() {
                         "memory's " +
                         std::to_string(capacity));
   }
+}
+
+void Lowerer::account(std::uint64_t c, isa::QueueKind k, const isa::Body& b) {
+  if (const auto* v = std::get_if<isa::VectorOp>(&b)) {
+    if (k == isa::QueueKind::compute && m_t.vector_cycles) {
+      m_cost.core_compute[c] += double(m_t.vector_cycles(*v));
+    }
+  } else if (const auto* l = std::get_if<isa::DmaLoad>(&b)) {
+    m_cost.dram_bytes += double(l->block.rows * l->block.cols * l->elem_bytes);
+  } else if (const auto* s = std::get_if<isa::DmaStore>(&b)) {
+    m_cost.dram_bytes += double(s->block.rows * s->block.cols * s->dram_elem_bytes);
+  }
+}
+
+double Lowerer::predict_rows() const {
+  const OpPlan& p = m_out.plans[std::size_t(m_op)];
+  if (p.pieces == 0) return 0;
+  const double cores = double(std::min<std::uint64_t>(m_t.num_cores, p.pieces));
+  const double bw = std::min(m_t.dram_bytes_per_cycle, m_t.dma_bytes_per_cycle * cores);
+  const double busiest = *std::max_element(m_cost.core_compute.begin(), m_cost.core_compute.end());
+  const double piece_bytes = m_cost.dram_bytes / double(p.pieces);
+  return std::max(busiest, m_cost.dram_bytes / bw) + piece_bytes / m_t.dma_bytes_per_cycle;
 }
 
 // --------------------------------------------------- row pieces (vector, embedding, kv_write)

@@ -90,6 +90,11 @@ struct OpPlan {
   // matmul's index, else -1. Its instructions are the epilogue's; it moves no DRAM bytes of its
   // own but a residual's.
   int fused_into = -1;
+  // What the mapping's cost model predicts for the op's cycles, to calibrate it against the
+  // simulated ones (0 for a fused op). A matmul: its tiling's estimate (tiling.h). Any other
+  // op: max(the busiest core's vector cycles, its DRAM bytes at the lower of the DRAM and the
+  // used cores' DMA bandwidth) + one piece's loads and stores at one DMA engine's rate.
+  double predicted_cycles = 0;
 };
 
 struct Lowered {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "arch/isa/dtype.h"
+#include "arch/isa/isa.h"
 
 namespace llmsim::workloads {
 
@@ -31,6 +32,9 @@ struct Target {
   // array only its folds' periods made the edge preset's tiles 4x smaller and BERT-base 18 %
   // slower than with this cost (26,427,297 vs 22,382,453 cycles).
   std::function<std::uint64_t(std::uint64_t m, std::uint64_t k, std::uint64_t n)> gemm_cycles;
+  // Cycles of one vector instruction on one core's vector unit (arch/vector/timing.h), for the
+  // predicted cycles of vector ops; none: not predicted.
+  std::function<std::uint64_t(const isa::VectorOp&)> vector_cycles;
 };
 
 }  // namespace llmsim::workloads

@@ -48,11 +48,23 @@ struct ScratchpadLayout {
 inline constexpr std::uint32_t kPipelinedSlots = 8;
 ScratchpadLayout scratchpad_layout(const Target& t, bool automatic);
 
+// The cost model's view of one candidate tiling mt x kt x nt on `layout`.
+struct TileCost {
+  bool fits = false;        // A+B (or B, A-resident) fit a slot and C an accumulator slot
+  bool a_resident = false;  // A row blocks would stay in an A region (auto layout only)
+  double cycles = 0;        // the estimate, as above
+  double dram_bytes = 0;
+  double tiles = 0;         // output tiles x k tiles
+};
+TileCost tile_cost(const Target& t, const MatmulOp& op, std::uint64_t mt, std::uint64_t kt,
+                   std::uint64_t nt, const ScratchpadLayout& layout);
+
 // Throws WorkloadError if not even the smallest tile fits the SRAMs. A batched matmul's
 // `batch` items multiply its tiles (they are dealt to the cores like any others).
 Tiling choose_tiling(const Target& t, const MatmulOp& op);
 // The `fixed` mapping: one array fold per GEMM instruction (kt = min(k, R), nt = min(n, C)) and
-// mt as large as the slots allow; estimate_cycles 0 (not estimated).
+// mt as large as the slots allow; estimate_cycles what the cost model predicts for it (it does
+// not choose).
 Tiling fixed_tiling(const Target& t, const MatmulOp& op);
 
 // Bytes one double-buffer slot of the accumulator may hold.

@@ -7,6 +7,7 @@
 
 #include "arch/chip/chip.h"
 #include "arch/systolic/timing.h"
+#include "arch/vector/timing.h"
 #include "sim/core/error.h"
 #include "sim/driver/heap.h"
 #include "sim/driver/kernel_session.h"
@@ -48,6 +49,10 @@ Built build(const config::Json& arch, const std::vector<std::string>& overrides)
   const auto df = c.systolic.dataflow;
   const auto shape = c.systolic.shape;
   t.array_pipelined = c.systolic.pipelining != systolic::Pipelining::none;
+  const vector::VectorTimingParams vt = c.vector.timing;
+  t.vector_cycles = [vt](const isa::VectorOp& v) {
+    return vector::vector_timing(vt, v).cycles.count();
+  };
   // The tiler charges every GEMM its latency on an idle array, pipelined or not (target.h).
   t.gemm_cycles = [df, shape](std::uint64_t m, std::uint64_t k, std::uint64_t n) {
     return systolic::gemm_timing(df, shape, {m, k, n}).cycles.count();
@@ -126,6 +131,8 @@ config::Json to_json(const OpResult& o) {
                     {"dram_written_bytes", o.dram_written_bytes},
                     {"compulsory_bytes", o.plan.compulsory_bytes},
                     {"utilisation", o.utilisation}};
+  // The mapping's cost model, for calibration (0: not predicted, a fused op).
+  j["predicted_cycles"] = o.plan.predicted_cycles;
   if (o.kind == "matmul") {
     j["m"] = o.m, j["k"] = o.k, j["n"] = o.n, j["batch"] = o.batch;
     j["tiling"] = {{"mt", o.plan.tiling.mt},

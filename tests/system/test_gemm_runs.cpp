@@ -266,3 +266,24 @@ TEST_CASE("cycles are never below the compute bound or the memory bound") {
     }
   }
 }
+
+TEST_CASE("every op carries the cost model's predicted cycles (calibration)") {
+  // tools/calibration.py compares them with the simulated cycles over the regression set.
+  // A matmul's prediction is its tiling's estimate (tiling.h); a fused op has none (0); every
+  // other op's is max(busiest core's vector cycles, DRAM bytes / bandwidth) + one piece's DMA.
+  const auto r = run("edge", "mlp");
+  REQUIRE(r.ops.size() == 3);
+  for (const auto& o : r.ops) {
+    INFO(o.name);
+    if (o.plan.fused_into >= 0) {
+      CHECK(o.plan.predicted_cycles == 0);
+    } else {
+      CHECK(o.plan.predicted_cycles > 0);
+    }
+    if (o.kind == "matmul") CHECK(o.plan.predicted_cycles == o.plan.tiling.estimate_cycles);
+  }
+  const auto fixed = llmsim::driver::run({"edge", llmsim::driver::load_arch("edge"), {},
+                                          llmsim::workloads::load_workload("mlp"),
+                                          llmsim::driver::mapping_options("fixed", "", "", "")});
+  for (const auto& o : fixed.ops) CHECK(o.plan.predicted_cycles > 0);  // estimated, not chosen
+}
