@@ -16,25 +16,14 @@ import concurrent.futures
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import goldens  # noqa: E402  (the regression set and its command lines)
 
 
 def ops_of(llmsim, case):
-    args = [llmsim, "run", "--arch", case["arch"], "--model", case["model"], "--batch",
-            str(case["batch"]), "--phase", case["phase"]]
-    for key, opt in [("seq", "--seq"), ("kv_len", "--kv-len"), ("layers", "--layers")]:
-        if key in case:
-            args += [opt, str(case[key])]
-    with tempfile.TemporaryDirectory() as out:
-        subprocess.run(args + ["--out", out], check=True, stdout=subprocess.DEVNULL,
-                       env=dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1"))
-        with open(os.path.join(out, "stats.json")) as f:
-            return json.load(f)["ops"]
+    return goldens.run_stats(llmsim, case)["ops"]
 
 
 def quartiles(xs):

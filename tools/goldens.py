@@ -72,7 +72,8 @@ CASES = _cases()
 UNPIPELINED = ["--set", "core.systolic.pipelining=none"]
 
 
-def simulate(llmsim, case, mapping, extra=()):
+def run_stats(llmsim, case, mapping="auto", extra=()):
+    """stats.json of `llmsim run` on one case (also tools/calibration.py)."""
     args = [llmsim, "run", "--arch", case["arch"], "--model", case["model"], "--batch",
             str(case["batch"]), "--phase", case["phase"], "--mapping", mapping] + list(extra)
     for key, opt in [("seq", "--seq"), ("kv_len", "--kv-len"), ("layers", "--layers")]:
@@ -82,7 +83,11 @@ def simulate(llmsim, case, mapping, extra=()):
         subprocess.run(args + ["--out", out], check=True, stdout=subprocess.DEVNULL,
                        env=dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1"))
         with open(os.path.join(out, "stats.json")) as f:
-            s = json.load(f)
+            return json.load(f)
+
+
+def simulate(llmsim, case, mapping, extra=()):
+    s = run_stats(llmsim, case, mapping, extra)
     return {"total_cycles": s["total_cycles"], "compute_bound_cycles": s["compute_bound_cycles"],
             "memory_bound_cycles": s["memory_bound_cycles"]}
 
