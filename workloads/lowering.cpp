@@ -88,7 +88,8 @@ Lowered Lowerer::run() {
       m_cost = OpCost{std::vector<double>(m_t.num_cores, 0.0), 0};
       std::visit([this](const auto& body) { lower(body); }, m_w.ops[i].body());
       OpPlan& p = m_out.plans[i];
-      p.predicted_cycles = m_w.ops[i].get_if<MatmulOp>() ? p.tiling.estimate_cycles : predict_rows();
+      p.predicted_cycles =
+          m_w.ops[i].get_if<MatmulOp>() ? p.tiling.estimate_cycles : predict_rows();
     }
     retire_inputs(i);
     for (const std::size_t j : released[i]) {

@@ -10,7 +10,8 @@
 // once per output tile; the first tile with a block loads its k pieces into the region as it
 // goes, so the pipeline fills as fast as without.
 //
-// Cost model (documented in docs/isa.md, "Tiling and double buffering"): for each candidate tiling that fits,
+// Cost model (documented in docs/isa.md, "Tiling and double buffering"): for each candidate tiling
+// that fits,
 //   compute = sum over tiles of target.gemm_cycles(tile), times the share of the output tiles
 //             that the busiest core gets (tiles are dealt round-robin: ceil(tiles / cores));
 //   memory  = DRAM bytes / min(chip DRAM bandwidth, cores used x DMA bandwidth),
@@ -18,8 +19,8 @@
 //             tile, or, A-resident, once per row block per core that computes with it
 //             (min(tiles along n, cores) of them when output tiles are dealt round-robin);
 //   estimate = max(compute, memory) + the first tile's load + the last tile's store,
-// and the smallest estimate wins (ties: fewer DRAM bytes, fewer tiles, then larger mt). Candidates for each
-// dimension are its full size, powers of two, and multiples of the array sizes.
+// and the smallest estimate wins (ties: fewer DRAM bytes, fewer tiles, then larger mt). Candidates
+// for each dimension are its full size, powers of two, and multiples of the array sizes.
 #include <cstdint>
 
 #include "workloads/target.h"
@@ -54,7 +55,7 @@ struct TileCost {
   bool a_resident = false;  // A row blocks would stay in an A region (auto layout only)
   double cycles = 0;        // the estimate, as above
   double dram_bytes = 0;
-  double tiles = 0;         // output tiles x k tiles
+  double tiles = 0;  // output tiles x k tiles
 };
 TileCost tile_cost(const Target& t, const MatmulOp& op, std::uint64_t mt, std::uint64_t kt,
                    std::uint64_t nt, const ScratchpadLayout& layout);

@@ -49,7 +49,12 @@ void Core::defer_signal(Cycles when, std::uint32_t sem) {
   auto it = m_deferred.end();
   while (it != m_deferred.begin() && std::prev(it)->first > when) --it;
   m_deferred.emplace(it, when, sem);
+  notify_next_deferred();
+}
+
+void Core::notify_next_deferred() {
   // An earlier notification replaces a pending later one (and a later one is ignored).
+  if (m_deferred.empty()) return;
   m_deferred_due.notify(m_clock.to_time(m_deferred.front().first) - sc_core::sc_time_stamp());
 }
 
@@ -59,9 +64,7 @@ void Core::fire_deferred() {
     m_sems[m_deferred.front().second]->signal();
     m_deferred.pop_front();
   }
-  if (!m_deferred.empty()) {
-    m_deferred_due.notify(m_clock.to_time(m_deferred.front().first) - sc_core::sc_time_stamp());
-  }
+  notify_next_deferred();
 }
 
 void Core::load(const isa::CoreProgram& program) {
@@ -161,8 +164,6 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
     // GEMM's results are there at r.done (timing.h).
     const systolic::GemmRun r = m_systolic.execute(*i, start, m_spad, m_acc, inst.op);
     m_activity.busy(start, r.done);  // recorded at its start: the queues' starts come in order
-    m_array_done = max(m_array_done, r.done);
-    m_array_reads_done = max(m_array_reads_done, r.reads_done);
     m_clock.wait_until(r.accept);
     if (rec) {
       rec->macs += i->m * i->k * i->n;
@@ -170,7 +171,7 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
       rec->last_end = max(rec->last_end, r.done);
     }
   } else if (const auto* i = std::get_if<isa::VectorOp>(&inst.body)) {
-    if (q == isa::QueueKind::compute && m_array_done > start) {
+    if (q == isa::QueueKind::compute && m_systolic.done() > start) {
       // In order after the GEMMs before it: the array drains (and refills after it).
       wait_for_array();
     }
@@ -184,7 +185,7 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
     drain(q);
     // Release semantics: after the GEMMs before it are done (or have read their operands),
     // without holding up the queue.
-    const Cycles after = i->after_reads ? m_array_reads_done : m_array_done;
+    const Cycles after = i->after_reads ? m_systolic.reads_done() : m_systolic.done();
     if (q == isa::QueueKind::compute && after > start) {
       defer_signal(after, i->sem);
     } else {

@@ -68,11 +68,12 @@ class Core : public sc_core::sc_module {
   void drain(isa::QueueKind q);
   void dma_done(isa::QueueKind q, OpRecord* rec, bool write, Cycles end, std::uint64_t bytes);
   // Blocks the compute queue until every GEMM it issued is done (results in the accumulator).
-  void wait_for_array() { m_clock.wait_until(m_array_done); }
+  void wait_for_array() { m_clock.wait_until(m_systolic.done()); }
   // A compute-queue sem.signal while GEMMs are in flight: takes effect when they are done,
   // without blocking the queue (fire_deferred, an SC_METHOD, signals them in order).
   void defer_signal(Cycles when, std::uint32_t sem);
   void fire_deferred();
+  void notify_next_deferred();  // m_deferred_due at the earliest deferred signal's cycle
   OpRecord* record(const isa::Instruction& inst);
 
   std::uint32_t m_id;
@@ -94,8 +95,6 @@ class Core : public sc_core::sc_module {
   std::exception_ptr m_error;
   std::array<std::uint64_t, 3> m_in_flight{};  // DMA blocks issued and not complete, per queue
   sc_core::sc_event m_dma_completed;
-  Cycles m_array_done;        // when the last GEMM issued is done
-  Cycles m_array_reads_done;  // when the last GEMM issued has read its operands
   std::deque<std::pair<Cycles, std::uint32_t>> m_deferred;  // (when, semaphore), by time
   sc_core::sc_event m_deferred_due;
   stats::Counter m_sem_wait_cycles;

@@ -85,16 +85,17 @@ SystolicArray::SystolicArray(const SystolicParams& p, const ClockDomain& clock,
       m_macs(m_stats, "macs", "mac", "useful multiply-accumulates"),
       m_folds(m_stats, "folds", "count", "array folds run"),
       m_gemms(m_stats, "gemms", "count", "GEMM instructions run"),
-      m_utilisation(m_stats, "utilisation", "ratio", "macs / (PEs x elapsed cycles)", [this] {
-        const auto now = m_clock.now().count();
-        return now ? double(m_macs.value()) / (double(m_params.pes()) * double(now)) : 0.0;
-      }),
-      m_fill_drain_cycles(m_stats, "fill_drain_cycles", "cycle",
-                          "busy cycles without a stream: fill, weight preload and drain not "
-                          "hidden behind another fold's stream",
-                          [this] {
-                            return double(m_busy_cycles.value()) - double(m_stream_cycles.value());
-                          }) {
+      m_utilisation(m_stats, "utilisation", "ratio", "macs / (PEs x elapsed cycles)",
+                    [this] {
+                      const auto now = m_clock.now().count();
+                      return now ? double(m_macs.value()) / (double(m_params.pes()) * double(now))
+                                 : 0.0;
+                    }),
+      m_fill_drain_cycles(
+          m_stats, "fill_drain_cycles", "cycle",
+          "busy cycles without a stream: fill, weight preload and drain not "
+          "hidden behind another fold's stream",
+          [this] { return double(m_busy_cycles.value()) - double(m_stream_cycles.value()); }) {
   for (isa::DType t : p.dtypes) {
     const std::string name = isa::to_string(t);
     m_dtype_macs[std::size_t(t)] = std::make_unique<stats::Counter>(
@@ -165,17 +166,16 @@ GemmRun SystolicArray::execute(const isa::Gemm& g, Cycles now, sram::BankedSram&
   if (m_timeline) {
     // Spans do not overlap: a pipelined GEMM's span starts where the previous one's ended, and
     // its cycles are what it added to busy_cycles.
-    m_timeline->span(m_track, m_gemm_span, m_clock.to_time(busy_from),
-                     m_clock.to_time(compute_end), op,
-                     {g.m, g.k, g.n, (compute_end - busy_from).count()});
+    m_timeline->span(m_track, m_gemm_span, m_clock.to_time(busy_from), m_clock.to_time(compute_end),
+                     op, {g.m, g.k, g.n, (compute_end - busy_from).count()});
     if (stall > Cycles(0)) {
       m_timeline->span(m_track, m_stall_span, m_clock.to_time(t.end), m_clock.to_time(done), op,
                        {stall.count()});
     }
   }
   m_done = max(m_done, done);
-  const Cycles reads_done = stall > Cycles(0) ? done : t.reads_done;
-  return GemmRun{accept, reads_done, done, busy_from};
+  m_reads_done = max(m_reads_done, stall > Cycles(0) ? done : t.reads_done);
+  return GemmRun{accept, done, busy_from};
 }
 
 }  // namespace llmsim::systolic

@@ -60,10 +60,9 @@ GemmTraffic gemm_traffic(Dataflow d, ArrayShape a, const isa::Gemm& g);
 
 // One GEMM instruction as the array ran it.
 struct GemmRun {
-  Cycles accept;  // the array takes the next GEMM (the compute queue moves on)
-  Cycles reads_done;  // it has read its operands from the scratchpad
-  Cycles done;    // its results are in the accumulator: its last output left the array and its
-                  // SRAM traffic is over
+  Cycles accept;     // the array takes the next GEMM (the compute queue moves on)
+  Cycles done;       // its results are in the accumulator: its last output left the array and
+                     // its SRAM traffic is over
   Cycles busy_from;  // done - busy_from: the cycles it added to the array's busy time
 };
 
@@ -82,6 +81,10 @@ class SystolicArray {
   void trace_to(timeline::Timeline& tl, std::uint32_t pid);
 
   const SystolicParams& params() const { return m_params; }
+  // When every GEMM issued so far is done (GemmRun::done), and has read its operands from the
+  // scratchpad (what frees their buffers: sem.signal after_reads).
+  Cycles done() const { return m_done; }
+  Cycles reads_done() const { return m_reads_done; }
 
  private:
   SystolicParams m_params;
@@ -90,7 +93,7 @@ class SystolicArray {
   timeline::TrackId m_track = 0;
   timeline::KindId m_gemm_span = 0, m_stall_span = 0;
   ArrayPipeline m_pipeline;
-  Cycles m_done;  // when the last GEMM issued is done
+  Cycles m_done, m_reads_done;  // of every GEMM issued so far
 
   stats::Group m_stats;
   stats::Counter m_busy_cycles;

@@ -98,15 +98,14 @@ Cycles fold_cycles(Dataflow d, ArrayShape a, std::uint64_t rows_used, std::uint6
                    std::uint64_t stream);
 
 // Latency of a whole GEMM on an idle array. All of m, k, n must be >= 1.
-GemmTiming gemm_timing(Dataflow d, ArrayShape a, GemmShape g,
-                       Pipelining p = Pipelining::none);
+GemmTiming gemm_timing(Dataflow d, ArrayShape a, GemmShape g, Pipelining p = Pipelining::none);
 
 // When one GEMM of a sequence ran, in cycles of the array's clock.
 struct GemmSchedule {
-  Cycles start;   // its first fill, preload or stream cycle
-  Cycles accept;  // the array takes the next GEMM from here on
+  Cycles start;       // its first fill, preload or stream cycle
+  Cycles accept;      // the array takes the next GEMM from here on
   Cycles reads_done;  // its operands have entered the array (their SRAM buffers may be reused)
-  Cycles end;     // its last output has left the array (the cycle after it)
+  Cycles end;         // its last output has left the array (the cycle after it)
   std::uint64_t folds = 0;
   std::uint64_t macs = 0;
   std::uint64_t stream_cycles = 0;  // sum over its folds of S: cycles operands streamed in
@@ -136,7 +135,8 @@ class ArrayPipeline {
   ArrayShape m_a;
   Pipelining m_p;
   bool m_started = false;  // a fold has run
-  // The last fold: its preload and stream starts and its stream length; none: when it ended.
+  // The last fold: its stream start and length (the next preload may start at m_last_s);
+  // pipelining none: m_end, when the last GEMM ended.
   std::uint64_t m_last_s = 0, m_last_len = 0, m_end = 0;
   // OS: drain starts e of the last two folds (m_e1 the last).
   std::uint64_t m_e1 = 0, m_e2 = 0;

@@ -57,6 +57,14 @@ struct Rig {
   OpRecords ops;
   Core core;
 
+  // Runs `program` (which must outlive the simulation) to its end; rethrows a queue's error.
+  void run(const isa::CoreProgram& program) {
+    core.load(program);
+    sc_core::sc_start();
+    if (core.error()) std::rethrow_exception(core.error());
+    REQUIRE(core.finished());
+  }
+
   std::uint64_t systolic(const char* stat) const {
     return root.counter_value("core0.systolic." + std::string(stat));
   }
@@ -89,11 +97,8 @@ isa::CoreProgram two_gemms() {
 TEST_CASE("pipelined core: the second GEMM overlaps the first one's drain", "[core][pipelined]") {
   driver::KernelSession session;
   Rig rig(systolic::Pipelining::double_buffered);
-  const isa::CoreProgram program = two_gemms();  // must outlive the simulation
-  rig.core.load(program);
-  sc_core::sc_start();
-  if (rig.core.error()) std::rethrow_exception(rig.core.error());
-  REQUIRE(rig.core.finished());
+  const isa::CoreProgram program = two_gemms();
+  rig.run(program);
   // Loads of 256 B each: engine 4 cycles, bus 4 cycles, 100 of latency: A, B1, B2 done at 104,
   // 108, 112; sem 0 at 112.
   // GEMM 1 (one fold, R = S = Nf = 16): preload 112-128, stream from s = 128; the array takes
@@ -116,10 +121,8 @@ TEST_CASE("pipelined core: without pipelining the same program runs GEMM after G
           "[core][pipelined]") {
   driver::KernelSession session;
   Rig rig(systolic::Pipelining::none);
-  const isa::CoreProgram program = two_gemms();  // must outlive the simulation
-  rig.core.load(program);
-  sc_core::sc_start();
-  if (rig.core.error()) std::rethrow_exception(rig.core.error());
+  const isa::CoreProgram program = two_gemms();
+  rig.run(program);
   // GEMM 1 112-174 (62 cycles); sem 1 at 174, the reload done at 174 + 104 = 278; GEMM 2
   // 174-236; sem 2 at 236, the store done at 236 + 104 = 340.
   CHECK(rig.ops[0].last_end == Cycles(340));
@@ -140,9 +143,7 @@ TEST_CASE("pipelined core: a vector op between two GEMMs waits for the array, wh
   relu.dtype = isa::DType::fp32;
   auto& cq = program.queue(isa::QueueKind::compute);
   cq.insert(cq.begin() + 3, isa::Instruction{relu, 0});
-  rig.core.load(program);
-  sc_core::sc_start();
-  if (rig.core.error()) std::rethrow_exception(rig.core.error());
+  rig.run(program);
   // GEMM 1 as above: done at 174. The ReLU waits for it: 16 x 16 elements on 16 lanes are 16
   // vectors of one cycle, plus the pipeline depth 4: 174-194. GEMM 2 issues at 194 on an idle
   // array: preload 194-210, done at 194 + 2R + Nf + M - 2 = 256. The store: 256 + 104 = 360.
