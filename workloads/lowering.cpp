@@ -35,7 +35,7 @@ std::optional<Split> parse_split(const std::string& s) {
 namespace detail {
 
 Lowered Lowerer::run() {
-  LLMSIM_CHECK(m_t.num_cores >= 1 && m_t.gemm_cycles, "incomplete lowering target");
+  LLMSIM_CHECK(m_t.num_cores >= 1 && m_t.gemm_cost && !m_t.dataflows.empty(), "incomplete lowering target");
   const std::size_t n = m_w.ops.size();
   m_max_instructions = m_o.max_instructions.value_or(max_instructions_from_env());
   m_out.plans.resize(n);

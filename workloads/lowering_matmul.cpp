@@ -138,7 +138,7 @@ void Lowerer::lower(const MatmulOp& op) {
                         ns = std::min(tl.nt, op.n - ni * tl.nt);
     std::uint64_t c = 0;
     for (std::uint64_t ki = 0; ki < tk; ++ki) {
-      c += m_t.gemm_cycles(ms, std::min(tl.kt, op.k - ki * tl.kt), ns);
+      c += m_t.gemm_cost(tl.dataflow, ms, std::min(tl.kt, op.k - ki * tl.kt), ns).latency;
     }
     return c;
   };

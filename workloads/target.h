@@ -25,13 +25,18 @@ struct Target {
   std::optional<std::uint64_t> dram_capacity_bytes;
   // The array overlaps consecutive GEMM instructions (core.systolic.pipelining).
   bool array_pipelined = false;
-  // Cycles of one GEMM instruction of m x k x n on one core's idle array without pipelining,
-  // fill and drain included, also for a pipelined array: a conservative cost that keeps tiles
-  // large enough that what each instruction costs besides its folds (a pipeline refill when its
-  // operands come late, its epilogue, its DMA round trips) stays small. Charging a pipelined
-  // array only its folds' periods made the edge preset's tiles 4x smaller and BERT-base 18 %
-  // slower than with this cost (26,427,297 vs 22,382,453 cycles).
-  std::function<std::uint64_t(std::uint64_t m, std::uint64_t k, std::uint64_t n)> gemm_cycles;
+  // The dataflows the arrays offer; the first is their default (core.systolic).
+  std::vector<isa::Dataflow> dataflows{isa::Dataflow::ws};
+  // What one GEMM instruction of m x k x n in `dataflow` costs on one core's array (the closed
+  // forms of arch/systolic/timing.h):
+  //   latency  its cycles on an idle array without pipelining, fill and drain included;
+  //   period   the cycles it adds to a back-to-back chain of identical GEMMs on this array
+  //            (pipelined: one fold period per fold; not pipelined: the latency).
+  struct GemmCost {
+    std::uint64_t latency = 0, period = 0;
+  };
+  std::function<GemmCost(isa::Dataflow, std::uint64_t m, std::uint64_t k, std::uint64_t n)>
+      gemm_cost;
   // Cycles of one vector instruction on one core's vector unit (arch/vector/timing.h), for the
   // predicted cycles of vector ops; none: not predicted.
   std::function<std::uint64_t(const isa::VectorOp&)> vector_cycles;

@@ -72,7 +72,7 @@ TileCost tile_cost(const Target& t, const MatmulOp& op, std::uint64_t mt, std::u
     for_pieces(op.n, nt, [&](std::uint64_t n, std::uint64_t cn) {
       for_pieces(op.k, kt, [&](std::uint64_t k, std::uint64_t ck) {
         compute += double(op.batch) * double(cm) * double(cn) * double(ck) *
-                   double(t.gemm_cycles(m, k, n));
+                   double(t.gemm_cost(t.dataflows.front(), m, k, n).latency);
       });
     });
   });
@@ -108,7 +108,7 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op) {
                                (c.tiles < best_tiles || (c.tiles == best_tiles && mt > best.mt)))));
         if (better) {
           found = true;
-          best = {mt, kt, nt, c.cycles, c.a_resident};
+          best = {mt, kt, nt, c.cycles, c.a_resident, t.dataflows.front()};
           best_tiles = c.tiles;
           best_bytes = c.dram_bytes;
         }
@@ -137,7 +137,7 @@ Tiling fixed_tiling(const Target& t, const MatmulOp& op) {
   }
   // The estimate of the same cost model (for calibration; nothing is chosen by it).
   const TileCost c = tile_cost(t, op, mt, kt, nt, scratchpad_layout(t, false));
-  return {mt, kt, nt, c.fits ? c.cycles : 0};
+  return {mt, kt, nt, c.fits ? c.cycles : 0, false, t.dataflows.front()};
 }
 
 }  // namespace llmsim::workloads

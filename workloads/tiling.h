@@ -32,6 +32,7 @@ struct Tiling {
   std::uint64_t mt = 0, kt = 0, nt = 0;
   double estimate_cycles = 0;
   bool a_resident = false;  // A row blocks kept in an A region across output tiles
+  isa::Dataflow dataflow = isa::Dataflow::ws;  // the arrays run its GEMMs in
 };
 
 // Where a core's scratchpad holds what. `fixed` mapping: two double-buffer slots of half the

@@ -19,8 +19,8 @@
 // addresses; SRAM addresses are local to the named SRAM.
 #include <array>
 #include <cstdint>
-#include <string>
 #include <deque>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -55,6 +55,9 @@ struct DmaStore {
   std::uint32_t sram_elem_bytes = 4;
   std::uint32_t dram_elem_bytes = 1;
 };
+
+// How a systolic array maps a GEMM (arch/systolic/timing.h): which operand stays in the PEs.
+enum class Dataflow { ws, os, is };
 
 // C[m][n] (+)= A[m][k] * B[k][n] on the systolic array. A and B are dense in the scratchpad,
 // C is dense in the accumulator (accumulator_bytes(dtype) per element). With `accumulate`

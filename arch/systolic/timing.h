@@ -65,11 +65,12 @@
 // Proven to the cycle by the register-level reference PE array in tests/systolic/.
 #include <cstdint>
 
+#include "arch/isa/isa.h"
 #include "sim/core/units.h"
 
 namespace llmsim::systolic {
 
-enum class Dataflow { ws, os, is };
+using Dataflow = isa::Dataflow;  // ws, os, is
 enum class Pipelining { none, double_buffered };
 
 const char* to_string(Dataflow d);

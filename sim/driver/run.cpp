@@ -54,8 +54,17 @@ Built build(const config::Json& arch, const std::vector<std::string>& overrides)
     return vector::vector_timing(vt, v).cycles.count();
   };
   // The tiler charges every GEMM its latency on an idle array, pipelined or not (target.h).
-  t.gemm_cycles = [df, shape](std::uint64_t m, std::uint64_t k, std::uint64_t n) {
-    return systolic::gemm_timing(df, shape, {m, k, n}).cycles.count();
+  t.dataflows = {df};
+  const auto pipelining = c.systolic.pipelining;
+  t.gemm_cost = [shape, pipelining](isa::Dataflow d, std::uint64_t m, std::uint64_t k,
+                                    std::uint64_t n) {
+    workloads::Target::GemmCost g;
+    g.latency = systolic::gemm_timing(d, shape, {m, k, n}).cycles.count();
+    // The second of two back-to-back identical GEMMs: what each adds to a chain.
+    systolic::ArrayPipeline p(d, shape, pipelining);
+    const std::uint64_t first = p.run({m, k, n}, Cycles(0)).end.count();
+    g.period = p.run({m, k, n}, Cycles(0)).end.count() - first;
+    return g;
   };
   return b;
 }

@@ -17,7 +17,9 @@ inline workloads::Target small_target(std::uint32_t cores = 1) {
   t.dma_bytes_per_cycle = 64;
   t.dram_bytes_per_cycle = 64;
   t.dtypes = {isa::DType::int8};
-  t.gemm_cycles = [](std::uint64_t m, std::uint64_t k, std::uint64_t n) { return m + k + n; };
+  t.gemm_cost = [](isa::Dataflow, std::uint64_t m, std::uint64_t k, std::uint64_t n) {
+    return workloads::Target::GemmCost{m + k + n, m + k + n};
+  };
   return t;
 }
 

@@ -36,7 +36,9 @@ Target small_target() {
   t.dma_bytes_per_cycle = 64;
   t.dram_bytes_per_cycle = 64;
   t.dtypes = {llmsim::isa::DType::int8};
-  t.gemm_cycles = [](std::uint64_t m, std::uint64_t k, std::uint64_t n) { return m + k + n; };
+  t.gemm_cost = [](llmsim::isa::Dataflow, std::uint64_t m, std::uint64_t k, std::uint64_t n) {
+    return llmsim::workloads::Target::GemmCost{m + k + n, m + k + n};
+  };
   return t;
 }
 
