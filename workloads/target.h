@@ -20,6 +20,15 @@ struct Target {
   std::uint64_t accumulator_bytes = 0;  // per core
   double dma_bytes_per_cycle = 0;       // per core, in core cycles
   double dram_bytes_per_cycle = 0;      // whole chip, peak, in core cycles
+  // An access pattern: `streams` requesters (cores) at once, each reading blocks made of rows
+  // of `row_bytes` contiguous bytes, `stride_bytes` apart (stride == row_bytes: contiguous).
+  struct DramPattern {
+    std::uint64_t row_bytes = 0, stride_bytes = 0;
+    std::uint32_t streams = 1;
+  };
+  // Bytes per core cycle the whole chip's memory achieves on `p` (measured on the memory model:
+  // address mapping, banks, rows, queues); none: dram_bytes_per_cycle, the peak.
+  std::function<double(const DramPattern& p)> dram_bandwidth;
   std::vector<isa::DType> dtypes;       // supported by the systolic arrays
   // The memory's capacity in bytes; none: limited to kMaxDramBytes (workloads/limits.h).
   std::optional<std::uint64_t> dram_capacity_bytes;
