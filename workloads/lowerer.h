@@ -5,6 +5,8 @@
 // kv_write) and the helpers; lowering_matmul.cpp has the matmuls, their tiling, multi-core
 // split and epilogue fusion.
 #include <cstdint>
+#include <map>
+#include <tuple>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,6 +49,12 @@ class Lowerer {
   // Before any instruction: each matmul's dtype and tiling, and an estimate of the
   // instructions and of the DRAM the weights, inputs and caches take, against the limits.
   void plan_sizes();
+  // A matmul's mapping (tiling.h): the search's (memoised per shape) or the fixed one.
+  Tiling tiling(const MatmulOp& op);
+  std::map<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, int, bool, bool,
+                      bool>,
+           Tiling>
+      m_tilings;
 
   // An op's output in DRAM: rows x cols dense (a kv_write: the cache, batch*heads*L x d).
   struct Region {

@@ -11,27 +11,6 @@
 
 namespace llmsim::workloads {
 
-const char* to_string(Split s) {
-  switch (s) {
-    case Split::tiles:
-      return "tiles";
-    case Split::rows:
-      return "rows";
-    case Split::cols:
-      return "cols";
-    case Split::batch:
-      return "batch";
-  }
-  return "?";
-}
-
-std::optional<Split> parse_split(const std::string& s) {
-  for (Split x : {Split::tiles, Split::rows, Split::cols, Split::batch}) {
-    if (s == to_string(x)) return x;
-  }
-  return std::nullopt;
-}
-
 namespace detail {
 
 Lowered Lowerer::run() {
@@ -117,6 +96,17 @@ Lowered Lowerer::run() {
   return std::move(m_out);
 }
 
+Tiling Lowerer::tiling(const MatmulOp& op) {
+  const MappingContext ctx{m_layout, m_o.tiles_weights()};
+  if (!m_o.automatic) return fixed_tiling(m_t, op, ctx, m_o.split);
+  // A transformer repeats its shapes layer after layer: search each once.
+  const auto key = std::make_tuple(op.m, op.k, op.n, op.batch, int(op.dtype), op.transpose_b,
+                                   op.bias, op.b.is_op());
+  const auto it = m_tilings.find(key);
+  if (it != m_tilings.end()) return it->second;
+  return m_tilings[key] = choose_tiling(m_t, op, ctx, m_o.split);
+}
+
 void Lowerer::plan_sizes() {
   const double slot = double(std::max<std::uint64_t>(m_spad_slot, 1));
   // Rows of `row_bytes` a slot holds (at least 1: a row too wide fails in the lowering).
@@ -133,7 +123,7 @@ void Lowerer::plan_sizes() {
         fail(std::string("dtype ") + isa::to_string(mm->dtype) +
              " is not supported by the systolic array (core.systolic.dtypes)");
       }
-      const Tiling tl = m_o.automatic ? choose_tiling(m_t, *mm) : fixed_tiling(m_t, *mm);
+      const Tiling tl = tiling(*mm);
       m_out.plans[i].tiling = tl;
       const double out_tiles = double(mm->batch) * std::ceil(double(mm->m) / double(tl.mt)) *
                                std::ceil(double(mm->n) / double(tl.nt));

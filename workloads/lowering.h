@@ -23,14 +23,10 @@
 // waits, on every core, until that op's stores are done on its core (a semaphore from the store
 // queue) and on all cores (a barrier); other ops overlap their predecessors.
 //
-// Mapping (per matmul): the tile sizes (tiling.h) and the split of output tiles over cores:
-//   tiles  round robin over all output tiles, batch item, then row, then column
-//   rows   whole tile rows (all tile columns of an m range) round robin
-//   cols   whole tile columns round robin
-//   batch  whole batch items (sequences x heads) round robin
-// `auto` picks the tiling by the cost model and the split whose busiest core has the least
-// estimated compute (ties: tiles); `fixed` uses one array fold per GEMM (kt = R, nt = C, mt as
-// large as fits) and `tiles`. A split named in the options overrides either.
+// Mapping (per matmul, tiling.h): the tile sizes, the dataflow, the split of output tiles over
+// the cores (Split) and how many cores take them. `auto` searches them with the cost model;
+// `fixed` uses one array fold per GEMM (kt = R, nt = C, mt as large as fits), split `tiles` over
+// every core. A split named in the options overrides either.
 //
 // Epilogue fusion (`auto`, or --fusion on): a chain of vector ops after a matmul, each the only
 // reader of the output before it and of the matmul's shape and dtype -- element-wise (scale,
@@ -53,9 +49,6 @@
 
 namespace llmsim::workloads {
 
-enum class Split { tiles, rows, cols, batch };
-const char* to_string(Split s);
-std::optional<Split> parse_split(const std::string& s);  // also accepts nothing else
 
 struct MappingOptions {
   bool automatic = true;       // --mapping auto | fixed
@@ -79,8 +72,7 @@ struct MappingOptions {
 
 // How one op was mapped, for reports.
 struct OpPlan {
-  Tiling tiling;                 // matmul: tile sizes and the cost model's estimate
-  Split split = Split::tiles;    // matmul
+  Tiling tiling;                 // matmul: tile sizes, split, cores and the cost model's estimate
   std::uint64_t chunk_rows = 0;  // vector, embedding, kv_write: rows per piece
   std::uint64_t pieces = 0;      // tiles (matmul, x k tiles) or chunks, over all cores
   // Bytes an ideal machine must still move for this op: its external operands (weights,

@@ -118,48 +118,11 @@ void Lowerer::lower(const MatmulOp& op) {
       ep.residual >= 0 ? dense(m_regions[std::size_t(ep.residual)].addr, op.n, e) : View{};
   const std::uint64_t c_addr = output(op.batch * op.m, op.n, e, ep.ops);
 
-  // Split of the output tiles over the cores.
+  // The output tiles' cores (tiling.h).
   const std::uint64_t cores = m_t.num_cores;
-  auto core_of = [&](Split s, std::uint64_t bi, std::uint64_t mi, std::uint64_t ni) {
-    switch (s) {
-      case Split::tiles:
-        return ((bi * tm + mi) * tn + ni) % cores;
-      case Split::rows:
-        return (bi * tm + mi) % cores;
-      case Split::cols:
-        return (bi * tn + ni) % cores;
-      case Split::batch:
-        return bi % cores;
-    }
-    return std::uint64_t{0};
+  const auto core_of_tile = [&](std::uint64_t bi, std::uint64_t mi, std::uint64_t ni) {
+    return core_of(tl.split, tl.cores, tm, tn, bi, mi, ni);
   };
-  auto tile_cycles = [&](std::uint64_t mi, std::uint64_t ni) {
-    const std::uint64_t ms = std::min(tl.mt, op.m - mi * tl.mt),
-                        ns = std::min(tl.nt, op.n - ni * tl.nt);
-    std::uint64_t c = 0;
-    for (std::uint64_t ki = 0; ki < tk; ++ki) {
-      c += m_t.gemm_cost(tl.dataflow, ms, std::min(tl.kt, op.k - ki * tl.kt), ns).latency;
-    }
-    return c;
-  };
-  p.split = Split::tiles;
-  if (m_o.split) {
-    p.split = *m_o.split;
-  } else if (m_o.automatic && cores > 1) {
-    std::uint64_t best = std::numeric_limits<std::uint64_t>::max();
-    for (Split s : {Split::tiles, Split::rows, Split::cols, Split::batch}) {
-      std::vector<std::uint64_t> load(cores, 0);
-      for (std::uint64_t bi = 0; bi < op.batch; ++bi) {
-        for (std::uint64_t mi = 0; mi < tm; ++mi) {
-          for (std::uint64_t ni = 0; ni < tn; ++ni) {
-            load[core_of(s, bi, mi, ni)] += tile_cycles(mi, ni);
-          }
-        }
-      }
-      const std::uint64_t busiest = *std::max_element(load.begin(), load.end());
-      if (busiest < best) best = busiest, p.split = s;
-    }
-  }
 
   // A-resident tiles: the row block (bi, mi) each core holds, and where. A core that starts a
   // new block waits for a free region (kAFree), and frees the old one after its last GEMM.
@@ -177,7 +140,7 @@ void Lowerer::lower(const MatmulOp& op) {
     const View va = view_a(bi), vb = view_b(bi), vc = dense(c_addr + bi * op.m * op.n * e, op.n, e);
     for (std::uint64_t mi = 0; mi < tm; ++mi) {
       for (std::uint64_t ni = 0; ni < tn; ++ni) {
-        const std::uint64_t ci = core_of(p.split, bi, mi, ni);
+        const std::uint64_t ci = core_of_tile(bi, mi, ni);
         const std::uint64_t m0 = mi * tl.mt, n0 = ni * tl.nt;
         const std::uint64_t ms = std::min(tl.mt, op.m - m0), ns = std::min(tl.nt, op.n - n0);
         const std::uint64_t c_sram = m_acc_slot_index[ci] * m_acc_slot;

@@ -19,6 +19,10 @@ struct Target {
   std::uint64_t scratchpad_bytes = 0;   // per core
   std::uint64_t accumulator_bytes = 0;  // per core
   double dma_bytes_per_cycle = 0;       // per core, in core cycles
+  std::uint32_t dma_max_outstanding_blocks = 1;  // per core: DMA blocks in flight at once
+  // Core cycles from a lone DMA read's issue to its data at an idle memory (the memory's idle
+  // latency, plus the NoC's zero-load round trip where there is one).
+  double dram_latency_cycles = 0;
   double dram_bytes_per_cycle = 0;      // whole chip, peak, in core cycles
   // An access pattern: `streams` requesters (cores) at once, each reading blocks made of rows
   // of `row_bytes` contiguous bytes, `stride_bytes` apart (stride == row_bytes: contiguous).

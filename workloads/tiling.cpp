@@ -2,12 +2,36 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
+#include <tuple>
+#include <vector>
 
 #include "sim/core/error.h"
 #include "sim/core/units.h"
 
 namespace llmsim::workloads {
+
+const char* to_string(Split s) {
+  switch (s) {
+    case Split::tiles:
+      return "tiles";
+    case Split::rows:
+      return "rows";
+    case Split::cols:
+      return "cols";
+    case Split::batch:
+      return "batch";
+  }
+  return "?";
+}
+
+std::optional<Split> parse_split(const std::string& s) {
+  for (Split x : {Split::tiles, Split::rows, Split::cols, Split::batch}) {
+    if (s == to_string(x)) return x;
+  }
+  return std::nullopt;
+}
 
 ScratchpadLayout scratchpad_layout(const Target& t, bool automatic) {
   if (!automatic) return {t.scratchpad_bytes / 2, 2, 0};
@@ -26,6 +50,8 @@ bool product_at_most(std::uint64_t a, std::uint64_t b, std::uint64_t c, std::uin
   return static_cast<unsigned __int128>(a) * b * c <= limit;
 }
 
+// Tile sizes tried for a dimension: itself, powers of two, multiples of the array's sides, and
+// even cuts into 2 .. 2 x cores pieces.
 std::vector<std::uint64_t> candidates(std::uint64_t dim, const Target& t) {
   std::set<std::uint64_t> c{dim};
   for (std::uint64_t p = 1; p < dim; p *= 2) {
@@ -33,111 +59,270 @@ std::vector<std::uint64_t> candidates(std::uint64_t dim, const Target& t) {
     if (t.array_rows * p < dim) c.insert(t.array_rows * p);
     if (t.array_cols * p < dim) c.insert(t.array_cols * p);
   }
+  for (std::uint64_t j = 2; j <= 2 * std::uint64_t(t.num_cores) && j < dim; ++j) {
+    c.insert(ceil_div(dim, j));
+  }
   return {c.begin(), c.end()};
 }
 
-// Sum of `f(size)` over the pieces of `dim` cut into `tile`-sized pieces, with their counts.
-template <class F>
-void for_pieces(std::uint64_t dim, std::uint64_t tile, F f) {
-  if (dim / tile) f(tile, dim / tile);
-  if (dim % tile) f(dim % tile, 1);
+// Output tiles up to which mapping_cost deals them to the cores one by one; above, each core
+// gets its round-robin share of an average tile (the imbalance is then at most one tile in
+// kExactTiles / cores).
+constexpr double kExactTiles = 4096;
+
+// The costs the search asks for again and again, memoised for one op.
+class Costs {
+ public:
+  Costs(const Target& t) : m_t(t) {}
+  Target::GemmCost gemm(isa::Dataflow d, std::uint64_t m, std::uint64_t k, std::uint64_t n) {
+    const auto key = std::make_tuple(int(d), m, k, n);
+    const auto it = m_gemm.find(key);
+    if (it != m_gemm.end()) return it->second;
+    return m_gemm[key] = m_t.gemm_cost(d, m, k, n);
+  }
+  // Bytes per core cycle on rows of `row` bytes `stride` apart from `streams` cores.
+  double bandwidth(std::uint64_t row, std::uint64_t stride, std::uint32_t streams) {
+    if (!m_t.dram_bandwidth) return m_t.dram_bytes_per_cycle;
+    const auto key = std::make_tuple(row, stride, streams);
+    const auto it = m_bw.find(key);
+    if (it != m_bw.end()) return it->second;
+    const double bw = std::min(m_t.dram_bytes_per_cycle, m_t.dram_bandwidth({row, stride, streams}));
+    return m_bw[key] = bw > 0 ? bw : m_t.dram_bytes_per_cycle;
+  }
+
+ private:
+  const Target& m_t;
+  std::map<std::tuple<int, std::uint64_t, std::uint64_t, std::uint64_t>, Target::GemmCost> m_gemm;
+  std::map<std::tuple<std::uint64_t, std::uint64_t, std::uint32_t>, double> m_bw;
+};
+
+// mapping_cost; `exact`: deal the output tiles one by one (else the round-robin share).
+MappingCost cost(const Target& t, const MatmulOp& op, const Tiling& c, const MappingContext& ctx,
+                 Costs& costs, bool exact) {
+  const std::uint64_t e = isa::size_bytes(op.dtype), acc = isa::accumulator_bytes(op.dtype);
+  const ScratchpadLayout& layout = ctx.layout;
+  MappingCost r;
+  if (!product_at_most(c.mt, c.nt, acc, accumulator_slot_bytes(t))) return r;
+  if (c.a_resident) {
+    if (layout.a_region_bytes == 0 || !product_at_most(c.kt, c.nt, e, layout.slot_bytes) ||
+        !product_at_most(c.mt, op.k, e, layout.a_region_bytes)) {
+      return r;
+    }
+  } else if (!product_at_most(c.kt, c.mt + c.nt, e, layout.slot_bytes)) {
+    return r;
+  }
+  r.fits = true;
+  const std::uint64_t cores = std::max<std::uint64_t>(1, std::min<std::uint64_t>(c.cores, t.num_cores));
+  const std::uint64_t tm = ceil_div(op.m, c.mt), tn = ceil_div(op.n, c.nt),
+                      tk = ceil_div(op.k, c.kt);
+  const std::uint64_t m_last = op.m - (tm - 1) * c.mt, n_last = op.n - (tn - 1) * c.nt;
+  const std::uint64_t k_full = op.k / c.kt, k_rem = op.k % c.kt;
+  // Counts are doubles: exact below 2^53, and a candidate of tiny tiles on a huge GEMM (whose
+  // tile count would wrap 64 bits) only loses.
+  const double out_tiles = double(op.batch) * double(tm) * double(tn);
+  r.tiles = out_tiles * double(tk);
+
+  // One output tile of ms x ns: its GEMMs' periods, and its bytes and DMA blocks by operand.
+  struct TileWork {
+    double period = 0, a = 0, b = 0, out = 0, blocks = 0;
+  };
+  auto tile = [&](std::uint64_t ms, std::uint64_t ns) {
+    TileWork w;
+    w.period = double(k_full) * double(costs.gemm(c.dataflow, ms, c.kt, ns).period) +
+               (k_rem ? double(costs.gemm(c.dataflow, ms, k_rem, ns).period) : 0.0);
+    w.a = double(ms) * double(op.k) * double(e);
+    w.b = double(op.k) * double(ns) * double(e);
+    w.out = double(ms) * double(ns) * double(e) + (op.bias ? double(ns * acc) : 0.0);
+    w.blocks = double(tk) + 1 + (op.bias ? 1 : 0);  // B pieces, the store, the bias row
+    return w;
+  };
+  const TileWork kinds[2][2] = {{tile(c.mt, c.nt), tile(c.mt, n_last)},
+                                {tile(m_last, c.nt), tile(m_last, n_last)}};
+
+  // Per core: compute, bytes of A, of B, of C (and bias), DMA blocks.
+  struct Load {
+    double compute = 0, a = 0, b = 0, out = 0, blocks = 0;
+  };
+  std::vector<Load> load(exact ? cores : 1);
+  if (exact && out_tiles <= kExactTiles) {
+    struct Held {
+      bool valid = false;
+      std::uint64_t bi = 0, mi = 0;
+    };
+    std::vector<Held> held(cores);
+    for (std::uint64_t bi = 0; bi < op.batch; ++bi) {
+      for (std::uint64_t mi = 0; mi < tm; ++mi) {
+        for (std::uint64_t ni = 0; ni < tn; ++ni) {
+          const std::uint64_t ci = core_of(c.split, cores, tm, tn, bi, mi, ni);
+          const TileWork& w = kinds[mi + 1 == tm][ni + 1 == tn];
+          Load& l = load[ci];
+          l.compute += w.period;
+          l.b += w.b;
+          l.out += w.out;
+          l.blocks += w.blocks;
+          Held& h = held[ci];
+          if (!c.a_resident || !h.valid || h.bi != bi || h.mi != mi) {
+            l.a += w.a;
+            l.blocks += double(tk);
+            h = {true, bi, mi};
+          }
+        }
+      }
+    }
+  } else {
+    // The busiest core: ceil(out_tiles / cores) average tiles; A-resident, the row blocks it
+    // loads (each row block's tiles reach min(tn, cores) cores, or one with rows and batch).
+    const double cm = double(tm - 1) / double(tm), cn = double(tn - 1) / double(tn);
+    auto avg = [&](double TileWork::*f) {
+      return cm * cn * kinds[0][0].*f + cm * (1 - cn) * kinds[0][1].*f +
+             (1 - cm) * cn * kinds[1][0].*f + (1 - cm) * (1 - cn) * kinds[1][1].*f;
+    };
+    const double share = std::ceil(out_tiles / double(cores));
+    Load& l = load[0];
+    l.compute = share * avg(&TileWork::period);
+    l.b = share * avg(&TileWork::b);
+    l.out = share * avg(&TileWork::out);
+    l.blocks = share * avg(&TileWork::blocks);
+    double a_loads = share;
+    if (c.a_resident) {
+      const bool whole_rows = c.split == Split::rows || c.split == Split::batch;
+      const double readers = whole_rows ? 1.0 : double(std::min<std::uint64_t>(tn, cores));
+      a_loads = std::ceil(double(op.batch) * double(tm) * readers / double(cores));
+    }
+    l.a = a_loads * avg(&TileWork::a);
+    l.blocks += a_loads * double(tk);
+  }
+
+  // The bandwidth the memory achieves on each operand's rows, shared by the cores used.
+  const auto streams = std::uint32_t(cores);
+  const std::uint64_t ks = std::min(c.kt, op.k), ns = std::min(c.nt, op.n);
+  const double bw_a = ks == op.k ? costs.bandwidth(op.k * e, op.k * e, streams)
+                                 : costs.bandwidth(ks * e, op.k * e, streams);
+  double bw_b;
+  if (!op.b.is_op() && ctx.tiled_weights) {
+    bw_b = costs.bandwidth(ks * ns * e, ks * ns * e, streams);  // one contiguous block
+  } else if (op.transpose_b) {
+    bw_b = costs.bandwidth(ks * e, op.k * e, streams);
+  } else {
+    bw_b = costs.bandwidth(ns * e, op.n * e, streams);
+  }
+  const double bw_out = costs.bandwidth(ns * e, op.n * e, streams);
+  const double per_core = double(cores);
+  for (const Load& l : load) {
+    const double bytes = l.a + l.b + l.out;
+    const double dma = bytes / t.dma_bytes_per_cycle;
+    const double dram = per_core * (l.a / bw_a + l.b / bw_b + l.out / bw_out);
+    const double block = l.blocks > 0 ? bytes / l.blocks : 0;
+    const double round_trips = l.blocks * (t.dram_latency_cycles + block / t.dma_bytes_per_cycle) /
+                               double(std::max<std::uint32_t>(1, t.dma_max_outstanding_blocks));
+    const double memory = std::max({dma, dram, round_trips});
+    if (std::max(l.compute, memory) >= std::max(r.compute, r.memory)) {
+      r.compute = l.compute;
+      r.memory = memory;
+    }
+    r.dram_bytes += bytes;
+  }
+  if (!exact || out_tiles > kExactTiles) r.dram_bytes *= double(cores);  // the share, per core
+  const Target::GemmCost last = costs.gemm(c.dataflow, c.mt, ks, c.nt);
+  const double first_load =
+      t.dram_latency_cycles +
+      double(((c.a_resident ? 0 : c.mt * ks) + ks * c.nt) * e) / t.dma_bytes_per_cycle;
+  const double last_store = t.dram_latency_cycles + double(c.mt * c.nt * e) / t.dma_bytes_per_cycle;
+  r.cycles = std::max(r.compute, r.memory) + first_load + double(last.latency - last.period) +
+             last_store;
+  return r;
+}
+
+bool better(const MappingCost& a, const Tiling& ta, const MappingCost& b, const Tiling& tb) {
+  if (a.cycles != b.cycles) return a.cycles < b.cycles;
+  if (a.dram_bytes != b.dram_bytes) return a.dram_bytes < b.dram_bytes;
+  if (a.tiles != b.tiles) return a.tiles < b.tiles;
+  return ta.mt > tb.mt;
+}
+
+[[noreturn]] void no_fit(const Target& t, const MatmulOp& op, const ScratchpadLayout& layout) {
+  throw WorkloadError("op \"" + op.name + "\": no tile fits the SRAMs (scratchpad slot " +
+                      std::to_string(layout.slot_bytes) + " B, accumulator slot " +
+                      std::to_string(accumulator_slot_bytes(t)) + " B)");
 }
 
 }  // namespace
 
-TileCost tile_cost(const Target& t, const MatmulOp& op, std::uint64_t mt, std::uint64_t kt,
-                   std::uint64_t nt, const ScratchpadLayout& layout) {
-  const std::uint64_t e = isa::size_bytes(op.dtype), acc = isa::accumulator_bytes(op.dtype);
-  const std::uint64_t spad_slot = layout.slot_bytes, acc_slot = accumulator_slot_bytes(t);
-  const double dram_bw = std::min(t.dram_bytes_per_cycle, t.dma_bytes_per_cycle * t.num_cores);
-  TileCost c;
-  if (!product_at_most(mt, nt, acc, acc_slot)) return c;
-  // Counts are doubles: exact below 2^53, and a candidate of tiny tiles on a huge GEMM (whose
-  // tile count would wrap 64 bits) only loses.
-  const double tm = double(ceil_div(op.m, mt)), tn = double(ceil_div(op.n, nt)),
-               tk = double(ceil_div(op.k, kt));
-  const double out_tiles = double(op.batch) * tm * tn;
-  c.tiles = out_tiles * tk;
-  // Output tiles are dealt round-robin: the busiest core gets ceil(out_tiles / cores).
-  const double cores_used = std::min(double(t.num_cores), out_tiles);
-  // A-resident (the slot holds B pieces only, a region the A row block) where it saves bytes:
-  // when a core computes several output tiles of one row block (more tiles along n than
-  // cores); only with A regions (the auto layout).
-  c.a_resident = layout.a_region_bytes > 0 && tn > cores_used &&
-                 product_at_most(kt, nt, e, spad_slot) &&
-                 product_at_most(mt, op.k, e, layout.a_region_bytes);
-  if (!c.a_resident && !product_at_most(kt, mt + nt, e, spad_slot)) return c;
-  double compute = 0;
-  for_pieces(op.m, mt, [&](std::uint64_t m, std::uint64_t cm) {
-    for_pieces(op.n, nt, [&](std::uint64_t n, std::uint64_t cn) {
-      for_pieces(op.k, kt, [&](std::uint64_t k, std::uint64_t ck) {
-        compute += double(op.batch) * double(cm) * double(cn) * double(ck) *
-                   double(t.gemm_cost(t.dataflows.front(), m, k, n).latency);
-      });
-    });
-  });
-  const double busiest_share = std::ceil(out_tiles / cores_used) / out_tiles;
-  // A read once per output tile, or, resident, once per row block per core (each row of
-  // tn > cores_used tiles reaches every core).
-  const double a_loads = c.a_resident ? double(op.batch) * tm * cores_used : out_tiles;
-  c.dram_bytes = a_loads * (double(mt) * double(op.k) * double(e)) + c.tiles * double(kt * nt * e) +
-                 out_tiles * double(mt * nt * e);
-  const double per_core_dma = std::min(dram_bw, t.dma_bytes_per_cycle * cores_used);
-  const double first_load = double((mt * kt + kt * nt) * e) / t.dma_bytes_per_cycle;
-  const double last_store = double(mt * nt * e) / t.dma_bytes_per_cycle;
-  c.cycles =
-      std::max(compute * busiest_share, c.dram_bytes / per_core_dma) + first_load + last_store;
-  c.fits = true;
-  return c;
+MappingCost mapping_cost(const Target& t, const MatmulOp& op, const Tiling& c,
+                         const MappingContext& ctx) {
+  Costs costs(t);
+  return cost(t, op, c, ctx, costs, true);
 }
 
-Tiling choose_tiling(const Target& t, const MatmulOp& op) {
-  const ScratchpadLayout layout = scratchpad_layout(t, true);
-  Tiling best;
-  bool found = false;
-  double best_tiles = 0, best_bytes = 0;
-  for (std::uint64_t mt : candidates(op.m, t)) {
-    for (std::uint64_t nt : candidates(op.n, t)) {
-      for (std::uint64_t kt : candidates(op.k, t)) {
-        const TileCost c = tile_cost(t, op, mt, kt, nt, layout);
-        if (!c.fits) continue;
-        const bool better = !found || c.cycles < best.estimate_cycles ||
-                            (c.cycles == best.estimate_cycles &&
-                             (c.dram_bytes < best_bytes ||
-                              (c.dram_bytes == best_bytes &&
-                               (c.tiles < best_tiles || (c.tiles == best_tiles && mt > best.mt)))));
-        if (better) {
-          found = true;
-          best = {mt, kt, nt, c.cycles, c.a_resident, t.dataflows.front()};
-          best_tiles = c.tiles;
-          best_bytes = c.dram_bytes;
+Tiling choose_tiling(const Target& t, const MatmulOp& op, const MappingContext& ctx,
+                     std::optional<Split> split) {
+  Costs costs(t);
+  // Stage 1: every tile size, residency and dataflow on every core, split `tiles` (or the one
+  // forced), priced with the round-robin share; the best kKeep go on to stage 2.
+  constexpr std::size_t kKeep = 24;
+  struct Scored {
+    Tiling t;
+    MappingCost c;
+  };
+  std::vector<Scored> kept;
+  const Split first_split = split.value_or(Split::tiles);
+  for (const isa::Dataflow d : t.dataflows) {
+    for (std::uint64_t mt : candidates(op.m, t)) {
+      for (std::uint64_t nt : candidates(op.n, t)) {
+        for (std::uint64_t kt : candidates(op.k, t)) {
+          for (const bool resident : {false, true}) {
+            if (resident && ctx.layout.a_region_bytes == 0) continue;
+            const Tiling cand{mt, kt, nt, 0, resident, d, first_split, t.num_cores};
+            const MappingCost mc = cost(t, op, cand, ctx, costs, false);
+            if (!mc.fits) continue;
+            kept.push_back({cand, mc});
+          }
         }
       }
     }
   }
-  if (!found) {
-    throw WorkloadError("op \"" + op.name + "\": no tile fits the SRAMs (scratchpad slot " +
-                        std::to_string(layout.slot_bytes) + " B, accumulator slot " +
-                        std::to_string(accumulator_slot_bytes(t)) + " B)");
+  if (kept.empty()) no_fit(t, op, ctx.layout);
+  const std::size_t keep = std::min(kKeep, kept.size());
+  std::partial_sort(kept.begin(), kept.begin() + std::ptrdiff_t(keep), kept.end(),
+                    [](const Scored& a, const Scored& b) { return better(a.c, a.t, b.c, b.t); });
+  kept.resize(keep);
+  // Stage 2: each of those with every split (or the one forced) and core count, dealt exactly.
+  std::vector<std::uint32_t> core_counts{t.num_cores};
+  for (std::uint32_t n = 1; n < t.num_cores; n *= 2) core_counts.push_back(n);
+  std::vector<Split> splits{Split::tiles, Split::rows, Split::cols, Split::batch};
+  if (split) splits = {*split};
+  Tiling best;
+  MappingCost best_cost;
+  for (const Scored& s : kept) {
+    for (const Split sp : splits) {
+      for (const std::uint32_t n : core_counts) {
+        Tiling cand = s.t;
+        cand.split = sp;
+        cand.cores = n;
+        const MappingCost mc = cost(t, op, cand, ctx, costs, true);
+        if (!mc.fits) continue;
+        if (!best_cost.fits || better(mc, cand, best_cost, best)) best = cand, best_cost = mc;
+      }
+    }
   }
+  best.estimate_cycles = best_cost.cycles;
   return best;
 }
 
-Tiling fixed_tiling(const Target& t, const MatmulOp& op) {
+Tiling fixed_tiling(const Target& t, const MatmulOp& op, const MappingContext& ctx,
+                    std::optional<Split> split) {
   const std::uint64_t e = isa::size_bytes(op.dtype), acc = isa::accumulator_bytes(op.dtype);
-  const std::uint64_t slot = scratchpad_layout(t, false).slot_bytes;
+  const std::uint64_t slot = ctx.layout.slot_bytes;
   const std::uint64_t kt = std::min<std::uint64_t>(op.k, t.array_rows);
   const std::uint64_t nt = std::min<std::uint64_t>(op.n, t.array_cols);
   const std::uint64_t by_spad = slot / e >= kt * nt ? (slot / e - kt * nt) / kt : 0;
   const std::uint64_t mt = std::min({op.m, by_spad, accumulator_slot_bytes(t) / (nt * acc)});
-  if (mt == 0) {
-    throw WorkloadError("op \"" + op.name + "\": no tile fits the SRAMs (scratchpad slot " +
-                        std::to_string(slot) + " B, accumulator slot " +
-                        std::to_string(accumulator_slot_bytes(t)) + " B)");
-  }
+  if (mt == 0) no_fit(t, op, ctx.layout);
+  Tiling tl{mt, kt, nt, 0, false, t.dataflows.front(), split.value_or(Split::tiles), t.num_cores};
   // The estimate of the same cost model (for calibration; nothing is chosen by it).
-  const TileCost c = tile_cost(t, op, mt, kt, nt, scratchpad_layout(t, false));
-  return {mt, kt, nt, c.fits ? c.cycles : 0, false, t.dataflows.front()};
+  const MappingCost c = mapping_cost(t, op, tl, ctx);
+  tl.estimate_cycles = c.fits ? c.cycles : 0;
+  return tl;
 }
 
 }  // namespace llmsim::workloads

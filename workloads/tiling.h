@@ -1,38 +1,73 @@
 #pragma once
-// Choice of GEMM tile sizes. A tile is an (mt x kt) block of A, a (kt x nt) block of B and an
-// (mt x nt) block of C; the scratchpad holds two A+B tiles (double buffering: one being
-// loaded while the other is computed on) and the accumulator two C tiles (one being computed,
-// one being stored).
+// The mapping of one matmul: its tile sizes, the dataflow its GEMMs run in, and how its output
+// tiles are dealt to the cores. A tile is an (mt x kt) block of A, a (kt x nt) block of B and an
+// (mt x nt) block of C; the scratchpad holds the A+B pieces in operand slots (ScratchpadLayout)
+// and the accumulator two C tiles (one being computed, one being stored).
 //
-// With the `auto` mapping the scratchpad also holds two A regions (see ScratchpadLayout): when
-// an (mt x k) row block of A fits one, a core keeps it there across the output tiles it
-// computes with that block (A-resident tiles), so A is read once per block per core instead of
-// once per output tile; the first tile with a block loads its k pieces into the region as it
-// goes, so the pipeline fills as fast as without.
+// With the `auto` mapping the scratchpad also holds two A regions: with A-resident tiles a core
+// keeps an (mt x k) row block of A there across the output tiles it computes with it, so A is
+// read once per block per core instead of once per output tile.
 //
-// Cost model (documented in docs/isa.md, "Tiling and double buffering"): for each candidate tiling
-// that fits,
-//   compute = sum over tiles of target.gemm_cycles(tile), times the share of the output tiles
-//             that the busiest core gets (tiles are dealt round-robin: ceil(tiles / cores));
-//   memory  = DRAM bytes / min(chip DRAM bandwidth, cores used x DMA bandwidth),
-//             where DRAM bytes count B once per tile, C once per output tile and A once per
-//             tile, or, A-resident, once per row block per core that computes with it
-//             (min(tiles along n, cores) of them when output tiles are dealt round-robin);
-//   estimate = max(compute, memory) + the first tile's load + the last tile's store,
-// and the smallest estimate wins (ties: fewer DRAM bytes, fewer tiles, then larger mt). Candidates
-// for each dimension are its full size, powers of two, and multiples of the array sizes.
+// `auto` searches (choose_tiling): every candidate tile size per dimension (the whole dimension,
+// powers of two, multiples of the array's sides, and the dimension cut evenly into 2 .. 2 x cores
+// pieces, which need not divide it), A-resident or not, each dataflow the arrays offer, each
+// split of the output tiles over the cores and each number of cores (all, or a power of two
+// below), priced by mapping_cost; the cheapest wins (ties: fewer DRAM bytes, fewer tiles, larger
+// mt). The cost model, per core c, from the exact list of output tiles the split deals it:
+//   compute_c = sum over its GEMM instructions of their period in a back-to-back chain
+//               (Target::gemm_cost: one fold period per fold on a pipelined array, the whole
+//               latency on an unpipelined one);
+//   memory_c  = the largest of: its DMA bytes at the DMA engine's rate; its DRAM bytes at its
+//               share (1 / cores used) of the bandwidth the memory achieves on each operand's
+//               access pattern (Target::dram_bandwidth); and its DMA blocks' round trips
+//               (latency + block bytes at the DMA rate) spread over the blocks it keeps in
+//               flight (Little's law with DmaParams::max_outstanding_blocks);
+//   estimate  = max over cores of max(compute_c, memory_c) + the first piece's load (a round
+//               trip and its bytes) + the last GEMM's drain (its latency - its period) + the
+//               last tile's store.
+// `fixed` is the baseline: one array fold per GEMM (kt = min(k, R), nt = min(n, C)), mt as large
+// as the slots allow, split `tiles` over every core, the array's default dataflow.
 #include <cstdint>
+#include <optional>
+#include <string>
 
 #include "workloads/target.h"
 #include "workloads/workload.h"
 
 namespace llmsim::workloads {
 
+// How output tiles (bi, mi, ni) are dealt to the cores, round robin:
+//   tiles  over all output tiles, batch item, then row, then column
+//   rows   whole tile rows (all tile columns of an m range)
+//   cols   whole tile columns
+//   batch  whole batch items (sequences x heads)
+enum class Split { tiles, rows, cols, batch };
+const char* to_string(Split s);
+std::optional<Split> parse_split(const std::string& s);  // also accepts nothing else
+
+// The core, of `cores`, of output tile (bi, mi, ni) in a grid of tm x tn tiles per batch item.
+inline std::uint64_t core_of(Split s, std::uint64_t cores, std::uint64_t tm, std::uint64_t tn,
+                             std::uint64_t bi, std::uint64_t mi, std::uint64_t ni) {
+  switch (s) {
+    case Split::tiles:
+      return ((bi * tm + mi) * tn + ni) % cores;
+    case Split::rows:
+      return (bi * tm + mi) % cores;
+    case Split::cols:
+      return (bi * tn + ni) % cores;
+    case Split::batch:
+      return bi % cores;
+  }
+  return 0;
+}
+
 struct Tiling {
   std::uint64_t mt = 0, kt = 0, nt = 0;
-  double estimate_cycles = 0;
-  bool a_resident = false;  // A row blocks kept in an A region across output tiles
+  double estimate_cycles = 0;  // the cost model's (mapping_cost)
+  bool a_resident = false;     // A row blocks kept in an A region across output tiles
   isa::Dataflow dataflow = isa::Dataflow::ws;  // the arrays run its GEMMs in
+  Split split = Split::tiles;
+  std::uint32_t cores = 1;  // output tiles go to cores 0 .. cores-1
 };
 
 // Where a core's scratchpad holds what. `fixed` mapping: two double-buffer slots of half the
@@ -50,24 +85,31 @@ struct ScratchpadLayout {
 inline constexpr std::uint32_t kPipelinedSlots = 8;
 ScratchpadLayout scratchpad_layout(const Target& t, bool automatic);
 
-// The cost model's view of one candidate tiling mt x kt x nt on `layout`.
-struct TileCost {
-  bool fits = false;        // A+B (or B, A-resident) fit a slot and C an accumulator slot
-  bool a_resident = false;  // A row blocks would stay in an A region (auto layout only)
-  double cycles = 0;        // the estimate, as above
+// What the lowering does that the cost model must know.
+struct MappingContext {
+  ScratchpadLayout layout;
+  bool tiled_weights = false;  // a weight B tile is one contiguous block (MappingOptions)
+};
+
+// The cost model's view of candidate `c` (its mt, kt, nt, a_resident, dataflow, split, cores).
+struct MappingCost {
+  bool fits = false;  // A+B (or B, A-resident) fit a slot, A a region, C an accumulator slot
+  double cycles = 0;  // the estimate, as above
+  double compute = 0, memory = 0;  // of the core where max(compute_c, memory_c) is largest
   double dram_bytes = 0;
   double tiles = 0;  // output tiles x k tiles
 };
-TileCost tile_cost(const Target& t, const MatmulOp& op, std::uint64_t mt, std::uint64_t kt,
-                   std::uint64_t nt, const ScratchpadLayout& layout);
+MappingCost mapping_cost(const Target& t, const MatmulOp& op, const Tiling& c,
+                         const MappingContext& ctx);
 
 // Throws WorkloadError if not even the smallest tile fits the SRAMs. A batched matmul's
-// `batch` items multiply its tiles (they are dealt to the cores like any others).
-Tiling choose_tiling(const Target& t, const MatmulOp& op);
-// The `fixed` mapping: one array fold per GEMM instruction (kt = min(k, R), nt = min(n, C)) and
-// mt as large as the slots allow; estimate_cycles what the cost model predicts for it (it does
-// not choose).
-Tiling fixed_tiling(const Target& t, const MatmulOp& op);
+// `batch` items multiply its tiles (they are dealt to the cores like any others). `split`:
+// search only that split (a --split option).
+Tiling choose_tiling(const Target& t, const MatmulOp& op, const MappingContext& ctx,
+                     std::optional<Split> split = std::nullopt);
+// The `fixed` mapping; estimate_cycles what the cost model predicts for it (it does not choose).
+Tiling fixed_tiling(const Target& t, const MatmulOp& op, const MappingContext& ctx,
+                    std::optional<Split> split = std::nullopt);
 
 // Bytes one double-buffer slot of the accumulator may hold.
 std::uint64_t accumulator_slot_bytes(const Target& t);

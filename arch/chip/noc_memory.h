@@ -126,6 +126,9 @@ class NocMemoryPort final : public memory::MemoryBackend,
 
   void transfer(const memory::Transfer& t) override;
   double peak_bytes_per_second() const override { return m_memory.peak_bytes_per_second(); }
+  double idle_read_latency_seconds() const override {
+    return m_memory.idle_read_latency_seconds();
+  }
   std::uint32_t access_bytes() const override { return m_memory.access_bytes(); }
   void locate(const memory::Transfer& t, std::vector<Access>& out) const override {
     m_memory.locate(t, out);

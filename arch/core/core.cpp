@@ -71,6 +71,10 @@ void Core::load(const isa::CoreProgram& program) {
   m_program = &program;
   m_activity.reset(m_ops.size());
   m_sems.clear();
+  for (isa::QueueKind q : isa::kQueues) {
+    m_epochs[int(q)].assign(1, Epoch{});
+    m_first_epoch[int(q)] = 0;
+  }
   for (std::uint32_t init : program.semaphore_init) {
     m_sems.push_back(std::make_unique<Semaphore>(init));
   }
@@ -132,8 +136,22 @@ void Core::drain(isa::QueueKind q) {
   while (m_in_flight[int(q)] > 0) sc_core::wait(m_dma_completed);
 }
 
-void Core::dma_done(isa::QueueKind q, OpRecord* rec, bool write, Cycles end, std::uint64_t bytes) {
+void Core::retire_epochs(isa::QueueKind q) {
+  std::deque<Epoch>& epochs = m_epochs[int(q)];
+  while (epochs.size() > 1 && epochs.front().in_flight == 0) {
+    // Through the deferred signals, one delta on, as a queue's own signal would come: the
+    // order of the completions' callbacks within a cycle then changes nothing.
+    for (const std::uint32_t s : epochs.front().sems) defer_signal(m_clock.now(), s);
+    epochs.pop_front();
+    ++m_first_epoch[int(q)];
+  }
+}
+
+void Core::dma_done(isa::QueueKind q, std::uint64_t epoch, OpRecord* rec, bool write, Cycles end,
+                    std::uint64_t bytes) {
   --m_in_flight[int(q)];
+  --m_epochs[int(q)][epoch - m_first_epoch[int(q)]].in_flight;
+  retire_epochs(q);
   m_activity.dma_completed(end);
   m_dma_completed.notify(sc_core::SC_ZERO_TIME);
   if (!rec) return;
@@ -146,18 +164,22 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
   OpRecord* rec = record(inst);
   bool timed = true;  // synchronisation does not count as work of an op
   if (const auto* i = std::get_if<isa::DmaLoad>(&inst.body)) {
-    ++m_in_flight[int(q)];
+    const std::uint64_t epoch = open_epoch(q);
     m_activity.dma_issued(start);
     m_dma.issue_load(
         *i, i->dst == isa::Sram::scratchpad ? m_spad : m_acc,
-        [this, q, rec](Cycles end, std::uint64_t bytes) { dma_done(q, rec, false, end, bytes); },
+        [this, q, epoch, rec](Cycles end, std::uint64_t bytes) {
+          dma_done(q, epoch, rec, false, end, bytes);
+        },
         inst.op);
   } else if (const auto* i = std::get_if<isa::DmaStore>(&inst.body)) {
-    ++m_in_flight[int(q)];
+    const std::uint64_t epoch = open_epoch(q);
     m_activity.dma_issued(start);
     m_dma.issue_store(
         *i, i->src == isa::Sram::scratchpad ? m_spad : m_acc,
-        [this, q, rec](Cycles end, std::uint64_t bytes) { dma_done(q, rec, true, end, bytes); },
+        [this, q, epoch, rec](Cycles end, std::uint64_t bytes) {
+          dma_done(q, epoch, rec, true, end, bytes);
+        },
         inst.op);
   } else if (const auto* i = std::get_if<isa::Gemm>(&inst.body)) {
     // With a pipelined array the queue moves on once the array takes the next GEMM; the
@@ -182,14 +204,22 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
     if (rec) rec->compute_cycles += end - from;
   } else if (const auto* i = std::get_if<isa::SemSignal>(&inst.body)) {
     LLMSIM_CHECK(i->sem < m_sems.size(), "semaphore out of range");
-    drain(q);
-    // Release semantics: after the GEMMs before it are done (or have read their operands),
-    // without holding up the queue.
-    const Cycles after = i->after_reads ? m_systolic.reads_done() : m_systolic.done();
-    if (q == isa::QueueKind::compute && after > start) {
-      defer_signal(after, i->sem);
+    // Release semantics without holding up the queue: after the DMA blocks the queue issued
+    // before it have completed, and the GEMMs before it are done (or have read their operands).
+    // (A compute queue's own DMA blocks, which the lowering never emits, it waits for.)
+    std::deque<Epoch>& epochs = m_epochs[int(q)];
+    if (q != isa::QueueKind::compute && m_in_flight[int(q)] > 0) {
+      epochs.back().sems.push_back(i->sem);
+      epochs.emplace_back();
+      retire_epochs(q);
     } else {
-      m_sems[i->sem]->signal();
+      drain(q);
+      const Cycles after = i->after_reads ? m_systolic.reads_done() : m_systolic.done();
+      if (q == isa::QueueKind::compute && after > m_clock.now()) {
+        defer_signal(after, i->sem);
+      } else {
+        m_sems[i->sem]->signal();
+      }
     }
     timed = false;
   } else if (const auto* i = std::get_if<isa::SemWait>(&inst.body)) {

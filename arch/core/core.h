@@ -63,10 +63,19 @@ class Core : public sc_core::sc_module {
   void run_store() { run(isa::QueueKind::store); }
   void run(isa::QueueKind q);
   void execute(isa::QueueKind q, const isa::Instruction& inst);
-  // Blocks until every DMA block queue `q` issued has completed (release semantics of
-  // sem.signal, barrier and the end of a queue).
+  // Blocks until every DMA block queue `q` issued has completed (a barrier, the end of a queue).
+
   void drain(isa::QueueKind q);
-  void dma_done(isa::QueueKind q, OpRecord* rec, bool write, Cycles end, std::uint64_t bytes);
+  void dma_done(isa::QueueKind q, std::uint64_t epoch, OpRecord* rec, bool write, Cycles end,
+                std::uint64_t bytes);
+  // Signals the semaphores of queue q's leading epochs that have completed (m_epochs).
+  void retire_epochs(isa::QueueKind q);
+  // Counts a DMA block issued by queue q in its open epoch; returns the epoch's id.
+  std::uint64_t open_epoch(isa::QueueKind q) {
+    ++m_in_flight[int(q)];
+    ++m_epochs[int(q)].back().in_flight;
+    return m_first_epoch[int(q)] + m_epochs[int(q)].size() - 1;
+  }
   // Blocks the compute queue until every GEMM it issued is done (results in the accumulator).
   void wait_for_array() { m_clock.wait_until(m_systolic.done()); }
   // A compute-queue sem.signal while GEMMs are in flight: takes effect when they are done,
@@ -94,6 +103,16 @@ class Core : public sc_core::sc_module {
   std::array<std::size_t, 3> m_pc{};  // next instruction of each queue
   std::exception_ptr m_error;
   std::array<std::uint64_t, 3> m_in_flight{};  // DMA blocks issued and not complete, per queue
+  // Per queue, its DMA blocks in flight grouped in epochs that its sem.signals close (the last
+  // epoch is open): a closed epoch's semaphores are signalled once its blocks and those of
+  // every earlier epoch have completed, while the queue goes on issuing (release semantics
+  // without blocking, as a decoupled DMA queue tracks completions).
+  struct Epoch {
+    std::uint64_t in_flight = 0;
+    std::vector<std::uint32_t> sems;
+  };
+  std::array<std::deque<Epoch>, 3> m_epochs;
+  std::array<std::uint64_t, 3> m_first_epoch{};  // the id of m_epochs[q].front()
   sc_core::sc_event m_dma_completed;
   std::deque<std::pair<Cycles, std::uint32_t>> m_deferred;  // (when, semaphore), by time
   sc_core::sc_event m_deferred_due;

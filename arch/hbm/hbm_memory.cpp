@@ -44,6 +44,11 @@ double HbmMemory::peak_bytes_per_second() const {
   return m_system.spec().peak_bytes_per_second();
 }
 
+double HbmMemory::idle_read_latency_seconds() const {
+  const Timing& t = m_system.spec().timing;
+  return double(t.tRCDRD + t.tCL + t.tBL) / (t.clock_mhz * 1e6);
+}
+
 void HbmMemory::finish() {
   const std::uint64_t end = m_clock.now().count();
   offer_arrivals();

@@ -44,6 +44,8 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
 
   void transfer(const memory::Transfer& t) override;
   double peak_bytes_per_second() const override;
+  // ACT, RD and the burst on the command clock: (tRCDRD + tCL + tBL) tCK.
+  double idle_read_latency_seconds() const override;
   void finish() override;
   std::optional<double> row_hit_rate() const override { return m_system.row_hit_rate(); }
   std::optional<std::uint64_t> capacity_bytes() const override {

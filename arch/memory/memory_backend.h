@@ -56,6 +56,10 @@ class MemoryBackend {
   // background energy) up to the end of the run, before the stats are read.
   virtual void finish() {}
 
+  // Seconds from a lone read's arrival at an idle memory to its last byte: the memory's part of
+  // a DMA round trip, for the mapper's cost model (HBM: a row miss on an idle bank).
+  virtual double idle_read_latency_seconds() const = 0;
+
   // Row-buffer hit rate, for memories that have rows.
   virtual std::optional<double> row_hit_rate() const { return std::nullopt; }
 

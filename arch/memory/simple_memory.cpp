@@ -41,6 +41,10 @@ double SimpleMemory::peak_bytes_per_second() const {
   return double(m_params.bus_bytes_per_cycle) * m_params.clock_mhz * 1e6;
 }
 
+double SimpleMemory::idle_read_latency_seconds() const {
+  return double(1 + m_params.latency_cycles) / (m_params.clock_mhz * 1e6);
+}
+
 Cycles SimpleMemory::occupy(std::uint64_t bytes, bool write, Cycles now) {
   const Cycles start = max(now, m_bus_free);
   const Cycles busy(ceil_div(bytes, m_params.bus_bytes_per_cycle));

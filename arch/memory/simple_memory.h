@@ -24,6 +24,8 @@ class SimpleMemory final : public sc_core::sc_module, public MemoryBackend {
 
   void transfer(const Transfer& t) override;
   double peak_bytes_per_second() const override;
+  // One bus beat and the latency: (1 + latency_cycles) memory cycles.
+  double idle_read_latency_seconds() const override;
   // One port; an access is one bus beat (bus_bytes_per_cycle), named by its address, so a port
   // access of n words is timed like a transfer of n beats.
   std::uint32_t access_bytes() const override;

@@ -109,7 +109,9 @@ void print_summary(std::ostream& os, const RunResult& r) {
      << bytes_str(double(r.compulsory_bytes)) << " compulsory; run is "
      << from(r.memory_bound_cycles) << ")\n";
   print_energy(os, r);
-  os << "  wall time             " << fixed(r.wall_seconds * 1e3, 1) << " ms\n\n";
+  os << "  wall time             " << fixed(r.wall_seconds * 1e3, 1) << " ms (mapping "
+     << fixed(r.mapping_seconds * 1e3, 1) << " ms, "
+     << fixed(r.wall_seconds > 0 ? 100 * r.mapping_seconds / r.wall_seconds : 0, 1) << " %)\n\n";
 
   // Per layer when the trace has layers of several ops, else per op.
   const bool by_layer = r.layers.size() < r.ops.size();
@@ -158,7 +160,7 @@ std::string ops_csv(const RunResult& r) {
     os << i << "," << o.name << "," << o.layer << "," << o.kind << "," << o.shape << "," << o.m
        << "," << o.k << "," << o.n << "," << o.batch << "," << o.dtype << "," << o.plan.tiling.mt
        << "," << o.plan.tiling.kt << "," << o.plan.tiling.nt << ","
-       << (mm ? workloads::to_string(o.plan.split) : "") << "," << o.plan.chunk_rows << ","
+       << (mm ? workloads::to_string(o.plan.tiling.split) : "") << "," << o.plan.chunk_rows << ","
        << o.start_cycle << "," << o.end_cycle << "," << o.cycles << ","
        << o.breakdown.compute_cycles << "," << o.macs << "," << fixed(o.utilisation, 6) << ","
        << o.dram_read_bytes << "," << o.dram_written_bytes << "," << o.plan.compulsory_bytes << ","

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "arch/chip/chip.h"
+#include "arch/chip/noc_memory.h"
 #include "arch/systolic/timing.h"
 #include "arch/vector/timing.h"
 #include "sim/core/error.h"
@@ -24,6 +25,26 @@ struct Built {
   std::unique_ptr<chip::Chip> chip;
   workloads::Target target;
 };
+
+// The NoC's zero-load round trip of one access (a request header there, the access's data back),
+// averaged over every pair of a core and a memory port, in core cycles; 0 without a NoC.
+double noc_round_trip_cycles(const chip::Chip& chip, double core_mhz) {
+  const chip::NocFabric* fabric = chip.noc();
+  if (fabric == nullptr) return 0;
+  const noc::NocParams& p = fabric->params();
+  const noc::Placement& place = chip.placement();
+  const std::uint32_t req_flits = p.packet_flits(0);
+  const std::uint32_t data_flits = p.packet_flits(chip.memory().access_bytes());
+  double sum = 0;
+  for (const std::uint32_t c : place.core_node) {
+    for (const std::uint32_t m : place.memory_node) {
+      sum += double(fabric->network().zero_load_latency(c, m, req_flits) +
+                    fabric->network().zero_load_latency(m, c, data_flits));
+    }
+  }
+  const double pairs = double(place.core_node.size() * place.memory_node.size());
+  return pairs > 0 ? sum / pairs * core_mhz / p.clock_mhz : 0;
+}
 
 Built build(const config::Json& arch, const std::vector<std::string>& overrides) {
   Built b;
@@ -44,6 +65,9 @@ Built build(const config::Json& arch, const std::vector<std::string>& overrides)
   t.accumulator_bytes = c.accumulator.capacity_bytes;
   t.dma_bytes_per_cycle = double(c.dma.bytes_per_cycle);
   t.dram_bytes_per_cycle = b.chip->memory().peak_bytes_per_second() / (c.clock_mhz * 1e6);
+  t.dma_max_outstanding_blocks = std::uint32_t(c.dma.max_outstanding_blocks);
+  t.dram_latency_cycles = b.chip->memory().idle_read_latency_seconds() * c.clock_mhz * 1e6 +
+                          noc_round_trip_cycles(*b.chip, c.clock_mhz);
   t.dtypes = c.systolic.dtypes;
   t.dram_capacity_bytes = b.chip->memory().capacity_bytes();
   const auto df = c.systolic.dataflow;
@@ -149,7 +173,7 @@ config::Json to_json(const OpResult& o) {
                    {"nt", o.plan.tiling.nt},
                    {"estimate_cycles", o.plan.tiling.estimate_cycles},
                    {"a_resident", o.plan.tiling.a_resident}};
-    j["split"] = workloads::to_string(o.plan.split);
+    j["split"] = workloads::to_string(o.plan.tiling.split);
   } else {
     j["chunk_rows"] = o.plan.chunk_rows;
   }
@@ -214,7 +238,10 @@ RunResult run(const RunSpec& spec) {
   Built b = build(spec.arch, spec.overrides);
   // Checks the workload's size against the instruction limit and the memory's capacity
   // (workloads/limits.h) before and while lowering.
+  const auto map_start = std::chrono::steady_clock::now();
   workloads::Lowered lowered = workloads::lower(spec.workload, b.target, spec.mapping);
+  const double mapping_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - map_start).count();
   b.chip->load(std::move(lowered.program), spec.workload.ops.size());
   std::unique_ptr<timeline::Timeline> tl;
   if (spec.timeline) {
@@ -347,6 +374,7 @@ RunResult run(const RunSpec& spec) {
     r.timeline_spans = tl->spans();
     r.timeline_dropped = tl->dropped();
   }
+  r.mapping_seconds = mapping_seconds;
   r.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return r;

@@ -102,6 +102,8 @@ struct RunResult {
   // With RunSpec::timeline: spans written, and spans dropped at the cap (0: the whole run).
   std::uint64_t timeline_spans = 0, timeline_dropped = 0;
   double wall_seconds = 0;
+  // Of which the mapping: the search and the lowering to instructions (workloads::lower).
+  double mapping_seconds = 0;
 };
 
 RunResult run(const RunSpec& spec);

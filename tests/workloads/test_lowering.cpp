@@ -353,7 +353,7 @@ TEST_CASE("lowering: the split options deal output tiles to the cores") {
   CHECK(of<isa::Gemm>(l.program.cores[0].queue(isa::QueueKind::compute), 0).size() == 2);
   CHECK(of<isa::Gemm>(l.program.cores[1].queue(isa::QueueKind::compute), 0).empty());
   // auto balances: it would not choose rows here.
-  CHECK(lower(one, target(4)).plans[0].split != Split::rows);
+  CHECK(lower(one, target(4)).plans[0].tiling.split != Split::rows);
 }
 
 TEST_CASE("lowering: tiled weights make each B tile one contiguous block") {
