@@ -34,6 +34,21 @@ std::optional<Split> parse_split(const std::string& s) {
 
 namespace detail {
 
+namespace {
+
+const char* dataflow_name(isa::Dataflow d) {
+  return d == isa::Dataflow::ws ? "ws" : d == isa::Dataflow::os ? "os" : "is";
+}
+
+std::string dataflow_names(const Target& t) {
+  std::string out;
+  for (isa::Dataflow d : t.dataflows)
+    out += (out.empty() ? "" : ", ") + std::string(dataflow_name(d));
+  return out;
+}
+
+}  // namespace
+
 Lowered Lowerer::run() {
   LLMSIM_CHECK(m_t.num_cores >= 1 && m_t.gemm_cost && !m_t.dataflows.empty(), "incomplete lowering target");
   const std::size_t n = m_w.ops.size();
@@ -133,7 +148,14 @@ void Lowerer::plan_sizes() {
         fail(std::string("dtype ") + isa::to_string(mm->dtype) +
              " is not supported by the systolic array (core.systolic.dtypes)");
       }
-      const Tiling tl = m_o.automatic ? choose_tiling(m_t, *mm) : fixed_tiling(m_t, *mm);
+      if (mm->dataflow && std::find(m_t.dataflows.begin(), m_t.dataflows.end(), *mm->dataflow) ==
+                              m_t.dataflows.end()) {
+        fail(std::string("dataflow ") + dataflow_name(*mm->dataflow) +
+             " is not offered by the systolic array, which offers " + dataflow_names(m_t) +
+             " (core.systolic.dataflows)");
+      }
+      Tiling tl = m_o.automatic ? choose_tiling(m_t, *mm) : fixed_tiling(m_t, *mm);
+      if (mm->dataflow) tl.dataflow = *mm->dataflow;  // the trace's choice
       m_out.plans[i].tiling = tl;
       const double out_tiles = double(mm->batch) * std::ceil(double(mm->m) / double(tl.mt)) *
                                std::ceil(double(mm->n) / double(tl.nt));
