@@ -191,6 +191,7 @@ void SystolicArray::trace_to(timeline::Timeline& tl, std::uint32_t pid) {
   m_track = tl.track(pid, "systolic");
   m_gemm_span = tl.kind("gemm", {"m", "k", "n", "cycles"});
   m_stall_span = tl.kind("sram stall", {"cycles"});
+  if (m_params.dataflows.size() > 1) m_switch_span = tl.kind("dataflow switch", {"cycles"});
 }
 
 GemmRun SystolicArray::execute(const isa::Gemm& g, Cycles now, sram::BankedSram& spad,
@@ -237,6 +238,12 @@ GemmRun SystolicArray::execute(const isa::Gemm& g, Cycles now, sram::BankedSram&
   if (t.switched) {
     ++m_switches;
     m_switch_cycles += m_params.dataflow_switch_cycles.count();
+  }
+  if (m_timeline && t.switched) {
+    // Before the GEMM's start, after every earlier GEMM's span and stall (the switch rule).
+    const Cycles x = m_params.dataflow_switch_cycles;
+    m_timeline->span(m_track, m_switch_span, m_clock.to_time(t.start - x), m_clock.to_time(t.start),
+                     op, {x.count()});
   }
   if (m_timeline) {
     // Spans do not overlap: a pipelined GEMM's span starts where the previous one's ended, and

@@ -88,7 +88,8 @@ class SystolicArray {
                   std::int32_t op = -1);
 
   // Records every GEMM from now on as a span on a track "systolic" of process `pid`: "gemm"
-  // over its compute cycles (busy_cycles), then "sram stall" over its stall cycles, if any.
+  // over its compute cycles (busy_cycles), then "sram stall" over its stall cycles, if any;
+  // before it "dataflow switch" over the cycles the array reconfigured for it, if it did.
   void trace_to(timeline::Timeline& tl, std::uint32_t pid);
 
   const SystolicParams& params() const { return m_params; }
@@ -103,6 +104,7 @@ class SystolicArray {
   timeline::Timeline* m_timeline = nullptr;
   timeline::TrackId m_track = 0;
   timeline::KindId m_gemm_span = 0, m_stall_span = 0;
+  timeline::KindId m_switch_span = 0;  // registered with two or more dataflows only
   ArrayPipeline m_pipeline;
   Cycles m_done, m_reads_done;  // of every GEMM issued so far
 

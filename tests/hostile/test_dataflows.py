@@ -154,3 +154,19 @@ def test_trace_matmul_in_an_offered_dataflow_switches(tmp_path):
     assert [r["dataflow"] for r in rows] == ["ws", "os"]
     assert stats["chip"]["core0"]["systolic"]["dataflow_switches"] == 1
     assert stats["chip"]["core0"]["systolic"]["switch_cycles"] == 50
+
+
+def test_timeline_shows_the_switch(tmp_path):
+    # edge's core clock is 800 MHz: the 50-cycle switch is a 62.5 ns = 0.0625 us span on the
+    # systolic track, right before fc2's first GEMM span.
+    tl = tmp_path / "tl.json"
+    expect_ok("run", "--arch", "edge", "--workload", matmul_trace(tmp_path, "os"), *two(),
+              "--timeline", tl)
+    events = json.loads(tl.read_text())["traceEvents"]
+    switches = [e for e in events if e["name"] == "dataflow switch"]
+    assert len(switches) == 1
+    assert switches[0]["args"]["cycles"] == 50
+    assert abs(switches[0]["dur"] - 0.0625) < 1e-6
+    gemms = [e for e in events if e["name"] == "gemm" and e["tid"] == switches[0]["tid"]
+             and e["pid"] == switches[0]["pid"] and e["ts"] >= switches[0]["ts"]]
+    assert abs(min(g["ts"] for g in gemms) - (switches[0]["ts"] + 0.0625)) < 1e-6
