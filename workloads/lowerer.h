@@ -52,7 +52,7 @@ class Lowerer {
   // A matmul's mapping (tiling.h): the search's (memoised per shape) or the fixed one.
   Tiling tiling(const MatmulOp& op);
   std::map<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, int, bool, bool,
-                      bool>,
+                      bool, int>,
            Tiling>
       m_tilings;
 

@@ -13,6 +13,17 @@ namespace llmsim::workloads {
 
 namespace detail {
 
+namespace {
+
+std::string dataflow_names(const Target& t) {
+  std::string out;
+  for (isa::Dataflow d : t.dataflows)
+    out += (out.empty() ? "" : ", ") + std::string(isa::to_string(d));
+  return out;
+}
+
+}  // namespace
+
 Lowered Lowerer::run() {
   LLMSIM_CHECK(m_t.num_cores >= 1 && m_t.gemm_cost && !m_t.dataflows.empty(), "incomplete lowering target");
   const std::size_t n = m_w.ops.size();
@@ -101,7 +112,7 @@ Tiling Lowerer::tiling(const MatmulOp& op) {
   if (!m_o.automatic) return fixed_tiling(m_t, op, ctx, m_o.split);
   // A transformer repeats its shapes layer after layer: search each once.
   const auto key = std::make_tuple(op.m, op.k, op.n, op.batch, int(op.dtype), op.transpose_b,
-                                   op.bias, op.b.is_op());
+                                   op.bias, op.b.is_op(), op.dataflow ? int(*op.dataflow) : -1);
   const auto it = m_tilings.find(key);
   if (it != m_tilings.end()) return it->second;
   return m_tilings[key] = choose_tiling(m_t, op, ctx, m_o.split);
@@ -123,7 +134,13 @@ void Lowerer::plan_sizes() {
         fail(std::string("dtype ") + isa::to_string(mm->dtype) +
              " is not supported by the systolic array (core.systolic.dtypes)");
       }
-      const Tiling tl = tiling(*mm);
+      if (mm->dataflow && std::find(m_t.dataflows.begin(), m_t.dataflows.end(), *mm->dataflow) ==
+                              m_t.dataflows.end()) {
+        fail(std::string("dataflow ") + isa::to_string(*mm->dataflow) +
+             " is not offered by the systolic array, which offers " + dataflow_names(m_t) +
+             " (core.systolic.dataflows)");
+      }
+      const Tiling tl = tiling(*mm);  // in the trace's dataflow, if it names one
       m_out.plans[i].tiling = tl;
       const double out_tiles = double(mm->batch) * std::ceil(double(mm->m) / double(tl.mt)) *
                                std::ceil(double(mm->n) / double(tl.nt));

@@ -207,8 +207,11 @@ void Lowerer::lower(const MatmulOp& op) {
           push(ci, isa::QueueKind::load, isa::SemSignal{kAbFull});
           push(ci, isa::QueueKind::compute, isa::SemWait{kAbFull});
           if (ki == 0) push(ci, isa::QueueKind::compute, isa::SemWait{kAccFree});
-          push(ci, isa::QueueKind::compute,
-               isa::Gemm{a_sram, b_sram, c_sram, ms, ks, ns, op.dtype, ki > 0});
+          // The tiling's dataflow; none when it is the arrays' default (the printed program
+          // then names only the others).
+          isa::Gemm g{a_sram, b_sram, c_sram, ms, ks, ns, op.dtype, ki > 0, std::nullopt};
+          if (tl.dataflow != m_t.dataflows.front()) g.dataflow = tl.dataflow;
+          push(ci, isa::QueueKind::compute, g);
           if (!holds_residual) {
             push(ci, isa::QueueKind::compute, isa::SemSignal{kAbFree, /*after_reads=*/true});
           }

@@ -10,6 +10,7 @@
 // Nothing here has a cost; an op the hardware cannot run is the lowering's error, never a
 // zero-cost placeholder.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -56,6 +57,9 @@ struct MatmulOp : OpInfo {
   Operand b{Source::weight, -1};
   bool transpose_b = false;
   bool bias = false;
+  // The dataflow its GEMMs must run in (the arrays must offer it: the lowering's error); none:
+  // the mapping chooses among those the arrays offer.
+  std::optional<isa::Dataflow> dataflow;
 
   std::uint64_t macs() const { return batch * m * k * n; }
   std::uint64_t output_elements() const { return batch * m * n; }

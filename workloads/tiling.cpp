@@ -266,7 +266,9 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op, const MappingContext& 
   };
   std::vector<Scored> kept;
   const Split first_split = split.value_or(Split::tiles);
-  for (const isa::Dataflow d : t.dataflows) {
+  std::vector<isa::Dataflow> dataflows = t.dataflows;
+  if (op.dataflow) dataflows = {*op.dataflow};  // the trace's
+  for (const isa::Dataflow d : dataflows) {
     for (std::uint64_t mt : candidates(op.m, t)) {
       for (std::uint64_t nt : candidates(op.n, t)) {
         for (std::uint64_t kt : candidates(op.k, t)) {
@@ -318,7 +320,8 @@ Tiling fixed_tiling(const Target& t, const MatmulOp& op, const MappingContext& c
   const std::uint64_t by_spad = slot / e >= kt * nt ? (slot / e - kt * nt) / kt : 0;
   const std::uint64_t mt = std::min({op.m, by_spad, accumulator_slot_bytes(t) / (nt * acc)});
   if (mt == 0) no_fit(t, op, ctx.layout);
-  Tiling tl{mt, kt, nt, 0, false, t.dataflows.front(), split.value_or(Split::tiles), t.num_cores};
+  Tiling tl{mt,    kt, nt, 0, false, op.dataflow.value_or(t.dataflows.front()),
+            split.value_or(Split::tiles), t.num_cores};
   // The estimate of the same cost model (for calibration; nothing is chosen by it).
   const MappingCost c = mapping_cost(t, op, tl, ctx);
   tl.estimate_cycles = c.fits ? c.cycles : 0;

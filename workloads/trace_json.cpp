@@ -26,6 +26,9 @@ Json op_json(const Workload& w, const Op& op) {
     j["b"] = operand_json(w, m->b);
     j["transpose_b"] = m->transpose_b;
     j["bias"] = m->bias;
+    if (m->dataflow) {
+      j["dataflow"] = isa::to_string(*m->dataflow);
+    }
   } else if (const auto* v = op.get_if<VectorOp>()) {
     j["rows"] = v->rows, j["cols"] = v->cols;
     j["inputs"] = Json::array();
@@ -46,10 +49,10 @@ Json op_json(const Workload& w, const Op& op) {
 // Key order of the printed trace: the common keys, then each kind's keys as documented.
 const std::vector<std::string> kTopKeys = {"description", "model", "batch",
                                            "seq",         "phase", "kv_len"};
-const std::vector<std::string> kOpKeys = {"op",          "name",       "layer",  "dtype", "m",
-                                          "k",           "n",          "batch",  "a",     "b",
-                                          "transpose_b", "bias",       "rows",   "cols",  "inputs",
-                                          "row_offset",  "row_stride", "tokens", "vocab", "hidden"};
+const std::vector<std::string> kOpKeys = {
+    "op",    "name",   "layer",      "dtype",       "m",      "k",        "n",
+    "batch", "a",      "b",          "transpose_b", "bias",   "dataflow", "rows",
+    "cols",  "inputs", "row_offset", "row_stride",  "tokens", "vocab",    "hidden"};
 const std::vector<std::string> kKvWriteKeys = {"op",    "name",  "layer",    "dtype",  "input",
                                                "batch", "heads", "head_dim", "tokens", "kv_len"};
 

@@ -96,6 +96,12 @@ class OpParser {
     op.b = read_operand("b", "weight", op.batch * op.k * op.n, bkn, op.dtype);
     op.transpose_b = m_r.boolean("transpose_b", false);
     op.bias = m_r.boolean("bias", false);
+    if (m_r.has("dataflow")) {
+      const std::string df = m_r.choice("dataflow", {"ws", "os", "is"});
+      op.dataflow = df == "ws"   ? isa::Dataflow::ws
+                    : df == "os" ? isa::Dataflow::os
+                                 : isa::Dataflow::is;
+    }
     return op;
   }
 

@@ -97,9 +97,15 @@ struct Printer {
            std::to_string(i.dram_elem_bytes) + "B";
   }
   std::string operator()(const Gemm& i) const {
+    // The dataflow only when the Gemm names one (none: the array's default).
+    const char* df = !i.dataflow                   ? ""
+                     : *i.dataflow == Dataflow::ws ? " dataflow=ws"
+                     : *i.dataflow == Dataflow::os ? " dataflow=os"
+                                                   : " dataflow=is";
     return std::string("gemm       ") + to_string(i.dtype) + " m=" + std::to_string(i.m) +
            " k=" + std::to_string(i.k) + " n=" + std::to_string(i.n) + " a=spad:" + hex(i.a_addr) +
-           " b=spad:" + hex(i.b_addr) + " c=acc:" + hex(i.c_addr) + (i.accumulate ? " +=" : " =");
+           " b=spad:" + hex(i.b_addr) + " c=acc:" + hex(i.c_addr) + (i.accumulate ? " +=" : " =") +
+           df;
   }
   std::string operator()(const VectorOp& i) const {
     std::string out = std::string("vec.") + to_string(i.kind);

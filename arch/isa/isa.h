@@ -20,6 +20,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -58,10 +59,16 @@ struct DmaStore {
 
 // How a systolic array maps a GEMM (arch/systolic/timing.h): which operand stays in the PEs.
 enum class Dataflow { ws, os, is };
+inline const char* to_string(Dataflow d) {
+  return d == Dataflow::ws ? "ws" : d == Dataflow::os ? "os" : "is";
+}
 
 // C[m][n] (+)= A[m][k] * B[k][n] on the systolic array. A and B are dense in the scratchpad,
 // C is dense in the accumulator (accumulator_bytes(dtype) per element). With `accumulate`
-// the products are added to C, otherwise C is overwritten.
+// the products are added to C, otherwise C is overwritten. `dataflow`: the one the array runs
+// it in, which the array must offer (core.systolic.dataflows; else a WorkloadError); none: the
+// array's default. A reconfigurable array switches between GEMMs of different dataflows
+// (arch/systolic/timing.h).
 struct Gemm {
   std::uint64_t a_addr = 0;
   std::uint64_t b_addr = 0;
@@ -69,6 +76,7 @@ struct Gemm {
   std::uint64_t m = 0, k = 0, n = 0;
   DType dtype = DType::int8;
   bool accumulate = false;
+  std::optional<Dataflow> dataflow;
 };
 
 // ---- The vector / special-function unit (arch/vector/) ----

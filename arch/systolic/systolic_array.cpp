@@ -11,14 +11,64 @@ namespace llmsim::systolic {
 static_assert(static_cast<std::size_t>(isa::DType::fp32) + 1 == kNumDTypes,
               "kNumDTypes must count every isa::DType (fp32 is the last)");
 
+namespace {
+
+Dataflow parse_dataflow(const std::string& s) {
+  return s == "ws" ? Dataflow::ws : s == "os" ? Dataflow::os : Dataflow::is;
+}
+
+// `dataflow` or `dataflows` (exactly one; null stands for absent, so that `--set
+// core.systolic.dataflow=null --set core.systolic.dataflows=[...]` turns a preset's array
+// into a reconfigurable one), and `dataflow_switch_cycles` with two or more.
+void read_dataflows(config::Reader& r, SystolicParams& p) {
+  const std::vector<std::string> names = {"ws", "os", "is"};
+  const std::string single = "dataflow", list = "dataflows", sw = "dataflow_switch_cycles";
+  for (const std::string& key : {single, list, sw}) {
+    if (r.is_null(key)) r.ignore(key);
+  }
+  const bool has_single = r.has(single) && !r.is_null(single);
+  const bool has_list = r.has(list) && !r.is_null(list);
+  if (has_single && has_list) {
+    r.fail(list, "give either dataflow (one) or dataflows (a list), not both; remove one (--set " +
+                     r.key_path(single) + "=null)");
+  }
+  p.dataflows.clear();
+  if (has_list) {
+    for (const auto& s : r.string_list(list, names)) p.dataflows.push_back(parse_dataflow(s));
+  } else if (r.is_null(single)) {
+    r.fail(single, "is required: one of ws, os, is, or give dataflows (a list of them), got null");
+  } else {
+    // Absent both: the error of a missing `dataflow`, which names the allowed values.
+    p.dataflows.push_back(parse_dataflow(r.choice(single, names)));
+  }
+  const bool has_switch = r.has(sw) && !r.is_null(sw);
+  if (p.dataflows.size() == 1) {
+    if (has_switch) {
+      r.fail(sw,
+             "only an array that lists two or more dataflows (dataflows) switches; it offers "
+             "one, " +
+                 std::string(to_string(p.dataflows.front())) + ": remove the key");
+    }
+    p.dataflow_switch_cycles = Cycles(0);
+  } else {
+    if (!has_switch) {
+      r.fail(sw, "is required with two or more dataflows (an integer in [0, " +
+                     std::to_string(config::kMaxLatencyCycles) +
+                     "]: the cycles the array takes to reconfigure after draining)");
+    }
+    p.dataflow_switch_cycles = Cycles(r.uint(sw, std::nullopt, config::kMaxLatencyCycles));
+  }
+}
+
+}  // namespace
+
 SystolicParams SystolicParams::parse(config::Reader& r) {
   SystolicParams p;
   const auto rows = r.count("rows"), cols = r.count("cols");
   if (rows > 4096) r.fail("rows", "must be at most 4096, got " + std::to_string(rows));
   if (cols > 4096) r.fail("cols", "must be at most 4096, got " + std::to_string(cols));
   p.shape = {std::uint32_t(rows), std::uint32_t(cols)};
-  const std::string df = r.choice("dataflow", {"ws", "os", "is"});
-  p.dataflow = df == "ws" ? Dataflow::ws : df == "os" ? Dataflow::os : Dataflow::is;
+  read_dataflows(r, p);
   p.pipelining = r.choice("pipelining", {"none", "double_buffered"}, std::string("none")) == "none"
                      ? Pipelining::none
                      : Pipelining::double_buffered;
@@ -41,6 +91,22 @@ SystolicParams SystolicParams::parse(config::Reader& r) {
 
 bool SystolicParams::supports(isa::DType t) const {
   return std::find(dtypes.begin(), dtypes.end(), t) != dtypes.end();
+}
+
+bool SystolicParams::offers(Dataflow d) const {
+  return std::find(dataflows.begin(), dataflows.end(), d) != dataflows.end();
+}
+
+Dataflow SystolicParams::dataflow_of(const isa::Gemm& g) const {
+  if (!g.dataflow) return default_dataflow();
+  if (!offers(*g.dataflow)) {
+    std::string offered;
+    for (Dataflow d : dataflows) offered += std::string(offered.empty() ? "" : ", ") + to_string(d);
+    throw WorkloadError(std::string("gemm in dataflow ") + to_string(*g.dataflow) +
+                        ": not offered by the systolic array, which offers " + offered +
+                        " (core.systolic.dataflows)");
+  }
+  return *g.dataflow;
 }
 
 GemmTraffic gemm_traffic(Dataflow d, ArrayShape a, const isa::Gemm& g) {
@@ -73,7 +139,7 @@ SystolicArray::SystolicArray(const SystolicParams& p, const ClockDomain& clock,
                              stats::Group& parent)
     : m_params(p),
       m_clock(clock),
-      m_pipeline(p.dataflow, p.shape, p.pipelining),
+      m_pipeline(p.default_dataflow(), p.shape, p.pipelining, p.dataflow_switch_cycles),
       m_stats(parent, "systolic"),
       m_busy_cycles(m_stats, "busy_cycles", "cycle",
                     "cycles a GEMM was in the array (fill, stream or drain of some fold)"),
@@ -85,6 +151,10 @@ SystolicArray::SystolicArray(const SystolicParams& p, const ClockDomain& clock,
       m_macs(m_stats, "macs", "mac", "useful multiply-accumulates"),
       m_folds(m_stats, "folds", "count", "array folds run"),
       m_gemms(m_stats, "gemms", "count", "GEMM instructions run"),
+      m_switches(m_stats, "dataflow_switches", "count",
+                 "times the array switched dataflow for a GEMM (core.systolic.dataflows)"),
+      m_switch_cycles(m_stats, "switch_cycles", "cycle",
+                      "cycles the array spent reconfiguring between dataflows (after draining)"),
       m_utilisation(m_stats, "utilisation", "ratio", "macs / (PEs x elapsed cycles)",
                     [this] {
                       const auto now = m_clock.now().count();
@@ -121,6 +191,7 @@ void SystolicArray::trace_to(timeline::Timeline& tl, std::uint32_t pid) {
   m_track = tl.track(pid, "systolic");
   m_gemm_span = tl.kind("gemm", {"m", "k", "n", "cycles"});
   m_stall_span = tl.kind("sram stall", {"cycles"});
+  if (m_params.dataflows.size() > 1) m_switch_span = tl.kind("dataflow switch", {"cycles"});
 }
 
 GemmRun SystolicArray::execute(const isa::Gemm& g, Cycles now, sram::BankedSram& spad,
@@ -129,8 +200,9 @@ GemmRun SystolicArray::execute(const isa::Gemm& g, Cycles now, sram::BankedSram&
     throw WorkloadError(std::string("gemm of dtype ") + isa::to_string(g.dtype) +
                         ": not supported by the systolic array (core.systolic.dtypes)");
   }
-  const GemmSchedule t = m_pipeline.run({g.m, g.k, g.n}, now);
-  const GemmTraffic tr = gemm_traffic(m_params.dataflow, m_params.shape, g);
+  const Dataflow d = m_params.dataflow_of(g);
+  const GemmSchedule t = m_pipeline.run(d, {g.m, g.k, g.n}, now);
+  const GemmTraffic tr = gemm_traffic(d, m_params.shape, g);
   const std::uint64_t e = isa::size_bytes(g.dtype);
   const std::uint64_t a_size = g.m * g.k * e, b_size = g.k * g.n * e;
   const std::uint64_t c_size = g.m * g.n * isa::accumulator_bytes(g.dtype);
@@ -163,6 +235,16 @@ GemmRun SystolicArray::execute(const isa::Gemm& g, Cycles now, sram::BankedSram&
   *m_dtype_macs[std::size_t(g.dtype)] += t.macs;  // supported, checked above
   m_folds += t.folds;
   ++m_gemms;
+  if (t.switched) {
+    ++m_switches;
+    m_switch_cycles += m_params.dataflow_switch_cycles.count();
+  }
+  if (m_timeline && t.switched) {
+    // Before the GEMM's start, after every earlier GEMM's span and stall (the switch rule).
+    const Cycles x = m_params.dataflow_switch_cycles;
+    m_timeline->span(m_track, m_switch_span, m_clock.to_time(t.start - x), m_clock.to_time(t.start),
+                     op, {x.count()});
+  }
   if (m_timeline) {
     // Spans do not overlap: a pipelined GEMM's span starts where the previous one's ended, and
     // its cycles are what it added to busy_cycles.

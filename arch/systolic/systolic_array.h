@@ -32,10 +32,16 @@ namespace llmsim::systolic {
 // Entries of isa::DType (fp32 is the last; checked in systolic_array.cpp).
 inline constexpr std::size_t kNumDTypes = 4;
 
+// Dataflows: `dataflow: X` gives an array with one, `dataflows: [X, Y, ...]` a reconfigurable
+// array (exactly one of the two keys) that switches between them per GEMM (timing.h), the
+// first being its default (a Gemm that names none runs in it), at a cost of
+// `dataflow_switch_cycles` (required with two or more, an error with one; at most
+// config::kMaxLatencyCycles).
 struct SystolicParams {
   ArrayShape shape;
-  Dataflow dataflow = Dataflow::ws;
-  Pipelining pipelining = Pipelining::none;  // timing.h
+  std::vector<Dataflow> dataflows{Dataflow::ws};  // distinct, non-empty; front() the default
+  Cycles dataflow_switch_cycles{0};               // 0 with one dataflow
+  Pipelining pipelining = Pipelining::none;       // timing.h
   std::vector<isa::DType> dtypes;  // element types the PEs support, one MAC per PE per cycle
   // pJ per MAC, indexed by isa::DType; given for every supported dtype when the array has an
   // energy model (leakage_mw set), else all 0.
@@ -44,6 +50,10 @@ struct SystolicParams {
 
   static SystolicParams parse(config::Reader& r);
   bool supports(isa::DType t) const;
+  bool offers(Dataflow d) const;
+  Dataflow default_dataflow() const { return dataflows.front(); }
+  // The dataflow GEMM g runs in: its own, or the default. WorkloadError for one not offered.
+  Dataflow dataflow_of(const isa::Gemm& g) const;
   std::uint64_t pes() const { return std::uint64_t(shape.rows) * shape.cols; }
 };
 
@@ -71,13 +81,15 @@ class SystolicArray {
   SystolicArray(const SystolicParams& p, const ClockDomain& clock, stats::Group& parent);
 
   // Issues `g` at cycle `now`, after every GEMM issued before (with pipelining they overlap:
-  // timing.h). Throws WorkloadError for a dtype the array does not support. `op` (the
+  // timing.h), in its dataflow (switching the array first if needed). Throws WorkloadError for
+  // a dtype or a dataflow the array does not support. `op` (the
   // instruction's op index, or -1) names it on a timeline.
   GemmRun execute(const isa::Gemm& g, Cycles now, sram::BankedSram& spad, sram::BankedSram& acc,
                   std::int32_t op = -1);
 
   // Records every GEMM from now on as a span on a track "systolic" of process `pid`: "gemm"
-  // over its compute cycles (busy_cycles), then "sram stall" over its stall cycles, if any.
+  // over its compute cycles (busy_cycles), then "sram stall" over its stall cycles, if any;
+  // before it "dataflow switch" over the cycles the array reconfigured for it, if it did.
   void trace_to(timeline::Timeline& tl, std::uint32_t pid);
 
   const SystolicParams& params() const { return m_params; }
@@ -92,6 +104,7 @@ class SystolicArray {
   timeline::Timeline* m_timeline = nullptr;
   timeline::TrackId m_track = 0;
   timeline::KindId m_gemm_span = 0, m_stall_span = 0;
+  timeline::KindId m_switch_span = 0;  // registered with two or more dataflows only
   ArrayPipeline m_pipeline;
   Cycles m_done, m_reads_done;  // of every GEMM issued so far
 
@@ -104,6 +117,8 @@ class SystolicArray {
   std::array<std::unique_ptr<stats::Counter>, kNumDTypes> m_dtype_macs;
   stats::Counter m_folds;
   stats::Counter m_gemms;
+  stats::Counter m_switches;
+  stats::Counter m_switch_cycles;
   stats::Formula m_utilisation;
   stats::Formula m_fill_drain_cycles;
   std::unique_ptr<energy::UnitEnergy> m_energy;  // with an energy model only

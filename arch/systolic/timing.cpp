@@ -6,18 +6,6 @@
 
 namespace llmsim::systolic {
 
-const char* to_string(Dataflow d) {
-  switch (d) {
-    case Dataflow::ws:
-      return "ws";
-    case Dataflow::os:
-      return "os";
-    case Dataflow::is:
-      return "is";
-  }
-  return "?";
-}
-
 const char* to_string(Pipelining p) {
   switch (p) {
     case Pipelining::none:
@@ -108,7 +96,8 @@ GemmTiming gemm_timing(Dataflow d, ArrayShape a, GemmShape g, Pipelining p) {
   return t;
 }
 
-ArrayPipeline::ArrayPipeline(Dataflow d, ArrayShape a, Pipelining p) : m_d(d), m_a(a), m_p(p) {
+ArrayPipeline::ArrayPipeline(Dataflow d, ArrayShape a, Pipelining p, Cycles switch_cycles)
+    : m_d(d), m_a(a), m_p(p), m_switch(switch_cycles) {
   LLMSIM_CHECK(a.rows >= 1 && a.cols >= 1, "empty array");
 }
 
@@ -116,8 +105,18 @@ void ArrayPipeline::hold_until(Cycles t) {
   m_hold = std::max(m_hold, t.count());
 }
 
-GemmSchedule ArrayPipeline::run(GemmShape g, Cycles ready) {
+GemmSchedule ArrayPipeline::run(Dataflow d, GemmShape g, Cycles ready) {
   check_gemm(g);
+  const bool switched = d != m_d;
+  if (switched) {
+    // The switch rule (timing.h): drain, reconfigure for X cycles, then start as on an idle
+    // array whose operands are ready at w + X.
+    const std::uint64_t w = std::max({ready.count(), m_drained, m_hold});
+    m_hold = w + m_switch.count();
+    m_d = d;
+    m_started = false;
+    m_have_e2 = false;
+  }
   GemmSchedule s;
   if (m_p == Pipelining::none) {
     const Folding f = folding(m_d, g);
@@ -133,6 +132,8 @@ GemmSchedule ArrayPipeline::run(GemmShape g, Cycles ready) {
     s = run_stationary(g, ready);
   }
   s.macs = g.m * g.k * g.n;
+  s.switched = switched;
+  m_drained = std::max(m_drained, s.end.count());
   return s;
 }
 

@@ -62,6 +62,19 @@
 //  registers are free) or stream end (OS), so that back-to-back GEMMs continue the pipeline,
 //  and a GEMM whose operands come late refills it.
 //
+// Dataflow switches (a reconfigurable array, core.systolic.dataflows): every GEMM runs in a
+// dataflow; the array starts in its default one. A GEMM in the dataflow the array is in runs as
+// above. A GEMM in another dataflow first switches the array, with either pipelining:
+//      w = max(r, D, h)      D: the end of every GEMM run so far (the array has drained),
+//                            h: the hold (hold_until); r: the GEMM is issued, so its dataflow
+//                            is known, and its operands are ready
+//      the array reconfigures in cycles w .. w + X - 1   (X = the switch cycles)
+//    and the GEMM then runs as the first GEMM on an idle array whose operands are ready at
+//    w + X (WS, IS: p_0 = w + X; OS: s_0 = w + X; none: its folds from w + X on). Nothing of
+//    two GEMMs of different dataflows overlaps; GEMMs after it in the same dataflow pipeline
+//    behind it as above. A switch costs its GEMM the whole drain of the one before plus X,
+//    where staying in the dataflow would have overlapped them.
+//
 // Proven to the cycle by the register-level reference PE array in tests/systolic/.
 #include <cstdint>
 
@@ -73,7 +86,7 @@ namespace llmsim::systolic {
 using Dataflow = isa::Dataflow;  // ws, os, is
 enum class Pipelining { none, double_buffered };
 
-const char* to_string(Dataflow d);
+using isa::to_string;  // of a Dataflow
 const char* to_string(Pipelining p);
 
 struct ArrayShape {
@@ -110,20 +123,27 @@ struct GemmSchedule {
   std::uint64_t folds = 0;
   std::uint64_t macs = 0;
   std::uint64_t stream_cycles = 0;  // sum over its folds of S: cycles operands streamed in
+  bool switched = false;            // the array switched dataflow for it, in [start - X, start)
 };
 
-// The array as a pipeline: the state one GEMM leaves for the next. O(1) per GEMM for WS and IS;
-// OS walks its folds (a few per GEMM instruction).
+// The array as a pipeline: the state one GEMM leaves for the next. O(1) per GEMM for WS and IS
+// (a switch included); OS walks its folds (a few per GEMM instruction).
 class ArrayPipeline {
  public:
-  ArrayPipeline(Dataflow d, ArrayShape a, Pipelining p);
+  // `d`: the dataflow the array starts in; `switch_cycles`: X, the cost of a switch (above).
+  ArrayPipeline(Dataflow d, ArrayShape a, Pipelining p, Cycles switch_cycles = Cycles(0));
 
-  // Runs GEMM g (m, k, n >= 1) after every GEMM run so far; its operands are ready from cycle
-  // `ready` on (any cycle; the array starts it when both it and the operands are ready).
-  GemmSchedule run(GemmShape g, Cycles ready);
+  // Runs GEMM g (m, k, n >= 1) in dataflow `d` after every GEMM run so far, switching the array
+  // first if it is in another one; its operands are ready from cycle `ready` on (any cycle; the
+  // array starts it when both it and the operands are ready). Which dataflows the array offers
+  // is the caller's to check (SystolicArray).
+  GemmSchedule run(Dataflow d, GemmShape g, Cycles ready);
+  // The same in the dataflow the array is in.
+  GemmSchedule run(GemmShape g, Cycles ready) { return run(m_d, g, ready); }
   // Nothing of a later GEMM happens before cycle t (the array waited for its SRAM ports).
   void hold_until(Cycles t);
 
+  // The dataflow the array is in: its initial one, or the last GEMM's.
   Dataflow dataflow() const { return m_d; }
   ArrayShape shape() const { return m_a; }
   Pipelining pipelining() const { return m_p; }
@@ -135,7 +155,9 @@ class ArrayPipeline {
   Dataflow m_d;
   ArrayShape m_a;
   Pipelining m_p;
-  bool m_started = false;  // a fold has run
+  Cycles m_switch;
+  std::uint64_t m_drained = 0;  // D: the latest end of every GEMM run so far
+  bool m_started = false;       // a fold has run
   // The last fold: its stream start and length (the next preload may start at m_last_s);
   // pipelining none: m_end, when the last GEMM ended.
   std::uint64_t m_last_s = 0, m_last_len = 0, m_end = 0;

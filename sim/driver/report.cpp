@@ -12,6 +12,7 @@
 #include <sstream>
 #include <vector>
 
+#include "arch/systolic/timing.h"
 #include "sim/core/error.h"
 
 namespace llmsim::driver {
@@ -153,7 +154,7 @@ std::string ops_csv(const RunResult& r) {
   os << "op,name,layer,kind,shape,m,k,n,batch,dtype,tile_m,tile_k,tile_n,split,chunk_rows,"
         "start_cycle,end_cycle,cycles,compute_cycles,macs,utilisation,dram_read_bytes,"
         "dram_written_bytes,compulsory_bytes,cores,memory_stall_cycles,sync_cycles,a_resident,"
-        "fused_into,predicted_cycles\n";
+        "fused_into,predicted_cycles,dataflow\n";
   for (std::size_t i = 0; i < r.ops.size(); ++i) {
     const OpResult& o = r.ops[i];
     const bool mm = o.kind == "matmul";
@@ -167,7 +168,8 @@ std::string ops_csv(const RunResult& r) {
        << o.breakdown.cores << "," << o.breakdown.memory_stall_cycles << ","
        << o.breakdown.sync_cycles << "," << (mm && o.plan.tiling.a_resident ? 1 : 0) << ","
        << (o.plan.fused_into >= 0 ? r.ops[std::size_t(o.plan.fused_into)].name : "") << ","
-       << fixed(o.plan.predicted_cycles, 0) << "\n";
+       << fixed(o.plan.predicted_cycles, 0) << ","
+       << (mm ? systolic::to_string(o.plan.tiling.dataflow) : "") << "\n";
   }
   return os.str();
 }

@@ -70,7 +70,6 @@ Built build(const config::Json& arch, const std::vector<std::string>& overrides)
                           noc_round_trip_cycles(*b.chip, c.clock_mhz);
   t.dtypes = c.systolic.dtypes;
   t.dram_capacity_bytes = b.chip->memory().capacity_bytes();
-  const auto df = c.systolic.dataflow;
   const auto shape = c.systolic.shape;
   t.array_pipelined = c.systolic.pipelining != systolic::Pipelining::none;
   const vector::VectorTimingParams vt = c.vector.timing;
@@ -78,7 +77,7 @@ Built build(const config::Json& arch, const std::vector<std::string>& overrides)
     return vector::vector_timing(vt, v).cycles.count();
   };
   // The tiler charges every GEMM its latency on an idle array, pipelined or not (target.h).
-  t.dataflows = {df};
+  t.dataflows = c.systolic.dataflows;
   const auto pipelining = c.systolic.pipelining;
   t.gemm_cost = [shape, pipelining](isa::Dataflow d, std::uint64_t m, std::uint64_t k,
                                     std::uint64_t n) {
@@ -174,6 +173,7 @@ config::Json to_json(const OpResult& o) {
                    {"estimate_cycles", o.plan.tiling.estimate_cycles},
                    {"a_resident", o.plan.tiling.a_resident}};
     j["split"] = workloads::to_string(o.plan.tiling.split);
+    j["dataflow"] = isa::to_string(o.plan.tiling.dataflow);
   } else {
     j["chunk_rows"] = o.plan.chunk_rows;
   }

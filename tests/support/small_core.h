@@ -19,7 +19,7 @@ inline core::CoreParams small_core() {
   core::CoreParams p;
   p.clock_mhz = 1000;
   p.systolic.shape = {16, 16};
-  p.systolic.dataflow = systolic::Dataflow::ws;
+  p.systolic.dataflows = {systolic::Dataflow::ws};
   p.systolic.dtypes = {isa::DType::int8};
   p.scratchpad = small_sram();
   p.accumulator = small_sram();

@@ -203,6 +203,47 @@ TEST_CASE("trace: what the target cannot run is a lowering error naming the op")
   CHECK(lowering_error_of(kAttention) == "(no error)");
 }
 
+TEST_CASE("trace: a matmul may name its dataflow, which the arrays must offer") {
+  const std::string text = R"({"ops": [{"op": "matmul", "name": "fc", "m": 4, "k": 4, "n": 4,
+                                        "dataflow": "os"}]})";
+  const Workload w = parse(text);
+  REQUIRE(w.ops[0].get_if<MatmulOp>()->dataflow == llmsim::isa::Dataflow::os);
+  CHECK(to_json(w)["ops"][0]["dataflow"] == "os");
+  CHECK(to_json(parse_workload(to_json(w), "t")) == to_json(w));
+  CHECK_FALSE(to_json(parse(R"({"ops": [{"op": "matmul", "name": "fc", "m": 4, "k": 4,
+                                         "n": 4}]})"))["ops"][0]
+                  .contains("dataflow"));  // none: not written
+  CHECK(error_of(R"({"ops": [{"op": "matmul", "name": "fc", "m": 4, "k": 4, "n": 4,
+                               "dataflow": "rs"}]})") ==
+        "t: ops[0].dataflow: must be one of ws, os, is, got \"rs\"");
+  // small_target offers WS only.
+  CHECK(lowering_error_of(text) ==
+        "ops[0] 'fc' (matmul): dataflow os is not offered by the systolic array, which offers ws "
+        "(core.systolic.dataflows)");
+  // Offered: every GEMM of the op names it, and its plan says so.
+  Target t = small_target();
+  t.dataflows = {llmsim::isa::Dataflow::ws, llmsim::isa::Dataflow::os};
+  const Lowered l = lower(w, t);
+  CHECK(l.plans[0].tiling.dataflow == llmsim::isa::Dataflow::os);
+  std::uint64_t gemms = 0;
+  for (const auto& inst : l.program.cores[0].queue(llmsim::isa::QueueKind::compute)) {
+    if (const auto* g = std::get_if<llmsim::isa::Gemm>(&inst.body)) {
+      CHECK(g->dataflow == llmsim::isa::Dataflow::os);
+      ++gemms;
+    }
+  }
+  CHECK(gemms == 1);
+  // Not named: the tiling's dataflow, the arrays' default; the Gemms leave it unnamed.
+  t.dataflows = {llmsim::isa::Dataflow::is, llmsim::isa::Dataflow::os};
+  const Lowered d = lower(parse(R"({"ops": [{"op": "matmul", "name": "fc", "m": 4, "k": 4,
+                                            "n": 4}]})"),
+                          t);
+  CHECK(d.plans[0].tiling.dataflow == llmsim::isa::Dataflow::is);
+  for (const auto& inst : d.program.cores[0].queue(llmsim::isa::QueueKind::compute)) {
+    if (const auto* g = std::get_if<llmsim::isa::Gemm>(&inst.body)) CHECK_FALSE(g->dataflow);
+  }
+}
+
 TEST_CASE("trace: the hand-written example of README.md is a valid trace") {
   std::ifstream in(std::string(LLMSIM_DATA_DIR) + "/README.md");
   std::stringstream ss;
