@@ -80,16 +80,20 @@ DramMeasurement measure_hbm(hbm::HbmParams params, const DramPattern& p, std::ui
   const Layout lay(p);
   const std::uint64_t capacity = params.spec.org.capacity_bytes();
   const std::uint64_t burst = sys.mapping().burst_bytes();
-  // Blocks each requester keeps in flight: enough to fill every read queue four times over
-  // (more only lengthen the FIFOs in front of the queues, which admit in order: the same
-  // results as 8 on every hbm2-stack grid point; twice over lost 19 % on one contiguous
-  // requester), at most `outstanding`.
+  // Blocks each requester keeps in flight: at most `outstanding`, at least 2, and enough that
+  // the requesters together hold every read queue's worth plus two blocks (so that a block's
+  // completion never leaves the queues to one block). More only lengthen the FIFOs in front of
+  // the queues, which admit in order: on every hbm2-stack grid point 8 give the same results;
+  // the queues' worth plus one block (two blocks for one requester) lost 19 % on a contiguous
+  // stream, whose blocks each sit in one bank group and need the next one's bursts to
+  // alternate with.
   const std::uint64_t queued = std::uint64_t(sys.interfaces()) *
                                params.controller.read_queue_depth * sys.mapping().burst_bytes();
   const std::uint64_t block_bytes = Layout(p).rows_per_block * p.row_bytes;
-  outstanding = std::min(outstanding, std::max<std::uint64_t>(2, (2 * queued + 2 * block_bytes +
-                                                                  p.streams * block_bytes - 1) /
-                                                                     (p.streams * block_bytes)));
+  const std::uint64_t in_flight = p.streams * block_bytes;
+  outstanding =
+      std::min(outstanding,
+               std::max<std::uint64_t>(2, (queued + 2 * block_bytes + in_flight - 1) / in_flight));
 
   // Blocks in flight, by id = requester x outstanding + slot.
   struct Block {

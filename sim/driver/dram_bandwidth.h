@@ -52,9 +52,9 @@ inline constexpr std::uint64_t kMaxStrideBytes = std::uint64_t(1) << 20;
 // HBM measurement window: after a warm-up of max(kWarmupBursts, kWarmupGenerations x the
 // bursts of the requesters' first blocks), the cycles kWindowBursts more bursts take (at most
 // kMaxCycles DRAM cycles in all). Against 16 times longer warm-up and window, hbm2-stack's
-// 120 grid points (llmsim memtest --pattern-table) move at most 1.1 %; datacenter's 3 stacks
-// 112 of 120 within 2 %, the sparse ones (rows of 128 B to 1 KiB at 64 times their size) up to
-// 10 % high: their start-up, when every bank is fresh, lasts tens of thousands of bursts.
+// 120 grid points (llmsim memtest --pattern-table, 4 cores) move at most 1.1 %; datacenter's
+// 112 of 120 within 2 %, 8 sparse ones (rows at 64 times their size apart) from -3.5 % to
+// +8.6 %: their start-up, when every bank is fresh, lasts tens of thousands of bursts.
 inline constexpr std::uint64_t kWarmupBursts = 4096;
 inline constexpr std::uint64_t kWarmupGenerations = 2;
 inline constexpr std::uint64_t kWindowBursts = 8192;

@@ -88,9 +88,10 @@ TEST_CASE("dram bandwidth: the interface hash spreads a strided tile over more c
   CHECK(hashed <= 128e9 * kRefresh * 1.0001);
 }
 
-TEST_CASE("dram bandwidth: no grid point exceeds the peak less refresh, and all reach the "
-          "steady state",
-          "[driver][dram]") {
+TEST_CASE(
+    "dram bandwidth: no grid point exceeds the peak less refresh, and all reach the "
+    "steady state",
+    "[driver][dram]") {
   const DramBandwidthTable t = table("hbm2-stack", {"num_cores=4"});
   const std::vector<DramTableRow> rows = dram_pattern_table(t, 4);
   // Rows 32 B .. 16 KiB (10) x 4 strides x 1, 2, 4 requesters.
@@ -104,8 +105,7 @@ TEST_CASE("dram bandwidth: no grid point exceeds the peak less refresh, and all 
   for (const DramPattern p : {DramPattern{4096, 4096, 1}, DramPattern{256, 2048, 1},
                               DramPattern{128, 8192, 4}, DramPattern{1024, 65536, 2}}) {
     INFO(p.row_bytes << " B at " << p.stride_bytes << ", " << p.streams);
-    CHECK(t.measure(p, 2).bytes_per_second ==
-          Approx(t.measure(p).bytes_per_second).epsilon(0.02));
+    CHECK(t.measure(p, 2).bytes_per_second == Approx(t.measure(p).bytes_per_second).epsilon(0.02));
   }
 }
 
@@ -135,9 +135,9 @@ TEST_CASE("dram bandwidth: quantising rounds towards less bandwidth", "[driver][
     const DramPattern p = t.quantise({row, stride, streams});
     return std::vector<std::uint64_t>{p.row_bytes, p.stride_bytes, p.streams};
   };
-  CHECK(q(384, 384, 4) == std::vector<std::uint64_t>{256, 256, 4});     // contiguous stays so
-  CHECK(q(300, 320, 3) == std::vector<std::uint64_t>{256, 512, 2});     // sparser, fewer
-  CHECK(q(8, 64, 8) == std::vector<std::uint64_t>{32, 64, 4});          // one burst at least
+  CHECK(q(384, 384, 4) == std::vector<std::uint64_t>{256, 256, 4});  // contiguous stays so
+  CHECK(q(300, 320, 3) == std::vector<std::uint64_t>{256, 512, 2});  // sparser, fewer
+  CHECK(q(8, 64, 8) == std::vector<std::uint64_t>{32, 64, 4});       // one burst at least
   CHECK(q(1 << 20, 1 << 22, 1) == std::vector<std::uint64_t>{16384, 1 << 20, 1});  // capped
   CHECK(q(16384, 20000, 1) == std::vector<std::uint64_t>{16384, 32768, 1});
   // A row shorter than a burst still moves the burst: 16 useful bytes of every 32.
