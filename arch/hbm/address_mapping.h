@@ -21,6 +21,7 @@
 // keeps the plain mapping.
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -147,5 +148,39 @@ class BurstCursor {
   std::uint32_t m_rotation = 0;            // the hash's r for the current burst
   DecodedAddress m_decoded;
 };
+
+// Calls f(decoded burst) for the bursts of a 2-D block (`rows` rows of `row_bytes` bytes, row r
+// at addr + r * stride_bytes) in the order a DMA engine walks it: row by row, each row's bursts
+// in address order, decoded as a counter (BurstCursor, no division); rows a whole number of
+// bursts apart start one BurstCursor::Step after the other. Throws WorkloadError as decode()
+// does for a burst beyond the capacity.
+template <class F>
+void for_each_burst(const AddressMapping& m, std::uint64_t addr, std::uint64_t rows,
+                    std::uint64_t row_bytes, std::uint64_t stride_bytes, F&& f) {
+  const std::uint64_t burst = m.burst_bytes();
+  if (rows == 0 || row_bytes == 0) return;
+  const bool stepped = rows > 1 && stride_bytes % burst == 0;
+  const BurstCursor::Step step =
+      stepped ? BurstCursor::step(m, stride_bytes / burst) : BurstCursor::Step{};
+  std::optional<BurstCursor> row_start;
+  for (std::uint64_t row = 0; row < rows; ++row) {
+    const std::uint64_t begin = addr + row * stride_bytes, end = begin + row_bytes;
+    std::uint64_t a = begin / burst * burst;
+    if (stepped) {
+      if (row_start) {
+        row_start->advance(step);
+      } else {
+        row_start.emplace(m, a);
+      }
+    }
+    BurstCursor c = stepped ? *row_start : BurstCursor(m, a);
+    for (;;) {
+      f(*c);
+      a += burst;
+      if (a >= end) break;
+      c.next();
+    }
+  }
+}
 
 }  // namespace llmsim::hbm

@@ -27,6 +27,7 @@
 // of the kernel's (MemoryBackend::access's `at`).
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include <systemc>
@@ -78,36 +79,12 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
     std::uint64_t cookie = 0;
   };
 
-  // Calls f(decoded burst) for the bursts of `t` in the order a DMA engine walks it: row by
-  // row, each row's bursts in address order, decoded as a counter (BurstCursor, no division);
-  // rows a whole number of bursts apart start one BurstCursor::Step after the other.
+  // Calls f(decoded burst) for the bursts of `t` in the order a DMA engine walks it
+  // (hbm::for_each_burst).
   template <class F>
   void for_each_burst(const memory::Transfer& t, F&& f) const {
-    const AddressMapping& m = m_system.mapping();
-    const std::uint64_t burst = m.burst_bytes();
-    if (t.rows == 0 || t.row_bytes == 0) return;
-    const bool stepped = t.rows > 1 && t.stride_bytes % burst == 0;
-    const BurstCursor::Step step = stepped ? BurstCursor::step(m, t.stride_bytes / burst)
-                                           : BurstCursor::Step{};
-    std::optional<BurstCursor> row_start;
-    for (std::uint64_t row = 0; row < t.rows; ++row) {
-      const std::uint64_t begin = t.addr + row * t.stride_bytes, end = begin + t.row_bytes;
-      std::uint64_t a = begin / burst * burst;
-      if (stepped) {
-        if (row_start) {
-          row_start->advance(step);
-        } else {
-          row_start.emplace(m, a);
-        }
-      }
-      BurstCursor c = stepped ? *row_start : BurstCursor(m, a);
-      for (;;) {
-        f(*c);
-        a += burst;
-        if (a >= end) break;
-        c.next();
-      }
-    }
+    hbm::for_each_burst(m_system.mapping(), t.addr, t.rows, t.row_bytes, t.stride_bytes,
+                        std::forward<F>(f));
   }
   void schedule();
   // Re-reads interface i's due cycle into m_due (its controller's bound, and that of the

@@ -4,8 +4,10 @@
 
 #include "sim/core/error.h"
 #include "sim/driver/cli_args.h"
+#include "sim/driver/dram_bandwidth.h"
 #include "sim/driver/memtest.h"
 #include "sim/driver/presets.h"
+#include "sim/driver/run.h"
 
 namespace llmsim::driver {
 
@@ -13,7 +15,7 @@ int memtest_command(const std::vector<std::string>& args, std::ostream& out) {
   po::options_description desc("options", 100);
   std::string arch, pattern, trace, requests, bytes, rate, stride, read_fraction, seed;
   std::vector<std::string> sets;
-  bool json = false;
+  bool json = false, table = false;
   add_arch_options(desc, arch, sets);
   desc.add_options()("pattern", po::value(&pattern)->value_name("P"),
                      "synthetic pattern: seq_read (default), seq_write, mixed, random_read, "
@@ -30,10 +32,28 @@ int memtest_command(const std::vector<std::string>& args, std::ostream& out) {
       "read-fraction", po::value(&read_fraction)->value_name("F"),
       "mixed: share of reads, in [0, 1] (default 2/3)")(
       "seed", po::value(&seed)->value_name("S"), "random patterns and mixed: generator seed")(
-      "json", po::bool_switch(&json), "print JSON instead of a table");
+      "pattern-table", po::bool_switch(&table),
+      "print the DRAM bandwidth the mapper uses per access pattern (row bytes x stride x "
+      "streams), measured on the memory (docs/timing.md)")("json", po::bool_switch(&json),
+                                                           "print JSON instead of a table");
   po::variables_map vm;
   if (!parse_command("memtest", desc, args, vm, out)) return 0;
 
+  if (table) {
+    for (const char* other :
+         {"pattern", "trace", "requests", "bytes", "rate", "stride", "read-fraction", "seed"}) {
+      require_applies(vm, other, false, "without --pattern-table");
+    }
+    const config::Json resolved = validate(load_arch(arch), sets);
+    const auto rows = dram_pattern_table(DramBandwidthTable::for_arch(resolved),
+                                         resolved.at("num_cores").get<std::uint32_t>());
+    if (json) {
+      out << to_json(rows).dump(2) << "\n";
+    } else {
+      print_dram_pattern_table(out, rows);
+    }
+    return 0;
+  }
   MemtestOptions o;
   if (!pattern.empty() && !trace.empty()) {
     throw UserError("--pattern " + pattern + " and --trace " + trace +

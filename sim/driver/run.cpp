@@ -10,6 +10,7 @@
 #include "arch/systolic/timing.h"
 #include "arch/vector/timing.h"
 #include "sim/core/error.h"
+#include "sim/driver/dram_bandwidth.h"
 #include "sim/driver/heap.h"
 #include "sim/driver/kernel_session.h"
 #include "sim/driver/version.h"
@@ -70,6 +71,13 @@ Built build(const config::Json& arch, const std::vector<std::string>& overrides)
                           noc_round_trip_cycles(*b.chip, c.clock_mhz);
   t.dtypes = c.systolic.dtypes;
   t.dram_capacity_bytes = b.chip->memory().capacity_bytes();
+  // Measured on the memory model, lazily, per quantised pattern (dram_bandwidth.h).
+  const auto table = std::make_shared<const DramBandwidthTable>(
+      b.resolved["memory"], c.dma.max_outstanding_blocks, t.num_cores);
+  const double core_hz = c.clock_mhz * 1e6;
+  t.dram_bandwidth = [table, core_hz](const workloads::Target::DramPattern& p) {
+    return table->bytes_per_second(p) / core_hz;
+  };
   const auto shape = c.systolic.shape;
   t.array_pipelined = c.systolic.pipelining != systolic::Pipelining::none;
   const vector::VectorTimingParams vt = c.vector.timing;
