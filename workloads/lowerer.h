@@ -6,8 +6,8 @@
 // split and epilogue fusion.
 #include <cstdint>
 #include <map>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 

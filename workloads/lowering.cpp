@@ -25,7 +25,8 @@ std::string dataflow_names(const Target& t) {
 }  // namespace
 
 Lowered Lowerer::run() {
-  LLMSIM_CHECK(m_t.num_cores >= 1 && m_t.gemm_cost && !m_t.dataflows.empty(), "incomplete lowering target");
+  LLMSIM_CHECK(m_t.num_cores >= 1 && m_t.gemm_cost && !m_t.dataflows.empty(),
+               "incomplete lowering target");
   const std::size_t n = m_w.ops.size();
   m_max_instructions = m_o.max_instructions.value_or(max_instructions_from_env());
   m_out.plans.resize(n);
@@ -108,7 +109,7 @@ Lowered Lowerer::run() {
 }
 
 Tiling Lowerer::tiling(const MatmulOp& op) {
-  const MappingContext ctx{m_layout, m_o.tiles_weights()};
+  const MappingContext ctx{m_layout, m_o.tiles_weights(), m_o.tiles};
   if (!m_o.automatic) return fixed_tiling(m_t, op, ctx, m_o.split);
   // A transformer repeats its shapes layer after layer: search each once.
   const auto key = std::make_tuple(op.m, op.k, op.n, op.batch, int(op.dtype), op.transpose_b,

@@ -37,6 +37,7 @@
 // scratchpad slot, which the store queue then frees. The matmul's stores write the chain's last
 // output; the fused ops keep their place in the op list (OpPlan::fused_into), with their
 // epilogue instructions and the residual loads.
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -64,6 +65,9 @@ struct MappingOptions {
   // framework's K x N (N x K if read transposed) matrix, a tile being a column of short rows.
   // By default tiled with `auto` and row major with `fixed`.
   std::optional<bool> tiled_weights;
+  // --tiles MxKxN: every matmul's tile sizes mt, kt, nt (each at most the op's own dimension);
+  // `auto` then searches only residency, dataflow, split and cores. None: searched.
+  std::optional<std::array<std::uint64_t, 3>> tiles;
   bool tiles_weights() const { return tiled_weights.value_or(automatic); }
   // The most ISA instructions the lowering may emit (workloads/limits.h); none:
   // $LLMSIM_MAX_INSTRUCTIONS, else kDefaultMaxInstructions.

@@ -80,18 +80,23 @@ class Costs {
     if (it != m_gemm.end()) return it->second;
     return m_gemm[key] = m_t.gemm_cost(d, m, k, n);
   }
-  // Bytes per core cycle on rows of `row` bytes `stride` apart from `streams` cores.
+  // Bytes per core cycle on rows of `row` bytes `stride` apart from `streams` cores; the peak
+  // until measure(true) (each pattern measured costs milliseconds: stage 1 of the search
+  // prices thousands of candidates at the peak, stage 2 a few dozen as measured).
+  void measure(bool on) { m_measure = on; }
   double bandwidth(std::uint64_t row, std::uint64_t stride, std::uint32_t streams) {
-    if (!m_t.dram_bandwidth) return m_t.dram_bytes_per_cycle;
+    if (!m_t.dram_bandwidth || !m_measure) return m_t.dram_bytes_per_cycle;
     const auto key = std::make_tuple(row, stride, streams);
     const auto it = m_bw.find(key);
     if (it != m_bw.end()) return it->second;
-    const double bw = std::min(m_t.dram_bytes_per_cycle, m_t.dram_bandwidth({row, stride, streams}));
+    const double bw =
+        std::min(m_t.dram_bytes_per_cycle, m_t.dram_bandwidth({row, stride, streams}));
     return m_bw[key] = bw > 0 ? bw : m_t.dram_bytes_per_cycle;
   }
 
  private:
   const Target& m_t;
+  bool m_measure = true;
   std::map<std::tuple<int, std::uint64_t, std::uint64_t, std::uint64_t>, Target::GemmCost> m_gemm;
   std::map<std::tuple<std::uint64_t, std::uint64_t, std::uint32_t>, double> m_bw;
 };
@@ -112,7 +117,8 @@ MappingCost cost(const Target& t, const MatmulOp& op, const Tiling& c, const Map
     return r;
   }
   r.fits = true;
-  const std::uint64_t cores = std::max<std::uint64_t>(1, std::min<std::uint64_t>(c.cores, t.num_cores));
+  const std::uint64_t cores =
+      std::max<std::uint64_t>(1, std::min<std::uint64_t>(c.cores, t.num_cores));
   const std::uint64_t tm = ceil_div(op.m, c.mt), tn = ceil_div(op.n, c.nt),
                       tk = ceil_div(op.k, c.kt);
   const std::uint64_t m_last = op.m - (tm - 1) * c.mt, n_last = op.n - (tn - 1) * c.nt;
@@ -224,12 +230,11 @@ MappingCost cost(const Target& t, const MatmulOp& op, const Tiling& c, const Map
   }
   if (!exact || out_tiles > kExactTiles) r.dram_bytes *= double(cores);  // the share, per core
   const Target::GemmCost last = costs.gemm(c.dataflow, c.mt, ks, c.nt);
-  const double first_load =
-      t.dram_latency_cycles +
-      double(((c.a_resident ? 0 : c.mt * ks) + ks * c.nt) * e) / t.dma_bytes_per_cycle;
+  const double first_load = t.dram_latency_cycles + double((c.mt * ks + ks * c.nt) * e) /
+                                                        t.dma_bytes_per_cycle;  // A-resident too
   const double last_store = t.dram_latency_cycles + double(c.mt * c.nt * e) / t.dma_bytes_per_cycle;
-  r.cycles = std::max(r.compute, r.memory) + first_load + double(last.latency - last.period) +
-             last_store;
+  r.cycles =
+      std::max(r.compute, r.memory) + first_load + double(last.latency - last.period) + last_store;
   return r;
 }
 
@@ -240,10 +245,16 @@ bool better(const MappingCost& a, const Tiling& ta, const MappingCost& b, const 
   return ta.mt > tb.mt;
 }
 
-[[noreturn]] void no_fit(const Target& t, const MatmulOp& op, const ScratchpadLayout& layout) {
-  throw WorkloadError("op \"" + op.name + "\": no tile fits the SRAMs (scratchpad slot " +
-                      std::to_string(layout.slot_bytes) + " B, accumulator slot " +
-                      std::to_string(accumulator_slot_bytes(t)) + " B)");
+[[noreturn]] void no_fit(const Target& t, const MatmulOp& op, const MappingContext& ctx) {
+  const std::string sizes = ctx.tiles ? std::to_string(std::min(op.m, (*ctx.tiles)[0])) + "x" +
+                                            std::to_string(std::min(op.k, (*ctx.tiles)[1])) + "x" +
+                                            std::to_string(std::min(op.n, (*ctx.tiles)[2]))
+                                      : "";
+  throw WorkloadError(
+      "op \"" + op.name + "\": " +
+      (ctx.tiles ? "the tiles " + sizes + " (--tiles) do not fit" : std::string("no tile fits")) +
+      " the SRAMs (scratchpad slot " + std::to_string(ctx.layout.slot_bytes) +
+      " B, accumulator slot " + std::to_string(accumulator_slot_bytes(t)) + " B)");
 }
 
 }  // namespace
@@ -257,47 +268,57 @@ MappingCost mapping_cost(const Target& t, const MatmulOp& op, const Tiling& c,
 Tiling choose_tiling(const Target& t, const MatmulOp& op, const MappingContext& ctx,
                      std::optional<Split> split) {
   Costs costs(t);
+  costs.measure(false);
   // Stage 1: every tile size, residency and dataflow on every core, split `tiles` (or the one
   // forced), priced with the round-robin share; the best kKeep go on to stage 2.
-  constexpr std::size_t kKeep = 24;
+  constexpr std::size_t kKeep = 12;
   struct Scored {
     Tiling t;
     MappingCost c;
+    std::size_t order;  // ties go to the earlier candidate (the default dataflow first)
   };
   std::vector<Scored> kept;
   const Split first_split = split.value_or(Split::tiles);
   std::vector<isa::Dataflow> dataflows = t.dataflows;
   if (op.dataflow) dataflows = {*op.dataflow};  // the trace's
   for (const isa::Dataflow d : dataflows) {
-    for (std::uint64_t mt : candidates(op.m, t)) {
-      for (std::uint64_t nt : candidates(op.n, t)) {
-        for (std::uint64_t kt : candidates(op.k, t)) {
+    const auto sizes = [&](std::uint64_t dim, int d) {
+      return ctx.tiles ? std::vector<std::uint64_t>{std::min(dim, (*ctx.tiles)[d])}
+                       : candidates(dim, t);
+    };
+    for (std::uint64_t mt : sizes(op.m, 0)) {
+      for (std::uint64_t nt : sizes(op.n, 2)) {
+        for (std::uint64_t kt : sizes(op.k, 1)) {
           for (const bool resident : {false, true}) {
             if (resident && ctx.layout.a_region_bytes == 0) continue;
             const Tiling cand{mt, kt, nt, 0, resident, d, first_split, t.num_cores};
             const MappingCost mc = cost(t, op, cand, ctx, costs, false);
             if (!mc.fits) continue;
-            kept.push_back({cand, mc});
+            kept.push_back({cand, mc, kept.size()});
           }
         }
       }
     }
   }
-  if (kept.empty()) no_fit(t, op, ctx.layout);
+  if (kept.empty()) no_fit(t, op, ctx);
   const std::size_t keep = std::min(kKeep, kept.size());
   std::partial_sort(kept.begin(), kept.begin() + std::ptrdiff_t(keep), kept.end(),
-                    [](const Scored& a, const Scored& b) { return better(a.c, a.t, b.c, b.t); });
+                    [](const Scored& a, const Scored& b) {
+                      return better(a.c, a.t, b.c, b.t) ||
+                             (!better(b.c, b.t, a.c, a.t) && a.order < b.order);
+                    });
   kept.resize(keep);
-  // Stage 2: each of those with every split (or the one forced) and core count, dealt exactly.
-  std::vector<std::uint32_t> core_counts{t.num_cores};
-  for (std::uint32_t n = 1; n < t.num_cores; n *= 2) core_counts.push_back(n);
+  // Stage 2: each of those with every split (or the one forced), dealt exactly, at the
+  // bandwidth the memory achieves, on every core; then, if the best is bound by memory, on
+  // fewer cores (fewer cores re-read fewer operands).
+  costs.measure(true);
   std::vector<Split> splits{Split::tiles, Split::rows, Split::cols, Split::batch};
   if (split) splits = {*split};
   Tiling best;
   MappingCost best_cost;
-  for (const Scored& s : kept) {
-    for (const Split sp : splits) {
-      for (const std::uint32_t n : core_counts) {
+  auto try_cores = [&](std::uint32_t n) {
+    for (const Scored& s : kept) {
+      for (const Split sp : splits) {
         Tiling cand = s.t;
         cand.split = sp;
         cand.cores = n;
@@ -306,6 +327,10 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op, const MappingContext& 
         if (!best_cost.fits || better(mc, cand, best_cost, best)) best = cand, best_cost = mc;
       }
     }
+  };
+  try_cores(t.num_cores);
+  if (best_cost.memory > best_cost.compute) {
+    for (std::uint32_t n = 1; n < t.num_cores; n *= 2) try_cores(n);
   }
   best.estimate_cycles = best_cost.cycles;
   return best;
@@ -315,13 +340,28 @@ Tiling fixed_tiling(const Target& t, const MatmulOp& op, const MappingContext& c
                     std::optional<Split> split) {
   const std::uint64_t e = isa::size_bytes(op.dtype), acc = isa::accumulator_bytes(op.dtype);
   const std::uint64_t slot = ctx.layout.slot_bytes;
-  const std::uint64_t kt = std::min<std::uint64_t>(op.k, t.array_rows);
-  const std::uint64_t nt = std::min<std::uint64_t>(op.n, t.array_cols);
+  const std::uint64_t kt =
+      std::min<std::uint64_t>(op.k, ctx.tiles ? (*ctx.tiles)[1] : t.array_rows);
+  const std::uint64_t nt =
+      std::min<std::uint64_t>(op.n, ctx.tiles ? (*ctx.tiles)[2] : t.array_cols);
   const std::uint64_t by_spad = slot / e >= kt * nt ? (slot / e - kt * nt) / kt : 0;
-  const std::uint64_t mt = std::min({op.m, by_spad, accumulator_slot_bytes(t) / (nt * acc)});
-  if (mt == 0) no_fit(t, op, ctx.layout);
-  Tiling tl{mt,    kt, nt, 0, false, op.dataflow.value_or(t.dataflows.front()),
-            split.value_or(Split::tiles), t.num_cores};
+  std::uint64_t mt = std::min({op.m, by_spad, accumulator_slot_bytes(t) / (nt * acc)});
+  if (ctx.tiles && mt > 0) {
+    mt = std::min(op.m, (*ctx.tiles)[0]);
+    if (!product_at_most(mt, nt, acc, accumulator_slot_bytes(t)) ||
+        !product_at_most(kt, mt + nt, e, slot)) {
+      mt = 0;
+    }
+  }
+  if (mt == 0) no_fit(t, op, ctx);
+  Tiling tl{mt,
+            kt,
+            nt,
+            0,
+            false,
+            op.dataflow.value_or(t.dataflows.front()),
+            split.value_or(Split::tiles),
+            t.num_cores};
   // The estimate of the same cost model (for calibration; nothing is chosen by it).
   const MappingCost c = mapping_cost(t, op, tl, ctx);
   tl.estimate_cycles = c.fits ? c.cycles : 0;

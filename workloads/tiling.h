@@ -27,6 +27,7 @@
 //               last tile's store.
 // `fixed` is the baseline: one array fold per GEMM (kt = min(k, R), nt = min(n, C)), mt as large
 // as the slots allow, split `tiles` over every core, the array's default dataflow.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -89,6 +90,9 @@ ScratchpadLayout scratchpad_layout(const Target& t, bool automatic);
 struct MappingContext {
   ScratchpadLayout layout;
   bool tiled_weights = false;  // a weight B tile is one contiguous block (MappingOptions)
+  // Tile sizes mt, kt, nt given by the user (MappingOptions::tiles; each clamped to the op's
+  // dimension): the search tries only these.
+  std::optional<std::array<std::uint64_t, 3>> tiles;
 };
 
 // The cost model's view of candidate `c` (its mt, kt, nt, a_resident, dataflow, split, cores).

@@ -126,9 +126,7 @@ class NocMemoryPort final : public memory::MemoryBackend,
 
   void transfer(const memory::Transfer& t) override;
   double peak_bytes_per_second() const override { return m_memory.peak_bytes_per_second(); }
-  double idle_read_latency_seconds() const override {
-    return m_memory.idle_read_latency_seconds();
-  }
+  double idle_read_latency_seconds() const override { return m_memory.idle_read_latency_seconds(); }
   std::uint32_t access_bytes() const override { return m_memory.access_bytes(); }
   void locate(const memory::Transfer& t, std::vector<Access>& out) const override {
     m_memory.locate(t, out);
@@ -151,7 +149,7 @@ class NocMemoryPort final : public memory::MemoryBackend,
     std::uint32_t source = 0;
     std::uint64_t outstanding = 0;
     sc_core::sc_event done;
-    sc_core::sc_time done_at;  // when the last response or acknowledgement was delivered
+    sc_core::sc_time done_at;          // when the last response or acknowledgement was delivered
     std::vector<std::uint64_t> words;  // the accesses, grouped by port
     std::vector<Message> messages;
   };
@@ -165,7 +163,7 @@ class NocMemoryPort final : public memory::MemoryBackend,
   const std::vector<std::uint32_t>& m_memory_nodes;
   // Scratch of transfer(), used before it first waits.
   std::vector<Access> m_located;
-  std::vector<std::uint64_t> m_count, m_next, m_open;  // per memory port
+  std::vector<std::uint64_t> m_count, m_next, m_open;         // per memory port
   std::vector<std::unique_ptr<TransferState>> m_free_states;  // finished transfers' states
 };
 

@@ -16,9 +16,9 @@ HbmMemory::HbmMemory(const sc_core::sc_module_name& name, const HbmParams& p, st
       m_clock(p.spec.timing.clock_mhz),
       m_held(m_system.interfaces(), false),
       m_due(m_system.interfaces(), kIdle),
-      m_min_done_cycles(std::uint64_t{std::min(m_system.spec().timing.tCL,
-                                               m_system.spec().timing.tCWL)} +
-                        m_system.spec().timing.tBL) {
+      m_min_done_cycles(
+          std::uint64_t{std::min(m_system.spec().timing.tCL, m_system.spec().timing.tCWL)} +
+          m_system.spec().timing.tBL) {
   const Organization& o = m_system.spec().org;
   LLMSIM_CHECK(o.bank_groups <= 64 && o.banks_per_group <= 64 && o.columns <= (1u << 20),
                "hbm: organization too large for a port access word");
@@ -56,9 +56,9 @@ void HbmMemory::finish() {
     ChannelController& c = m_system.controller(i);
     m_completed.clear();
     if (end > c.now()) c.advance(end, m_completed);
-    LLMSIM_CHECK(m_completed.empty() && c.waiting() == 0 && c.queued_reads() == 0 &&
-                     c.queued_writes() == 0,
-                 "HBM requests left at the end of the run");
+    LLMSIM_CHECK(
+        m_completed.empty() && c.waiting() == 0 && c.queued_reads() == 0 && c.queued_writes() == 0,
+        "HBM requests left at the end of the run");
     if (m_timeline) close_busy(i);
   }
 }
@@ -149,9 +149,8 @@ std::uint64_t HbmMemory::arrival_cycle(const sc_core::sc_time& at) {
   return a;
 }
 
-void HbmMemory::hold_requests(std::uint32_t source, std::uint32_t port,
-                              const std::uint64_t* words, std::size_t n, std::uint64_t id,
-                              bool write) {
+void HbmMemory::hold_requests(std::uint32_t source, std::uint32_t port, const std::uint64_t* words,
+                              std::size_t n, std::uint64_t id, bool write) {
   const auto at = static_cast<std::uint32_t>(m_words.size());
   m_words.insert(m_words.end(), words, words + n);
   if (!m_arrivals.empty()) {

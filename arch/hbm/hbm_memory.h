@@ -91,9 +91,7 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   // arrivals held for it).
   void reschedule(std::uint32_t i);
   // The due cycle of the held arrivals (m_arrivals): the cycle before their earliest `done`.
-  std::uint64_t held_bound() const {
-    return m_arrival_cycle + m_min_done_cycles - 1;
-  }
+  std::uint64_t held_bound() const { return m_arrival_cycle + m_min_done_cycles - 1; }
   // The cycle at which a request arriving at time `at` enters (ceil(at / tCK)); first offers
   // the held arrivals of an earlier cycle.
   std::uint64_t arrival_cycle(const sc_core::sc_time& at);
@@ -137,9 +135,9 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   std::vector<Arrival> m_arrivals;
   std::vector<std::uint64_t> m_words;
   std::uint64_t m_arrival_cycle = 0;
-  std::vector<Arrival> m_sorted;                 // offer_arrivals' scratch
-  std::vector<std::uint64_t> m_source_start;     // offer_arrivals' scratch
-  std::vector<Request> m_completed;                 // scratch
+  std::vector<Arrival> m_sorted;              // offer_arrivals' scratch
+  std::vector<std::uint64_t> m_source_start;  // offer_arrivals' scratch
+  std::vector<Request> m_completed;           // scratch
   // Per interface, whether m_arrivals holds a request for it; and those interfaces.
   std::vector<bool> m_held;
   std::vector<std::uint32_t> m_held_ports;

@@ -59,7 +59,7 @@ struct ModelArgs {
 
 // The options of run and compile.
 struct RunArgs {
-  std::string arch, workload, out, mapping = "auto", split, fusion, weights, timeline,
+  std::string arch, workload, out, mapping = "auto", split, fusion, weights, tiles, timeline,
                                    timeline_max_events;
   std::vector<std::string> sets;
   ModelArgs model;
@@ -77,7 +77,9 @@ int run_or_compile(const std::string& cmd, const std::vector<std::string>& args,
       "multi-core split of every matmul: tiles, rows, cols or batch")(
       "fusion", po::value(&a.fusion)->value_name("on|off"), "element-wise ops in matmul epilogues")(
       "weights", po::value(&a.weights)->value_name("LAYOUT"),
-      "tiled or row_major: the weights' layout in DRAM");
+      "tiled or row_major: the weights' layout in DRAM")(
+      "tiles", po::value(&a.tiles)->value_name("MxKxN"),
+      "every matmul's tile sizes (at most its own); the mapping chooses the rest");
   a.model.add(desc);
   if (cmd == "run") {
     desc.add_options()("out", po::value(&a.out)->value_name("DIR"),
@@ -102,7 +104,7 @@ int run_or_compile(const std::string& cmd, const std::vector<std::string>& args,
   }
   const workloads::TraceOptions trace_options = a.model.options();
   const workloads::MappingOptions mapping =
-      mapping_options(a.mapping, a.split, a.fusion, a.weights);
+      mapping_options(a.mapping, a.split, a.fusion, a.weights, a.tiles);
   std::optional<timeline::TimelineOptions> timeline;
   if (!a.timeline_max_events.empty() && a.timeline.empty()) {
     throw UserError("--timeline-max-events: needs --timeline FILE");

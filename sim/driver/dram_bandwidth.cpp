@@ -287,7 +287,9 @@ double DramBandwidthTable::peak_bytes_per_second() const {
 
 DramPattern DramBandwidthTable::quantise(const DramPattern& p) const {
   LLMSIM_CHECK(p.row_bytes > 0 && p.streams > 0, "dram bandwidth: empty pattern");
-  const std::uint64_t access = access_bytes();
+  // The simple memory moves a transfer's bytes back to back whatever its rows (SimpleMemory::
+  // occupy); behind a NoC a row shorter than a bus beat would waste the rest (not modelled).
+  const std::uint64_t access = m_model->hbm ? access_bytes() : 1;
   DramPattern q;
   q.streams = std::uint32_t(floor_pow2(std::min(p.streams, m_model->max_streams)));
   q.row_bytes = std::clamp(floor_pow2(p.row_bytes), ceil_pow2(access), kMaxRowBytes);

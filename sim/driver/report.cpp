@@ -72,7 +72,7 @@ void print_energy(std::ostream& os, const RunResult& r) {
   });
   for (std::size_t i : order) {
     const std::string& unit = e.by_unit[i].first;  // not a structured binding: the lambda
-    const double pj = e.by_unit[i].second;          // below captures it (C++20, clang 14)
+    const double pj = e.by_unit[i].second;         // below captures it (C++20, clang 14)
     os << "    " << std::left << std::setw(18) << unit << std::right << std::setw(14)
        << energy_str(pj) << std::setw(7) << pct(pj) << " %";
     const auto leak = std::find_if(e.leakage_by_unit.begin(), e.leakage_by_unit.end(),
@@ -112,7 +112,8 @@ void print_summary(std::ostream& os, const RunResult& r) {
   print_energy(os, r);
   os << "  wall time             " << fixed(r.wall_seconds * 1e3, 1) << " ms (mapping "
      << fixed(r.mapping_seconds * 1e3, 1) << " ms, "
-     << fixed(r.wall_seconds > 0 ? 100 * r.mapping_seconds / r.wall_seconds : 0, 1) << " %)\n\n";
+     << fixed(r.wall_seconds > 0 ? 100 * r.mapping_seconds / r.wall_seconds : 0, 1) << " %, "
+     << r.dram_patterns_measured << " DRAM patterns measured)\n\n";
 
   // Per layer when the trace has layers of several ops, else per op.
   const bool by_layer = r.layers.size() < r.ops.size();

@@ -1,6 +1,7 @@
 #include "sim/driver/run.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <memory>
 #include <unordered_map>
@@ -132,7 +133,8 @@ CoreCycles core_cycles(const chip::Chip& chip, std::uint64_t begin, std::uint64_
 }  // namespace
 
 workloads::MappingOptions mapping_options(const std::string& mapping, const std::string& split,
-                                          const std::string& fusion, const std::string& weights) {
+                                          const std::string& fusion, const std::string& weights,
+                                          const std::string& tiles) {
   workloads::MappingOptions m;
   if (mapping != "auto" && mapping != "fixed") {
     throw UserError("--mapping " + mapping + ": must be auto or fixed");
@@ -153,6 +155,27 @@ workloads::MappingOptions mapping_options(const std::string& mapping, const std:
       throw UserError("--weights " + weights + ": must be tiled or row_major");
     }
     m.tiled_weights = weights == "tiled";
+  }
+  if (!tiles.empty()) {
+    // MxKxN, three positive integers below 2^32.
+    std::array<std::uint64_t, 3> v{};
+    std::size_t at = 0;
+    bool ok = true;
+    for (std::size_t d = 0; d < 3 && ok; ++d) {
+      const std::size_t end = d < 2 ? tiles.find('x', at) : tiles.size();
+      const std::string part =
+          tiles.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      ok = end != std::string::npos && !part.empty() && part.size() <= 10 &&
+           part.find_first_not_of("0123456789") == std::string::npos;
+      if (ok) v[d] = std::stoull(part);
+      ok = ok && v[d] >= 1 && v[d] < (std::uint64_t(1) << 32);
+      at = end + 1;
+    }
+    if (!ok) {
+      throw UserError("--tiles " + config::printable(tiles) +
+                      ": must be MxKxN, three integers from 1 to 4294967295 (e.g. 256x128x128)");
+    }
+    m.tiles = v;
   }
   return m;
 }
@@ -247,9 +270,11 @@ RunResult run(const RunSpec& spec) {
   // Checks the workload's size against the instruction limit and the memory's capacity
   // (workloads/limits.h) before and while lowering.
   const auto map_start = std::chrono::steady_clock::now();
+  const std::uint64_t measured_before = dram_bandwidth_measurements();
   workloads::Lowered lowered = workloads::lower(spec.workload, b.target, spec.mapping);
   const double mapping_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - map_start).count();
+  const std::uint64_t measured_before_end = dram_bandwidth_measurements();
   b.chip->load(std::move(lowered.program), spec.workload.ops.size());
   std::unique_ptr<timeline::Timeline> tl;
   if (spec.timeline) {
@@ -383,6 +408,7 @@ RunResult run(const RunSpec& spec) {
     r.timeline_dropped = tl->dropped();
   }
   r.mapping_seconds = mapping_seconds;
+  r.dram_patterns_measured = measured_before_end - measured_before;
   r.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return r;

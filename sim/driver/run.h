@@ -71,7 +71,8 @@ struct LayerResult {
 // option for anything else.
 workloads::MappingOptions mapping_options(const std::string& mapping, const std::string& split,
                                           const std::string& fusion,
-                                          const std::string& weights = "");
+                                          const std::string& weights = "",
+                                          const std::string& tiles = "");
 
 // The per-op and per-layer records as they appear in stats.json ("ops", "layers") and in Python.
 config::Json to_json(const OpResult& o);
@@ -104,6 +105,8 @@ struct RunResult {
   double wall_seconds = 0;
   // Of which the mapping: the search and the lowering to instructions (workloads::lower).
   double mapping_seconds = 0;
+  // DRAM access patterns the mapping had measured (dram_bandwidth.h; 0 once cached).
+  std::uint64_t dram_patterns_measured = 0;
 };
 
 RunResult run(const RunSpec& spec);

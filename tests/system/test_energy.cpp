@@ -16,10 +16,13 @@ using namespace llmsim;
 using Catch::Matchers::Contains;
 using Catch::Matchers::Message;
 
+// `tiles`: --tiles ("": the search's).
 driver::RunResult run_trace(const std::string& arch, const config::Json& trace,
-                            std::vector<std::string> overrides = {}) {
+                            std::vector<std::string> overrides = {},
+                            const std::string& tiles = "") {
   return driver::run({arch, driver::load_arch(arch), std::move(overrides),
-                      workloads::parse_workload(trace, "trace")});
+                      workloads::parse_workload(trace, "trace"),
+                      driver::mapping_options("auto", "", "", "", tiles)});
 }
 
 // One 32x32x32 int8 GEMM: one tile on edge's 32x32 array, with round energies.
@@ -46,7 +49,8 @@ double stat(const driver::RunResult& r, const char* unit, const char* name) {
 }  // namespace
 
 TEST_CASE("energy: a 32x32x32 GEMM on edge, every unit derived by hand", "[energy]") {
-  const auto r = run_trace("edge", kGemm32, kRoundEnergies);
+  // One 32x32x32 tile, as derived below (--tiles; the search may cut the GEMM otherwise).
+  const auto r = run_trace("edge", kGemm32, kRoundEnergies, "32x32x32");
   // Actions (one tile: A and B of 1 KiB int8 each, C of 32 x 32 int32 = 4 KiB):
   //  systolic    32^3 = 32768 int8 MACs x 0.25 pJ                                 =  8192 pJ
   //  scratchpad  DMA writes A + B (2048 B) x 2 pJ, the GEMM reads them once x 1 pJ =  6144 pJ
