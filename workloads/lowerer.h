@@ -204,6 +204,7 @@ class Lowerer {
   std::uint32_t m_next_barrier = 0;
   int m_op = 0;
   std::uint64_t m_instructions = 0, m_max_instructions = 0;
+  double m_matmul_macs = 0;  // of all matmuls, for their instruction budgets (tiling())
   OpCost m_cost;
 };
 

@@ -30,7 +30,11 @@ Lowered Lowerer::run() {
   const std::size_t n = m_w.ops.size();
   m_max_instructions = m_o.max_instructions.value_or(max_instructions_from_env());
   m_out.plans.resize(n);
-  plan_sizes();
+  for (const Op& o : m_w.ops) {
+    if (const auto* mm = o.get_if<MatmulOp>()) {
+      m_matmul_macs += double(mm->batch * mm->m) * double(mm->k) * double(mm->n);
+    }
+  }
   m_out.program.cores.resize(m_t.num_cores);
   m_regions.resize(n);
   m_ab_slot.assign(m_t.num_cores, 0);
@@ -57,6 +61,8 @@ Lowered Lowerer::run() {
       released[std::size_t(m_last_producer[i])].push_back(i);
     }
   }
+  // After the readers are known: the search prices each matmul's epilogue (tiling()).
+  plan_sizes();
   for (auto& core : m_out.program.cores) {
     core.semaphore_init.assign(next_sem, 0);
     core.semaphore_init[kAbFree] = m_layout.slots;
@@ -109,7 +115,33 @@ Lowered Lowerer::run() {
 }
 
 Tiling Lowerer::tiling(const MatmulOp& op) {
-  const MappingContext ctx{m_layout, m_o.tiles_weights(), m_o.tiles};
+  MappingContext ctx{m_layout, m_o.tiles_weights(), m_o.tiles};
+  // The epilogue it would fuse with tiles of whole rows (softmax needs them; element-wise ops
+  // and a residual add do not), priced per output tile.
+  Tiling whole_rows;
+  whole_rows.mt = 1, whole_rows.kt = op.k, whole_rows.nt = op.n;
+  std::vector<VectorKind> epilogue;
+  if (m_o.fuses() && m_t.vector_cycles) {
+    for (const int f : epilogue_chain(op, whole_rows).ops) {
+      epilogue.push_back(m_w.ops[std::size_t(f)].get_if<VectorOp>()->kind);
+    }
+  }
+  if (!epilogue.empty()) {
+    ctx.epilogue_cycles = [this, epilogue](std::uint64_t rows, std::uint64_t cols) {
+      const isa::VectorOperand acc{isa::Sram::accumulator, 0, 4};
+      double c = 0;
+      for (const VectorKind k : epilogue) {
+        c += double(m_t.vector_cycles(vector_instruction(k, rows, cols, acc, acc, 0)));
+      }
+      return c;
+    };
+  }
+  // Half the instruction limit, shared by the matmuls in proportion to their MACs: the search
+  // then never takes tiles so small that the program passes the limit.
+  ctx.instruction_budget = m_matmul_macs > 0 ? 0.5 * double(m_max_instructions) *
+                                                   double(op.batch * op.m) * double(op.k) *
+                                                   double(op.n) / m_matmul_macs
+                                             : 0;
   if (!m_o.automatic) return fixed_tiling(m_t, op, ctx, m_o.split);
   // A transformer repeats its shapes layer after layer: search each once.
   const auto key = std::make_tuple(op.m, op.k, op.n, op.batch, int(op.dtype), op.transpose_b,

@@ -129,13 +129,20 @@ MappingCost cost(const Target& t, const MatmulOp& op, const Tiling& c, const Map
   r.tiles = out_tiles * double(tk);
 
   // One output tile of ms x ns: its GEMMs' periods, and its bytes and DMA blocks by operand.
+  // `period`: what the tile adds to its core's time: its GEMMs' periods, or, when its
+  // accumulator slot's turnaround is longer (two slots: tile i + 2 waits for tile i's
+  // epilogue and store), half of its GEMMs plus that turnaround. `epilogue`: vector cycles.
   struct TileWork {
-    double period = 0, a = 0, b = 0, out = 0, blocks = 0;
+    double period = 0, a = 0, b = 0, out = 0, blocks = 0, epilogue = 0;
   };
   auto tile = [&](std::uint64_t ms, std::uint64_t ns) {
     TileWork w;
-    w.period = double(k_full) * double(costs.gemm(c.dataflow, ms, c.kt, ns).period) +
-               (k_rem ? double(costs.gemm(c.dataflow, ms, k_rem, ns).period) : 0.0);
+    const double gemms = double(k_full) * double(costs.gemm(c.dataflow, ms, c.kt, ns).period) +
+                         (k_rem ? double(costs.gemm(c.dataflow, ms, k_rem, ns).period) : 0.0);
+    w.epilogue = ctx.epilogue_cycles ? ctx.epilogue_cycles(ms, ns) : 0.0;
+    const double turnaround = w.epilogue + double(ms * ns * e) / t.dma_bytes_per_cycle +
+                              t.dram_latency_cycles;
+    w.period = std::max(gemms, (gemms + turnaround) / 2);
     w.a = double(ms) * double(op.k) * double(e);
     w.b = double(op.k) * double(ns) * double(e);
     w.out = double(ms) * double(ns) * double(e) + (op.bias ? double(ns * acc) : 0.0);
@@ -147,7 +154,7 @@ MappingCost cost(const Target& t, const MatmulOp& op, const Tiling& c, const Map
 
   // Per core: compute, bytes of A, of B, of C (and bias), DMA blocks.
   struct Load {
-    double compute = 0, a = 0, b = 0, out = 0, blocks = 0;
+    double compute = 0, a = 0, b = 0, out = 0, blocks = 0, vector = 0;
   };
   std::vector<Load> load(exact ? cores : 1);
   if (exact && out_tiles <= kExactTiles) {
@@ -163,6 +170,7 @@ MappingCost cost(const Target& t, const MatmulOp& op, const Tiling& c, const Map
           const TileWork& w = kinds[mi + 1 == tm][ni + 1 == tn];
           Load& l = load[ci];
           l.compute += w.period;
+          l.vector += w.epilogue;
           l.b += w.b;
           l.out += w.out;
           l.blocks += w.blocks;
@@ -186,6 +194,7 @@ MappingCost cost(const Target& t, const MatmulOp& op, const Tiling& c, const Map
     const double share = std::ceil(out_tiles / double(cores));
     Load& l = load[0];
     l.compute = share * avg(&TileWork::period);
+    l.vector = share * avg(&TileWork::epilogue);
     l.b = share * avg(&TileWork::b);
     l.out = share * avg(&TileWork::out);
     l.blocks = share * avg(&TileWork::blocks);
@@ -222,8 +231,9 @@ MappingCost cost(const Target& t, const MatmulOp& op, const Tiling& c, const Map
     const double round_trips = l.blocks * (t.dram_latency_cycles + block / t.dma_bytes_per_cycle) /
                                double(std::max<std::uint32_t>(1, t.dma_max_outstanding_blocks));
     const double memory = std::max({dma, dram, round_trips});
-    if (std::max(l.compute, memory) >= std::max(r.compute, r.memory)) {
-      r.compute = l.compute;
+    const double compute = std::max(l.compute, l.vector);  // the epilogues share the vector unit
+    if (std::max(compute, memory) >= std::max(r.compute, r.memory)) {
+      r.compute = compute;
       r.memory = memory;
     }
     r.dram_bytes += bytes;
@@ -236,6 +246,13 @@ MappingCost cost(const Target& t, const MatmulOp& op, const Tiling& c, const Map
   r.cycles =
       std::max(r.compute, r.memory) + first_load + double(last.latency - last.period) + last_store;
   return r;
+}
+
+// The instructions a candidate lowers to, as the lowering's estimate counts them.
+double instructions(const MatmulOp& op, const Tiling& c) {
+  const double out_tiles = double(op.batch) * std::ceil(double(op.m) / double(c.mt)) *
+                           std::ceil(double(op.n) / double(c.nt));
+  return 6 * out_tiles * std::ceil(double(op.k) / double(c.kt)) + 5 * out_tiles;
 }
 
 bool better(const MappingCost& a, const Tiling& ta, const MappingCost& b, const Tiling& tb) {
@@ -278,6 +295,7 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op, const MappingContext& 
     std::size_t order;  // ties go to the earlier candidate (the default dataflow first)
   };
   std::vector<Scored> kept;
+  Scored over_budget{};
   const Split first_split = split.value_or(Split::tiles);
   std::vector<isa::Dataflow> dataflows = t.dataflows;
   if (op.dataflow) dataflows = {*op.dataflow};  // the trace's
@@ -294,12 +312,19 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op, const MappingContext& 
             const Tiling cand{mt, kt, nt, 0, resident, d, first_split, t.num_cores};
             const MappingCost mc = cost(t, op, cand, ctx, costs, false);
             if (!mc.fits) continue;
+            if (ctx.instruction_budget > 0 && instructions(op, cand) > ctx.instruction_budget) {
+              if (!over_budget.c.fits || better(mc, cand, over_budget.c, over_budget.t)) {
+                over_budget = {cand, mc, 0};  // the fallback: the cheapest over the budget
+              }
+              continue;
+            }
             kept.push_back({cand, mc, kept.size()});
           }
         }
       }
     }
   }
+  if (kept.empty() && over_budget.c.fits) kept.push_back(over_budget);
   if (kept.empty()) no_fit(t, op, ctx);
   const std::size_t keep = std::min(kKeep, kept.size());
   std::partial_sort(kept.begin(), kept.begin() + std::ptrdiff_t(keep), kept.end(),

@@ -8,15 +8,19 @@
 // keeps an (mt x k) row block of A there across the output tiles it computes with it, so A is
 // read once per block per core instead of once per output tile.
 //
-// `auto` searches (choose_tiling): every candidate tile size per dimension (the whole dimension,
+// `auto` searches (choose_tiling, two stages: docs/isa.md "Mapping"): every candidate tile size
+// per dimension (the whole dimension,
 // powers of two, multiples of the array's sides, and the dimension cut evenly into 2 .. 2 x cores
 // pieces, which need not divide it), A-resident or not, each dataflow the arrays offer, each
 // split of the output tiles over the cores and each number of cores (all, or a power of two
 // below), priced by mapping_cost; the cheapest wins (ties: fewer DRAM bytes, fewer tiles, larger
 // mt). The cost model, per core c, from the exact list of output tiles the split deals it:
-//   compute_c = sum over its GEMM instructions of their period in a back-to-back chain
-//               (Target::gemm_cost: one fold period per fold on a pipelined array, the whole
-//               latency on an unpipelined one);
+//   compute_c = sum over its output tiles of their GEMM instructions' periods in a back-to-back
+//               chain (Target::gemm_cost: one fold period per fold on a pipelined array, the
+//               whole latency on an unpipelined one), or, where longer, half of that plus the
+//               tile's accumulator turnaround (its fused epilogue's vector cycles, its store at
+//               the DMA rate and a DRAM round trip: with two accumulator slots tile i + 2 waits
+//               for tile i's store); and at least its epilogues' vector cycles;
 //   memory_c  = the largest of: its DMA bytes at the DMA engine's rate; its DRAM bytes at its
 //               share (1 / cores used) of the bandwidth the memory achieves on each operand's
 //               access pattern (Target::dram_bandwidth); and its DMA blocks' round trips
@@ -29,6 +33,7 @@
 // as the slots allow, split `tiles` over every core, the array's default dataflow.
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -93,6 +98,12 @@ struct MappingContext {
   // Tile sizes mt, kt, nt given by the user (MappingOptions::tiles; each clamped to the op's
   // dimension): the search tries only these.
   std::optional<std::array<std::uint64_t, 3>> tiles;
+  // ISA instructions the op's candidates may lower to (about 6 per piece and 5 per output
+  // tile); the search keeps within it when any candidate does. 0: no budget.
+  double instruction_budget = 0;
+  // Vector-unit cycles of the op's fused epilogue on one rows x cols output tile (the store
+  // queue runs it before the tile's store, lowering.h); none: no epilogue.
+  std::function<double(std::uint64_t rows, std::uint64_t cols)> epilogue_cycles;
 };
 
 // The cost model's view of candidate `c` (its mt, kt, nt, a_resident, dataflow, split, cores).

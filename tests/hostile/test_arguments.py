@@ -1,5 +1,6 @@
 """Hostile inputs: the command line itself (unknown commands and options, missing files)."""
 
+import pytest
 from conftest import expect_user_error
 
 
@@ -13,3 +14,18 @@ def test_missing_arch_file_is_named():
 
 def test_unknown_option_is_named():
     expect_user_error("validate", "--arch", "edge", "--frobnicate", "3", match=r"frobnicate")
+
+
+# --tiles MxKxN (issue 20): three integers from 1 to 2^32 - 1; tiles that do not fit the SRAMs
+# are a workload error naming them.
+@pytest.mark.parametrize("tiles", ["0x128x128", "128x128", "128x128x128x1", "axbxc", "-1x2x3",
+                                   "128x128x", "4294967296x1x1", "99999999999x1x1", "1e3x1x1"])
+def test_bad_tiles_are_named(tiles):
+    expect_user_error("run", "--arch", "edge", "--workload", "gemm1024", "--tiles", tiles,
+                      match=r"^error: --tiles .*: must be MxKxN, three integers from 1 to 4294967295")
+
+
+def test_tiles_that_do_not_fit_are_named():
+    # edge: 512 KiB scratchpad, 2 x 64 KiB accumulator slots; 1024 x 1024 int32 C is 4 MiB.
+    expect_user_error("run", "--arch", "edge", "--workload", "gemm1024", "--tiles", "1024x32x1024",
+                      match=r'the tiles 1024x32x1024 \(--tiles\) do not fit the SRAMs')
