@@ -13,8 +13,8 @@
 // powers of two, multiples of the array's sides, and the dimension cut evenly into 2 .. 2 x cores
 // pieces, which need not divide it), A-resident or not, each dataflow the arrays offer, each
 // split of the output tiles over the cores and each number of cores (all, or a power of two
-// below), priced by mapping_cost; the cheapest wins (ties: fewer DRAM bytes, fewer tiles, larger
-// mt). The cost model, per core c, from the exact list of output tiles the split deals it:
+// below), priced by mapping_cost; the cheapest wins, estimates within 1 % counting as equal
+// (then: fewer DRAM bytes, the lower estimate, fewer tiles, larger mt). The cost model, per core c, from the exact list of output tiles the split deals it:
 //   compute_c = sum over its output tiles of their GEMM instructions' periods in a back-to-back
 //               chain (Target::gemm_cost: one fold period per fold on a pipelined array, the
 //               whole latency on an unpipelined one), or, where longer, half of that plus the
