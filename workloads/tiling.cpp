@@ -140,8 +140,8 @@ MappingCost cost(const Target& t, const MatmulOp& op, const Tiling& c, const Map
     const double gemms = double(k_full) * double(costs.gemm(c.dataflow, ms, c.kt, ns).period) +
                          (k_rem ? double(costs.gemm(c.dataflow, ms, k_rem, ns).period) : 0.0);
     w.epilogue = ctx.epilogue_cycles ? ctx.epilogue_cycles(ms, ns) : 0.0;
-    const double turnaround = w.epilogue + double(ms * ns * e) / t.dma_bytes_per_cycle +
-                              t.dram_latency_cycles;
+    const double turnaround =
+        w.epilogue + double(ms * ns * e) / t.dma_bytes_per_cycle + t.dram_latency_cycles;
     w.period = std::max(gemms, (gemms + turnaround) / 2);
     w.a = double(ms) * double(op.k) * double(e);
     w.b = double(op.k) * double(ns) * double(e);
@@ -156,8 +156,9 @@ MappingCost cost(const Target& t, const MatmulOp& op, const Tiling& c, const Map
   struct Load {
     double compute = 0, a = 0, b = 0, out = 0, blocks = 0, vector = 0;
   };
-  std::vector<Load> load(exact ? cores : 1);
-  if (exact && out_tiles <= kExactTiles) {
+  const bool dealt = exact && out_tiles <= kExactTiles;  // else: load[0], the busiest core
+  std::vector<Load> load(dealt ? cores : 1);
+  if (dealt) {
     struct Held {
       bool valid = false;
       std::uint64_t bi = 0, mi = 0;
@@ -238,7 +239,7 @@ MappingCost cost(const Target& t, const MatmulOp& op, const Tiling& c, const Map
     }
     r.dram_bytes += bytes;
   }
-  if (!exact || out_tiles > kExactTiles) r.dram_bytes *= double(cores);  // the share, per core
+  if (!dealt) r.dram_bytes *= double(cores);  // the busiest core's share, on every core
   const Target::GemmCost last = costs.gemm(c.dataflow, c.mt, ks, c.nt);
   const double first_load = t.dram_latency_cycles + double((c.mt * ks + ks * c.nt) * e) /
                                                         t.dma_bytes_per_cycle;  // A-resident too
@@ -348,11 +349,10 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op, const MappingContext& 
     return better(a.c, a.t, b.c, b.t) || (!better(b.c, b.t, a.c, a.t) && a.order < b.order);
   });
   std::map<int, std::size_t> per_dataflow;
-  kept.erase(std::remove_if(kept.begin(), kept.end(),
-                            [&](const Scored& s) {
-                              return ++per_dataflow[int(s.t.dataflow)] > kKeep;
-                            }),
-             kept.end());
+  kept.erase(
+      std::remove_if(kept.begin(), kept.end(),
+                     [&](const Scored& s) { return ++per_dataflow[int(s.t.dataflow)] > kKeep; }),
+      kept.end());
   // Stage 2: each of those with every split (or the one forced), dealt exactly, at the
   // bandwidth the memory achieves, on every core; then, if the best is bound by memory, on
   // fewer cores (fewer cores re-read fewer operands).

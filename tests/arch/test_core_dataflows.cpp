@@ -10,41 +10,25 @@
 #include <systemc>
 
 #include "arch/core/core.h"
-#include "arch/memory/simple_memory.h"
 #include "arch/systolic/systolic_array.h"
 #include "sim/core/config.h"
 #include "sim/core/error.h"
 #include "sim/driver/kernel_session.h"
-#include "tests/support/small_core.h"
+#include "tests/support/core_rig.h"
 
 namespace llmsim::core {
 namespace {
 
 using systolic::Dataflow;
 
-// small_core() (1 GHz, 16x16 int8, SRAMs of 8 banks x 16 B), pipelined, offering `dataflows`
-// at `x` cycles a switch; a 64 B/cycle DMA engine on a simple memory of 64 B per 1 GHz cycle
-// and 100 cycles of latency.
+// test::rig_core() (tests/support/core_rig.h), pipelined, offering `dataflows` at `x` cycles
+// a switch.
 CoreParams core_params(std::vector<Dataflow> dataflows, std::uint64_t x) {
-  CoreParams c = test::small_core();
+  CoreParams c = test::rig_core();
   c.systolic.pipelining = systolic::Pipelining::double_buffered;
   c.systolic.dataflows = std::move(dataflows);
   c.systolic.dataflow_switch_cycles = Cycles(x);
-  c.vector.timing.lanes = 16;
-  c.vector.timing.pipeline_depth_cycles = 4;
-  c.vector.dtypes = {isa::DType::fp32};
-  c.dma.bytes_per_cycle = 64;
-  c.dma.max_outstanding_blocks = 4;
   return c;
-}
-
-isa::Block block(std::uint64_t dram_addr, std::uint64_t sram_addr) {
-  isa::Block b;
-  b.rows = b.cols = 16;
-  b.dram_addr = dram_addr;
-  b.dram_stride_bytes = 16;
-  b.sram_addr = sram_addr;
-  return b;
 }
 
 isa::Gemm gemm(std::uint64_t b_addr, std::uint64_t c_addr, std::optional<Dataflow> d) {
@@ -54,46 +38,21 @@ isa::Gemm gemm(std::uint64_t b_addr, std::uint64_t c_addr, std::optional<Dataflo
   return g;
 }
 
-struct Rig {
-  explicit Rig(const CoreParams& p)
-      : mem("mem", memory::SimpleMemoryParams{}, root),
-        barriers(1),
-        ops(1),
-        core("core0", 0, p, mem, barriers, ops, root) {}
-  stats::Group root{"chip"};
-  memory::SimpleMemory mem;
-  BarrierHub barriers;
-  OpRecords ops;
-  Core core;
-
-  // Runs `program` (which must outlive the simulation) to its end; rethrows a queue's error.
-  void run(const isa::CoreProgram& program) {
-    core.load(program);
-    sc_core::sc_start();
-    if (core.error()) std::rethrow_exception(core.error());
-    REQUIRE(core.finished());
-  }
-
-  std::uint64_t systolic(const char* stat) const {
-    return root.counter_value("core0.systolic." + std::string(stat));
-  }
-};
-
 // Loads A, B1, B2 (sem 0); the compute queue runs GEMM 1 (dataflow d1) and GEMM 2 (d2) with
 // the same A and signals C (sem 1) after them; the store queue stores C once sem 1 comes.
 isa::CoreProgram two_gemms(std::optional<Dataflow> d1, std::optional<Dataflow> d2) {
   isa::CoreProgram program;
   program.semaphore_init = {0, 0};
-  program.queue(isa::QueueKind::load) = {{isa::DmaLoad{block(0, 0)}, 0},
-                                         {isa::DmaLoad{block(0x1000, 0x100)}, 0},
-                                         {isa::DmaLoad{block(0x2000, 0x200)}, 0},
+  program.queue(isa::QueueKind::load) = {{isa::DmaLoad{test::block16(0, 0)}, 0},
+                                         {isa::DmaLoad{test::block16(0x1000, 0x100)}, 0},
+                                         {isa::DmaLoad{test::block16(0x2000, 0x200)}, 0},
                                          {isa::SemSignal{0}, -1}};
   program.queue(isa::QueueKind::compute) = {{isa::SemWait{0}, -1},
                                             {gemm(0x100, 0, d1), 0},
                                             {gemm(0x200, 0x400, d2), 0},
                                             {isa::SemSignal{1}, -1}};
   program.queue(isa::QueueKind::store) = {{isa::SemWait{1}, -1},
-                                          {isa::DmaStore{block(0x4000, 0x400)}, 0}};
+                                          {isa::DmaStore{test::block16(0x4000, 0x400)}, 0}};
   return program;
 }
 
@@ -102,7 +61,7 @@ isa::CoreProgram two_gemms(std::optional<Dataflow> d1, std::optional<Dataflow> d
 TEST_CASE("core with two dataflows: a GEMM in the other one waits for the drain and the switch",
           "[core][dataflows]") {
   driver::KernelSession session;
-  Rig rig(core_params({Dataflow::ws, Dataflow::os}, 10));
+  test::CoreRig rig(core_params({Dataflow::ws, Dataflow::os}, 10));
   const isa::CoreProgram program = two_gemms(std::nullopt, Dataflow::os);
   rig.run(program);
   // Loads of 256 B each: A, B1, B2 done at 104, 108, 112; sem 0 at 112.
@@ -121,7 +80,7 @@ TEST_CASE("core with two dataflows: a GEMM in the other one waits for the drain 
 TEST_CASE("core with two dataflows: GEMMs in the default (named or not) pipeline as before",
           "[core][dataflows]") {
   driver::KernelSession session;
-  Rig rig(core_params({Dataflow::ws, Dataflow::os}, 10));
+  test::CoreRig rig(core_params({Dataflow::ws, Dataflow::os}, 10));
   const isa::CoreProgram program = two_gemms(std::nullopt, Dataflow::ws);
   rig.run(program);
   // As on a WS-only array (test_core_pipelined.cpp): GEMM 2's stream starts at
@@ -134,7 +93,7 @@ TEST_CASE("core with two dataflows: GEMMs in the default (named or not) pipeline
 TEST_CASE("core: a GEMM in a dataflow its array does not offer is a workload error",
           "[core][dataflows]") {
   driver::KernelSession session;
-  Rig rig(core_params({Dataflow::ws, Dataflow::os}, 10));
+  test::CoreRig rig(core_params({Dataflow::ws, Dataflow::os}, 10));
   const isa::CoreProgram program = two_gemms(std::nullopt, Dataflow::is);
   REQUIRE_THROWS_AS(rig.run(program), WorkloadError);
 }

@@ -10,33 +10,17 @@
 #include <systemc>
 
 #include "arch/core/core.h"
-#include "arch/memory/simple_memory.h"
 #include "sim/driver/kernel_session.h"
-#include "tests/support/small_core.h"
+#include "tests/support/core_rig.h"
 
 namespace llmsim::core {
 namespace {
 
-// small_core(): 1 GHz, 16x16 WS int8, SRAMs of 8 banks x 16 B; a 64 B/cycle DMA engine on a
-// simple memory of 64 B per 1 GHz cycle and 100 cycles of latency.
+// test::rig_core() (tests/support/core_rig.h), its array pipelined as `p`.
 CoreParams core_params(systolic::Pipelining p) {
-  CoreParams c = test::small_core();
+  CoreParams c = test::rig_core();
   c.systolic.pipelining = p;
-  c.vector.timing.lanes = 16;
-  c.vector.timing.pipeline_depth_cycles = 4;
-  c.vector.dtypes = {isa::DType::fp32};
-  c.dma.bytes_per_cycle = 64;
-  c.dma.max_outstanding_blocks = 4;
   return c;
-}
-
-isa::Block block(std::uint64_t dram_addr, std::uint64_t sram_addr) {
-  isa::Block b;
-  b.rows = b.cols = 16;
-  b.dram_addr = dram_addr;
-  b.dram_stride_bytes = 16;
-  b.sram_addr = sram_addr;
-  return b;
 }
 
 isa::Gemm gemm(std::uint64_t b_addr, std::uint64_t c_addr) {
@@ -45,50 +29,25 @@ isa::Gemm gemm(std::uint64_t b_addr, std::uint64_t c_addr) {
   return g;
 }
 
-struct Rig {
-  explicit Rig(systolic::Pipelining p)
-      : mem("mem", memory::SimpleMemoryParams{}, root),
-        barriers(1),
-        ops(1),
-        core("core0", 0, core_params(p), mem, barriers, ops, root) {}
-  stats::Group root{"chip"};
-  memory::SimpleMemory mem;
-  BarrierHub barriers;
-  OpRecords ops;
-  Core core;
-
-  // Runs `program` (which must outlive the simulation) to its end; rethrows a queue's error.
-  void run(const isa::CoreProgram& program) {
-    core.load(program);
-    sc_core::sc_start();
-    if (core.error()) std::rethrow_exception(core.error());
-    REQUIRE(core.finished());
-  }
-
-  std::uint64_t systolic(const char* stat) const {
-    return root.counter_value("core0.systolic." + std::string(stat));
-  }
-};
-
 // Loads A, B1, B2 (sem 0); the compute queue runs two GEMMs with the same A, frees the B1
 // buffer (sem 1, after_reads) between them and signals C (sem 2) after them; the load queue
 // reloads the freed buffer once sem 1 comes, the store queue stores C once sem 2 comes.
 isa::CoreProgram two_gemms() {
   isa::CoreProgram program;
   program.semaphore_init = {0, 0, 0};
-  program.queue(isa::QueueKind::load) = {{isa::DmaLoad{block(0, 0)}, 0},
-                                         {isa::DmaLoad{block(0x1000, 0x100)}, 0},
-                                         {isa::DmaLoad{block(0x2000, 0x200)}, 0},
+  program.queue(isa::QueueKind::load) = {{isa::DmaLoad{test::block16(0, 0)}, 0},
+                                         {isa::DmaLoad{test::block16(0x1000, 0x100)}, 0},
+                                         {isa::DmaLoad{test::block16(0x2000, 0x200)}, 0},
                                          {isa::SemSignal{0}, -1},
                                          {isa::SemWait{1}, -1},
-                                         {isa::DmaLoad{block(0x3000, 0x100)}, 0}};
+                                         {isa::DmaLoad{test::block16(0x3000, 0x100)}, 0}};
   program.queue(isa::QueueKind::compute) = {{isa::SemWait{0}, -1},
                                             {gemm(0x100, 0), 0},
                                             {isa::SemSignal{1, /*after_reads=*/true}, -1},
                                             {gemm(0x200, 0x400), 0},
                                             {isa::SemSignal{2}, -1}};
   program.queue(isa::QueueKind::store) = {{isa::SemWait{2}, -1},
-                                          {isa::DmaStore{block(0x4000, 0x400)}, 0}};
+                                          {isa::DmaStore{test::block16(0x4000, 0x400)}, 0}};
   return program;
 }
 
@@ -96,7 +55,7 @@ isa::CoreProgram two_gemms() {
 
 TEST_CASE("pipelined core: the second GEMM overlaps the first one's drain", "[core][pipelined]") {
   driver::KernelSession session;
-  Rig rig(systolic::Pipelining::double_buffered);
+  test::CoreRig rig(core_params(systolic::Pipelining::double_buffered));
   const isa::CoreProgram program = two_gemms();
   rig.run(program);
   // Loads of 256 B each: engine 4 cycles, bus 4 cycles, 100 of latency: A, B1, B2 done at 104,
@@ -120,7 +79,7 @@ TEST_CASE("pipelined core: the second GEMM overlaps the first one's drain", "[co
 TEST_CASE("pipelined core: without pipelining the same program runs GEMM after GEMM",
           "[core][pipelined]") {
   driver::KernelSession session;
-  Rig rig(systolic::Pipelining::none);
+  test::CoreRig rig(core_params(systolic::Pipelining::none));
   const isa::CoreProgram program = two_gemms();
   rig.run(program);
   // GEMM 1 112-174 (62 cycles); sem 1 at 174, the reload done at 174 + 104 = 278; GEMM 2
@@ -133,7 +92,7 @@ TEST_CASE("pipelined core: without pipelining the same program runs GEMM after G
 TEST_CASE("pipelined core: a vector op between two GEMMs waits for the array, which refills",
           "[core][pipelined]") {
   driver::KernelSession session;
-  Rig rig(systolic::Pipelining::double_buffered);
+  test::CoreRig rig(core_params(systolic::Pipelining::double_buffered));
   isa::CoreProgram program = two_gemms();
   // A ReLU of GEMM 1's 16 x 16 int32 results in place, between the two GEMMs.
   isa::VectorOp relu;
