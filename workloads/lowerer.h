@@ -51,10 +51,19 @@ class Lowerer {
   void plan_sizes();
   // A matmul's mapping (tiling.h): the search's (memoised per shape) or the fixed one.
   Tiling tiling(const MatmulOp& op);
-  std::map<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, int, bool, bool,
-                      bool, int>,
-           Tiling>
-      m_tilings;
+  struct TilingKey {
+    std::uint64_t m, k, n, batch;
+    int dtype;
+    bool transpose_b, bias, b_is_op;
+    int dataflow;               // -1: the search picks
+    std::vector<int> epilogue;  // the fused vector ops' kinds
+    bool operator<(const TilingKey& o) const {
+      return std::tie(m, k, n, batch, dtype, transpose_b, bias, b_is_op, dataflow, epilogue) <
+             std::tie(o.m, o.k, o.n, o.batch, o.dtype, o.transpose_b, o.bias, o.b_is_op,
+                      o.dataflow, o.epilogue);
+    }
+  };
+  std::map<TilingKey, Tiling> m_tilings;
 
   // An op's output in DRAM: rows x cols dense (a kv_write: the cache, batch*heads*L x d).
   struct Region {

@@ -115,7 +115,6 @@ Lowered Lowerer::run() {
 }
 
 Tiling Lowerer::tiling(const MatmulOp& op) {
-  MappingContext ctx{m_layout, m_o.tiles_weights(), m_o.tiles};
   // The epilogue it would fuse with tiles of whole rows (softmax needs them; element-wise ops
   // and a residual add do not), priced per output tile.
   Tiling whole_rows;
@@ -126,6 +125,16 @@ Tiling Lowerer::tiling(const MatmulOp& op) {
       epilogue.push_back(m_w.ops[std::size_t(f)].get_if<VectorOp>()->kind);
     }
   }
+  // A transformer repeats its shapes layer after layer: search each shape and epilogue once
+  // (Llama's gate_proj, fused with SiLU, and up_proj, fused with nothing, are two searches).
+  TilingKey key{op.m, op.k, op.n, op.batch, int(op.dtype), op.transpose_b, op.bias, op.b.is_op(),
+                op.dataflow ? int(*op.dataflow) : -1, {}};
+  for (const VectorKind k : epilogue) key.epilogue.push_back(int(k));
+  if (m_o.automatic) {
+    const auto it = m_tilings.find(key);
+    if (it != m_tilings.end()) return it->second;
+  }
+  MappingContext ctx{m_layout, m_o.tiles_weights(), m_o.tiles};
   if (!epilogue.empty()) {
     ctx.epilogue_cycles = [this, epilogue](std::uint64_t rows, std::uint64_t cols) {
       const isa::VectorOperand acc{isa::Sram::accumulator, 0, 4};
@@ -143,11 +152,6 @@ Tiling Lowerer::tiling(const MatmulOp& op) {
                                                    double(op.n) / m_matmul_macs
                                              : 0;
   if (!m_o.automatic) return fixed_tiling(m_t, op, ctx, m_o.split);
-  // A transformer repeats its shapes layer after layer: search each once.
-  const auto key = std::make_tuple(op.m, op.k, op.n, op.batch, int(op.dtype), op.transpose_b,
-                                   op.bias, op.b.is_op(), op.dataflow ? int(*op.dataflow) : -1);
-  const auto it = m_tilings.find(key);
-  if (it != m_tilings.end()) return it->second;
   return m_tilings[key] = choose_tiling(m_t, op, ctx, m_o.split);
 }
 

@@ -128,12 +128,31 @@ MappingCost cost(const Target& t, const MatmulOp& op, const Tiling& c, const Map
   const double out_tiles = double(op.batch) * double(tm) * double(tn);
   r.tiles = out_tiles * double(tk);
 
+  // The bandwidth the memory achieves on each operand's rows, shared by the cores used.
+  const auto streams = std::uint32_t(cores);
+  const std::uint64_t ks = std::min(c.kt, op.k), ns = std::min(c.nt, op.n);
+  const double bw_a = ks == op.k ? costs.bandwidth(op.k * e, op.k * e, streams)
+                                 : costs.bandwidth(ks * e, op.k * e, streams);
+  double bw_b;
+  if (!op.b.is_op() && ctx.tiled_weights) {
+    bw_b = costs.bandwidth(ks * ns * e, ks * ns * e, streams);  // one contiguous block
+  } else if (op.transpose_b) {
+    bw_b = costs.bandwidth(ks * e, op.k * e, streams);
+  } else {
+    bw_b = costs.bandwidth(ns * e, op.n * e, streams);
+  }
+  const double bw_out = costs.bandwidth(ns * e, op.n * e, streams);
   // One output tile of ms x ns: its GEMMs' periods, and its bytes and DMA blocks by operand.
   // `period`: what the tile adds to its core's time: its GEMMs' periods, or, when its
   // accumulator slot's turnaround is longer (two slots: tile i + 2 waits for tile i's
   // epilogue and store), half of its GEMMs plus that turnaround. `epilogue`: vector cycles.
+  // `burst`: with A resident, what the tile that loads its row block's A waits beyond its
+  // GEMMs: the whole row block and the tile's B arrive at the core's share of the bandwidth
+  // while its GEMMs take only their periods, and the next row block cannot load early (it
+  // overwrites this one), so the wait is not hidden (edge gemm1024, 128x32x32 tiles: a row
+  // block's 32 GEMMs take 240 cycles each instead of 128).
   struct TileWork {
-    double period = 0, a = 0, b = 0, out = 0, blocks = 0, epilogue = 0;
+    double period = 0, a = 0, b = 0, out = 0, blocks = 0, epilogue = 0, burst = 0;
   };
   auto tile = [&](std::uint64_t ms, std::uint64_t ns) {
     TileWork w;
@@ -147,6 +166,11 @@ MappingCost cost(const Target& t, const MatmulOp& op, const Tiling& c, const Map
     w.b = double(op.k) * double(ns) * double(e);
     w.out = double(ms) * double(ns) * double(e) + (op.bias ? double(ns * acc) : 0.0);
     w.blocks = double(tk) + 1 + (op.bias ? 1 : 0);  // B pieces, the store, the bias row
+    if (c.a_resident) {
+      const double arrive = std::max((w.a + w.b) / t.dma_bytes_per_cycle,
+                                     double(cores) * (w.a / bw_a + w.b / bw_b));
+      w.burst = std::max(0.0, arrive - gemms);
+    }
     return w;
   };
   const TileWork kinds[2][2] = {{tile(c.mt, c.nt), tile(c.mt, n_last)},
@@ -177,6 +201,7 @@ MappingCost cost(const Target& t, const MatmulOp& op, const Tiling& c, const Map
           l.blocks += w.blocks;
           Held& h = held[ci];
           if (!c.a_resident || !h.valid || h.bi != bi || h.mi != mi) {
+            l.compute += w.burst;
             l.a += w.a;
             l.blocks += double(tk);
             h = {true, bi, mi};
@@ -206,28 +231,14 @@ MappingCost cost(const Target& t, const MatmulOp& op, const Tiling& c, const Map
       a_loads = std::ceil(double(op.batch) * double(tm) * readers / double(cores));
     }
     l.a = a_loads * avg(&TileWork::a);
+    l.compute += a_loads * avg(&TileWork::burst);
     l.blocks += a_loads * double(tk);
   }
 
-  // The bandwidth the memory achieves on each operand's rows, shared by the cores used.
-  const auto streams = std::uint32_t(cores);
-  const std::uint64_t ks = std::min(c.kt, op.k), ns = std::min(c.nt, op.n);
-  const double bw_a = ks == op.k ? costs.bandwidth(op.k * e, op.k * e, streams)
-                                 : costs.bandwidth(ks * e, op.k * e, streams);
-  double bw_b;
-  if (!op.b.is_op() && ctx.tiled_weights) {
-    bw_b = costs.bandwidth(ks * ns * e, ks * ns * e, streams);  // one contiguous block
-  } else if (op.transpose_b) {
-    bw_b = costs.bandwidth(ks * e, op.k * e, streams);
-  } else {
-    bw_b = costs.bandwidth(ns * e, op.n * e, streams);
-  }
-  const double bw_out = costs.bandwidth(ns * e, op.n * e, streams);
-  const double per_core = double(cores);
   for (const Load& l : load) {
     const double bytes = l.a + l.b + l.out;
     const double dma = bytes / t.dma_bytes_per_cycle;
-    const double dram = per_core * (l.a / bw_a + l.b / bw_b + l.out / bw_out);
+    const double dram = double(cores) * (l.a / bw_a + l.b / bw_b + l.out / bw_out);
     const double block = l.blocks > 0 ? bytes / l.blocks : 0;
     const double round_trips = l.blocks * (t.dram_latency_cycles + block / t.dma_bytes_per_cycle) /
                                double(std::max<std::uint32_t>(1, t.dma_max_outstanding_blocks));
@@ -343,16 +354,36 @@ Tiling choose_tiling(const Target& t, const MatmulOp& op, const MappingContext& 
   }
   if (kept.empty() && over_budget.c.fits) kept.push_back(over_budget);
   if (kept.empty()) no_fit(t, op, ctx);
-  // The best kKeep of each dataflow: offering another dataflow takes no candidate of the
-  // others out of stage 2.
+  // Per dataflow, the best kKeep, and the kKeep that move the fewest DRAM bytes among those
+  // within kNear of the best: at the peak bandwidth many compute-bound candidates differ only by
+  // their fill and drain, and the ones that re-read less are those the measured bandwidth
+  // favours (hbm2-stack gemm1024 with a second stack: 256x256x128 tiles, 67,189 cycles, were
+  // not among the best 12 at the peak, and 128x256x128, 75,122, was chosen). Offering another
+  // dataflow takes no candidate of the others out of stage 2.
+  constexpr double kNear = 0.05;
   std::sort(kept.begin(), kept.end(), [](const Scored& a, const Scored& b) {
     return better(a.c, a.t, b.c, b.t) || (!better(b.c, b.t, a.c, a.t) && a.order < b.order);
   });
-  std::map<int, std::size_t> per_dataflow;
-  kept.erase(
-      std::remove_if(kept.begin(), kept.end(),
-                     [&](const Scored& s) { return ++per_dataflow[int(s.t.dataflow)] > kKeep; }),
-      kept.end());
+  std::map<int, std::vector<const Scored*>> by_dataflow;
+  for (const Scored& s : kept) by_dataflow[int(s.t.dataflow)].push_back(&s);
+  std::set<std::size_t> taken;
+  for (auto& [d, list] : by_dataflow) {
+    const double near = (1 + kNear) * list.front()->c.cycles;
+    std::vector<const Scored*> frugal;
+    for (const Scored* s : list) {
+      if (s->c.cycles > near) break;
+      frugal.push_back(s);
+    }
+    std::stable_sort(frugal.begin(), frugal.end(), [](const Scored* a, const Scored* b) {
+      return a->c.dram_bytes < b->c.dram_bytes;
+    });
+    for (std::size_t i = 0; i < list.size() && i < kKeep; ++i) taken.insert(list[i]->order);
+    for (std::size_t i = 0; i < frugal.size() && i < kKeep; ++i) taken.insert(frugal[i]->order);
+  }
+  // In the order of the estimates (ties: the default dataflow first).
+  kept.erase(std::remove_if(kept.begin(), kept.end(),
+                            [&](const Scored& s) { return taken.count(s.order) == 0; }),
+             kept.end());
   // Stage 2: each of those with every split (or the one forced), dealt exactly, at the
   // bandwidth the memory achieves, on every core; then, if the best is bound by memory, on
   // fewer cores (fewer cores re-read fewer operands).
