@@ -121,6 +121,9 @@ void vector(const isa::VectorOp& op, Format src, Format src2, Format dst, SramIm
                         ": value mode computes vector ops in fp16, bf16 or fp32 lanes, got "
                         "dtype int8");
   }
+  LLMSIM_CHECK(width_bytes(dst) == op.dst.elem_bytes,
+               std::string("vector dst format ") + to_string(dst) + " is not " +
+                   std::to_string(op.dst.elem_bytes) + " B wide");
   LLMSIM_CHECK(op.kind != VectorKind::quantize || dst == Format::int8, "quantize to non-int8");
   LLMSIM_CHECK(op.kind != VectorKind::dequantize || is_integer(src), "dequantize of non-int");
   const float scalar = float(op.scalar), epsilon = float(op.epsilon);
@@ -171,9 +174,6 @@ void vector(const isa::VectorOp& op, Format src, Format src2, Format dst, SramIm
     case VectorKind::copy:
       break;
   }
-  LLMSIM_CHECK(width_bytes(dst) == op.dst.elem_bytes,
-               std::string("vector dst format ") + to_string(dst) + " is not " +
-                   std::to_string(op.dst.elem_bytes) + " B wide");
   encode(dst, x.data(), std::size_t(x.size()),
          image(op.dst, spad, acc).span(op.dst.addr, op.rows * op.cols * op.dst.elem_bytes));
 }

@@ -141,6 +141,7 @@ TEST_CASE("value mode rejects the ops isa.h forbids, and int8 lanes", "[values]"
   // A format that disagrees with the operand's width, or a block past the SRAM: caller bugs.
   relu.dtype = isa::DType::fp32;
   CHECK_THROWS_AS(vector(relu, Format::fp16, Format::int8, Format::int8, spad, acc), InternalError);
+  CHECK_THROWS_AS(vector(relu, Format::int8, Format::int8, Format::fp16, spad, acc), InternalError);
   relu.src = relu.dst = spad_at(255, Format::int8);
   CHECK_THROWS_AS(vector(relu, Format::int8, Format::int8, Format::int8, spad, acc), InternalError);
 }

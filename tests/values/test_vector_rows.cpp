@@ -46,8 +46,13 @@ TEST_CASE("softmax per row, max-subtracted; an all -inf row is NaN", "[values]")
   check_ulps(m, {0.25, 0.0, 0.75}, 3);
   CHECK(run_vector(vector_op(VectorKind::softmax, 1, 2), {1000, 1000}) ==
         std::vector<float>{0.5f, 0.5f});
-  // All -inf: max = -inf and -inf - -inf = NaN, as torch.softmax gives.
+  // All -inf: max = -inf and -inf - -inf = NaN, as torch.softmax gives; a NaN anywhere in
+  // the row (the max propagates it) also makes the whole row NaN, as in torch.
   for (float v : run_vector(vector_op(VectorKind::softmax, 1, 2), {-kInf, -kInf})) {
+    CHECK(std::isnan(v));
+  }
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (float v : run_vector(vector_op(VectorKind::softmax, 1, 3), {1, nan, 2})) {
     CHECK(std::isnan(v));
   }
 }
