@@ -59,8 +59,8 @@ class Lowerer {
     std::vector<int> epilogue;  // the fused vector ops' kinds
     bool operator<(const TilingKey& o) const {
       return std::tie(m, k, n, batch, dtype, transpose_b, bias, b_is_op, dataflow, epilogue) <
-             std::tie(o.m, o.k, o.n, o.batch, o.dtype, o.transpose_b, o.bias, o.b_is_op,
-                      o.dataflow, o.epilogue);
+             std::tie(o.m, o.k, o.n, o.batch, o.dtype, o.transpose_b, o.bias, o.b_is_op, o.dataflow,
+                      o.epilogue);
     }
   };
   std::map<TilingKey, Tiling> m_tilings;
@@ -73,6 +73,13 @@ class Lowerer {
 
   // DRAM for weights, inputs and caches: never reused.
   std::uint64_t alloc(std::uint64_t bytes) { return m_dram.fixed(bytes); }
+  // The same for an external operand of the current op, recorded in Lowered::tensors.
+  DramTensor& alloc_tensor(const char* role, std::uint64_t rows, std::uint64_t cols,
+                           std::uint64_t elem_bytes) {
+    const std::uint64_t addr = alloc(rows * cols * elem_bytes);
+    m_out.tensors.push_back({m_op, role, addr, rows, cols, elem_bytes});
+    return m_out.tensors.back();
+  }
   // The current op's output, rows x cols of `elem` bytes: a buffer it may reuse (DramBuffers).
   // Its loads wait for its last producer on every core, and each core finishes its ops in
   // order, so every op up to that producer is done before it writes.
@@ -86,6 +93,9 @@ class Lowerer {
     m_regions[std::size_t(m_op)] = {addr, rows, cols, 0};
     for (const int f : epilogue) m_regions[std::size_t(f)] = {addr, rows, cols, 0};
     m_regions[std::size_t(owner)].bytes = bytes;
+    m_out.outputs[std::size_t(m_op)] = {addr, rows, cols, elem, m_op, owner == m_op};
+    for (const int f : epilogue)
+      m_out.outputs[std::size_t(f)] = {addr, rows, cols, elem, m_op, f == owner};
     return addr;
   }
   // After op i: the outputs it was the last to read go back to the plan (caches stay).

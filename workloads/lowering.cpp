@@ -30,6 +30,7 @@ Lowered Lowerer::run() {
   const std::size_t n = m_w.ops.size();
   m_max_instructions = m_o.max_instructions.value_or(max_instructions_from_env());
   m_out.plans.resize(n);
+  m_out.outputs.resize(n);
   for (const Op& o : m_w.ops) {
     if (const auto* mm = o.get_if<MatmulOp>()) {
       m_matmul_macs += double(mm->batch * mm->m) * double(mm->k) * double(mm->n);
@@ -127,14 +128,16 @@ Tiling Lowerer::tiling(const MatmulOp& op) {
   }
   // A transformer repeats its shapes layer after layer: search each shape and epilogue once
   // (Llama's gate_proj, fused with SiLU, and up_proj, fused with nothing, are two searches).
-  TilingKey key{op.m, op.k, op.n, op.batch, int(op.dtype), op.transpose_b, op.bias, op.b.is_op(),
-                op.dataflow ? int(*op.dataflow) : -1, {}};
+  TilingKey key{op.m,     op.k,          op.n,
+                op.batch, int(op.dtype), op.transpose_b,
+                op.bias,  op.b.is_op(),  op.dataflow ? int(*op.dataflow) : -1,
+                {}};
   for (const VectorKind k : epilogue) key.epilogue.push_back(int(k));
   if (m_o.automatic) {
     const auto it = m_tilings.find(key);
     if (it != m_tilings.end()) return it->second;
   }
-  MappingContext ctx{m_layout, m_o.tiles_weights(), m_o.tiles};
+  MappingContext ctx{m_layout, m_o.tiles_weights(), m_o.tiles, 0, {}};
   if (!epilogue.empty()) {
     ctx.epilogue_cycles = [this, epilogue](std::uint64_t rows, std::uint64_t cols) {
       const isa::VectorOperand acc{isa::Sram::accumulator, 0, 4};
@@ -147,10 +150,10 @@ Tiling Lowerer::tiling(const MatmulOp& op) {
   }
   // Half the instruction limit, shared by the matmuls in proportion to their MACs: the search
   // then never takes tiles so small that the program passes the limit.
-  ctx.instruction_budget = m_matmul_macs > 0 ? 0.5 * double(m_max_instructions) *
-                                                   double(op.batch * op.m) * double(op.k) *
-                                                   double(op.n) / m_matmul_macs
-                                             : 0;
+  ctx.instruction_budget = m_matmul_macs > 0
+                               ? 0.5 * double(m_max_instructions) * double(op.batch * op.m) *
+                                     double(op.k) * double(op.n) / m_matmul_macs
+                               : 0;
   if (!m_o.automatic) return fixed_tiling(m_t, op, ctx, m_o.split);
   return m_tilings[key] = choose_tiling(m_t, op, ctx, m_o.split);
 }
@@ -317,7 +320,7 @@ void Lowerer::lower(const VectorOp& op) {
     } else {
       const std::uint64_t rows =
           op.kind == VectorKind::copy ? op.row_offset + (op.rows - 1) * op.row_stride + 1 : op.rows;
-      const std::uint64_t base = alloc(rows * op.cols * in_e);
+      const std::uint64_t base = alloc_tensor("input", rows, op.cols, in_e).addr;
       p.compulsory_bytes += op.rows * op.cols * in_e;
       v = op.kind == VectorKind::copy ? View{base + op.row_offset * op.cols * in_e,
                                              op.row_stride * op.cols * in_e, kOneGroup, 0}
@@ -333,8 +336,8 @@ void Lowerer::lower(const VectorOp& op) {
   if (op.kind == VectorKind::layernorm) param_rows = 2;
   if (op.kind == VectorKind::rmsnorm) param_rows = 1;
   if (op.kind == VectorKind::rope) table = true;
-  const std::uint64_t param = param_rows ? alloc(param_rows * op.cols * e) : 0;
-  const std::uint64_t rope_table = table ? alloc(op.rows * op.cols * e) : 0;
+  const std::uint64_t param = param_rows ? alloc_tensor("param", param_rows, op.cols, e).addr : 0;
+  const std::uint64_t rope_table = table ? alloc_tensor("rope_table", op.rows, op.cols, e).addr : 0;
   p.compulsory_bytes += param_rows * op.cols * e + (table ? op.rows * op.cols * e : 0);
 
   const std::uint64_t row_bytes = op.cols * (sources.size() * in_e + (table ? e : 0));
@@ -390,7 +393,7 @@ void Lowerer::lower(const VectorOp& op) {
 void Lowerer::lower(const EmbeddingOp& op) {
   const std::uint64_t e = isa::size_bytes(op.dtype);
   OpPlan& p = plan();
-  const std::uint64_t table = alloc(op.vocab * op.hidden * e);
+  const std::uint64_t table = alloc_tensor("table", op.vocab, op.hidden, e).addr;
   p.compulsory_bytes += op.tokens * op.hidden * e;
   const std::uint64_t out = output(op.tokens, op.hidden, e);
   const std::uint64_t rows_per = chunk_rows(op.tokens, op.hidden * e, 0);
@@ -424,14 +427,15 @@ void Lowerer::lower(const KvWriteOp& op) {
   const std::uint64_t e = isa::size_bytes(op.dtype);
   OpPlan& p = plan();
   const std::uint64_t d = op.head_dim, cols = op.heads * d, L = op.kv_len + op.tokens;
-  const std::uint64_t cache = alloc(op.batch * op.heads * L * d * e);
+  const std::uint64_t cache = alloc_tensor("cache", op.batch * op.heads * L, d, e).addr;
   m_regions[std::size_t(m_op)] = {cache, op.batch * op.heads * L, d};
+  m_out.outputs[std::size_t(m_op)] = {cache, op.batch * op.heads * L, d, e, m_op, true};
   p.compulsory_bytes += op.written_elements() * e;
   View in;
   if (op.input.is_op()) {
     in = dense(producer(op.input).addr, cols, e);
   } else {
-    in = dense(alloc(op.batch * op.tokens * cols * e), cols, e);
+    in = dense(alloc_tensor("input", op.batch * op.tokens, cols, e).addr, cols, e);
     p.compulsory_bytes += op.batch * op.tokens * cols * e;
   }
   const std::uint64_t rows_per = std::min(op.tokens, chunk_rows(op.batch * op.tokens, cols * e, 0));
@@ -461,6 +465,21 @@ void Lowerer::lower(const KvWriteOp& op) {
 
 Lowered lower(const Workload& w, const Target& t, const MappingOptions& options) {
   return detail::Lowerer(w, t, options).run();
+}
+
+}  // namespace llmsim::workloads
+
+namespace llmsim::workloads {
+
+std::uint64_t DramTensor::address(std::uint64_t r, std::uint64_t c) const {
+  if (tile_rows == 0) return addr + (r * cols + c) * elem_bytes;
+  // Item i's rows are tiled on their own; row block r0 (rs rows) is contiguous, its tile at
+  // column c0 (cs columns) starts rs x c0 elements into it, dense (lowering_matmul.cpp).
+  const std::uint64_t item = r / item_rows, ri = r % item_rows;
+  const std::uint64_t r0 = ri / tile_rows * tile_rows, rs = std::min(tile_rows, item_rows - r0);
+  const std::uint64_t c0 = c / tile_cols * tile_cols, cs = std::min(tile_cols, cols - c0);
+  return addr +
+         (item * item_rows * cols + r0 * cols + rs * c0 + (ri - r0) * cs + (c - c0)) * elem_bytes;
 }
 
 }  // namespace llmsim::workloads

@@ -50,7 +50,6 @@
 
 namespace llmsim::workloads {
 
-
 struct MappingOptions {
   bool automatic = true;       // --mapping auto | fixed
   std::optional<Split> split;  // forced split for every matmul
@@ -93,9 +92,36 @@ struct OpPlan {
   double predicted_cycles = 0;
 };
 
+// An external operand of op `op` in DRAM (a weight, an input, a parameter row, a table, a KV
+// cache), for value mode: rows x cols elements of elem_bytes. Row-major (row r at addr + r *
+// cols * elem_bytes), or, with tile_rows > 0, a weight in the tiled layout of its matmul's
+// tiling (MappingOptions::tiled_weights): each item of item_rows rows is cut into row blocks of
+// tile_rows, each row block contiguous and made of its tiles of tile_cols columns, each tile
+// dense (offset()).
+struct DramTensor {
+  int op = -1;
+  std::string role;  // "a", "b", "bias", "input", "param", "rope_table", "table", "cache"
+  std::uint64_t addr = 0, rows = 0, cols = 0, elem_bytes = 0;
+  std::uint64_t item_rows = 0, tile_rows = 0, tile_cols = 0;  // tiled layout; 0: row-major
+  // The byte address of element (r, c).
+  std::uint64_t address(std::uint64_t r, std::uint64_t c) const;
+};
+
+// Where an op's output lies in DRAM once its stores are done: rows x cols dense row-major of
+// elem_bytes at addr, written by the stores of op `writer` (itself, or the matmul whose
+// epilogue it ran in). `stored`: false for a matmul or a fused op before the last of its
+// epilogue chain, whose output never reaches DRAM; and for an op not lowered yet.
+struct DramOutput {
+  std::uint64_t addr = 0, rows = 0, cols = 0, elem_bytes = 0;
+  int writer = -1;
+  bool stored = false;
+};
+
 struct Lowered {
   isa::Program program;
-  std::vector<OpPlan> plans;  // one per op
+  std::vector<OpPlan> plans;        // one per op
+  std::vector<DramTensor> tensors;  // every external operand, in the order they were placed
+  std::vector<DramOutput> outputs;  // one per op
   // DRAM the program addresses: every weight and input once, and the op outputs in buffers
   // reused once their last reader is done (a buffer of a later output, or of a KV cache, never
   // overlaps one still being read).

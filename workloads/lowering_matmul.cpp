@@ -76,9 +76,18 @@ void Lowerer::lower(const MatmulOp& op) {
 
   // Operand views per batch item.
   const std::uint64_t sr = op.transpose_b ? op.n : op.k, sc = op.transpose_b ? op.k : op.n;
-  const std::uint64_t a_ext = op.a.is_op() ? 0 : alloc(op.batch * op.m * op.k * e);
-  const std::uint64_t b_ext = op.b.is_op() ? 0 : alloc(op.batch * sr * sc * e);
-  const std::uint64_t bias = op.bias ? alloc(op.n * acc_e) : 0;
+  const std::uint64_t a_ext = op.a.is_op() ? 0 : alloc_tensor("a", op.batch * op.m, op.k, e).addr;
+  std::uint64_t b_ext = 0;
+  if (!op.b.is_op()) {
+    DramTensor& b = alloc_tensor("b", op.batch * sr, sc, e);
+    b_ext = b.addr;
+    if (m_o.tiles_weights()) {  // as the loads below read it
+      b.item_rows = sr;
+      b.tile_rows = op.transpose_b ? tl.nt : tl.kt;
+      b.tile_cols = op.transpose_b ? tl.kt : tl.nt;
+    }
+  }
+  const std::uint64_t bias = op.bias ? alloc_tensor("bias", 1, op.n, acc_e).addr : 0;
   if (!op.a.is_op()) p.compulsory_bytes += op.batch * op.m * op.k * e;
   if (!op.b.is_op()) p.compulsory_bytes += op.batch * sr * sc * e;
   if (op.bias) p.compulsory_bytes += op.n * acc_e;
@@ -209,7 +218,8 @@ void Lowerer::lower(const MatmulOp& op) {
           if (ki == 0) push(ci, isa::QueueKind::compute, isa::SemWait{kAccFree});
           // The tiling's dataflow; none when it is the arrays' default (the printed program
           // then names only the others).
-          isa::Gemm g{a_sram, b_sram, c_sram, ms, ks, ns, op.dtype, ki > 0, std::nullopt};
+          isa::Gemm g{a_sram, b_sram, c_sram, ms, ks, ns, op.dtype, ki > 0, {}, {}, op.transpose_b};
+          if (op.bias && ki == 0) g.bias_addr = b_sram + ks * ns * e;  // loaded above
           if (tl.dataflow != m_t.dataflows.front()) g.dataflow = tl.dataflow;
           push(ci, isa::QueueKind::compute, g);
           if (!holds_residual) {

@@ -51,6 +51,10 @@ void Chip::load(isa::Program program, std::size_t num_ops) {
   for (std::size_t i = 0; i < m_cores.size(); ++i) m_cores[i]->load(m_program.cores[i]);
 }
 
+void Chip::set_values(values::Machine* v) {
+  for (const auto& c : m_cores) c->set_values(v);
+}
+
 void Chip::trace_to(timeline::Timeline& tl) {
   for (const auto& c : m_cores) c->trace_to(tl);
   m_memory->trace_to(tl);

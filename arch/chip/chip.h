@@ -35,6 +35,9 @@ class Chip : public sc_core::sc_module {
   // Before sc_start: records the run on `tl` (which must outlive the simulation): a process
   // per core (tracks dma, systolic, vector), then one for the memory (its own tracks).
   void trace_to(timeline::Timeline& tl);
+  // Before sc_start: value mode on every core (arch/values/machine.h); `v` must outlive the
+  // simulation.
+  void set_values(values::Machine* v);
 
   stats::Group& stats() { return m_stats; }
   const ChipParams& params() const { return m_params; }

@@ -168,7 +168,8 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
     m_activity.dma_issued(start);
     m_dma.issue_load(
         *i, i->dst == isa::Sram::scratchpad ? m_spad : m_acc,
-        [this, q, epoch, rec](Cycles end, std::uint64_t bytes) {
+        [this, q, epoch, rec, i, op = inst.op](Cycles end, std::uint64_t bytes) {
+          if (m_values) m_values->load(m_id, *i, op);
           dma_done(q, epoch, rec, false, end, bytes);
         },
         inst.op);
@@ -177,7 +178,8 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
     m_activity.dma_issued(start);
     m_dma.issue_store(
         *i, i->src == isa::Sram::scratchpad ? m_spad : m_acc,
-        [this, q, epoch, rec](Cycles end, std::uint64_t bytes) {
+        [this, q, epoch, rec, i, op = inst.op](Cycles end, std::uint64_t bytes) {
+          if (m_values) m_values->store(m_id, *i, op);
           dma_done(q, epoch, rec, true, end, bytes);
         },
         inst.op);
@@ -185,6 +187,7 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
     // With a pipelined array the queue moves on once the array takes the next GEMM; the
     // GEMM's results are there at r.done (timing.h).
     const systolic::GemmRun r = m_systolic.execute(*i, start, m_spad, m_acc, inst.op);
+    if (m_values) m_values->gemm(m_id, *i, inst.op);
     m_activity.busy(start, r.done);  // recorded at its start: the queues' starts come in order
     m_clock.wait_until(r.accept);
     if (rec) {
@@ -199,6 +202,7 @@ void Core::execute(isa::QueueKind q, const isa::Instruction& inst) {
     }
     const Cycles from = m_clock.now();
     const Cycles end = m_vector.execute(*i, from, m_spad, m_acc, inst.op);
+    if (m_values) m_values->vector(m_id, *i, inst.op);
     m_activity.busy(from, end);
     m_clock.wait_until(end);
     if (rec) rec->compute_cycles += end - from;

@@ -19,6 +19,7 @@
 #include "arch/isa/isa.h"
 #include "arch/sram/banked_sram.h"
 #include "arch/systolic/systolic_array.h"
+#include "arch/values/machine.h"
 #include "arch/vector/vector_unit.h"
 
 namespace llmsim::core {
@@ -44,6 +45,9 @@ class Core : public sc_core::sc_module {
   // Before sc_start: records the work of the DMA engine, array and vector unit on `tl`, as
   // tracks of a process named after the core.
   void trace_to(timeline::Timeline& tl);
+  // Before sc_start: value mode (arch/values/machine.h); the core makes each instruction's
+  // values as it takes effect. Null (the default): timing only.
+  void set_values(values::Machine* v) { m_values = v; }
 
   const ClockDomain& clock() const { return m_clock; }
   const CoreParams& params() const { return m_params; }
@@ -92,6 +96,7 @@ class Core : public sc_core::sc_module {
   isa::CoreProgram m_empty;
   BarrierHub& m_barriers;
   OpRecords& m_ops;
+  values::Machine* m_values = nullptr;
 
   stats::Group m_stats;
   sram::BankedSram m_spad;

@@ -104,8 +104,9 @@ struct Printer {
                                                    : " dataflow=is";
     return std::string("gemm       ") + to_string(i.dtype) + " m=" + std::to_string(i.m) +
            " k=" + std::to_string(i.k) + " n=" + std::to_string(i.n) + " a=spad:" + hex(i.a_addr) +
-           " b=spad:" + hex(i.b_addr) + " c=acc:" + hex(i.c_addr) + (i.accumulate ? " +=" : " =") +
-           df;
+           " b=spad:" + hex(i.b_addr) + (i.b_transposed ? "^T" : "") + " c=acc:" + hex(i.c_addr) +
+           (i.accumulate ? " +=" : " =") +
+           (i.bias_addr ? " bias=spad:" + hex(*i.bias_addr) : std::string()) + df;
   }
   std::string operator()(const VectorOp& i) const {
     std::string out = std::string("vec.") + to_string(i.kind);

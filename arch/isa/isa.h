@@ -68,7 +68,12 @@ inline const char* to_string(Dataflow d) {
 // the products are added to C, otherwise C is overwritten. `dataflow`: the one the array runs
 // it in, which the array must offer (core.systolic.dataflows; else a WorkloadError); none: the
 // array's default. A reconfigurable array switches between GEMMs of different dataflows
-// (arch/systolic/timing.h).
+// (arch/systolic/timing.h). `bias_addr`: a row of n accumulator-width elements (int32 or fp32)
+// dense in the scratchpad, added to every row of C: C = (C +) A x B + bias. The array reads it
+// with the GEMM's operands, as Gemmini preloads its D matrix; it costs no cycles of its own.
+// `b_transposed`: B is stored as its transpose, n x k dense (a K cache row per key, a weight
+// kept as torch's out x in); the array reads it transposed at no cost (Gemmini's
+// B_transpose), so the timing is that of the same GEMM with B k x n.
 struct Gemm {
   std::uint64_t a_addr = 0;
   std::uint64_t b_addr = 0;
@@ -77,6 +82,8 @@ struct Gemm {
   DType dtype = DType::int8;
   bool accumulate = false;
   std::optional<Dataflow> dataflow;
+  std::optional<std::uint64_t> bias_addr;
+  bool b_transposed = false;
 };
 
 // ---- The vector / special-function unit (arch/vector/) ----

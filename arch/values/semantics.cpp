@@ -52,12 +52,23 @@ std::vector<std::int32_t> load_ints(Format f, const SramImage& img, std::uint64_
   return out;
 }
 
+// B as k x n row-major: as stored, or the transpose of the n x k block stored (b_transposed).
+template <class T>
+std::vector<T> b_matrix(const isa::Gemm& g, std::vector<T> b) {
+  if (!g.b_transposed) return b;
+  std::vector<T> out(b.size());
+  Eigen::Map<RowMajor<T>>(out.data(), Eigen::Index(g.k), Eigen::Index(g.n)) =
+      Eigen::Map<const RowMajor<T>>(b.data(), Eigen::Index(g.n), Eigen::Index(g.k)).transpose();
+  return out;
+}
+
 // int8 x int8 -> int32 with a wrapping adder. The products are summed exactly (in int32 while
 // k * 2^14 < 2^31 cannot overflow, else in int64), then added to C modulo 2^32.
 void gemm_int8(const isa::Gemm& g, const SramImage& spad, SramImage& acc) {
   const auto m = Eigen::Index(g.m), k = Eigen::Index(g.k), n = Eigen::Index(g.n);
   const std::vector<std::int32_t> a = load_ints(Format::int8, spad, g.a_addr, g.m * g.k);
-  const std::vector<std::int32_t> b = load_ints(Format::int8, spad, g.b_addr, g.k * g.n);
+  const std::vector<std::int32_t> b =
+      b_matrix(g, load_ints(Format::int8, spad, g.b_addr, g.k * g.n));
   std::uint8_t* c_bytes = acc.span(g.c_addr, block_bytes(g.m, g.n, 4));
   std::vector<std::int64_t> sum(g.m * g.n);
   Eigen::Map<RowMajor<std::int64_t>> s(sum.data(), m, n);
@@ -71,11 +82,14 @@ void gemm_int8(const isa::Gemm& g, const SramImage& spad, SramImage& acc) {
         Eigen::Map<const RowMajor<std::int32_t>>(b.data(), k, n).cast<std::int64_t>();
     s.noalias() = am * bm;
   }
+  const std::vector<std::int32_t> bias =
+      g.bias_addr ? load_ints(Format::int32, spad, *g.bias_addr, g.n) : std::vector<std::int32_t>();
   for (std::size_t i = 0; i < sum.size(); ++i) {
     std::int32_t old = 0;
     if (g.accumulate) std::memcpy(&old, c_bytes + 4 * i, 4);
     // Modulo 2^32: unsigned arithmetic, then the two's-complement reading of the bits.
-    const std::uint32_t bits = std::uint32_t(old) + std::uint32_t(std::uint64_t(sum[i]));
+    std::uint32_t bits = std::uint32_t(old) + std::uint32_t(std::uint64_t(sum[i]));
+    if (!bias.empty()) bits += std::uint32_t(bias[i % g.n]);
     std::memcpy(c_bytes + 4 * i, &bits, 4);
   }
 }
@@ -85,7 +99,7 @@ void gemm_float(const isa::Gemm& g, const SramImage& spad, SramImage& acc) {
   const Format in = element_format(g.dtype);
   const auto m = Eigen::Index(g.m), k = Eigen::Index(g.k), n = Eigen::Index(g.n);
   const std::vector<float> a = decode_block(in, spad, g.a_addr, g.m, g.k);
-  const std::vector<float> b = decode_block(in, spad, g.b_addr, g.k, g.n);
+  const std::vector<float> b = b_matrix(g, decode_block(in, spad, g.b_addr, g.k, g.n));
   std::vector<float> c = g.accumulate ? decode_block(Format::fp32, acc, g.c_addr, g.m, g.n)
                                       : std::vector<float>(g.m * g.n);
   const Eigen::Map<const RowMajor<float>> am(a.data(), m, k), bm(b.data(), k, n);
@@ -94,6 +108,10 @@ void gemm_float(const isa::Gemm& g, const SramImage& spad, SramImage& acc) {
     cm.noalias() += am * bm;
   } else {
     cm.noalias() = am * bm;
+  }
+  if (g.bias_addr) {
+    const std::vector<float> bias = decode_block(Format::fp32, spad, *g.bias_addr, 1, g.n);
+    cm.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias.data(), n);
   }
   encode(Format::fp32, c.data(), c.size(), acc.span(g.c_addr, block_bytes(g.m, g.n, 4)));
 }

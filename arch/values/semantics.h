@@ -33,7 +33,10 @@ void store(const isa::DmaStore& st, const SramImage& src, Format sram_format, Fo
 
 // C (+)= A x B: A (m x k) at a_addr and B (k x n) at b_addr, dense row-major in `spad` in
 // element_format(g.dtype); C (m x n) at c_addr, dense row-major in `acc` in
-// accumulator_format(g.dtype). Without g.accumulate C is overwritten. Arithmetic as above.
+// accumulator_format(g.dtype); with g.b_transposed B is stored as B^T (n x k, dense). Without
+// g.accumulate C is overwritten. With g.bias_addr, the
+// row of n accumulator_format(g.dtype) elements there in `spad` is added to every row of C after
+// the products (int32 modulo 2^32; fp32 rounded once more). Arithmetic as above.
 void gemm(const isa::Gemm& g, const SramImage& spad, SramImage& acc);
 
 // One VectorOp, every kind as its comment in isa.h defines it. `src`, `src2` and `dst` are the

@@ -60,7 +60,8 @@ struct ModelArgs {
 // The options of run and compile.
 struct RunArgs {
   std::string arch, workload, out, mapping = "auto", split, fusion, weights, tiles, timeline,
-                                   timeline_max_events;
+                                   timeline_max_events, values_seed;
+  bool values = false;
   std::vector<std::string> sets;
   ModelArgs model;
 };
@@ -87,7 +88,11 @@ int run_or_compile(const std::string& cmd, const std::vector<std::string>& args,
         "timeline", po::value(&a.timeline)->value_name("FILE"),
         "write a Chrome trace-event JSON timeline")(
         "timeline-max-events", po::value(&a.timeline_max_events)->value_name("N"),
-        "cap of timeline spans (default 1000000)");
+        "cap of timeline spans (default 1000000)")(
+        "values", po::bool_switch(&a.values),
+        "compute real values (same cycles); with --out, write each op's output to DIR/values/")(
+        "values-seed", po::value(&a.values_seed)->value_name("N"),
+        "seed of the weights' and inputs' values (default 0)");
   }
   po::variables_map vm;
   if (!parse_command(cmd, desc, args, vm, out)) return 0;
@@ -125,6 +130,13 @@ int run_or_compile(const std::string& cmd, const std::vector<std::string>& args,
     isa::dump(out, compile(spec));
     return 0;
   }
+  if (!a.values_seed.empty() && !a.values) throw UserError("--values-seed: needs --values");
+  if (a.values) {
+    spec.values = ValuesSpec{};
+    if (!a.values_seed.empty())
+      spec.values->seed = integer_option("values-seed", a.values_seed, 0,
+                                         std::numeric_limits<std::uint64_t>::max());
+  }
   if (!a.out.empty()) prepare_output_dir(a.out);
   spec.timeline = timeline;
   const RunResult r = run(spec);
@@ -134,6 +146,7 @@ int run_or_compile(const std::string& cmd, const std::vector<std::string>& args,
         << " later spans dropped; raise --timeline-max-events)\n";
   }
   if (!a.out.empty()) write_outputs(r, a.out);
+  if (!a.out.empty() && a.values) write_values(r.values, r.tensors, a.out);
   print_summary(out, r);
   return 0;
 }

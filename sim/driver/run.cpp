@@ -276,6 +276,17 @@ RunResult run(const RunSpec& spec) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - map_start).count();
   const std::uint64_t measured_before_end = dram_bandwidth_measurements();
   b.chip->load(std::move(lowered.program), spec.workload.ops.size());
+  std::unique_ptr<values::Machine> machine;
+  std::vector<TensorValues> tensors;
+  if (spec.values) {
+    std::vector<isa::DType> dtypes;
+    for (const workloads::Op& op : spec.workload.ops) dtypes.push_back(op.dtype());
+    machine = std::make_unique<values::Machine>(
+        b.params.num_cores, b.params.core.scratchpad.capacity_bytes,
+        b.params.core.accumulator.capacity_bytes, std::move(dtypes));
+    tensors = fill_tensors(*machine, spec.workload, lowered, spec.values->seed);
+    b.chip->set_values(machine.get());
+  }
   std::unique_ptr<timeline::Timeline> tl;
   if (spec.timeline) {
     spec.timeline->check();
@@ -290,6 +301,10 @@ RunResult run(const RunSpec& spec) {
   b.chip->finish();
 
   RunResult r;
+  if (machine) {
+    r.values = read_outputs(*machine, spec.workload, lowered);
+    r.tensors = std::move(tensors);
+  }
   // Names from file paths may hold any bytes; stats.json is UTF-8.
   r.arch_name = config::printable(spec.arch_name);
   r.workload_name = config::printable(spec.workload.name);

@@ -10,6 +10,7 @@
 #include "sim/core/config.h"
 #include "sim/core/timeline.h"
 #include "sim/driver/energy.h"
+#include "sim/driver/values.h"
 #include "workloads/lowering.h"
 #include "workloads/workload.h"
 
@@ -26,6 +27,8 @@ struct RunSpec {
   // kernel context: a place to spawn extra SystemC processes (probes, traffic, the
   // determinism test's kernel noise).
   std::function<void()> elaborated{};
+  // --values: the programs compute real values (arch/values/); the cycles are the same.
+  std::optional<ValuesSpec> values{};
 };
 
 // Where the cores' cycles of an op's (or a layer's) span went, in core-cycles summed over the
@@ -107,6 +110,9 @@ struct RunResult {
   double mapping_seconds = 0;
   // DRAM access patterns the mapping had measured (dram_bandwidth.h; 0 once cached).
   std::uint64_t dram_patterns_measured = 0;
+  // With RunSpec::values: every op's output (values.h), by op index.
+  std::vector<OpValues> values;
+  std::vector<TensorValues> tensors;  // the external operands' values (values.h)
 };
 
 RunResult run(const RunSpec& spec);

@@ -29,3 +29,15 @@ def test_tiles_that_do_not_fit_are_named():
     # edge: 512 KiB scratchpad, 2 x 64 KiB accumulator slots; 1024 x 1024 int32 C is 4 MiB.
     expect_user_error("run", "--arch", "edge", "--workload", "gemm1024", "--tiles", "1024x32x1024",
                       match=r'the tiles 1024x32x1024 \(--tiles\) do not fit the SRAMs')
+
+
+# --values (issue 21) takes no value; --values-seed an integer from 0 to 2^64 - 1, with --values.
+def test_values_seed_needs_values():
+    expect_user_error("run", "--arch", "edge", "--workload", "gemm1024", "--values-seed", "3",
+                      match=r"^error: --values-seed: needs --values")
+
+
+@pytest.mark.parametrize("seed", ["-1", "x", "18446744073709551616", "1.5"])
+def test_bad_values_seed_is_named(seed):
+    expect_user_error("run", "--arch", "edge", "--workload", "gemm1024", "--values",
+                      "--values-seed", seed, match=r"^error: --values-seed .*: must be an integer")

@@ -198,7 +198,7 @@ TEST_CASE("choose_tiling copes with 2^32-wide GEMMs without wrapping") {
   op.name = "huge";
   op.m = op.k = op.n = 1ull << 32;
   const Target t = target();
-  const Tiling tl = choose_tiling(t, op, {scratchpad_layout(t, true), true});
+  const Tiling tl = choose_tiling(t, op, {scratchpad_layout(t, true), true, std::nullopt, 0, {}});
   CHECK(tl.mt * tl.nt * 4 <= accumulator_slot_bytes(t));  // int32 accumulators
   CHECK(tl.mt >= 1);
   CHECK(tl.kt >= 1);

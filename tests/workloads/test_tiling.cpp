@@ -37,7 +37,7 @@ MappingCost cost_of(const Target& t, std::uint64_t mt, std::uint64_t kt, std::ui
   MatmulOp op;
   op.name = "gemm";
   op.m = 1024, op.k = 1024, op.n = 1024;  // int8
-  const MappingContext ctx{ScratchpadLayout{64 << 10, 8, 256 << 10}, false};
+  const MappingContext ctx{ScratchpadLayout{64 << 10, 8, 256 << 10}, false, std::nullopt, 0, {}};
   Tiling c;
   c.mt = mt, c.kt = kt, c.nt = nt, c.a_resident = resident;
   return mapping_cost(t, op, c, ctx);

@@ -1,0 +1,137 @@
+// Value mode (issue 21) through the driver: the lowered programs compute what the ops define,
+// for every mapping option, and the cycles do not move.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "sim/driver/presets.h"
+#include "sim/driver/run.h"
+#include "workloads/model_config.h"
+#include "workloads/transformer.h"
+
+namespace {
+
+using namespace llmsim;
+using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+driver::RunResult run(const std::string& arch, workloads::Workload w,
+                      const workloads::MappingOptions& mapping, bool values,
+                      std::vector<std::string> overrides = {}) {
+  driver::RunSpec spec{arch, driver::load_arch(arch), std::move(overrides), std::move(w), mapping};
+  if (values) spec.values = driver::ValuesSpec{7};
+  return driver::run(spec);
+}
+
+struct MatmulCase {
+  std::uint64_t m, k, n, batch;
+  bool transpose_b, bias;
+};
+
+workloads::Workload matmul(const MatmulCase& c, const char* dtype) {
+  const config::Json doc = {{"ops",
+                             {{{"op", "matmul"},
+                               {"name", "g"},
+                               {"m", c.m},
+                               {"k", c.k},
+                               {"n", c.n},
+                               {"batch", c.batch},
+                               {"transpose_b", c.transpose_b},
+                               {"bias", c.bias},
+                               {"dtype", dtype}}}}};
+  return workloads::parse_workload(doc, "inline");
+}
+
+Matrix matrix(const driver::TensorValues& t) {
+  Matrix m(Eigen::Index(t.rows), Eigen::Index(t.cols));
+  for (std::size_t i = 0; i < t.data.size(); ++i) m.data()[i] = t.data[i];
+  return m;
+}
+
+const driver::TensorValues& tensor(const driver::RunResult& r, const std::string& role) {
+  for (const auto& t : r.tensors) {
+    if (t.role == role) return t;
+  }
+  FAIL("no tensor " << role);
+  return r.tensors.front();
+}
+
+// The largest |simulated - reference| / max |reference| over the matmul's output.
+double matmul_error(const driver::RunResult& r, const MatmulCase& c) {
+  const Matrix a = matrix(tensor(r, "a")), b = matrix(tensor(r, "b"));
+  const std::uint64_t sr = c.transpose_b ? c.n : c.k, sc = c.transpose_b ? c.k : c.n;
+  REQUIRE(r.values.size() == 1);
+  REQUIRE(r.values[0].stored);
+  double err = 0, scale = 0;
+  for (std::uint64_t bi = 0; bi < c.batch; ++bi) {
+    Matrix bb = b.block(Eigen::Index(bi * sr), 0, Eigen::Index(sr), Eigen::Index(sc));
+    if (c.transpose_b) bb.transposeInPlace();
+    Matrix ref = a.block(Eigen::Index(bi * c.m), 0, Eigen::Index(c.m), Eigen::Index(c.k)) * bb;
+    if (c.bias) ref.rowwise() += matrix(tensor(r, "bias")).row(0);
+    for (std::uint64_t i = 0; i < c.m; ++i) {
+      for (std::uint64_t j = 0; j < c.n; ++j) {
+        const double got = r.values[0].data[(bi * c.m + i) * c.n + j];
+        err = std::max(err, std::abs(got - ref(Eigen::Index(i), Eigen::Index(j))));
+        scale = std::max(scale, std::abs(ref(Eigen::Index(i), Eigen::Index(j))));
+      }
+    }
+  }
+  return err / scale;
+}
+
+}  // namespace
+
+TEST_CASE("values: a matmul computes (A x B + bias) under every mapping option", "[values]") {
+  // Partial tiles (300, 129, 257 are no multiple of any tile), B read transposed, a bias row,
+  // batched GEMMs; each under auto and fixed, every split, tiled and row-major weights.
+  // fp32 on datacenter: the reference is exact (double) on the fp32 inputs; the simulated sum
+  // is fp32 (Eigen) over k <= 257 products, so within 1e-5 of the largest output. bf16 on edge:
+  // the output is rounded to bf16 (8 bits: 2^-8 relative) on its way to DRAM.
+  const std::vector<MatmulCase> cases = {
+      {300, 200, 500, 1, false, true},
+      {64, 96, 80, 1, true, false},
+      {50, 64, 70, 3, false, false},
+      {129, 257, 65, 1, true, true},
+  };
+  const std::vector<std::vector<std::string>> options = {
+      {"auto", ""}, {"fixed", ""}, {"auto", "rows"}, {"auto", "cols"}, {"auto", "batch"}};
+  for (const auto& [arch, dtype, tolerance] :
+       {std::tuple{"datacenter", "fp32", 1e-5}, std::tuple{"edge", "bf16", 1.0 / 256}}) {
+    for (const MatmulCase& c : cases) {
+      for (const auto& o : options) {
+        for (const char* weights : {"tiled", "row_major"}) {
+          CAPTURE(arch, c.m, c.k, c.n, c.batch, c.transpose_b, c.bias, o[0], o[1], weights);
+          const auto mapping = driver::mapping_options(o[0], o[1], "", weights);
+          CHECK(matmul_error(run(arch, matmul(c, dtype), mapping, true), c) <= tolerance);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("values: the cycles are those of the timing-only run", "[values]") {
+  // Values are made by the units as each instruction takes effect and add no event: every
+  // op's span is the same to the cycle. GPT-2 with one layer, prefill, and a batched GEMM
+  // through HBM and the NoC.
+  workloads::TraceOptions o;
+  o.seq = 32;
+  o.layers = 1;
+  const workloads::Workload gpt2 = workloads::build_trace(workloads::load_model("gpt2"), o);
+  for (const char* arch : {"datacenter", "edge", "hbm2-stack"}) {
+    CAPTURE(arch);
+    const auto mapping = driver::mapping_options("auto", "", "");
+    const driver::RunResult timing = run(arch, gpt2, mapping, false);
+    const driver::RunResult values = run(arch, gpt2, mapping, true);
+    CHECK(values.total_cycles == timing.total_cycles);
+    REQUIRE(values.ops.size() == timing.ops.size());
+    for (std::size_t i = 0; i < timing.ops.size(); ++i) {
+      CHECK(values.ops[i].start_cycle == timing.ops[i].start_cycle);
+      CHECK(values.ops[i].end_cycle == timing.ops[i].end_cycle);
+    }
+    CHECK(timing.values.empty());
+    CHECK(values.values.size() == gpt2.ops.size());
+  }
+}
