@@ -59,8 +59,8 @@ class Lowerer {
     std::vector<int> epilogue;  // the fused vector ops' kinds
     bool operator<(const TilingKey& o) const {
       return std::tie(m, k, n, batch, dtype, transpose_b, bias, b_is_op, dataflow, epilogue) <
-             std::tie(o.m, o.k, o.n, o.batch, o.dtype, o.transpose_b, o.bias, o.b_is_op, o.dataflow,
-                      o.epilogue);
+             std::tie(o.m, o.k, o.n, o.batch, o.dtype, o.transpose_b, o.bias, o.b_is_op,
+                      o.dataflow, o.epilogue);
     }
   };
   std::map<TilingKey, Tiling> m_tilings;

@@ -127,10 +127,8 @@ Tiling Lowerer::tiling(const MatmulOp& op) {
   }
   // A transformer repeats its shapes layer after layer: search each shape and epilogue once
   // (Llama's gate_proj, fused with SiLU, and up_proj, fused with nothing, are two searches).
-  TilingKey key{op.m,     op.k,          op.n,
-                op.batch, int(op.dtype), op.transpose_b,
-                op.bias,  op.b.is_op(),  op.dataflow ? int(*op.dataflow) : -1,
-                {}};
+  TilingKey key{op.m, op.k, op.n, op.batch, int(op.dtype), op.transpose_b, op.bias, op.b.is_op(),
+                op.dataflow ? int(*op.dataflow) : -1, {}};
   for (const VectorKind k : epilogue) key.epilogue.push_back(int(k));
   if (m_o.automatic) {
     const auto it = m_tilings.find(key);
@@ -149,10 +147,10 @@ Tiling Lowerer::tiling(const MatmulOp& op) {
   }
   // Half the instruction limit, shared by the matmuls in proportion to their MACs: the search
   // then never takes tiles so small that the program passes the limit.
-  ctx.instruction_budget = m_matmul_macs > 0
-                               ? 0.5 * double(m_max_instructions) * double(op.batch * op.m) *
-                                     double(op.k) * double(op.n) / m_matmul_macs
-                               : 0;
+  ctx.instruction_budget = m_matmul_macs > 0 ? 0.5 * double(m_max_instructions) *
+                                                   double(op.batch * op.m) * double(op.k) *
+                                                   double(op.n) / m_matmul_macs
+                                             : 0;
   if (!m_o.automatic) return fixed_tiling(m_t, op, ctx, m_o.split);
   return m_tilings[key] = choose_tiling(m_t, op, ctx, m_o.split);
 }
