@@ -192,11 +192,17 @@ class Lowerer {
                   std::uint64_t cols, std::uint64_t e, std::uint64_t sram);
 
   // ---------------------------------------------------------------- vector
-  // A vector instruction of `kind` on rows x cols from `src` to `dst`, without a second source;
-  // `query_pos0`: a mask's first row is that query (row r of a block of cols query rows).
+  // A vector instruction of `kind` on rows x cols from `src` to `dst`, without a second source
+  // and without the fields of one op (op_instructions): what its timing needs.
   static isa::VectorOp vector_instruction(VectorKind kind, std::uint64_t rows, std::uint64_t cols,
-                                          isa::VectorOperand src, isa::VectorOperand dst,
-                                          std::uint64_t query_pos0);
+                                          isa::VectorOperand src, isa::VectorOperand dst);
+  // The instructions that compute trace op `op` on `v`: v covers the op's output rows r0 ..
+  // r0 + v.rows - 1 from column c0 (0, or an epilogue tile's first column), dense at v.src and
+  // v.dst. A scale gets the op's scalar; a mask is cut where its rows pass from one block of
+  // op.cols query rows into the next, each piece with its query and key positions (isa.h:
+  // CausalMask). Any other kind: v itself.
+  static std::vector<isa::VectorOp> op_instructions(const VectorOp& op, isa::VectorOp v,
+                                                    std::uint64_t r0, std::uint64_t c0);
 
   void lower(const VectorOp& op);
 

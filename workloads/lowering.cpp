@@ -143,7 +143,7 @@ Tiling Lowerer::tiling(const MatmulOp& op) {
       const isa::VectorOperand acc{isa::Sram::accumulator, 0, 4};
       double c = 0;
       for (const VectorKind k : epilogue) {
-        c += double(m_t.vector_cycles(vector_instruction(k, rows, cols, acc, acc, 0)));
+        c += double(m_t.vector_cycles(vector_instruction(k, rows, cols, acc, acc)));
       }
       return c;
     };
@@ -195,7 +195,10 @@ void Lowerer::plan_sizes() {
       const double rows = double(v->rows), cols = double(v->cols);
       n = 8 * std::ceil(rows / fit(cols * e));
       for (const Operand& x : v->inputs) fixed_bytes += x.is_op() ? 0 : rows * cols * e;
-      if (v->kind == VectorKind::rope) fixed_bytes += rows * cols * e;
+      if (v->kind == VectorKind::rope) {
+        fixed_bytes +=
+            (double(v->kv_len) + double(v->rope_tokens())) * double(v->rope_head_dim()) * e;
+      }
     } else if (const auto* em = o.get_if<EmbeddingOp>()) {
       const double tokens = double(em->tokens), hidden = double(em->hidden);
       n = tokens + 6 * std::ceil(tokens / fit(hidden * e));
@@ -281,11 +284,8 @@ void Lowerer::store_rows(std::uint64_t c, const View& v, std::uint64_t r0, std::
 }
 
 // ---------------------------------------------------------------- vector
-// A vector instruction of `kind` on rows x cols from `src` to `dst`, without a second source;
-// `query_pos0`: a mask's first row is that query (row r of a block of cols query rows).
 isa::VectorOp Lowerer::vector_instruction(VectorKind kind, std::uint64_t rows, std::uint64_t cols,
-                                          isa::VectorOperand src, isa::VectorOperand dst,
-                                          std::uint64_t query_pos0) {
+                                          isa::VectorOperand src, isa::VectorOperand dst) {
   isa::VectorOp v;
   v.kind = kind;
   v.rows = rows;
@@ -293,9 +293,31 @@ isa::VectorOp Lowerer::vector_instruction(VectorKind kind, std::uint64_t rows, s
   v.dtype = isa::DType::fp32;  // the unit computes in fp32 (core.vector.dtypes)
   v.src = src;
   v.dst = dst;
-  if (kind == VectorKind::mask) v.mask.query_pos0 = query_pos0;
-  if (kind == VectorKind::scale) v.scalar = 0.125;  // 1/sqrt(d): timing only
   return v;
+}
+
+std::vector<isa::VectorOp> Lowerer::op_instructions(const VectorOp& op, isa::VectorOp v,
+                                                    std::uint64_t r0, std::uint64_t c0) {
+  if (op.kind == VectorKind::scale) v.scalar = op.scalar;
+  if (op.kind != VectorKind::mask) return {v};
+  LLMSIM_CHECK(v.src2_rows == 0, "a mask instruction has no second source");
+  // Row R of the op is the query at position R mod op.cols, column C the key at C (ops.h). The
+  // ISA's positions grow with the row (isa.h), so a block that runs from one block of op.cols
+  // query rows into the next is cut there: piece rows R .. R + n - 1 are queries q .. q + n - 1.
+  std::vector<isa::VectorOp> out;
+  const std::uint64_t end = r0 + v.rows;
+  for (std::uint64_t r = r0; r < end;) {
+    const std::uint64_t q = r % op.cols, n = std::min(end - r, op.cols - q);
+    const std::uint64_t skip = (r - r0) * v.cols;
+    isa::VectorOp piece = v;
+    piece.rows = n;
+    piece.src.addr += skip * v.src.elem_bytes;
+    piece.dst.addr += skip * v.dst.elem_bytes;
+    piece.mask = {q, c0, 1};
+    out.push_back(piece);
+    r += n;
+  }
+  return out;
 }
 
 void Lowerer::lower(const VectorOp& op) {
@@ -328,20 +350,33 @@ void Lowerer::lower(const VectorOp& op) {
     }
     sources.push_back(v);
   }
-  // Parameters: a broadcast row (add/mul with a weight), gamma (+ beta), or a rope table
-  // row per token.
+  // Parameters: a broadcast row (add/mul with a weight), gamma (+ beta), or a rope table.
   std::uint64_t param_rows = 0;
-  bool table = false;
   if (weight_input) param_rows = 1;
   if (op.kind == VectorKind::layernorm) param_rows = 2;
   if (op.kind == VectorKind::rmsnorm) param_rows = 1;
-  if (op.kind == VectorKind::rope) table = true;
   const std::uint64_t param = param_rows ? alloc_tensor("param", param_rows, op.cols, e).addr : 0;
-  const std::uint64_t rope_table = table ? alloc_tensor("rope_table", op.rows, op.cols, e).addr : 0;
-  p.compulsory_bytes += param_rows * op.cols * e + (table ? op.rows * op.cols * e : 0);
+  p.compulsory_bytes += param_rows * op.cols * e;
+  // Rope (ops.h): the table holds positions 0 .. kv_len + tokens - 1, d = head_dim wide; row r
+  // of the op reads table row kv_len + r mod tokens, so a chunk loads its rows' table rows (one
+  // block per sequence it touches: a view of one group per sequence, each at kv_len), or one
+  // row for all when every sequence has one token (decode: all at position kv_len). Its
+  // instruction views the chunk's nr rows of heads x d as nr x heads rows of d (the same
+  // memory), and src2_rows = nr gives the heads of row r table row r (isa.h).
+  const bool rope = op.kind == VectorKind::rope;
+  const std::uint64_t d = op.rope_head_dim(), tokens = op.rope_tokens();
+  const bool one_position = rope && tokens == 1;
+  View table;
+  if (rope) {
+    const std::uint64_t base = alloc_tensor("rope_table", op.kv_len + tokens, d, e).addr;
+    table = {base + op.kv_len * d * e, d * e, tokens, 0};
+    p.compulsory_bytes += tokens * d * e;
+  }
 
-  const std::uint64_t row_bytes = op.cols * (sources.size() * in_e + (table ? e : 0));
-  const std::uint64_t rows_per = chunk_rows(op.rows, row_bytes, param_rows * op.cols * e);
+  const std::uint64_t row_bytes =
+      op.cols * sources.size() * in_e + (rope && !one_position ? d * e : 0);
+  const std::uint64_t fixed = param_rows * op.cols * e + (one_position ? d * e : 0);
+  const std::uint64_t rows_per = chunk_rows(op.rows, row_bytes, fixed);
   p.chunk_rows = rows_per;
   const std::uint64_t out = output(op.rows, op.cols, e);
   const View vout = dense(out, op.cols, e);
@@ -353,15 +388,15 @@ void Lowerer::lower(const VectorOp& op) {
     // Slot layout: the sources one after the other, then the table rows, then parameters.
     const std::uint64_t src_bytes = nr * op.cols * in_e;
     const std::uint64_t table_off = sources.size() * src_bytes;
-    const std::uint64_t param_off = table_off + (table ? nr * op.cols * e : 0);
+    const std::uint64_t table_rows = rope ? (one_position ? 1 : nr) : 0;
+    const std::uint64_t param_off = table_off + table_rows * d * e;
     piece(
         c,
         [&](std::uint64_t slot) {
           for (std::size_t s = 0; s < sources.size(); ++s) {
             load_rows(c, sources[s], r0, nr, op.cols, in_e, slot + s * src_bytes);
           }
-          if (table)
-            load_rows(c, dense(rope_table, op.cols, e), r0, nr, op.cols, e, slot + table_off);
+          if (rope) load_rows(c, table, one_position ? 0 : r0, table_rows, d, e, slot + table_off);
           if (param_rows) {
             push(c, isa::QueueKind::load,
                  isa::DmaLoad{{param_rows, op.cols, param, op.cols * e, slot + param_off},
@@ -370,20 +405,24 @@ void Lowerer::lower(const VectorOp& op) {
           }
         },
         [&](std::uint64_t slot) {
-          isa::VectorOp v = vector_instruction(
-              op.kind, nr, op.cols, {isa::Sram::scratchpad, slot, std::uint32_t(in_e)},
-              {isa::Sram::scratchpad, slot, std::uint32_t(e)}, r0 % op.cols);
+          isa::VectorOp v = vector_instruction(op.kind, nr, op.cols,
+                                               {isa::Sram::scratchpad, slot, std::uint32_t(in_e)},
+                                               {isa::Sram::scratchpad, slot, std::uint32_t(e)});
           if (sources.size() == 2) {
             v.src2 = {isa::Sram::scratchpad, slot + src_bytes, std::uint32_t(in_e)};
             v.src2_rows = nr;
-          } else if (table) {
+          } else if (rope) {
+            v.rows = nr * (op.cols / d);
+            v.cols = d;
             v.src2 = {isa::Sram::scratchpad, slot + table_off, std::uint32_t(e)};
-            v.src2_rows = nr;
+            v.src2_rows = table_rows;
           } else if (param_rows) {
             v.src2 = {isa::Sram::scratchpad, slot + param_off, std::uint32_t(e)};
             v.src2_rows = param_rows;
           }
-          push(c, isa::QueueKind::compute, v);
+          for (const isa::VectorOp& x : op_instructions(op, v, r0, 0)) {
+            push(c, isa::QueueKind::compute, x);
+          }
         },
         [&](std::uint64_t slot) { store_rows(c, vout, r0, nr, op.cols, e, slot); });
   }

@@ -235,12 +235,14 @@ void Lowerer::lower(const MatmulOp& op) {
         for (const int f : ep.ops) {
           const auto& v = *m_w.ops[std::size_t(f)].get_if<VectorOp>();
           const isa::VectorOperand acc{isa::Sram::accumulator, c_sram, std::uint32_t(acc_e)};
-          isa::VectorOp vi = vector_instruction(v.kind, ms, ns, acc, acc, (bi * op.m + m0) % op.n);
+          isa::VectorOp vi = vector_instruction(v.kind, ms, ns, acc, acc);
           if (f == ep.add) {
             vi.src2 = {isa::Sram::scratchpad, r_sram, std::uint32_t(e)};
             vi.src2_rows = ms;
           }
-          add(ci, isa::QueueKind::store, inst(vi, f));
+          for (const isa::VectorOp& x : op_instructions(v, vi, bi * op.m + m0, n0)) {
+            add(ci, isa::QueueKind::store, inst(x, f));
+          }
           ++m_out.plans[std::size_t(f)].pieces;
         }
         if (ep.add >= 0) push(ci, isa::QueueKind::store, isa::SemSignal{kAbFree});

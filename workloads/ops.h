@@ -1,6 +1,6 @@
 #pragma once
-// The ops of a layer trace (format in docs/workloads.md, "Layer trace format"): plain structs, one per
-// op family, in a std::variant. The parser (workload.cpp) has checked every field and every
+// The ops of a layer trace (format in docs/workloads.md, "Layer trace format"): plain structs, one
+// per op family, in a std::variant. The parser (workload.cpp) has checked every field and every
 // operand, so a lowering can rely on:
 //  - an Operand of source `op` names an earlier op (index < this op's index) whose output has
 //    exactly the elements this operand needs (shapes may differ: a consumer views its producer's
@@ -67,13 +67,14 @@ struct MatmulOp : OpInfo {
 
 // The vector unit's element-wise and row-wise ops are the ISA's (arch/isa/isa.h), with these
 // meanings in a trace: add and mul take two inputs (out = in0 + in1, in0 * in1), every other kind
-// one; scale multiplies by a constant (attention's 1/sqrt(head_dim)); mask is causal in blocks of
-// `cols` query rows (row r sees columns <= r mod cols); gelu stands for the erf form and the tanh
-// approximation (gelu_new) alike; softmax, layernorm (with its own gamma and beta, 2 x cols
+// one; scale multiplies by its `scalar` (attention's 1/sqrt(head_dim)); mask is causal in blocks
+// of `cols` query rows (row r sees columns <= r mod cols); gelu stands for the erf form and the
+// tanh approximation (gelu_new) alike; softmax, layernorm (with its own gamma and beta, 2 x cols
 // parameters) and rmsnorm (gamma, cols parameters) work over each row's cols; rope rotates each
-// row (one token, heads side by side); quantize goes to dtype (int8) from the input's dtype,
-// dequantize to dtype from the input's int8; copy takes rows row_offset + r * row_stride of the
-// input, r < rows.
+// row (one token, heads of head_dim side by side) head by head, as Hugging Face's rotate_half,
+// with the cos/sin of the token's position from its table (see VectorOp); quantize goes to dtype
+// (int8) from the input's dtype, dequantize to dtype from the input's int8; copy takes rows
+// row_offset + r * row_stride of the input, r < rows.
 using VectorKind = isa::VectorKind;
 using isa::to_string;  // of a VectorKind: its trace name, "softmax"
 
@@ -86,7 +87,17 @@ struct VectorOp : OpInfo {
   std::uint64_t rows = 0, cols = 0;
   std::vector<Operand> inputs;
   std::uint64_t row_offset = 0, row_stride = 1;  // copy only
+  double scalar = 1.0;                           // scale only: the factor, finite
+  // rope only; 0 stands for the default. head_dim (default cols): the width of one head, even
+  // and dividing cols; pairs (i, i + head_dim/2) of each head rotate together. tokens (default
+  // rows, dividing rows) per sequence and kv_len (default 0) cached before them: row r is token
+  // r mod tokens of its sequence, at position kv_len + r mod tokens. The op's parameter is the
+  // table of positions 0 .. kv_len + tokens - 1, head_dim wide (isa.h: cos in the first half,
+  // sin in the second), as Hugging Face's cos/sin caches.
+  std::uint64_t head_dim = 0, tokens = 0, kv_len = 0;
 
+  std::uint64_t rope_head_dim() const { return head_dim ? head_dim : cols; }
+  std::uint64_t rope_tokens() const { return tokens ? tokens : rows; }
   std::uint64_t output_elements() const { return rows * cols; }
 };
 

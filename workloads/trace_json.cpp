@@ -35,6 +35,10 @@ Json op_json(const Workload& w, const Op& op) {
     for (const Operand& in : v->inputs) j["inputs"].push_back(operand_json(w, in));
     if (v->kind == VectorKind::copy)
       j["row_offset"] = v->row_offset, j["row_stride"] = v->row_stride;
+    if (v->kind == VectorKind::scale) j["scalar"] = v->scalar;
+    if (v->kind == VectorKind::rope) {
+      j["head_dim"] = v->rope_head_dim(), j["tokens"] = v->rope_tokens(), j["kv_len"] = v->kv_len;
+    }
   } else if (const auto* e = op.get_if<EmbeddingOp>()) {
     j["tokens"] = e->tokens, j["vocab"] = e->vocab, j["hidden"] = e->hidden;
   } else {
@@ -50,9 +54,9 @@ Json op_json(const Workload& w, const Op& op) {
 const std::vector<std::string> kTopKeys = {"description", "model", "batch",
                                            "seq",         "phase", "kv_len"};
 const std::vector<std::string> kOpKeys = {
-    "op",    "name",   "layer",      "dtype",       "m",      "k",        "n",
-    "batch", "a",      "b",          "transpose_b", "bias",   "dataflow", "rows",
-    "cols",  "inputs", "row_offset", "row_stride",  "tokens", "vocab",    "hidden"};
+    "op",         "name",       "layer",       "dtype",    "m",        "k",      "n",     "batch",
+    "a",          "b",          "transpose_b", "bias",     "dataflow", "rows",   "cols",  "inputs",
+    "row_offset", "row_stride", "scalar",      "head_dim", "tokens",   "kv_len", "vocab", "hidden"};
 const std::vector<std::string> kKvWriteKeys = {"op",    "name",  "layer",    "dtype",  "input",
                                                "batch", "heads", "head_dim", "tokens", "kv_len"};
 

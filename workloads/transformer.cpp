@@ -1,5 +1,7 @@
 #include "workloads/transformer.h"
 
+#include <cmath>
+
 #include "sim/core/error.h"
 #include "workloads/limits.h"
 
@@ -43,6 +45,20 @@ class Builder {
     op.kind = kind, op.rows = rows, op.cols = cols, op.inputs = std::move(inputs);
     return push(std::move(op));
   }
+
+  // Rotary embedding of `in` (rows tokens of cols = heads x head_dim), every head on its own;
+  // the tokens of each sequence follow the cached ones.
+  int rope(const std::string& name, std::uint64_t rows, std::uint64_t cols, Operand in,
+           std::uint64_t head_dim, const Shape& sh) {
+    VectorOp op;
+    info(op, name);
+    op.kind = VectorKind::rope, op.rows = rows, op.cols = cols, op.inputs = {in};
+    op.head_dim = head_dim, op.tokens = sh.tokens, op.kv_len = sh.cached;
+    return push(std::move(op));
+  }
+
+  // The vector op pushed last, to set a field of its kind.
+  VectorOp& last_vector() { return std::get<VectorOp>(m_w.ops.back().body()); }
 
   // Rows offset + r * stride, r < rows, of `in` (rows of cols).
   int copy_rows(const std::string& name, std::uint64_t rows, std::uint64_t cols, int in,
@@ -131,9 +147,9 @@ int attention(Builder& b, const ModelConfig& m, const Shape& sh, int x) {
   int q = b.matmul("q_proj", t, h, heads * d, ref(x), kWeight, m.attention_bias);
   int k = b.matmul("k_proj", t, h, kv_heads * d, ref(x), kWeight, m.attention_bias);
   int v = b.matmul("v_proj", t, h, kv_heads * d, ref(x), kWeight, m.attention_bias);
-  if (m.rope) {
-    q = b.vector(VectorKind::rope, "q_rope", t, heads * d, {ref(q)});
-    k = b.vector(VectorKind::rope, "k_rope", t, kv_heads * d, {ref(k)});
+  if (m.rope) {  // per head (Hugging Face's rotate_half), at the tokens' positions
+    q = b.rope("q_rope", t, heads * d, ref(q), d, sh);
+    k = b.rope("k_rope", t, kv_heads * d, ref(k), d, sh);
   }
   std::uint64_t keys = sh.tokens;
   if (m.causal) {  // decoders keep K and V in the cache and attend to all of it
@@ -146,7 +162,10 @@ int attention(Builder& b, const ModelConfig& m, const Shape& sh, int x) {
   const std::uint64_t mats = sh.batch * kv_heads, rows = group * sh.tokens;
   const std::uint64_t score_rows = sh.batch * heads * sh.tokens;
   int p = b.matmul("scores", rows, d, keys, ref(q), ref(k), false, mats, /*transpose_b=*/true);
-  if (m.scale_attention) p = b.vector(VectorKind::scale, "scale", score_rows, keys, {ref(p)});
+  if (m.scale_attention) {  // scores / sqrt(head_dim)
+    p = b.vector(VectorKind::scale, "scale", score_rows, keys, {ref(p)});
+    b.last_vector().scalar = 1.0 / std::sqrt(double(d));
+  }
   if (m.causal && sh.tokens > 1) {
     p = b.vector(VectorKind::mask, "mask", score_rows, keys, {ref(p)});
   }

@@ -1,6 +1,7 @@
 #include "workloads/workload.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <unordered_map>
 
@@ -115,7 +116,25 @@ class OpParser {
       op.row_offset = m_r.uint("row_offset", 0);
       op.row_stride = m_r.count("row_stride", 1);
     }
+    if (kind == VectorKind::scale) op.scalar = finite("scalar", 1.0);
+    if (kind == VectorKind::rope) {
+      op.head_dim = m_r.count("head_dim", op.cols);
+      op.tokens = m_r.count("tokens", op.rows);
+      op.kv_len = m_r.uint("kv_len", 0);
+    }
     sizes(op);
+    if (kind == VectorKind::rope) {
+      if (op.head_dim % 2 != 0 || op.cols % op.head_dim != 0) {
+        fail("head_dim",
+             "rope rotates pairs within each head, so head_dim (default cols) must "
+             "be even and divide cols = " +
+                 n2s(op.cols) + ", got " + n2s(op.head_dim));
+      }
+      if (op.rows % op.tokens != 0) {
+        fail("tokens", "must divide rows = " + n2s(op.rows) +
+                           " (rows are whole sequences of tokens), got " + n2s(op.tokens));
+      }
+    }
     const std::size_t n = arity(kind);
     const std::string need = "a list of " + std::to_string(n) +
                              (n == 1 ? " operand" : " operands") + ", each " + kOperandHelp;
@@ -177,6 +196,17 @@ class OpParser {
 
   [[noreturn]] void fail(const std::string& key, const std::string& what) const {
     m_r.fail(key, what);
+  }
+
+  // A finite real number, of any sign (a scale factor).
+  double finite(const std::string& key, double def) {
+    m_r.ignore(key);
+    if (!m_r.has(key)) return def;
+    const config::Json& v = m_node.at(key);
+    if (!v.is_number() || !std::isfinite(v.get<double>())) {
+      fail(key, "must be a finite number, got " + config::short_dump(v));
+    }
+    return v.get<double>();
   }
 
  private:
@@ -261,6 +291,12 @@ void check_sizes(const Op& op) {
         v->row_offset, checked_mul(v->rows - 1, v->row_stride, "(rows - 1) x row_stride"),
         "row_offset + (rows - 1) x row_stride");
     elements({checked_add(last, 1, "rows read"), v->cols}, "rows read x cols");
+    if (v->kind == VectorKind::rope) {
+      dims({{"head_dim", v->rope_head_dim()}, {"tokens", v->rope_tokens()}});
+      if (v->kv_len > kMaxDim) dims({{"kv_len", v->kv_len}});
+      elements({v->kv_len + v->rope_tokens(), v->rope_head_dim()},
+               "table: (kv_len + tokens) x head_dim");
+    }
   } else if (const auto* e = op.get_if<EmbeddingOp>()) {
     dims({{"tokens", e->tokens}, {"vocab", e->vocab}, {"hidden", e->hidden}});
     elements({e->tokens, e->hidden}, "output: tokens x hidden");

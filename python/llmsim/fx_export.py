@@ -203,10 +203,11 @@ class _Exporter:
         self.ops.append(op)
         return name
 
-    def vector(self, kind, x, others=(), name=None, layer=None):
+    def vector(self, kind, x, others=(), name=None, layer=None, **fields):
         name = name or self.node.name
         inputs = [x.ref] + [o.ref for o in others]
-        self.emit(kind, name, layer or self.layer(), rows=x.rows, cols=x.cols, inputs=inputs)
+        self.emit(kind, name, layer or self.layer(), rows=x.rows, cols=x.cols, inputs=inputs,
+                  **fields)
         return _Tensor(name, x.shape)
 
     def matmul(self, name, m, k, n, a, b="weight", batch=1, transpose_b=False, bias=False):
@@ -295,7 +296,9 @@ class _Exporter:
         if target in (operator.truediv, torch.div) or (is_method and name == "div"):
             x = self.tensor(args[0])
             if isinstance(args[1], (int, float)):
-                return self.vector("scale", x)
+                if args[1] == 0:
+                    self.fail("division by the constant 0")
+                return self.vector("scale", x, scalar=1.0 / args[1])
             self.fail("division by a tensor is not supported")
         unary = {F.relu: "relu", torch.relu: "relu", F.gelu: "gelu", F.silu: "silu",
                  torch.tanh: "tanh"}
@@ -349,7 +352,7 @@ class _Exporter:
             a, b = b, a
         if isinstance(a, _Tensor) and isinstance(b, (int, float)):
             if kind == "mul":
-                return self.vector("scale", a)
+                return self.vector("scale", a, scalar=float(b))
             self.fail("adding a constant is not supported")
         a, b = self.tensor(args[0]), self.tensor(args[1])
         if a.shape == b.shape:
@@ -408,7 +411,8 @@ class _Exporter:
         s = self.matmul(f"{base}.scores", seq, d, seq, q, b=k, batch=batch * heads,
                         transpose_b=True)
         scores = _Tensor(s, (batch * heads * seq, seq))
-        p = self.vector("softmax", self.vector("scale", scores, name=f"{base}.scale"),
+        p = self.vector("softmax", self.vector("scale", scores, name=f"{base}.scale",
+                                               scalar=1.0 / math.sqrt(d)),
                         name=f"{base}.softmax")
         ctx = self.matmul(f"{base}.context", seq, seq, d, p.ref, b=v, batch=batch * heads)
         out = self.matmul(f"{base}.o_proj", tokens, e, e, ctx,
