@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <random>
+#include <algorithm>
 
 #include "sim/core/config.h"
 #include "sim/core/error.h"
@@ -26,35 +26,46 @@ double bound(const workloads::Workload& w, const workloads::DramTensor& t) {
 
 }  // namespace
 
+// SplitMix64's finaliser (Steele, Lea, Flood 2014): a counter-based generator, so element i of
+// tensor t has the same value whatever else the workload holds, and no state runs through.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
 std::vector<TensorValues> fill_tensors(values::Machine& m, const workloads::Workload& w,
                                        const workloads::Lowered& lowered, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
   std::vector<TensorValues> out;
-  for (const workloads::DramTensor& t : lowered.tensors) {
+  const std::uint64_t key = mix(seed);
+  for (std::size_t ti = 0; ti < lowered.tensors.size(); ++ti) {
+    const workloads::DramTensor& t = lowered.tensors[ti];
     TensorValues& tv = out.emplace_back();
     tv.op = t.op, tv.role = t.role, tv.rows = t.rows, tv.cols = t.cols;
-    tv.data.reserve(t.rows * t.cols);
+    tv.data.resize(t.rows * t.cols);
     const values::Format f = m.format(t.op, std::uint32_t(t.elem_bytes));
     const double b = bound(w, t);
-    std::uniform_real_distribution<double> real(-b, b);
-    std::uniform_int_distribution<int> small(-8, 8), wide(-64, 64);
-    std::vector<float> row(t.cols);
-    std::vector<std::uint8_t> bytes(t.cols * t.elem_bytes);
-    for (std::uint64_t r = 0; r < t.rows; ++r) {
-      for (float& x : row) {
-        x = f == values::Format::int8    ? float(small(rng))
-            : f == values::Format::int32 ? float(wide(rng))
-                                         : float(real(rng));
-      }
-      values::encode(f, row.data(), row.size(), bytes.data());
-      std::vector<float> exact(row.size());  // as stored (rounded to the format)
-      values::decode(f, bytes.data(), exact.size(), exact.data());
-      tv.data.insert(tv.data.end(), exact.begin(), exact.end());
-      if (t.tile_rows == 0) {
-        m.dram().write(t.address(r, 0), bytes.data(), bytes.size());
-      } else {
-        for (std::uint64_t c = 0; c < t.cols; ++c) {
-          m.dram().write(t.address(r, c), bytes.data() + c * t.elem_bytes, t.elem_bytes);
+    const std::uint64_t stream = mix(key ^ mix(ti));
+    for (std::size_t i = 0; i < tv.data.size(); ++i) {
+      const std::uint64_t x = mix(stream + i);
+      tv.data[i] = f == values::Format::int8    ? float(int(x % 17) - 8)
+                   : f == values::Format::int32 ? float(int(x % 129) - 64)
+                                                : float(b * (double(x >> 11) * 0x1p-52 - 1.0));
+    }
+    // As stored: rounded to the format, then decoded back.
+    std::vector<std::uint8_t> bytes(tv.data.size() * t.elem_bytes);
+    values::encode(f, tv.data.data(), tv.data.size(), bytes.data());
+    values::decode(f, bytes.data(), tv.data.size(), tv.data.data());
+    const std::uint64_t row = t.cols * t.elem_bytes;
+    if (t.tile_rows == 0) {
+      m.dram().write(t.address(0, 0), bytes.data(), bytes.size());  // dense, row-major
+    } else {
+      for (std::uint64_t r = 0; r < t.rows; ++r) {  // a tile's row is contiguous
+        for (std::uint64_t c = 0; c < t.cols; c += t.tile_cols) {
+          const std::uint64_t n = std::min(t.tile_cols, t.cols - c);
+          m.dram().write(t.address(r, c), bytes.data() + r * row + c * t.elem_bytes,
+                         n * t.elem_bytes);
         }
       }
     }

@@ -35,8 +35,8 @@ struct TensorValues {
 };
 
 // Writes every external operand the lowering placed (Lowered::tensors) into the machine's
-// DRAM image, element (r, c) at the tensor's address for it, from a std::mt19937_64 seeded
-// with `seed` (tensor by tensor, row-major): uniform in [-1, 1), and for a matmul's weight and
+// DRAM image, element (r, c) at the tensor's address for it. Element i (row-major) of tensor
+// t is a hash of (seed, t, i) (SplitMix64): uniform in [-1, 1), and for a matmul's weight and
 // bias in [-1/sqrt(k), 1/sqrt(k)) as torch.nn.Linear initialises them; int8 tensors take
 // integers in [-8, 8], int32 ones (an int8 matmul's bias) in [-64, 64].
 // Returns them, in the order of Lowered::tensors.

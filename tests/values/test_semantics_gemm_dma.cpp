@@ -147,7 +147,7 @@ TEST_CASE("gemm int8: exact products, the int32 sum wraps modulo 2^32", "[values
   put_int32(acc, 0, {kMax});
   gemm(g, spad, acc);
   CHECK(get_int32(acc, 0, 1)[0] == kMin);
-  // k = 2^17 - 1 products of (-128)(-128) = 2^14: 2^31 - 2^14 (the int32 path), then plus
+  // k = 2^17 - 1 products of (-128)(-128) = 2^14: 2^31 - 2^14 (summed in double), then plus
   // C0 = 2^14 it is 2^31, which wraps to INT32_MIN.
   const std::vector<float> minus128((1 << 17), -128.0f);
   put(spad, 0, Format::int8, minus128);
@@ -160,11 +160,23 @@ TEST_CASE("gemm int8: exact products, the int32 sum wraps modulo 2^32", "[values
   g.accumulate = true;
   gemm(g, spad, acc);
   CHECK(get_int32(acc, 0, 1)[0] == kMin);
-  // k = 2^17 (the int64 path): the sum alone is 2^31, which wraps to INT32_MIN.
+  // k = 2^17: the sum alone is 2^31, which wraps to INT32_MIN.
   g.k = 1 << 17;
   g.accumulate = false;
   gemm(g, spad, acc);
   CHECK(get_int32(acc, 0, 1)[0] == kMin);
+  // At the edge of the fp32 sum (k <= 1024: every partial sum below 2^24): k = 1024 gives 2^24;
+  // k = 1025 (summed in double) 2^24 + 2^14, and with the first B element 1 (that product
+  // -128) 1024 * 2^14 - 128 = 2^24 - 128.
+  g.k = 1024;
+  gemm(g, spad, acc);
+  CHECK(get_int32(acc, 0, 1)[0] == (1 << 24));
+  g.k = 1025;
+  gemm(g, spad, acc);
+  CHECK(get_int32(acc, 0, 1)[0] == (1 << 24) + (1 << 14));
+  put(spad, g.b_addr, Format::int8, {1});  // the first product: -128 x 1
+  gemm(g, spad, acc);
+  CHECK(get_int32(acc, 0, 1)[0] == (1 << 24) - 128);
 }
 
 }  // namespace
