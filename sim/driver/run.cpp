@@ -275,6 +275,7 @@ RunResult run(const RunSpec& spec) {
   const double mapping_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - map_start).count();
   const std::uint64_t measured_before_end = dram_bandwidth_measurements();
+  if (spec.edit_program) spec.edit_program(lowered.program);
   b.chip->load(std::move(lowered.program), spec.workload.ops.size());
   std::unique_ptr<values::Machine> machine;
   std::vector<TensorValues> tensors;

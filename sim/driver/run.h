@@ -29,6 +29,9 @@ struct RunSpec {
   std::function<void()> elaborated{};
   // --values: the programs compute real values (arch/values/); the cycles are the same.
   std::optional<ValuesSpec> values{};
+  // Called with the lowered programs before the chip loads them: fault injection for the tests
+  // that prove a wrong program is caught (a planted stride the value check must name).
+  std::function<void(isa::Program&)> edit_program{};
 };
 
 // Where the cores' cycles of an op's (or a layer's) span went, in core-cycles summed over the

@@ -1,10 +1,10 @@
 #include "sim/driver/values.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <algorithm>
 
 #include "sim/core/config.h"
 #include "sim/core/error.h"

@@ -135,3 +135,57 @@ TEST_CASE("values: the cycles are those of the timing-only run", "[values]") {
     CHECK(values.values.size() == gpt2.ops.size());
   }
 }
+
+TEST_CASE("values: a wrong stride planted in one DMA is caught at its op", "[values]") {
+  // x (64 x 96) -> up = x W1 (96 x 128) -> down = up W2 (128 x 80). The first load of `down`
+  // with more than one row (a block of up's output or of W2) is given a stride one element
+  // short: its rows slide, `down` computes the wrong numbers and `up` stays right. Checked op by op
+  // against Eigen on the run's own inputs, the first op out of tolerance is `down`.
+  const config::Json doc = {
+      {"ops",
+       {{{"op", "matmul"}, {"name", "up"}, {"m", 64}, {"k", 96}, {"n", 128}, {"dtype", "fp32"}},
+        {{"op", "matmul"},
+         {"name", "down"},
+         {"m", 64},
+         {"k", 128},
+         {"n", 80},
+         {"a", "up"},
+         {"dtype", "fp32"}}}}};
+  const workloads::Workload w = workloads::parse_workload(doc, "inline");
+  const auto mapping = driver::mapping_options("auto", "", "");
+  driver::RunSpec spec{"datacenter", driver::load_arch("datacenter"), {}, w, mapping};
+  spec.values = driver::ValuesSpec{3};
+  const auto errors = [](const driver::RunResult& r) {
+    const Matrix x = matrix(r.tensors.at(0)), w1 = matrix(r.tensors.at(1)),
+                 w2 = matrix(r.tensors.at(2));
+    REQUIRE(r.tensors.at(1).role == "b");
+    REQUIRE(r.tensors.at(2).op == 1);
+    const auto out = [&](int op) {
+      Matrix m(Eigen::Index(r.values[op].rows), Eigen::Index(r.values[op].cols));
+      for (std::size_t i = 0; i < r.values[op].data.size(); ++i) m.data()[i] = r.values[op].data[i];
+      return m;
+    };
+    const Matrix up = out(0), down = out(1);
+    // Each op against its reference on the inputs it read (down: the simulated up).
+    return std::pair{(up - x * w1).cwiseAbs().maxCoeff() / (x * w1).cwiseAbs().maxCoeff(),
+                     (down - up * w2).cwiseAbs().maxCoeff() / (up * w2).cwiseAbs().maxCoeff()};
+  };
+  const auto [up_ok, down_ok] = errors(driver::run(spec));
+  CHECK(up_ok <= 1e-5);
+  CHECK(down_ok <= 1e-5);
+  spec.edit_program = [](isa::Program& p) {
+    for (auto& core : p.cores) {
+      for (auto& inst : core.queue(isa::QueueKind::load)) {
+        auto* ld = std::get_if<isa::DmaLoad>(&inst.body);
+        if (ld && inst.op == 1 && ld->block.rows > 1) {
+          ld->block.dram_stride_bytes -= 4;  // one fp32 element short
+          return;
+        }
+      }
+    }
+    FAIL("no load of op 1");
+  };
+  const auto [up_err, down_err] = errors(driver::run(spec));
+  CHECK(up_err <= 1e-5);
+  CHECK(down_err > 1e-2);
+}
