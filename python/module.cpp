@@ -16,6 +16,7 @@
 // The GIL is released while files are read and while the simulation runs; the driver's
 // KernelSession serialises simulations in the process, so several Python threads may call run()
 // (they take turns).
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -268,7 +269,8 @@ std::string optional_text(const py::handle& v, const char* key) {
 py::dict run(const py::handle& arch, const py::handle& workload, const py::handle& overrides,
              const py::handle& timeline, const py::handle& timeline_max_events,
              const py::handle& mapping, const py::handle& split, const py::handle& fusion,
-             const py::handle& weights) {
+             const py::handle& weights, const py::handle& tiles, const py::handle& values,
+             const py::handle& values_seed) {
   ArchArg a = arch_arg(arch);
   WorkloadArg w = workload_arg(workload);
   llmsim::driver::RunSpec spec;
@@ -279,7 +281,17 @@ py::dict run(const py::handle& arch, const py::handle& workload, const py::handl
   spec.mapping =
       llmsim::driver::mapping_options(utf8(mapping, "mapping"), optional_text(split, "split"),
                                       fusion.is_none() ? "" : (fusion.cast<bool>() ? "on" : "off"),
-                                      optional_text(weights, "weights"));
+                                      optional_text(weights, "weights"),
+                                      optional_text(tiles, "tiles"));
+  if (!py::isinstance<py::bool_>(values)) {
+    throw py::type_error("values must be True or False, got " + type_name(values));
+  }
+  const auto seed = optional_count(values_seed, "values_seed", 0);
+  if (values.cast<bool>()) {
+    spec.values = llmsim::driver::ValuesSpec{seed.value_or(0)};
+  } else if (seed) {
+    throw py::type_error("values_seed: needs values=True");
+  }
   const auto cap = optional_count(timeline_max_events, "timeline_max_events", 1);
   if (!timeline.is_none()) {
     spec.timeline.emplace();
@@ -311,6 +323,31 @@ py::dict run(const py::handle& arch, const py::handle& workload, const py::handl
   py::dict out = to_python(r.stats);  // includes "ops"
   out["config"] = to_python(r.resolved_config);
   out["wall_seconds"] = r.wall_seconds;
+  if (spec.values) {
+    // Each op's output and each external operand as a float32 array of (rows, cols).
+    const auto array = [](std::uint64_t rows, std::uint64_t cols, const std::vector<float>& d) {
+      py::array_t<float> a({py::ssize_t(rows), py::ssize_t(cols)});
+      if (!d.empty()) std::memcpy(a.mutable_data(), d.data(), d.size() * sizeof(float));
+      return a;
+    };
+    py::list outputs, tensors;
+    for (const auto& v : r.values) {
+      py::dict o;
+      o["name"] = v.name;
+      o["stored"] = v.stored;
+      o["data"] = v.stored ? py::object(array(v.rows, v.cols, v.data)) : py::object(py::none());
+      outputs.append(o);
+    }
+    for (const auto& t : r.tensors) {
+      py::dict o;
+      o["op"] = t.op;
+      o["role"] = t.role;
+      o["data"] = array(t.rows, t.cols, t.data);
+      tensors.append(o);
+    }
+    out["values"] = outputs;
+    out["tensors"] = tensors;
+  }
   return out;
 }
 
@@ -401,9 +438,12 @@ PYBIND11_MODULE(_llmsim, m) {
         py::arg("timeline") = py::none(), py::arg("timeline_max_events") = py::none(),
         py::arg("mapping") = py::str("auto"), py::arg("split") = py::none(),
         py::arg("fusion") = py::none(), py::arg("weights") = py::none(),
+        py::arg("tiles") = py::none(), py::arg("values") = false,
+        py::arg("values_seed") = py::none(),
         "Simulates `workload` on `arch`; returns the stats.json document as a dict with \"ops\", "
-        "\"config\" and \"wall_seconds\" added. With `timeline`, writes a Chrome trace-event "
-        "JSON timeline there (at most `timeline_max_events` spans).");
+        "\"config\" and \"wall_seconds\" added (and with `values`, \"values\" and "
+        "\"tensors\"). With `timeline`, writes a Chrome trace-event JSON timeline there (at "
+        "most `timeline_max_events` spans).");
   m.def("validate", &validate, py::arg("arch"), py::arg("overrides") = py::none(),
         "Checks an arch config; returns it resolved, every default written out.");
   m.def("trace", &trace, py::arg("model"), py::arg("batch") = 1, py::arg("seq") = py::none(),

@@ -34,7 +34,7 @@ _TRACE_DEFAULTS = {"seq": None, "batch": 1, "phase": "prefill", "kv_len": None, 
 
 def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", kv_len=None,
         dtype="int8", overrides=None, mapping="auto", split=None, fusion=None, weights=None,
-        timeline=None, timeline_max_events=None):
+        tiles=None, timeline=None, timeline_max_events=None, values=False, values_seed=None):
     """Simulates a model or a workload on an architecture.
 
     Args:
@@ -54,6 +54,12 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
         (None, or "tiles", "rows", "cols", "batch" for every matmul), --fusion (None: on with
         auto, off with fixed; True or False) and --weights (None: "tiled" with auto,
         "row_major" with fixed): docs/isa.md, "Mapping" and "Epilogue fusion".
+      tiles: None, or "MxKxN" as the CLI's --tiles: every matmul's tile sizes (at most its
+        own); the search then chooses residency, dataflow, split and cores.
+      values: True runs in value mode (docs/values.md): the programs compute real numbers on
+        seeded weights and inputs, with the same cycles; the Result then has .values (each
+        op's output) and .tensors (the external operands).
+      values_seed: the seed of those weights and inputs (default 0); values=True only.
       timeline: None, or a path (str or os.PathLike) to write the run's timeline to, as the
         CLI's --timeline: Chrome trace-event JSON that ui.perfetto.dev opens (docs/stats.md,
         "Timeline").
@@ -90,14 +96,15 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
                                  f"run(arch, workload=\"{model}\"))") from None
             raise
         return Result(_llmsim.run(arch, built, overrides, timeline, timeline_max_events,
-                                  mapping, split, fusion, weights), trace=built)
+                                  mapping, split, fusion, weights, tiles, values, values_seed),
+                      trace=built)
     given = {"seq": seq, "batch": batch, "phase": phase, "kv_len": kv_len, "dtype": dtype}
     stray = [k for k, v in given.items() if v != _TRACE_DEFAULTS[k]]
     if stray:
         raise TypeError(f"{', '.join(stray)}: trace options apply to model= only (a workload "
                         "carries its own shapes)")
     raw = _llmsim.run(arch, workload, overrides, timeline, timeline_max_events, mapping, split,
-                      fusion, weights)
+                      fusion, weights, tiles, values, values_seed)
     if isinstance(workload, _abc.Mapping):
         return Result(raw, trace=workload)
     return Result(raw, workload=workload)

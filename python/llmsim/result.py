@@ -61,6 +61,11 @@ class Result(collections.abc.Mapping):
       trace: the trace that ran, when run() built it (model=) or was given it as a dict; else
         None.
       wall_seconds: host time of the simulation (the one field that varies between runs).
+      values: with run(values=True), {op name: its output as a float32 array (rows, cols)},
+        for every op whose output reached DRAM (docs/values.md), in op order; else None.
+      tensors: with run(values=True), the external operands (weights, inputs, tables,
+        caches) as the run filled them: a list of dicts {"op": index, "role": ..., "data":
+        float32 array (rows, cols), row-major whatever the layout in DRAM}; else None.
 
     For code written against the dict run() returned before, a Result also reads as that
     dict: r["total_cycles"], r["chip"], r["ops"], r["config"], r["wall_seconds"]; to_dict()
@@ -70,6 +75,10 @@ class Result(collections.abc.Mapping):
     def __init__(self, raw, trace=None, workload=None):
         """raw: the dict _llmsim.run returns; trace: the trace dict that ran, if known;
         workload: otherwise the workload name or path (read again for the layer names)."""
+        raw = dict(raw)
+        values, self.tensors = raw.pop("values", None), raw.pop("tensors", None)
+        self.values = None if values is None else \
+            {v["name"]: v["data"] for v in values if v["stored"]}
         self._raw = raw
         self.trace = trace
         self._workload = workload

@@ -399,3 +399,40 @@ def test_run_arguments():
         llmsim.run("edge", "mlp")
     with pytest.raises(ValueError, match="kv_len"):
         llmsim.run("edge", model="gpt2", phase="decode")
+
+
+def test_values_mode_returns_outputs_and_tensors_with_the_same_cycles():
+    # A 64x96x80 fp32 matmul with a bias on datacenter: the output is A x B + bias of the
+    # tensors the run filled (fp32 sums of 96 products: within 1e-5 of the largest value), and
+    # the cycles are those of the timing-only run.
+    import numpy as np
+    w = {"ops": [{"op": "matmul", "name": "fc", "m": 64, "k": 96, "n": 80, "dtype": "fp32",
+                  "bias": True}]}
+    timing = llmsim.run("datacenter", workload=w)
+    r = llmsim.run("datacenter", workload=w, values=True, values_seed=5)
+    assert r.total_cycles == timing.total_cycles
+    assert timing.values is None and timing.tensors is None
+    t = {x["role"]: x["data"].astype(np.float64) for x in r.tensors}
+    assert t["a"].shape == (64, 96) and t["b"].shape == (96, 80) and t["bias"].shape == (1, 80)
+    ref = t["a"] @ t["b"] + t["bias"]
+    assert list(r.values) == ["fc"]
+    assert np.abs(r.values["fc"] - ref).max() <= 1e-5 * np.abs(ref).max()
+    # Another seed, other values; the same seed, the same values.
+    assert not np.array_equal(llmsim.run("datacenter", workload=w, values=True).values["fc"],
+                              r.values["fc"])
+    again = llmsim.run("datacenter", workload=w, values=True, values_seed=5)
+    assert np.array_equal(again.values["fc"], r.values["fc"])
+    # Not a Mapping key: the dict view stays the stats document.
+    assert "values" not in r and "tensors" not in r
+
+
+def test_values_and_tiles_arguments_are_checked():
+    w = {"ops": [{"op": "matmul", "name": "fc", "m": 64, "k": 96, "n": 80}]}
+    with pytest.raises(TypeError, match="values must be True or False"):
+        llmsim.run("edge", workload=w, values=1)
+    with pytest.raises(TypeError, match="values_seed: needs values=True"):
+        llmsim.run("edge", workload=w, values_seed=3)
+    with pytest.raises(ValueError, match="--tiles 64x96: must be MxKxN"):
+        llmsim.run("edge", workload=w, tiles="64x96")
+    r = llmsim.run("edge", workload=w, tiles="32x32x16")
+    assert r.ops[0]["tiling"]["mt"] == 32 and r.ops[0]["tiling"]["nt"] == 16
