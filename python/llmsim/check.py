@@ -161,6 +161,17 @@ class Checker:
         self.refs = {}      # op index -> Result (the reference, for unstored outputs' readers)
         self.sim = {}       # op index -> simulated output as stored
         self.caches = {}    # kv_write op index -> the whole cache after its writes
+        self.chains = {}    # op index -> the unstored ops whose values it computes from, and it
+
+    def chain_of(self, i, res):
+        op = self.ops[i]
+        names = [op.get("a"), op.get("b"), op.get("input")] + list(op.get("inputs", []))
+        chain = []
+        for x in names:
+            j = self.names.get(x) if isinstance(x, str) else None
+            if j is not None and j < i and not self.outputs[j].get("stored"):
+                chain = self.chains.get(j, [j])
+        self.chains[i] = chain + [i]
 
     # ------------------------------------------------------------------ inputs
     def tensor(self, op, role, n=0):
@@ -496,6 +507,7 @@ def check(run_dir, trace, out=sys.stdout, context_layout="model"):
             print(f"{row} {'-':>9} {'-':>9} {'-':>9}  not checked: {e}", file=out)
             continue
         ck.refs[i] = res
+        ck.chain_of(i, res)
         got = ck.simulated(i)
         if got is None:
             counts["fused"] += 1
@@ -513,9 +525,15 @@ def check(run_dir, trace, out=sys.stdout, context_layout="model"):
         print(f"{row} {fmt(err):>9} {fmt(rel):>9} {fmt(res.tol / scale):>9}  "
               f"{'pass' if ok else 'FAIL'}", file=out)
         if not ok:
+            chain = ck.chains.get(i, [i])
             print(f"\nFAIL: op {i} {op['name']!r} ({kind}) is out of tolerance: max abs error "
                   f"{fmt(err)} > {fmt(res.tol)} at row {r}, col {c}: got {g!r}, expected {e!r}"
                   + (f" ({res.note})" if res.note else ""), file=out)
+            if len(chain) > 1:
+                print("  its output is that of the fused chain "
+                      + " -> ".join(f"{j} {ck.ops[j]['name']}" for j in chain)
+                      + "; " + "; ".join(f"{ck.ops[j]['name']}: {ck.refs[j].note}"
+                                         for j in chain[:-1] if ck.refs[j].note), file=out)
             return EXIT_FAIL
         counts["ok"] += 1
     print(f"\nall {len(ck.ops)} ops: {counts['ok']} pass, {counts['fused']} checked through "
