@@ -239,3 +239,25 @@ def test_planted_tensor_error_is_named(small_run):
     assert r.returncode == 3, r.stdout + r.stderr
     assert _fail_line(r.stdout).startswith("FAIL: op 4 'k' (matmul)")
     assert _checker(small_run, small_run / "trace.json").returncode == 0
+
+
+def test_keep_going_names_every_planted_error(small_run):
+    """Two planted errors, in k's weight and in the stored tanh of the context: --keep-going names both
+    and only them (each op is judged on its producers' stored outputs, so k's error does not
+    spread to k_rope)."""
+    idx = _index(small_run)
+    t = next(t for t in idx["tensors"] if t["op"] == 4 and t["role"] == "b")
+    ctx = next(o for o in idx["outputs"] if o["name"] == "ctx_tanh")
+    plants = [(small_run / "values" / t["file"], 0, 0, 0.5),
+              (small_run / "values" / ctx["file"], 7, 9, -0.25)]
+    for f, r, c, d in plants:
+        _plant(f, r, c, d)
+    r = _checker(small_run, small_run / "trace.json", "--keep-going")
+    for f, r_, c, d in plants:
+        _plant(f, r_, c, -d)
+    assert r.returncode == 3, r.stdout + r.stderr
+    fails = [line.split(" is out")[0] for line in r.stdout.splitlines()
+             if line.startswith("FAIL: ")]
+    assert fails == ["FAIL: op 4 'k' (matmul)", "FAIL: op 15 'ctx_tanh' (tanh)"]
+    assert ", 2 FAILED" in r.stdout
+    assert "at row 7, col 9: got" in r.stdout
