@@ -1,3 +1,4 @@
+#!/usr/bin/python3
 """Checks a value-mode run op by op against PyTorch: `llmsim run ... --values --check`, or
 
     python3 -m llmsim.check RUN_DIR TRACE_JSON [--context-layout model|dense] [--keep-going]
