@@ -1,7 +1,10 @@
 #include "sim/driver/cli.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "arch/isa/dump.h"
 #include "sim/core/error.h"
@@ -57,11 +60,48 @@ struct ModelArgs {
   }
 };
 
+// --check: the run's values and trace into `dir` (a temporary directory when empty, removed
+// after), then `python -m llmsim.check DIR DIR/trace.json`, its table on `out`. Exit code 0,
+// 3 (an op out of tolerance), 2 (the checker's user error) or 1 (the checker failed: a bug).
+int check_values(const RunResult& r, const workloads::Workload& w, const std::string& out_dir,
+                 std::ostream& out, std::ostream& err) {
+  namespace fs = std::filesystem;
+  std::string dir = out_dir;
+  if (dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = (fs::path(tmp && *tmp ? tmp : "/tmp") / "llmsim-check-XXXXXX").string();
+    if (mkdtemp(templ.data()) == nullptr) {
+      throw UserError("--check: cannot create a temporary directory " + templ + ": " +
+                      std::strerror(errno) + " (give --out DIR)");
+    }
+    dir = templ;
+    write_values(r.values, r.tensors, dir);
+  }
+  const std::string trace = (fs::path(dir) / "trace.json").string();
+  {
+    std::ofstream f(trace);
+    f << workloads::format_trace(workloads::to_json(w));
+    if (!f) throw UserError("--check: cannot write " + trace);
+  }
+  out << "\nvalue check against PyTorch (python -m llmsim.check " << dir << " " << trace << "):\n";
+  out.flush();
+  const int code = run_python_module("llmsim.check", {dir, trace}, out, err);
+  if (out_dir.empty()) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  if (code < 0) {
+    err << "llmsim: internal error: python -m llmsim.check ended by signal " << -code << "\n";
+    return 1;
+  }
+  return code == 0 || code == 2 || code == 3 ? code : 1;
+}
+
 // The options of run and compile.
 struct RunArgs {
   std::string arch, workload, out, mapping = "auto", split, fusion, weights, tiles, timeline,
                                    timeline_max_events, values_seed;
-  bool values = false;
+  bool values = false, check = false;
   std::vector<std::string> sets;
   ModelArgs model;
 };
@@ -92,7 +132,11 @@ int run_or_compile(const std::string& cmd, const std::vector<std::string>& args,
         "values", po::bool_switch(&a.values),
         "compute real values (same cycles); with --out, write each op's output to DIR/values/")(
         "values-seed", po::value(&a.values_seed)->value_name("N"),
-        "seed of the weights' and inputs' values (default 0)");
+        "seed of the weights' and inputs' values (default 0)")(
+        "check", po::bool_switch(&a.check),
+        "with --values: check every op's output against PyTorch (python -m llmsim.check) and "
+        "print the per-op table; exit 3 when an op is out of tolerance. Writes DIR/values/ and "
+        "DIR/trace.json (a temporary directory, removed after, without --out)");
   }
   po::variables_map vm;
   if (!parse_command(cmd, desc, args, vm, out)) return 0;
@@ -137,6 +181,15 @@ int run_or_compile(const std::string& cmd, const std::vector<std::string>& args,
       spec.values->seed = integer_option("values-seed", a.values_seed, 0,
                                          std::numeric_limits<std::uint64_t>::max());
   }
+  if (a.check && !a.values) throw UserError("--check: needs --values");
+  if (a.check) {
+    const std::filesystem::path module =
+        std::filesystem::path(python_package_dir()) / "llmsim" / "check.py";
+    if (!std::filesystem::is_regular_file(module)) {
+      throw UserError("--check needs the Python package of this build, " + module.string() +
+                      " is missing: build the llmsim_python_package target");
+    }
+  }
   if (!a.out.empty()) prepare_output_dir(a.out);
   spec.timeline = timeline;
   const RunResult r = run(spec);
@@ -148,6 +201,7 @@ int run_or_compile(const std::string& cmd, const std::vector<std::string>& args,
   if (!a.out.empty()) write_outputs(r, a.out);
   if (!a.out.empty() && a.values) write_values(r.values, r.tensors, a.out);
   print_summary(out, r);
+  if (a.check) return check_values(r, spec.workload, a.out, out, err);
   return 0;
 }
 

@@ -85,6 +85,18 @@ int html_report(const std::string& run_dir, std::ostream& out, std::ostream& err
                     " is missing: build the llmsim_python_package target");
   }
 
+  const int code = run_python_module("llmsim.report", {run_dir}, out, err);
+  if (code < 0) {
+    err << "llmsim: internal error: python -m llmsim.report ended by signal " << -code << "\n";
+    return 1;
+  }
+  // The module's exit code: 0, 2 for the user's mistake (its one-line "error: ..." forwarded
+  // as it is), anything else (a traceback) a bug.
+  return code == 0 ? 0 : code == 2 ? 2 : 1;
+}
+
+int run_python_module(const std::string& module, const std::vector<std::string>& module_args,
+                      std::ostream& out, std::ostream& err) {
   // The child's standard output and error, each through its own pipe.
   int out_pipe[2], err_pipe[2];
   if (pipe(out_pipe) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
@@ -101,7 +113,8 @@ int html_report(const std::string& run_dir, std::ostream& out, std::ostream& err
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
   posix_spawn_file_actions_addclose(&actions, out_pipe[1]);
   posix_spawn_file_actions_addclose(&actions, err_pipe[1]);
-  std::vector<std::string> args = {LLMSIM_PYTHON, "-m", "llmsim.report", run_dir};
+  std::vector<std::string> args = {LLMSIM_PYTHON, "-m", module};
+  args.insert(args.end(), module_args.begin(), module_args.end());
   std::vector<std::string> env = child_environment();
   pid_t pid = 0;
   const int spawned = posix_spawn(&pid, LLMSIM_PYTHON, &actions, nullptr, c_strings(args).data(),
@@ -112,7 +125,7 @@ int html_report(const std::string& run_dir, std::ostream& out, std::ostream& err
   if (spawned != 0) {
     close(out_pipe[0]);
     close(err_pipe[0]);
-    throw UserError(std::string("llmsim report: cannot run ") + LLMSIM_PYTHON + ": " +
+    throw UserError(std::string("python -m ") + module + ": cannot run " + LLMSIM_PYTHON + ": " +
                     std::strerror(spawned));
   }
   std::string child_out, child_err;
@@ -124,15 +137,8 @@ int html_report(const std::string& run_dir, std::ostream& out, std::ostream& err
   }
   out << child_out;
   err << child_err;
-  if (!WIFEXITED(status)) {
-    err << "llmsim: internal error: python -m llmsim.report ended by signal "
-        << (WIFSIGNALED(status) ? WTERMSIG(status) : 0) << "\n";
-    return 1;
-  }
-  // The module's exit code: 0, 2 for the user's mistake (its one-line "error: ..." forwarded
-  // as it is), anything else (a traceback) a bug.
-  const int code = WEXITSTATUS(status);
-  return code == 0 ? 0 : code == 2 ? 2 : 1;
+  if (!WIFEXITED(status)) return -(WIFSIGNALED(status) ? WTERMSIG(status) : 1);
+  return WEXITSTATUS(status);
 }
 
 }  // namespace llmsim::driver

@@ -5,6 +5,7 @@
 // directory this build was configured with.
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace llmsim::driver {
 
@@ -13,5 +14,12 @@ namespace llmsim::driver {
 // `err`. Returns the CLI exit code: 0, 2 (the module's user error, "error: ..." on its stderr)
 // or 1 (any other exit code or a signal: a bug).
 int html_report(const std::string& run_dir, std::ostream& out, std::ostream& err);
+
+// Runs `python3 -m MODULE ARGS...` with the interpreter this build was configured with and the
+// package directory (python_package_dir()) first on PYTHONPATH; the child's standard output is
+// written to `out` and its standard error to `err` once it ends. Returns its exit code, or minus
+// the signal that ended it. UserError when the interpreter cannot be started.
+int run_python_module(const std::string& module, const std::vector<std::string>& args,
+                      std::ostream& out, std::ostream& err);
 
 }  // namespace llmsim::driver

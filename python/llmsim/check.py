@@ -1,0 +1,588 @@
+#!/usr/bin/python3
+"""Checks a value-mode run op by op against PyTorch: `llmsim run ... --values --check`, or
+
+    python3 -m llmsim.check RUN_DIR TRACE_JSON [--context-layout model|dense] [--keep-going]
+    python3 python/llmsim/check.py RUN_DIR TRACE_JSON
+
+RUN_DIR is what `llmsim run ... --values --out RUN_DIR` writes (values/index.json, the op
+outputs NNNNN.npy and the external operands tensor_NNNNN.npy); TRACE_JSON is the layer trace
+that ran (`llmsim trace`, or the workload file; docs/workloads.md, "Layer trace format").
+
+Every op is computed with PyTorch (CPU) from the SAME inputs the simulated op used: the outputs
+its producers stored (as the simulator wrote them) and the external tensors the run filled. An
+op whose output never reached DRAM (a matmul whose epilogue ran fused ops, or a fused op before
+the last of the chain) is computed from its own inputs and handed on to its reader; it is
+checked through the chain's last op, which holds the chain's result. So an error never carries
+over from one stored op to the next: each row of the table judges one op (or one fused chain).
+
+Numbers, as the hardware computes them (arch/values/semantics.h):
+  - matmul: fp16/bf16/fp32 inputs in fp32, summed in fp32 (torch's BLAS; its order differs
+    from the simulator's Eigen), plus the fp32 bias, rounded once to the op's dtype; int8: the
+    exact sum in int32 (modulo 2^32), the int32 bias, saturated to int8 on the store.
+  - vector ops: inputs rounded to the op's dtype, computed in fp32, the result rounded to the
+    dtype. LayerNorm and RMSNorm use epsilon 1e-5 (the ISA's; a trace carries none).
+  - embedding, kv_write, copy, mask: copies, exact.
+
+Errors: "max abs" is the largest |simulated - reference| over the op's output; "max rel" is that
+divided by the largest |reference| of the op (not element by element: an element near zero
+would otherwise make any rounding look huge). Non-finite values must match exactly (a masked
+-inf stays -inf, NaN stays NaN).
+
+Tolerances (absolute, printed relative to the op's max |reference|), u being the unit roundoff
+of a format (fp32 2^-24, bf16 2^-8, fp16 2^-11):
+  - the op's own arithmetic: 8 u_fp32 sqrt(n) M, where n is the reduction length (k for a
+    matmul, cols for softmax and the norms, 1 for element-wise ops) and M the magnitude the
+    rounding errors scale with: for a matmul max (|A| |B| + |bias|), the sum of the products'
+    magnitudes (a dot product's rounding error is at most about n u of it, typically sqrt(n) u:
+    two different summation orders, torch's and Eigen's, differ by about that); for a norm
+    max |x| / std * max|gamma| + max|beta| (the centring's cancellation); otherwise the output's
+    max |value|. The factor 8 covers the few-ulp differences of exp and tanh between libm
+    (the simulator) and torch's vectorised kernels, and both sides' roundings.
+  - rounding to the output dtype: one ulp, 2 u_D max |reference|, for fp16 and bf16: the two
+    fp32 results, equal to within the term above, may round to neighbouring values of the dtype.
+    So bf16 allows 2^-7 and fp16 2^-10 of the op's largest value, plus the fp32 term.
+  - int8 matmul, embedding, kv_write, copy, mask: 0 (exact; int8 products and sums are exact in
+    int32, and saturation is deterministic).
+  - an op in a fused chain also inherits its input's tolerance through the op's largest slope:
+    scale |scalar|, add, mask, relu, tanh 1, gelu 1.13, silu 1.1, softmax 2 max p (a shift of d
+    in every logit moves p by at most about 2 d p).
+
+Exit code: 0 when every op passes; 3 when one is out of tolerance (the check stops there and
+names it, with where its largest error is); 2 for unusable input (a missing file, a trace that
+does not match the run). An op kind or field the check cannot reproduce is reported as
+"not checked: <why>", never passed silently; the summary counts them.
+
+--context-layout: how a plain matmul reads the output of a batched attention matmul (the
+context, [batch][m][n] with the rows of g query heads of s tokens each per (sequence, KV
+head)). `model` (default): token-major, as docs/workloads.md says the context is written back
+for the output projection and as PyTorch's attention does. `dense`: the row-major
+[batch x m] x n matrix read as it lies, which is what the lowering does today (lowering.h:
+"A batched matmul writes [batch][m][n] densely"), so the rest of a model can be checked past it.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+
+EXIT_FAIL = 3
+EXIT_USER = 2
+
+U = {"fp32": 2.0 ** -24, "bf16": 2.0 ** -8, "fp16": 2.0 ** -11, "int8": 0.0}
+COMPUTE_FACTOR = 8.0
+VECTOR_KINDS = ("add", "mul", "scale", "mask", "relu", "gelu", "silu", "tanh", "softmax",
+                "layernorm", "rmsnorm", "rope", "copy", "quantize", "dequantize")
+EPSILON = 1e-5
+# Largest slope of each element-wise kind, for a fused chain's inherited tolerance (above).
+GAIN = {"add": 1.0, "mask": 1.0, "relu": 1.0, "tanh": 1.0, "copy": 1.0, "gelu": 1.13,
+        "silu": 1.1}
+
+
+class CheckInputError(Exception):
+    """The run directory or the trace is unusable (exit 2)."""
+
+
+def round_to(x, dtype):
+    """x (fp32 tensor) rounded to `dtype` and back to fp32, as the simulator's encode does."""
+    if dtype == "fp32":
+        return x
+    if dtype == "bf16":
+        return x.to(torch.bfloat16).float()
+    if dtype == "fp16":
+        return x.half().float()
+    if dtype == "int8":
+        return torch.clamp(torch.round(torch.nan_to_num(x, nan=0.0)), -128, 127)
+    raise CheckInputError(f"dtype {dtype!r}: must be int8, fp16, bf16 or fp32")
+
+
+def wrap_int32(x):
+    """x (float64 tensor of integers) reduced modulo 2^32 to [-2^31, 2^31)."""
+    return torch.remainder(x + 2.0 ** 31, 2.0 ** 32) - 2.0 ** 31
+
+
+def amax(x):
+    """max |x| over the finite elements (0 for none)."""
+    x = x[torch.isfinite(x)]
+    return float(x.abs().max()) if x.numel() else 0.0
+
+
+class Result:
+    """One op's reference: `value` (rows x cols, fp32), `tol` (absolute), a `note`, and
+    `checked_rows` (a boolean mask of the rows to compare; None: all)."""
+
+    def __init__(self, value, tol, note="", checked_rows=None):
+        self.value, self.tol, self.note, self.checked_rows = value, tol, note, checked_rows
+
+
+class NotChecked(Exception):
+    """An op the check cannot reproduce; the message says why."""
+
+
+def _load_npy(path):
+    try:
+        return torch.from_numpy(np.load(path).astype(np.float32))
+    except (OSError, ValueError) as e:
+        raise CheckInputError(f"{path}: {e}") from None
+
+
+class Checker:
+    def __init__(self, run_dir, trace, context_layout="model"):
+        self.dir = os.path.join(run_dir, "values")
+        index_path = os.path.join(self.dir, "index.json")
+        try:
+            with open(index_path) as f:
+                self.index = json.load(f)
+        except OSError as e:
+            raise CheckInputError(f"{index_path}: {e.strerror} (written by llmsim run --values "
+                                  "--out DIR)") from None
+        except json.JSONDecodeError as e:
+            raise CheckInputError(f"{index_path}: not JSON: {e}") from None
+        self.trace = trace
+        self.ops = trace.get("ops")
+        if not isinstance(self.ops, list) or not self.ops:
+            raise CheckInputError("trace: \"ops\" must be a non-empty list")
+        self.outputs = self.index.get("outputs", [])
+        if len(self.outputs) != len(self.ops):
+            raise CheckInputError(f"trace has {len(self.ops)} ops, the run's values "
+                                  f"{len(self.outputs)}: not the trace that ran")
+        self.context_layout = context_layout
+        self.names = {}
+        for i, op in enumerate(self.ops):
+            op.setdefault("name", f"op{i}")
+            op.setdefault("dtype", "int8")
+            self.names[op["name"]] = i
+        # External tensors by (op, role), in the order the lowering placed them.
+        self.tensors = {}
+        for t in self.index.get("tensors", []):
+            self.tensors.setdefault((t["op"], t["role"]), []).append(t)
+        self.refs = {}      # op index -> Result (the reference, for unstored outputs' readers)
+        self.sim = {}       # op index -> simulated output as stored
+        self.caches = {}    # kv_write op index -> the whole cache after its writes
+        self.chains = {}    # op index -> the unstored ops whose values it computes from, and it
+
+    def chain_of(self, i, res):
+        op = self.ops[i]
+        names = [op.get("a"), op.get("b"), op.get("input")] + list(op.get("inputs", []))
+        chain = []
+        for x in names:
+            j = self.names.get(x) if isinstance(x, str) else None
+            if j is not None and j < i and not self.outputs[j].get("stored"):
+                chain = self.chains.get(j, [j])
+        self.chains[i] = chain + [i]
+
+    # ------------------------------------------------------------------ inputs
+    def tensor(self, op, role, n=0):
+        ts = self.tensors.get((op, role), [])
+        if n >= len(ts):
+            raise CheckInputError(f"op {op} ({self.ops[op]['name']}): the run has no tensor "
+                                  f"#{n} of role {role!r}")
+        return _load_npy(os.path.join(self.dir, ts[n]["file"]))
+
+    def simulated(self, i):
+        if i not in self.sim:
+            o = self.outputs[i]
+            self.sim[i] = _load_npy(os.path.join(self.dir, o["file"])) if o.get("stored") else None
+        return self.sim[i]
+
+    def producer(self, name):
+        """(op index, value as the reader sees it, inherited tolerance)."""
+        if name not in self.names:
+            raise CheckInputError(f"operand {name!r}: no such op in the trace")
+        j = self.names[name]
+        if j in self.caches:
+            return j, self.caches[j], 0.0
+        s = self.simulated(j)
+        if s is not None:
+            return j, s, 0.0
+        r = self.refs[j]
+        return j, r.value, r.tol
+
+    # ------------------------------------------------------------------ ops
+    def compute(self, i):
+        op = self.ops[i]
+        kind = op.get("op")
+        if kind == "matmul":
+            return self.matmul(i, op)
+        if kind == "embedding":
+            return self.embedding(i, op)
+        if kind == "kv_write":
+            return self.kv_write(i, op)
+        if kind in VECTOR_KINDS:
+            return self.vector(i, op, kind)
+        raise NotChecked(f"op kind {kind!r} unknown to the check")
+
+    def matmul(self, i, op):
+        dt = op["dtype"]
+        batch, m, k, n = op.get("batch", 1), op["m"], op["k"], op["n"]
+        tb = op.get("transpose_b", False)
+        a_name, b_name = op.get("a", "input"), op.get("b", "weight")
+        attention = b_name not in ("input", "weight", "kv_cache")
+        sr, sc = (n, k) if tb else (k, n)
+        note = []
+        delta_a = delta_b = 0.0
+        # B as stored (batch x sr x sc), and the KV heads it holds.
+        hkv = 1
+        if attention:
+            j, bv, delta_b = self.producer(b_name)
+            bp = self.ops[j]
+            d = k if tb else n
+            if bp["op"] == "kv_write":
+                hkv = bp["heads"]
+            elif bv.shape[1] % d == 0:
+                hkv = bv.shape[1] // d
+            if hkv == 0 or batch % hkv:
+                hkv = 1
+            if bp["op"] == "kv_write" or (bv.shape[0] == batch * sr and bv.shape[1] == sc):
+                B = bv.reshape(batch, sr, sc)
+            else:  # token-major K or V: item (b, j) is KV head j of sequence b
+                B = torch.stack([bv[(bi // hkv) * sr:(bi // hkv + 1) * sr,
+                                    (bi % hkv) * sc:(bi % hkv + 1) * sc] for bi in range(batch)])
+                note.append(f"B per (sequence, KV head), {hkv} KV heads")
+        else:
+            B = self.tensor(i, "b").reshape(batch, sr, sc)
+        bsz = batch // hkv
+        # A (batch x m x k).
+        if a_name in ("input", "weight", "kv_cache"):
+            A = self.tensor(i, "a").reshape(batch, m, k)
+        else:
+            j, av, delta_a = self.producer(a_name)
+            rows, cols = av.shape
+            s = rows // bsz if bsz else 0
+            g = m // s if s else 0
+            ap = self.ops[j]
+            if rows == batch * m and cols == k:
+                A = av.reshape(batch, m, k)
+            elif attention and s and g and m % s == 0 and cols == hkv * g * k:
+                # Token-major Q: item (b, j), row i is query head j*g + i // s, token i % s.
+                v = av.reshape(bsz, s, hkv, g, k).permute(0, 2, 3, 1, 4)
+                A = v.reshape(batch, m, k)
+                note.append(f"A per (sequence, KV head): {g} query heads x {s} tokens")
+            elif (self.context_layout == "model" and ap["op"] == "matmul"
+                  and ap.get("batch", 1) > 1 and ap.get("b", "weight") not in
+                  ("input", "weight", "kv_cache") and batch == 1):
+                A = self.context_token_major(j, ap, av).reshape(batch, m, k)
+                note.append("A: the attention context read token-major")
+            else:
+                A = av.reshape(batch, m, k)
+        Bm = B.transpose(1, 2) if tb else B  # batch x k x n
+        bias = self.tensor(i, "bias").reshape(1, n) if op.get("bias", False) else None
+        if dt == "int8":
+            acc = torch.bmm(A.double(), Bm.double())
+            if bias is not None:
+                acc = acc + bias.double()
+            acc = wrap_int32(acc)
+            ref = round_to(acc.float(), "int8")
+            tol = 0.0
+        else:
+            A, Bm = round_to(A, dt), round_to(Bm, dt)
+            acc = torch.bmm(A, Bm)
+            mag = torch.bmm(A.abs(), Bm.abs())
+            if bias is not None:
+                acc = acc + bias
+                mag = mag + bias.abs()
+            ref = round_to(acc, dt)
+            tol = (COMPUTE_FACTOR * U["fp32"] * math.sqrt(k) * amax(mag)
+                   + 2 * U[dt] * amax(ref))
+            if delta_a or delta_b:
+                tol += (delta_a * float(Bm.abs().sum(1).max()) +
+                        delta_b * float(A.abs().sum(2).max()))
+        return Result(ref.reshape(batch * m, n), tol, "; ".join(note))
+
+    def context_token_major(self, j, ap, av):
+        """The context of batched attention matmul j ([batch][g*s][d], batch = B x Hkv) as the
+        token-major [B x s] x [H x d] matrix of the model."""
+        batch, m, d = ap.get("batch", 1), ap["m"], ap["n"]
+        # KV heads as the context's own B operand gives them.
+        bname = ap["b"]
+        bj = self.names[bname]
+        bp = self.ops[bj]
+        hkv = bp["heads"] if bp["op"] == "kv_write" else None
+        if hkv is None:
+            bcols = self.outputs[bj]["shape"][1]
+            hkv = bcols // d if bcols % d == 0 else 1
+        if hkv == 0 or batch % hkv:
+            hkv = 1
+        bsz = batch // hkv
+        # Rows per sequence in the query operand's producer give s.
+        aname = ap.get("a", "input")
+        qrows = self.outputs[self.names[aname]]["shape"][0] if aname in self.names else m * bsz
+        s = qrows // bsz if bsz else m
+        s = s if s and m % s == 0 else m
+        g = m // s
+        v = av.reshape(bsz, hkv, g, s, d).permute(0, 3, 1, 2, 4)  # b, t, j, gi, d
+        return v.reshape(bsz * s, hkv * g * d)
+
+    def embedding(self, i, op):
+        tokens, vocab = op["tokens"], op["vocab"]
+        table = self.tensor(i, "table")
+        ids = torch.tensor([(r * 2654435761 + 12345) % vocab for r in range(tokens)])
+        return Result(table[ids], 0.0, "ids: ((r * 2654435761 + 12345) mod vocab)")
+
+    def kv_write(self, i, op):
+        b, heads, d = op["batch"], op["heads"], op["head_dim"]
+        tokens, kv = op["tokens"], op.get("kv_len", 0)
+        L = kv + tokens
+        inp = op.get("input", "input")
+        x = self.tensor(i, "input") if inp in ("input", "weight", "kv_cache") \
+            else self.producer(inp)[1]
+        cache = self.tensor(i, "cache").reshape(b, heads, L, d).clone()
+        cache[:, :, kv:, :] = x.reshape(b, tokens, heads, d).permute(0, 2, 1, 3)
+        written = torch.zeros(b, heads, L, dtype=torch.bool)
+        written[:, :, kv:] = True
+        # Readers see the old rows (the "cache" tensor) and the rows this op stored.
+        sim = self.simulated(i)
+        full = self.tensor(i, "cache").reshape(b, heads, L, d).clone()
+        if sim is not None:
+            s = sim.reshape(b, heads, L, d)
+            full[:, :, kv:, :] = s[:, :, kv:, :]
+        self.caches[i] = full.reshape(b * heads * L, d)
+        return Result(cache.reshape(b * heads * L, d), 0.0,
+                      f"rows kv_len {kv} .. {L - 1} of each (sequence, head)",
+                      written.reshape(-1))
+
+    def vector(self, i, op, kind):
+        dt = op["dtype"]
+        rows, cols = op["rows"], op["cols"]
+        if kind in ("quantize", "dequantize"):
+            raise NotChecked(f"{kind}: the trace gives no scale to reproduce")
+        ins, weights, delta = [], 0, []
+        for x in op.get("inputs", []):
+            if x == "weight":
+                weights += 1
+                continue
+            if x in ("input", "kv_cache"):
+                n = len([v for v in ins if v[0] == "ext"])
+                ins.append(("ext", self.tensor(i, "input", n)))
+                delta.append(0.0)
+            else:
+                _, v, dl = self.producer(x)
+                ins.append(("op", v))
+                delta.append(dl)
+        xs = [v for _, v in ins]
+        if kind == "copy":
+            off, stride = op.get("row_offset", 0), op.get("row_stride", 1)
+            src = xs[0]
+            if ins[0][0] == "op":
+                src = src.reshape(-1, cols)
+            idx = torch.arange(rows) * stride + off
+            return Result(src[idx], 0.0, f"rows {off} + r * {stride}")
+        xs = [round_to(v.reshape(rows, cols) if v.shape[0] != rows else v, dt) for v in xs]
+        x = xs[0]
+        din = delta[0] if delta else 0.0
+        note = ""
+        n_red = 1
+        if kind in ("add", "mul"):
+            y = xs[1] if len(xs) > 1 else round_to(self.tensor(i, "param"), dt).reshape(1, cols)
+            out = x + y if kind == "add" else x * y
+            mag = amax(x.abs() + y.abs()) if kind == "add" else amax(out)
+            gain = 1.0 if kind == "add" else amax(y)
+            din = sum(delta) if kind == "add" else din * gain + (delta[1] if len(delta) > 1
+                                                                 else 0.0) * amax(x)
+            if len(xs) == 1:
+                note = "broadcast weight row"
+        elif kind == "scale":
+            s = float(np.float32(op.get("scalar", 1.0)))
+            out = x * s
+            mag = amax(out)
+            din *= abs(s)
+        elif kind == "mask":
+            r = torch.arange(rows).reshape(rows, 1) % cols
+            c = torch.arange(cols).reshape(1, cols)
+            out = x.masked_fill(c > r, float("-inf"))
+            mag = 0.0
+        elif kind in ("relu", "gelu", "silu", "tanh"):
+            if kind == "relu":
+                out = torch.where(x < 0, torch.zeros_like(x), x)
+            elif kind == "gelu":
+                out = torch.nn.functional.gelu(x, approximate="tanh")
+            elif kind == "silu":
+                out = torch.nn.functional.silu(x)
+            else:
+                out = torch.tanh(x)
+            mag = amax(out)
+            din *= GAIN[kind]
+        elif kind == "softmax":
+            out = torch.softmax(x, dim=1)
+            mag = amax(out)
+            n_red = cols
+            din *= 2 * mag
+        elif kind in ("layernorm", "rmsnorm"):
+            p = round_to(self.tensor(i, "param"), dt)
+            xd = x.double()
+            if kind == "layernorm":
+                mean = xd.mean(1, keepdim=True)
+                var = ((xd - mean) ** 2).mean(1, keepdim=True).float()
+                inv = 1.0 / torch.sqrt(var + np.float32(EPSILON))
+                out = (x - mean.float()) * inv * p[0:1] + p[1:2]
+                beta = amax(p[1:2])
+            else:
+                ms = (xd * xd).mean(1, keepdim=True).float()
+                inv = 1.0 / torch.sqrt(ms + np.float32(EPSILON))
+                out = x * inv * p[0:1]
+                beta = 0.0
+            gamma = amax(p[0:1])
+            mag = amax(x.abs().amax(1, keepdim=True) * inv) * gamma + beta
+            n_red = cols
+            din *= 2 * amax(inv) * gamma
+            note = f"epsilon {EPSILON}"
+        elif kind == "rope":
+            out, mag, note = self.rope(i, op, x, dt)
+            din *= 2 * amax(self.tensor(i, "rope_table"))
+        else:
+            raise NotChecked(f"vector kind {kind!r}")
+        ref = round_to(out, dt)
+        tol = COMPUTE_FACTOR * U["fp32"] * math.sqrt(n_red) * mag + 2 * U[dt] * amax(ref) + din
+        if kind == "mask" and din == 0.0:
+            tol = 0.0
+        if dt == "int8":
+            # fp32 lanes on the integers, rounded half to even and saturated: exact for add, mul,
+            # relu, mask and a power-of-two scale; else the fp32 results may round to
+            # neighbouring integers: one step.
+            exact = kind in ("add", "mul", "relu", "mask") or (
+                kind == "scale" and math.frexp(float(op.get("scalar", 1.0)))[0] == 0.5)
+            tol = (0.0 if exact else 1.0) + din
+            note = (note + "; " if note else "") + "int8 without scales: fp32 on the integers"
+        return Result(ref, tol, note)
+
+    def rope(self, i, op, x, dt):
+        rows, cols = op["rows"], op["cols"]
+        hd = op.get("head_dim", cols)
+        tokens, kv = op.get("tokens", rows), op.get("kv_len", 0)
+        table = round_to(self.tensor(i, "rope_table"), dt)
+        if table.shape[0] != kv + tokens or table.shape[1] != hd:
+            raise CheckInputError(f"op {i} ({op['name']}): rope table {list(table.shape)}, "
+                                  f"expected [{kv + tokens}, {hd}]")
+        pos = kv + torch.arange(rows) % tokens
+        half = hd // 2
+        cos = table[pos, :half].reshape(rows, 1, half)
+        sin = table[pos, half:].reshape(rows, 1, half)
+        h = x.reshape(rows, cols // hd, hd)
+        a, b = h[:, :, :half], h[:, :, half:]
+        out = torch.cat([a * cos - b * sin, a * sin + b * cos], dim=2).reshape(rows, cols)
+        mag = amax(torch.cat([a.abs() * cos.abs() + b.abs() * sin.abs(),
+                              a.abs() * sin.abs() + b.abs() * cos.abs()], dim=2))
+        return out, mag, f"heads of {hd}, positions {kv} + r mod {tokens}"
+
+
+def compare(got, ref, rows_mask=None):
+    """(max abs error, its (row, col), got, expected) over the rows compared; inf when
+    non-finite values differ."""
+    if rows_mask is not None:
+        idx = torch.nonzero(rows_mask).reshape(-1)
+        got, ref = got[idx], ref[idx]
+    else:
+        idx = None
+    fin = torch.isfinite(ref) & torch.isfinite(got)
+    err = torch.where(fin, (got - ref).abs(), torch.zeros_like(ref))
+    same_nonfinite = (torch.isnan(ref) & torch.isnan(got)) | (ref == got)
+    bad = ~fin & ~same_nonfinite
+    if bad.any():
+        err = torch.where(bad, torch.full_like(err, float("inf")), err)
+    flat = int(torch.argmax(err))
+    r, c = divmod(flat, err.shape[1])
+    row = int(idx[r]) if idx is not None else r
+    return float(err.reshape(-1)[flat]), (row, c), float(got[r, c]), float(ref[r, c])
+
+
+def fmt(x):
+    return "-" if x is None else ("inf" if x == float("inf") else f"{x:.3g}")
+
+
+def check(run_dir, trace, out=sys.stdout, context_layout="model", keep_going=False):
+    """Checks every op; prints the table to `out`; returns the exit code (0 or 3). Stops at
+    the first op out of tolerance, unless `keep_going` (each op is computed from the outputs
+    its producers stored, so the ops after a failing one are still judged on their own)."""
+    ck = Checker(run_dir, trace, context_layout)
+    header = (f"{'op':>4}  {'name':<28} {'kind':<10} {'shape':<14} {'max abs':>9} "
+              f"{'max rel':>9} {'tol rel':>9}  status")
+    print("errors relative to the op's largest |reference|; tolerances in docs/values.md",
+          file=out)
+    print(header, file=out)
+    counts = {"ok": 0, "fused": 0, "not checked": 0, "failed": 0}
+    for i, op in enumerate(ck.ops):
+        o = ck.outputs[i]
+        shape = "x".join(str(v) for v in o.get("shape", []))
+        name = op["name"][:28]
+        kind = op.get("op", "?")
+        row = f"{i:>4}  {name:<28} {kind:<10} {shape:<14}"
+        try:
+            res = ck.compute(i)
+        except NotChecked as e:
+            counts["not checked"] += 1
+            print(f"{row} {'-':>9} {'-':>9} {'-':>9}  not checked: {e}", file=out)
+            continue
+        ck.refs[i] = res
+        ck.chain_of(i, res)
+        got = ck.simulated(i)
+        if got is None:
+            counts["fused"] += 1
+            print(f"{row} {'-':>9} {'-':>9} {'-':>9}  not stored (fused: checked through the "
+                  "chain's last op)", file=out)
+            continue
+        if tuple(got.shape) != tuple(res.value.shape):
+            raise CheckInputError(f"op {i} ({op['name']}): simulated shape {list(got.shape)}, "
+                                  f"the trace's {list(res.value.shape)}")
+        err, (r, c), g, e = compare(got, res.value, res.checked_rows)
+        ref_rows = res.value if res.checked_rows is None else res.value[res.checked_rows]
+        scale = amax(ref_rows) or 1.0
+        rel = err / scale
+        ok = err <= res.tol
+        print(f"{row} {fmt(err):>9} {fmt(rel):>9} {fmt(res.tol / scale):>9}  "
+              f"{'pass' if ok else 'FAIL'}", file=out)
+        if not ok:
+            chain = ck.chains.get(i, [i])
+            print(f"\nFAIL: op {i} {op['name']!r} ({kind}) is out of tolerance: max abs error "
+                  f"{fmt(err)} > {fmt(res.tol)} at row {r}, col {c}: got {g!r}, expected {e!r}"
+                  + (f" ({res.note})" if res.note else ""), file=out)
+            if len(chain) > 1:
+                notes = [f"{ck.ops[j]['name']}: {ck.refs[j].note}" for j in chain[:-1]
+                         if ck.refs[j].note]
+                print("  its output is that of the fused chain "
+                      + " -> ".join(f"{j} {ck.ops[j]['name']}" for j in chain)
+                      + "".join("; " + n for n in notes), file=out)
+            if not keep_going:
+                return EXIT_FAIL
+            counts["failed"] += 1
+            print("", file=out)
+            continue
+        counts["ok"] += 1
+    print(f"\nall {len(ck.ops)} ops: {counts['ok']} pass, {counts['fused']} checked through "
+          f"their fused chain, {counts['not checked']} not checked"
+          + (f", {counts['failed']} FAILED" if keep_going else ""), file=out)
+    return EXIT_FAIL if counts["failed"] else 0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python3 -m llmsim.check",
+                                description="Checks a value-mode run op by op against PyTorch.")
+    p.add_argument("run_dir")
+    p.add_argument("trace")
+    p.add_argument("--context-layout", choices=("model", "dense"), default="model",
+                   help="how a plain matmul reads an attention context (module docstring)")
+    p.add_argument("--keep-going", action="store_true",
+                   help="check every op, not only up to the first out of tolerance")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    try:
+        try:
+            with open(args.trace) as f:
+                trace = json.load(f)
+        except OSError as e:
+            raise CheckInputError(f"{args.trace}: {e.strerror}") from None
+        except json.JSONDecodeError as e:
+            raise CheckInputError(f"{args.trace}: not JSON: {e}") from None
+        if isinstance(trace, list):
+            trace = {"ops": trace}
+        return check(args.run_dir, trace, context_layout=args.context_layout,
+                     keep_going=args.keep_going)
+    except CheckInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USER
+
+
+if __name__ == "__main__":
+    sys.exit(main())

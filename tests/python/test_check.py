@@ -1,0 +1,263 @@
+"""The value check (issue 21): `llmsim run ... --values --check` and python -m llmsim.check.
+
+Small traces written here cover every op kind the frontend emits (matmul plain, with bias, with
+a transposed weight, batched attention with GQA over a kv_write cache in prefill and decode;
+embedding, kv_write, add with a residual, an input and a broadcast weight row, mul, scale,
+mask, relu, gelu, silu, tanh, softmax, layernorm, rmsnorm, rope, copy) and must pass on
+datacenter (fp32, bf16) and edge (bf16); GPT-2 with one layer is checked in fp32; and a planted
+error in one stored output or one tensor is named by the check as the first op out of
+tolerance.
+"""
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cli_helpers import cli, cli_env
+
+
+def _prefill_ops():
+    """A two-sequence, 8-token decoder block: 4 query heads of 16 sharing 2 KV heads (GQA)."""
+    def mm(name, m, k, n, a, **kw):
+        return {"op": "matmul", "name": name, "m": m, "k": k, "n": n, "a": a, **kw}
+
+    def vec(kind, name, rows, cols, inputs, **kw):
+        return {"op": kind, "name": name, "rows": rows, "cols": cols, "inputs": inputs, **kw}
+
+    t, h = 16, 64
+    return [
+        {"op": "embedding", "name": "emb", "tokens": t, "vocab": 50, "hidden": h},
+        vec("add", "in_add", t, h, ["emb", "input"]),
+        vec("rmsnorm", "norm", t, h, ["in_add"]),
+        mm("q", t, h, 64, "norm"),
+        mm("k", t, h, 32, "norm"),
+        mm("v", t, h, 32, "norm", bias=True),
+        vec("rope", "q_rope", t, 64, ["q"], head_dim=16, tokens=8),
+        vec("rope", "k_rope", t, 32, ["k"], head_dim=16, tokens=8),
+        {"op": "kv_write", "name": "kw", "input": "k_rope", "batch": 2, "heads": 2,
+         "head_dim": 16, "tokens": 8},
+        {"op": "kv_write", "name": "vw", "input": "v", "batch": 2, "heads": 2, "head_dim": 16,
+         "tokens": 8},
+        mm("scores", 16, 16, 8, "q_rope", b="kw", transpose_b=True, batch=4),
+        vec("scale", "scale", 64, 8, ["scores"], scalar=0.25),
+        vec("mask", "mask", 64, 8, ["scale"]),
+        vec("softmax", "probs", 64, 8, ["mask"]),
+        mm("context", 16, 8, 16, "probs", b="vw", batch=4),
+        vec("tanh", "ctx_tanh", 64, 16, ["context"]),
+        mm("gate", t, h, 128, "norm"),
+        vec("silu", "act", t, 128, ["gate"]),
+        mm("up", t, h, 128, "norm", bias=True),
+        vec("gelu", "up_act", t, 128, ["up"]),
+        vec("mul", "gate_mul", t, 128, ["act", "up_act"]),
+        mm("down", t, 128, h, "gate_mul"),
+        vec("add", "residual", t, h, ["in_add", "down"]),
+        vec("add", "bias_add", t, h, ["residual", "weight"]),
+        vec("relu", "relu", t, h, ["bias_add"]),
+        vec("layernorm", "ln", t, h, ["relu"]),
+        vec("copy", "last", 2, h, ["ln"], row_offset=7, row_stride=8),
+        mm("head", 2, h, 50, "last", transpose_b=True),
+        vec("tanh", "logits", 2, 50, ["head"]),
+    ]
+
+
+def _decode_ops():
+    """Two sequences, one new token each after 5 cached: 2 query heads on 1 KV head."""
+    return [
+        {"op": "matmul", "name": "q", "m": 2, "k": 32, "n": 32},
+        {"op": "matmul", "name": "k", "m": 2, "k": 32, "n": 16},
+        {"op": "matmul", "name": "v", "m": 2, "k": 32, "n": 16},
+        {"op": "rope", "name": "q_rope", "rows": 2, "cols": 32, "inputs": ["q"], "head_dim": 16,
+         "tokens": 1, "kv_len": 5},
+        {"op": "rope", "name": "k_rope", "rows": 2, "cols": 16, "inputs": ["k"], "head_dim": 16,
+         "tokens": 1, "kv_len": 5},
+        {"op": "kv_write", "name": "kw", "input": "k_rope", "batch": 2, "heads": 1,
+         "head_dim": 16, "tokens": 1, "kv_len": 5},
+        {"op": "kv_write", "name": "vw", "input": "v", "batch": 2, "heads": 1, "head_dim": 16,
+         "tokens": 1, "kv_len": 5},
+        {"op": "matmul", "name": "scores", "batch": 2, "m": 2, "k": 16, "n": 6, "a": "q_rope",
+         "b": "kw", "transpose_b": True},
+        {"op": "scale", "name": "scale", "rows": 4, "cols": 6, "inputs": ["scores"],
+         "scalar": 0.25},
+        {"op": "softmax", "name": "probs", "rows": 4, "cols": 6, "inputs": ["scale"]},
+        {"op": "matmul", "name": "context", "batch": 2, "m": 2, "k": 6, "n": 16, "a": "probs",
+         "b": "vw"},
+    ]
+
+
+def _write_trace(tmp_path, name, ops, dtype):
+    ops = [dict(op, dtype=dtype) for op in ops]
+    path = tmp_path / f"{name}_{dtype}.json"
+    path.write_text(json.dumps({"description": name, "ops": ops}))
+    return path
+
+
+def _table(stdout):
+    """{op name: status} of the check's table."""
+    rows = {}
+    for line in stdout.splitlines():
+        m = re.match(r"\s*(\d+)\s+(\S+)\s+(\S+)\s+\S+\s+\S+\s+\S+\s+\S+\s+(.*)$", line)
+        if m:
+            rows[m.group(2)] = m.group(4)
+    return rows
+
+
+CASES = [("datacenter", "fp32"), ("datacenter", "bf16"), ("edge", "bf16")]
+
+
+@pytest.mark.parametrize("arch,dtype", CASES)
+@pytest.mark.parametrize("name,ops", [("prefill", _prefill_ops()), ("decode", _decode_ops())])
+def test_small_traces_pass(tmp_path, arch, dtype, name, ops):
+    trace = _write_trace(tmp_path, name, ops, dtype)
+    r = cli("run", "--arch", arch, "--workload", str(trace), "--values", "--check")
+    if arch == "edge" and name == "prefill":
+        # A lowering bug the check found: kv_write stores head h of a chunk of nr > 1 tokens
+        # from slot + h * nr * d, as if the slot held [heads][nr][d], but it loaded the rows
+        # token-major, [nr][heads][d]; edge cuts 4-token chunks (datacenter 1-token ones), so
+        # cache row (b 0, head 0, token 1) holds token 0's head 1.
+        assert r.returncode == 3, r.stdout + r.stderr
+        line = _fail_line(r.stdout)
+        assert line.startswith("FAIL: op 8 'kw' (kv_write) is out of tolerance: max abs error ")
+        assert " > 0 at row " in line
+        assert _table(r.stdout)["k_rope"] == "pass"
+        return
+    assert r.returncode == 0, r.stdout + r.stderr
+    table = _table(r.stdout)
+    assert len(table) == len(ops)
+    for op in ops:
+        assert table[op["name"]] == "pass" or table[op["name"]].startswith("not stored"), \
+            (op["name"], table[op["name"]])
+    assert f"all {len(ops)} ops" in r.stdout and "0 not checked" in r.stdout
+
+
+GEMM_OPS = [
+    {"op": "matmul", "name": "g1", "m": 96, "k": 200, "n": 136, "bias": True},
+    {"op": "matmul", "name": "g2", "m": 96, "k": 136, "n": 72, "a": "g1", "transpose_b": True},
+]
+
+
+@pytest.mark.parametrize("arch,dtype", CASES + [("datacenter", "int8")])
+def test_gemm_passes(tmp_path, arch, dtype):
+    """Two matmuls with partial tiles, a bias and a transposed weight; int8 exactly (int32 sums,
+    saturated to int8)."""
+    trace = _write_trace(tmp_path, "gemm", GEMM_OPS, dtype)
+    r = cli("run", "--arch", arch, "--workload", str(trace), "--values", "--check")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert _table(r.stdout) == {"g1": "pass", "g2": "pass"}
+    if dtype == "int8":  # exact: a zero error and a zero tolerance
+        rows = [line.split() for line in r.stdout.splitlines() if line.strip().endswith("pass")]
+        assert all(row[4:7] == ["0", "0", "0"] for row in rows), r.stdout
+
+
+def test_check_needs_values():
+    r = cli("run", "--arch", "edge", "--workload", "mlp", "--check")
+    assert r.returncode == 2
+    assert r.stderr.strip() == "error: --check: needs --values"
+
+
+def _checker(run_dir, trace, *extra):
+    return subprocess.run([sys.executable, "-m", "llmsim.check", str(run_dir), str(trace),
+                           *extra], capture_output=True, text=True, env=cli_env())
+
+
+def _fail_line(stdout):
+    return next(line for line in stdout.splitlines() if line.startswith("FAIL: "))
+
+
+def test_gpt2_one_layer_fp32(tmp_path):
+    """GPT-2 (one layer, 16 tokens) in fp32 on datacenter: every op before the output
+    projection passes (it reads the cache written by kv_write); o_proj reads the attention context as the lowering lays it out,
+    [batch x heads x tokens] x head_dim densely, not token-major as docs/workloads.md says and
+    the model needs, so the default check stops there; read as the lowering lays it out
+    (--context-layout dense) the whole layer passes."""
+    out = tmp_path / "run"
+    r = cli("run", "--arch", "datacenter", "--model", "gpt2", "--layers", "1", "--seq", "16",
+            "--dtype", "fp32", "--values", "--check", "--out", str(out))
+    assert r.returncode == 3, r.stdout + r.stderr
+    # o_proj runs the residual add in its epilogue: the add holds the chain's output.
+    assert _fail_line(r.stdout).startswith("FAIL: op 15 'layer0.attn_residual' (add)")
+    assert ("fused chain 14 layer0.o_proj -> 15 layer0.attn_residual; layer0.o_proj: A: the "
+            "attention context read token-major") in r.stdout
+    table = _table(r.stdout)
+    assert table["layer0.context"] == "pass" and table["layer0.softmax"] == "pass"
+    d = _checker(out, out / "trace.json", "--context-layout", "dense")
+    assert d.returncode == 0, d.stdout + d.stderr
+    assert "FAIL" not in d.stdout and "0 not checked" in d.stdout
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("planted")
+    trace = _write_trace(tmp, "prefill", _prefill_ops(), "fp32")
+    out = tmp / "run"
+    r = cli("run", "--arch", "datacenter", "--workload", str(trace), "--values", "--check",
+            "--out", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    return out
+
+
+def _index(run_dir):
+    return json.loads((run_dir / "values" / "index.json").read_text())
+
+
+def _plant(path, row, col, delta):
+    a = np.load(path)
+    a[row, col] += delta
+    np.save(path, a)
+
+
+def test_planted_output_error_is_named(small_run):
+    """One element of the stored softmax output moved by 1e-3 (its tolerance in fp32 is about
+    1e-6 of its largest value): the check names the softmax first, with the element."""
+    ops = {o["name"]: o for o in _index(small_run)["outputs"]}
+    f = small_run / "values" / ops["probs"]["file"]
+    _plant(f, 5, 3, 1e-3)
+    r = _checker(small_run, small_run / "trace.json")
+    _plant(f, 5, 3, -1e-3)
+    assert r.returncode == 3, r.stdout + r.stderr
+    line = _fail_line(r.stdout)
+    assert line.startswith("FAIL: op 13 'probs' (softmax)")
+    assert "at row 5, col 3" in line
+    table = _table(r.stdout)
+    assert table["kw"] == "pass" and table["mask"].startswith("not stored")
+
+
+def test_planted_tensor_error_is_named(small_run):
+    """The weight of `k` as the check reads it differs from what the run computed with in one
+    element: the check names k (op 4), the first op that reads it."""
+    idx = _index(small_run)
+    t = next(t for t in idx["tensors"] if t["op"] == 4 and t["role"] == "b")
+    f = small_run / "values" / t["file"]
+    _plant(f, 0, 0, 0.5)
+    r = _checker(small_run, small_run / "trace.json")
+    _plant(f, 0, 0, -0.5)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert _fail_line(r.stdout).startswith("FAIL: op 4 'k' (matmul)")
+    assert _checker(small_run, small_run / "trace.json").returncode == 0
+
+
+def test_keep_going_names_every_planted_error(small_run):
+    """Two planted errors, in k's weight and in the stored tanh of the context: --keep-going names both
+    and only them (each op is judged on its producers' stored outputs, so k's error does not
+    spread to k_rope)."""
+    idx = _index(small_run)
+    t = next(t for t in idx["tensors"] if t["op"] == 4 and t["role"] == "b")
+    ctx = next(o for o in idx["outputs"] if o["name"] == "ctx_tanh")
+    plants = [(small_run / "values" / t["file"], 0, 0, 0.5),
+              (small_run / "values" / ctx["file"], 7, 9, -0.25)]
+    for f, r, c, d in plants:
+        _plant(f, r, c, d)
+    r = _checker(small_run, small_run / "trace.json", "--keep-going")
+    for f, r_, c, d in plants:
+        _plant(f, r_, c, -d)
+    assert r.returncode == 3, r.stdout + r.stderr
+    fails = [line.split(" is out")[0] for line in r.stdout.splitlines()
+             if line.startswith("FAIL: ")]
+    assert fails == ["FAIL: op 4 'k' (matmul)", "FAIL: op 15 'ctx_tanh' (tanh)"]
+    assert ", 2 FAILED" in r.stdout
+    assert "at row 7, col 9: got" in r.stdout
