@@ -483,8 +483,19 @@ void Lowerer::lower(const KvWriteOp& op) {
   for (std::uint64_t b = 0; b < op.batch; ++b) {
     for (std::uint64_t t0 = 0; t0 < op.tokens; t0 += rows_per, ++ch) {
       const std::uint64_t c = ch % m_t.num_cores, nr = std::min(rows_per, op.tokens - t0);
+      // The chunk lands in the slot head-major, [heads][nr][d], so that each head's rows are
+      // one dense block for its store: a load per head of nr rows of d, cols apart in DRAM.
       piece(
-          c, [&](std::uint64_t slot) { load_rows(c, in, b * op.tokens + t0, nr, cols, e, slot); },
+          c,
+          [&](std::uint64_t slot) {
+            for (std::uint64_t h = 0; h < op.heads; ++h) {
+              for_blocks(in, b * op.tokens + t0, nr, h * d, d, e, slot + h * nr * d * e,
+                         [&](const isa::Block& blk) {
+                           push(c, isa::QueueKind::load,
+                                isa::DmaLoad{blk, isa::Sram::scratchpad, std::uint32_t(e)});
+                         });
+            }
+          },
           [](std::uint64_t) {},
           [&](std::uint64_t slot) {
             for (std::uint64_t h = 0; h < op.heads; ++h) {
