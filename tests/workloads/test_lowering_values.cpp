@@ -9,7 +9,7 @@
 #include <limits>
 #include <variant>
 
-#include "arch/values/semantics.h"
+#include "arch/values/machine.h"
 #include "tests/support/small_target.h"
 #include "workloads/lowering.h"
 #include "workloads/model_config.h"
@@ -46,16 +46,16 @@ std::vector<T> of(const isa::InstructionQueue& q, int op) {
   return out;
 }
 
-Format fp32_of(std::uint32_t elem_bytes) {
-  REQUIRE(elem_bytes == 4);  // these tests run fp32 throughout
-  return Format::fp32;
+// A one-core value machine (arch/values/machine.h) on target() for `ops` fp32 ops.
+values::Machine fp32_machine(std::size_t ops) {
+  const Target t = target();
+  return values::Machine(1, t.scratchpad_bytes, t.accumulator_bytes,
+                         std::vector<isa::DType>(ops, isa::DType::fp32));
 }
 
-// Runs a one-core program on value images: each queue in turn as far as its semaphores let it,
-// every instruction taking effect at once (what the order of a queue and the semaphores
-// guarantee of the timed run).
-void run_values(const isa::CoreProgram& core, values::DramImage& dram, values::SramImage& spad,
-                values::SramImage& acc) {
+// Runs a one-core program's instructions on `m` in an order its semaphores allow: each queue
+// as far as it can go, round robin, until none can.
+void run_values(const isa::CoreProgram& core, values::Machine& m) {
   std::vector<std::uint32_t> sem = core.semaphore_init;
   std::array<std::size_t, 3> pc{};
   for (bool progress = true; progress;) {
@@ -64,20 +64,22 @@ void run_values(const isa::CoreProgram& core, values::DramImage& dram, values::S
       const isa::InstructionQueue& q = core.queues[k];
       for (; pc[k] < q.size(); ++pc[k], progress = true) {
         const isa::Body& b = q[pc[k]].body;
+        const int op = q[pc[k]].op;
         if (const auto* w = std::get_if<isa::SemWait>(&b)) {
           if (sem.at(w->sem) == 0) break;
           --sem[w->sem];
         } else if (const auto* s = std::get_if<isa::SemSignal>(&b)) {
           ++sem.at(s->sem);
         } else if (const auto* l = std::get_if<isa::DmaLoad>(&b)) {
-          values::load(*l, dram, l->dst == isa::Sram::scratchpad ? spad : acc);
+          m.load(0, *l, op);
         } else if (const auto* st = std::get_if<isa::DmaStore>(&b)) {
-          values::store(*st, st->src == isa::Sram::scratchpad ? spad : acc,
-                        fp32_of(st->sram_elem_bytes), fp32_of(st->dram_elem_bytes), dram);
+          REQUIRE(st->sram_elem_bytes == 4);  // these tests run fp32 throughout
+          REQUIRE(st->dram_elem_bytes == 4);
+          m.store(0, *st, op);
         } else if (const auto* g = std::get_if<isa::Gemm>(&b)) {
-          values::gemm(*g, spad, acc);
+          m.gemm(0, *g, op);
         } else if (const auto* v = std::get_if<isa::VectorOp>(&b)) {
-          values::vector(*v, Format::fp32, Format::fp32, Format::fp32, spad, acc);
+          m.vector(0, *v, op);
         }
       }
     }
@@ -137,7 +139,8 @@ void check_rope_values(std::uint64_t rows, std::uint64_t tokens, std::uint64_t k
   const auto theta = [&](std::uint64_t p, std::uint64_t i) {
     return double(p) * std::pow(10000.0, -2.0 * double(i) / double(d));
   };
-  values::DramImage dram;
+  values::Machine m = fp32_machine(l.plans.size());
+  values::DramImage& dram = m.dram();
   const std::vector<float> x = ramp(rows * cols, 0.7);
   put(dram, input, x);
   for (std::uint64_t p = 0; p < kv_len + tokens; ++p) {
@@ -148,9 +151,7 @@ void check_rope_values(std::uint64_t rows, std::uint64_t tokens, std::uint64_t k
     }
     put(dram, table + p * d * 4, row);
   }
-  const Target t = target();
-  values::SramImage spad(t.scratchpad_bytes), acc(t.accumulator_bytes);
-  run_values(core, dram, spad, acc);
+  run_values(core, m);
   const std::vector<float> y = get(dram, out, rows * cols);
   for (std::uint64_t r = 0; r < rows; ++r) {
     const std::uint64_t pos = kv_len + r % tokens;
@@ -269,12 +270,11 @@ TEST_CASE("lowering values: a mask chunk that crosses a head is cut at the head"
     CHECK(ops[i].mask.rows_per_query == 1);
   }
   // And the values: key c of row r is masked exactly when c > r mod 3.
-  values::DramImage dram;
+  values::Machine m = fp32_machine(l.plans.size());
+  values::DramImage& dram = m.dram();
   const std::vector<float> x = ramp(18, 0.9);
   put(dram, 0, x);
-  const Target t = target();
-  values::SramImage spad(t.scratchpad_bytes), acc(t.accumulator_bytes);
-  run_values(core, dram, spad, acc);
+  run_values(core, m);
   const auto y = get(dram, lowest<isa::DmaStore>(core, isa::QueueKind::store, 0), 18);
   for (std::uint64_t r = 0; r < 6; ++r) {
     for (std::uint64_t c = 0; c < 3; ++c) {
@@ -327,14 +327,13 @@ TEST_CASE("lowering values: scale and mask fused in a matmul's epilogue keep the
     CHECK(masks[i].src.addr == scales[tile_of[i]].src.addr + want[i].offset);
   }
   // The values: out = mask(0.5 A B), key c of row r masked when c > r mod 3.
-  values::DramImage dram;
+  values::Machine m = fp32_machine(l.plans.size());
+  values::DramImage& dram = m.dram();
   const std::vector<float> a = ramp(24, 0.41), b = ramp(12, 1.3);
   CHECK(lowest<isa::DmaLoad>(core, isa::QueueKind::load, 0) == 0);
   put(dram, 0, a);
   put(dram, 4096, b);
-  const Target t = target();
-  values::SramImage spad(t.scratchpad_bytes), acc(t.accumulator_bytes);
-  run_values(core, dram, spad, acc);
+  run_values(core, m);
   const auto y = get(dram, lowest<isa::DmaStore>(core, isa::QueueKind::store, 0), 18);
   for (std::uint64_t r = 0; r < 6; ++r) {
     for (std::uint64_t c = 0; c < 3; ++c) {
