@@ -160,6 +160,11 @@ class Lowerer {
     int add = -1;       // the add, or -1
   };
   Epilogue epilogue_chain(const MatmulOp& op, const Tiling& tl) const;
+  // The attention context's layout (docs/workloads.md): s, the tokens per sequence, when every
+  // reader of batched attention matmul `op` (batch = sequences x hkv KV heads) is a plain
+  // matmul taking it as its A token-major, (sequences x s) x (H x d) with H x d = hkv x
+  // (m / s) x n, and that layout differs from the dense [batch][m][n]; else 0 (stored dense).
+  std::uint64_t context_tokens(const MatmulOp& op, std::uint64_t hkv) const;
 
   // ---------------------------------------------------------------- matmul
   void lower(const MatmulOp& op);

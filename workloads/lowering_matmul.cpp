@@ -49,6 +49,25 @@ Lowerer::Epilogue Lowerer::epilogue_chain(const MatmulOp& op, const Tiling& tl) 
   return ep;
 }
 
+std::uint64_t Lowerer::context_tokens(const MatmulOp& op, std::uint64_t hkv) const {
+  const std::uint64_t bsz = op.batch / hkv;
+  std::uint64_t s = 0;
+  for (std::size_t f = std::size_t(m_op) + 1; f < m_w.ops.size(); ++f) {
+    for (const Operand& x : m_w.ops[f].operands()) {
+      if (!x.is_op() || x.op != m_op) continue;
+      const auto* r = m_w.ops[f].get_if<MatmulOp>();
+      if (r == nullptr || !(r->a == x) || r->batch != 1 || r->m % bsz != 0) return 0;
+      const std::uint64_t rs = r->m / bsz;  // tokens per sequence, as this reader sees them
+      if (rs == 0 || op.m % rs != 0 || r->k != hkv * (op.m / rs) * op.n || (s && rs != s)) {
+        return 0;
+      }
+      s = rs;
+    }
+  }
+  // One token or one head: token-major is the dense layout itself.
+  return s > 1 && op.batch * op.m / s / bsz > 1 ? s : 0;
+}
+
 // ---------------------------------------------------------------- matmul
 void Lowerer::lower(const MatmulOp& op) {
   const std::uint64_t e = isa::size_bytes(op.dtype), acc_e = isa::accumulator_bytes(op.dtype);
@@ -73,6 +92,8 @@ void Lowerer::lower(const MatmulOp& op) {
     if (hkv == 0 || op.batch % hkv != 0) hkv = 1;
   }
   const std::uint64_t bsz = op.batch / hkv;
+  // The context: stored token-major when its readers take it so (context_tokens).
+  const std::uint64_t ctx_s = attention ? context_tokens(op, hkv) : 0;
 
   // Operand views per batch item.
   const std::uint64_t sr = op.transpose_b ? op.n : op.k, sc = op.transpose_b ? op.k : op.n;
@@ -109,7 +130,9 @@ void Lowerer::lower(const MatmulOp& op) {
       return dense(r.addr + bi * op.m * op.k * e, op.k, e);
     }
     const std::uint64_t b = bi / hkv, j = bi % hkv;
-    return {r.addr + (b * s * r.cols + j * g * op.k) * e, r.cols * e, s, op.k * e};
+    const std::uint64_t base = r.addr + (b * s * r.cols + j * g * op.k) * e;
+    if (s == 1) return dense(base, op.k, e);  // one token: the g heads lie side by side
+    return {base, r.cols * e, s, op.k * e};
   };
   auto view_b = [&](std::uint64_t bi) -> View {  // as stored: sr x sc
     if (!op.b.is_op()) return dense(b_ext + bi * sr * sc * e, sc, e);
@@ -125,7 +148,15 @@ void Lowerer::lower(const MatmulOp& op) {
   for (const int f : ep.ops) m_out.plans[std::size_t(f)].fused_into = m_op;
   const View residual =
       ep.residual >= 0 ? dense(m_regions[std::size_t(ep.residual)].addr, op.n, e) : View{};
-  const std::uint64_t c_addr = output(op.batch * op.m, op.n, e, ep.ops);
+  const std::uint64_t c_addr = ctx_s ? output(bsz * ctx_s, op.batch * op.m / ctx_s * op.n, e)
+                                     : output(op.batch * op.m, op.n, e, ep.ops);
+  auto view_c = [&](std::uint64_t bi) -> View {
+    if (ctx_s == 0) return dense(c_addr + bi * op.m * op.n * e, op.n, e);
+    // Item (b, j), row i: query head j*g + i / s, token i % s of sequence b (as view_a's Q).
+    const std::uint64_t cols = op.batch * op.m / ctx_s / bsz * op.n;  // H x d
+    const std::uint64_t b = bi / hkv, j = bi % hkv;
+    return {c_addr + (b * ctx_s * cols + j * op.m / ctx_s * op.n) * e, cols * e, ctx_s, op.n * e};
+  };
 
   // The output tiles' cores (tiling.h).
   const std::uint64_t cores = m_t.num_cores;
@@ -146,7 +177,7 @@ void Lowerer::lower(const MatmulOp& op) {
     held[c].valid = false;
   };
   for (std::uint64_t bi = 0; bi < op.batch; ++bi) {
-    const View va = view_a(bi), vb = view_b(bi), vc = dense(c_addr + bi * op.m * op.n * e, op.n, e);
+    const View va = view_a(bi), vb = view_b(bi), vc = view_c(bi);
     for (std::uint64_t mi = 0; mi < tm; ++mi) {
       for (std::uint64_t ni = 0; ni < tn; ++ni) {
         const std::uint64_t ci = core_of_tile(bi, mi, ni);

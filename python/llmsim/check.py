@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checks a value-mode run op by op against PyTorch: `llmsim run ... --values --check`, or
 
-    python3 -m llmsim.check RUN_DIR TRACE_JSON [--context-layout model|dense] [--keep-going]
+    python3 -m llmsim.check RUN_DIR TRACE_JSON [--keep-going]
     python3 python/llmsim/check.py RUN_DIR TRACE_JSON
 
 RUN_DIR is what `llmsim run ... --values --out RUN_DIR` writes (values/index.json, the op
@@ -52,12 +52,9 @@ names it, with where its largest error is); 2 for unusable input (a missing file
 does not match the run). An op kind or field the check cannot reproduce is reported as
 "not checked: <why>", never passed silently; the summary counts them.
 
---context-layout: how a plain matmul reads the output of a batched attention matmul (the
-context, [batch][m][n] with the rows of g query heads of s tokens each per (sequence, KV
-head)). `model` (default): token-major, as docs/workloads.md says the context is written back
-for the output projection and as PyTorch's attention does. `dense`: the row-major
-[batch x m] x n matrix read as it lies, which is what the lowering does today (lowering.h:
-"A batched matmul writes [batch][m][n] densely"), so the rest of a model can be checked past it.
+An attention context (a batched matmul whose readers take it token-major) is stored as
+the [B x s] x [H x d] matrix docs/workloads.md describes; its reference is laid out the same
+way before the comparison.
 """
 
 import argparse
@@ -130,7 +127,7 @@ def _load_npy(path):
 
 
 class Checker:
-    def __init__(self, run_dir, trace, context_layout="model"):
+    def __init__(self, run_dir, trace):
         self.dir = os.path.join(run_dir, "values")
         index_path = os.path.join(self.dir, "index.json")
         try:
@@ -149,7 +146,6 @@ class Checker:
         if len(self.outputs) != len(self.ops):
             raise CheckInputError(f"trace has {len(self.ops)} ops, the run's values "
                                   f"{len(self.outputs)}: not the trace that ran")
-        self.context_layout = context_layout
         self.names = {}
         for i, op in enumerate(self.ops):
             op.setdefault("name", f"op{i}")
@@ -261,11 +257,6 @@ class Checker:
                 v = av.reshape(bsz, s, hkv, g, k).permute(0, 2, 3, 1, 4)
                 A = v.reshape(batch, m, k)
                 note.append(f"A per (sequence, KV head): {g} query heads x {s} tokens")
-            elif (self.context_layout == "model" and ap["op"] == "matmul"
-                  and ap.get("batch", 1) > 1 and ap.get("b", "weight") not in
-                  ("input", "weight", "kv_cache") and batch == 1):
-                A = self.context_token_major(j, ap, av).reshape(batch, m, k)
-                note.append("A: the attention context read token-major")
             else:
                 A = av.reshape(batch, m, k)
         Bm = B.transpose(1, 2) if tb else B  # batch x k x n
@@ -290,31 +281,17 @@ class Checker:
             if delta_a or delta_b:
                 tol += (delta_a * float(Bm.abs().sum(1).max()) +
                         delta_b * float(A.abs().sum(2).max()))
-        return Result(ref.reshape(batch * m, n), tol, "; ".join(note))
-
-    def context_token_major(self, j, ap, av):
-        """The context of batched attention matmul j ([batch][g*s][d], batch = B x Hkv) as the
-        token-major [B x s] x [H x d] matrix of the model."""
-        batch, m, d = ap.get("batch", 1), ap["m"], ap["n"]
-        # KV heads as the context's own B operand gives them.
-        bname = ap["b"]
-        bj = self.names[bname]
-        bp = self.ops[bj]
-        hkv = bp["heads"] if bp["op"] == "kv_write" else None
-        if hkv is None:
-            bcols = self.outputs[bj]["shape"][1]
-            hkv = bcols // d if bcols % d == 0 else 1
-        if hkv == 0 or batch % hkv:
-            hkv = 1
-        bsz = batch // hkv
-        # Rows per sequence in the query operand's producer give s.
-        aname = ap.get("a", "input")
-        qrows = self.outputs[self.names[aname]]["shape"][0] if aname in self.names else m * bsz
-        s = qrows // bsz if bsz else m
-        s = s if s and m % s == 0 else m
-        g = m // s
-        v = av.reshape(bsz, hkv, g, s, d).permute(0, 3, 1, 2, 4)  # b, t, j, gi, d
-        return v.reshape(bsz * s, hkv * g * d)
+        ref = ref.reshape(batch * m, n)
+        shape = tuple(self.outputs[i].get("shape", (batch * m, n)))
+        if attention and shape != (batch * m, n):
+            # The context, stored token-major: item (b, j), row r is query head j*g + r // s,
+            # token r % s of sequence b, at row b*s + r % s, columns (j*g + r // s) * n.
+            s = shape[0] // bsz if bsz else 0
+            if s and m % s == 0 and shape[1] == hkv * (m // s) * n:
+                g = m // s
+                ref = ref.reshape(bsz, hkv, g, s, n).permute(0, 3, 1, 2, 4).reshape(shape)
+                note.append(f"stored token-major: {bsz * s} tokens x {hkv * g} heads")
+        return Result(ref, tol, "; ".join(note))
 
     def embedding(self, i, op):
         tokens, vocab = op["tokens"], op["vocab"]
@@ -492,11 +469,11 @@ def fmt(x):
     return "-" if x is None else ("inf" if x == float("inf") else f"{x:.3g}")
 
 
-def check(run_dir, trace, out=sys.stdout, context_layout="model", keep_going=False):
+def check(run_dir, trace, out=sys.stdout, keep_going=False):
     """Checks every op; prints the table to `out`; returns the exit code (0 or 3). Stops at
     the first op out of tolerance, unless `keep_going` (each op is computed from the outputs
     its producers stored, so the ops after a failing one are still judged on their own)."""
-    ck = Checker(run_dir, trace, context_layout)
+    ck = Checker(run_dir, trace)
     header = (f"{'op':>4}  {'name':<28} {'kind':<10} {'shape':<14} {'max abs':>9} "
               f"{'max rel':>9} {'tol rel':>9}  status")
     print("errors relative to the op's largest |reference|; tolerances in docs/values.md",
@@ -561,8 +538,6 @@ def main(argv=None):
                                 description="Checks a value-mode run op by op against PyTorch.")
     p.add_argument("run_dir")
     p.add_argument("trace")
-    p.add_argument("--context-layout", choices=("model", "dense"), default="model",
-                   help="how a plain matmul reads an attention context (module docstring)")
     p.add_argument("--keep-going", action="store_true",
                    help="check every op, not only up to the first out of tolerance")
     args = p.parse_args(argv)
@@ -577,8 +552,7 @@ def main(argv=None):
             raise CheckInputError(f"{args.trace}: not JSON: {e}") from None
         if isinstance(trace, list):
             trace = {"ops": trace}
-        return check(args.run_dir, trace, context_layout=args.context_layout,
-                     keep_going=args.keep_going)
+        return check(args.run_dir, trace, keep_going=args.keep_going)
     except CheckInputError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USER
