@@ -43,9 +43,12 @@ TEST_CASE("serving: JSONL trace with LLMServingSim's fields", "[serving]") {
       "{\"arrival_time_ns\": 0, \"input_toks\": 512, \"output_toks\": 128}\n"
       "\n"
       "{\"output_toks\": 1, \"input_toks\": 7, \"arrival_time_ns\": 0}\r\n"
-      "{\"arrival_time_ns\": 2500000000, \"input_toks\": 1, \"output_toks\": 16777216}",
+      "{\"arrival_time_ns\": 2500000000, \"input_toks\": 1, \"output_toks\": 16777216}\n"
+      // A line of LLMServingSim's dataset/example_trace.jsonl, token ids shortened.
+      "{\"input_toks\":4,\"output_toks\":12,\"arrival_time_ns\":2570907776,"
+      "\"input_tok_ids\":[1,1,235,236],\"output_tok_ids\":[1,1,237,238]}",
       "t.jsonl");
-  REQUIRE(r.size() == 3);
+  REQUIRE(r.size() == 4);
   CHECK(r[0].id == 0);
   CHECK(r[0].arrival_ns == 0);
   CHECK(r[0].input_tokens == 512);
@@ -56,6 +59,9 @@ TEST_CASE("serving: JSONL trace with LLMServingSim's fields", "[serving]") {
   CHECK(r[2].id == 2);
   CHECK(r[2].arrival_ns == 2500000000u);
   CHECK(r[2].output_tokens == kMaxTokens);
+  CHECK(r[3].arrival_ns == 2570907776u);
+  CHECK(r[3].input_tokens == 4);
+  CHECK(r[3].output_tokens == 12);
 }
 
 TEST_CASE("serving: JSONL mistakes name file:line and field", "[serving]") {
@@ -65,7 +71,12 @@ TEST_CASE("serving: JSONL mistakes name file:line and field", "[serving]") {
   };
   err("{\"arrival_time_ns\": 5, \"input_toks\": 1}", "t.jsonl:2: missing field output_toks");
   err("{\"arrival_time_ns\": 5, \"input_toks\": 1, \"output_toks\": 1, \"prio\": 2}",
-      "t.jsonl:2: unknown field 'prio' (allowed: arrival_time_ns, input_toks, output_toks)");
+      "t.jsonl:2: unknown field 'prio' (allowed: arrival_time_ns, input_toks, output_toks; "
+      "input_tok_ids and output_tok_ids are accepted and ignored)");
+  err("{\"arrival_time_ns\": 5, \"input_toks\": 1, \"output_toks\": 1, \"input_tok_ids\": 7}",
+      "t.jsonl:2: input_tok_ids must be an array of token ids, got 7");
+  err("{\"arrival_time_ns\": 5, \"sub_requests\": []}",
+      "t.jsonl:2: sub_requests (an agentic session) is not supported: give one request a line");
   err("{\"arrival_time_ns\": 5, \"input_toks\": 0, \"output_toks\": 1}",
       "t.jsonl:2: input_toks must be an integer in [1, 16777216], got 0");
   err("{\"arrival_time_ns\": 5, \"input_toks\": 3, \"output_toks\": -4}",

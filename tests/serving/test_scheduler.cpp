@@ -241,16 +241,19 @@ TEST_CASE("serving: long_prefill_token_threshold caps each chunk", "[serving]") 
 }
 
 TEST_CASE("serving: block tables hold the request's KV in vLLM's block order", "[serving]") {
-  // Blocks are handed out in id order, then the released ones first in, first out.
-  Scheduler s(params(4), {req(0, 0, 20, 1), req(1, 0, 20, 2)});
+  // Blocks are handed out in id order, then the released ones first in, first out, each
+  // request's released last block first.
+  Scheduler s(params(4), {req(0, 0, 20, 1), req(1, 0, 20, 2), req(2, 10, 20, 1)});
   Iteration it = s.step(0);
   CHECK(s.state(0).blocks == std::vector<BlockId>{0, 1});
   CHECK(s.state(1).blocks == std::vector<BlockId>{2, 3});
-  s.finish(it, 10);  // request 0 is done (1 token), its blocks 0 and 1 return to the pool
+  s.finish(it, 10);  // request 0 is done (1 token), its blocks 1 and 0 return to the pool
   CHECK(s.state(0).blocks.empty());
   CHECK(s.kv_cache().used_blocks() == 2);
-  it = s.step(10);  // request 1 decodes at KV 20: its 2 blocks suffice
+  it = s.step(10);  // request 1 decodes at KV 20 in its 2 blocks; request 2 arrives, takes 1, 0
   CHECK(s.state(1).blocks == std::vector<BlockId>{2, 3});
+  CHECK(s.state(2).blocks == std::vector<BlockId>{1, 0});
+  CHECK(it.kv_blocks_used == 4);
   s.finish(it, 20);
   CHECK(s.done());
 }

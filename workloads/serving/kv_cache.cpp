@@ -35,7 +35,8 @@ bool KvCache::grow(std::vector<BlockId>& table, std::uint64_t tokens) {
 void KvCache::release(std::vector<BlockId>& table) {
   LLMSIM_CHECK(table.size() <= m_used, "releasing more KV blocks than are in use");
   m_used -= table.size();
-  for (const BlockId b : table) m_released.push_back(b);
+  // Last block first, as vLLM frees a request's blocks (its prefix cache evicts tails first).
+  for (auto b = table.rbegin(); b != table.rend(); ++b) m_released.push_back(*b);
   table.clear();
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The paged KV cache's block allocator (vLLM's BlockPool without prefix caching): blocks of
 // block_size tokens, ids 0 .. num_blocks-1, handed out in vLLM's order: the never-used blocks
-// in increasing id first, then the released ones first in, first out. Memory is proportional
+// in increasing id first, then the released ones first in, first out (a request's blocks are
+// released last block first, as vLLM does). Memory is proportional
 // to the blocks ever released, not to num_blocks (which the config may make huge).
 #include <cstdint>
 #include <deque>

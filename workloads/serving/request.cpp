@@ -127,10 +127,22 @@ std::vector<Request> parse_jsonl(const std::string& text, const std::string& sou
                config::short_dump(obj));
     }
     for (auto it = obj.begin(); it != obj.end(); ++it) {
-      if (it.key() != "arrival_time_ns" && it.key() != "input_toks" && it.key() != "output_toks") {
-        fail(where, "unknown field '" + config::printable(it.key()) +
-                        "' (allowed: arrival_time_ns, input_toks, output_toks)");
+      const std::string& key = it.key();
+      if (key == "arrival_time_ns" || key == "input_toks" || key == "output_toks") continue;
+      if (key == "input_tok_ids" || key == "output_tok_ids") {
+        if (!it->is_array()) {
+          fail(where, key + " must be an array of token ids, got " + config::short_dump(*it));
+        }
+        continue;
       }
+      if (key == "sub_requests") {
+        fail(where,
+             "sub_requests (an agentic session) is not supported: give one request a "
+             "line");
+      }
+      fail(where, "unknown field '" + config::printable(key) +
+                      "' (allowed: arrival_time_ns, input_toks, output_toks; input_tok_ids and "
+                      "output_tok_ids are accepted and ignored)");
     }
     Request r;
     r.id = out.size();

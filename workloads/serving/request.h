@@ -8,8 +8,11 @@
 // Readers (strict: every mistake is a WorkloadError of one line naming file:line and field):
 //  - JSONL, LLMServingSim's fields, one object per line:
 //      {"arrival_time_ns": 0, "input_toks": 512, "output_toks": 128}
-//    exactly these three keys, each a non-negative (arrival) or positive (tokens) integer;
-//    lines holding only white space are skipped.
+//    these three keys, each a non-negative (arrival) or positive (tokens) integer; the token id
+//    arrays LLMServingSim's datasets also carry (input_tok_ids, output_tok_ids, for its prefix
+//    caching, which llmsim does not model) are accepted and ignored; any other key, and
+//    LLMServingSim's agentic sessions (sub_requests), are errors. Lines holding only white
+//    space are skipped.
 //  - CSV, Vidur's and splitwise-sim's columns, a header naming the three in any order:
 //      arrived_at,num_prefill_tokens,num_decode_tokens
 //      0.25,512,128
