@@ -222,12 +222,16 @@ TEST_CASE("serving: without chunked prefill a prompt waits for a budget it fits"
   CHECK(r.iterations[1].num_tokens == 61);
   CHECK(r.requests[1].ttft_ns == 3210);
   CHECK(r.requests[1].finish_ns == 4220);
-  // Chunked, the batches differ: step 0 is A 60 + B's first 40 (100 tokens, 2000 -> 2000),
-  // step 1 A decode + B's last 20 (21 tokens, 1210 -> 3210), step 2 B decode (-> 4220); the
-  // same times here only because this cost model charges per step and per token alike.
+  CHECK(r.requests[0].ttft_ns == 1600);
+  // Chunked: step 0 is A 60 + B's first 40 (100 tokens, 2000 -> 2000), step 1 A decode + B's
+  // last 20 (21 tokens, 1210 -> 3210), step 2 B decode (-> 4220). B's times are the same (the
+  // same steps and tokens in all); A's first token comes 400 ns later, B's chunk riding along.
   const auto c = simulate({req(0, 0, 60, 2), req(1, 0, 60, 2)}, params(100, 100), affine);
   CHECK(c.iterations[0].num_tokens == 100);
   CHECK(c.iterations[1].num_tokens == 21);
+  CHECK(c.requests[0].ttft_ns == 2000);
+  CHECK(c.requests[1].ttft_ns == 3210);
+  CHECK(c.requests[1].finish_ns == 4220);
 }
 
 TEST_CASE("serving: long_prefill_token_threshold caps each chunk", "[serving]") {

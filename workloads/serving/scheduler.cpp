@@ -158,6 +158,8 @@ void Scheduler::schedule_waiting(Iteration& it, std::uint64_t& budget, std::uint
 
 Iteration Scheduler::step(std::uint64_t now_ns) {
   LLMSIM_CHECK(!m_in_flight, "Scheduler::step before the previous iteration's finish");
+  LLMSIM_CHECK(now_ns >= m_last_now_ns, "Scheduler::step back in time");
+  m_last_now_ns = now_ns;
   admit_arrivals(now_ns);
   Iteration it;
   it.start_ns = now_ns;
@@ -193,6 +195,7 @@ void Scheduler::finish(const Iteration& it, std::uint64_t end_ns) {
                "Scheduler::finish of an iteration not in flight");
   LLMSIM_CHECK(end_ns >= it.start_ns, "an iteration ends before it starts");
   m_in_flight = false;
+  m_last_now_ns = end_ns;
   for (const ScheduledSeq& q : it.seqs) {
     RequestState& s = m_states[q.request_id];
     s.num_computed += q.num_tokens;

@@ -38,8 +38,10 @@
 //     max_model_len). With those excluded the oldest running sequence always progresses.
 //
 // Protocol: step(now) plans one iteration starting at `now` and allocates its blocks; the
-// caller runs it and calls finish(iteration, end) before the next step. An empty iteration
-// means nothing is runnable before next_arrival_ns().
+// caller runs it and calls finish(iteration, end) before the next step, at a time >= end.
+// An empty iteration means nothing is runnable before next_arrival_ns(). The KV block table
+// of each scheduled request (state(id).blocks) is final once step() returns: the driver may
+// place its blocks at DRAM addresses then.
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -126,6 +128,7 @@ class Scheduler {
   std::size_t m_num_finished = 0;
   std::uint64_t m_next_index = 0;
   bool m_in_flight = false;
+  std::uint64_t m_last_now_ns = 0;  // time never goes back: step(now) needs now >= this
   std::uint64_t m_in_flight_index = 0;
 };
 
