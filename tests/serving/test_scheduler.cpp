@@ -285,6 +285,12 @@ TEST_CASE("serving: requests that could never run are errors naming them", "[ser
                                "got 0"));
   CHECK_THROWS_MATCHES(simulate({}, params(4), affine), WorkloadError,
                        Message("requests: no requests"));
+  // 17 requests of 2^24 - 1 + 1 tokens: the 17th passes 2^28 in all.
+  std::vector<Request> huge;
+  for (std::uint64_t i = 0; i < 17; ++i) huge.push_back(req(i, 0, kMaxTokens - 1, 1));
+  CHECK_THROWS_MATCHES(simulate(huge, params(4), affine), WorkloadError,
+                       Message("requests: more than 268435456 tokens (input + output) in all "
+                               "requests up to request 16: too many to simulate"));
 }
 
 TEST_CASE("serving: a recompute longer than the unchunked budget is an error", "[serving]") {

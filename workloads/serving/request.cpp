@@ -260,6 +260,7 @@ std::vector<Request> read_requests(const std::string& file) {
 void validate_requests(const std::vector<Request>& requests, const std::string& source) {
   if (requests.empty()) fail(source, "no requests");
   check_count(requests.size(), source);
+  std::uint64_t total = 0;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const Request& r = requests[i];
     const std::string where = source + ": request " + std::to_string(i);
@@ -275,6 +276,12 @@ void validate_requests(const std::vector<Request>& requests, const std::string& 
     if (r.arrival_ns > kMaxArrivalNs) {
       fail(where, "arrival_ns must be at most " + std::to_string(kMaxArrivalNs) + ", got " +
                       std::to_string(r.arrival_ns));
+    }
+    total += r.input_tokens + r.output_tokens;
+    if (total > kMaxTotalTokens) {
+      fail(source, "more than " + std::to_string(kMaxTotalTokens) +
+                       " tokens (input + output) in all requests up to request " +
+                       std::to_string(i) + ": too many to simulate");
     }
     if (i > 0 && r.arrival_ns < requests[i - 1].arrival_ns) {
       fail(where, "arrives at " + std::to_string(r.arrival_ns) + " ns, before request " +

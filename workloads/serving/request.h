@@ -40,6 +40,9 @@ inline constexpr std::uint64_t kMaxRequests = 10'000'000;
 inline constexpr std::uint64_t kMaxTokens = std::uint64_t(1) << 24;      // 16 Mi tokens
 inline constexpr std::uint64_t kMaxArrivalNs = std::uint64_t(1) << 60;   // about 36 years
 inline constexpr std::uint64_t kMaxTraceBytes = std::uint64_t(1) << 30;  // 1 GiB
+// Input plus output tokens of all requests together: the run keeps every output token's time
+// (8 bytes each), so this bounds its memory (2 GiB) before anything runs.
+inline constexpr std::uint64_t kMaxTotalTokens = std::uint64_t(1) << 28;
 
 // Parse the text of a trace; `source` names it in errors (a file name).
 std::vector<Request> parse_jsonl(const std::string& text, const std::string& source);
@@ -51,7 +54,8 @@ std::vector<Request> read_requests(const std::string& file);
 
 // Checks what every source of requests must satisfy (ids 0..n-1 in order, token counts in
 // [1, kMaxTokens], arrivals in [0, kMaxArrivalNs] and not decreasing, 1..kMaxRequests of
-// them); `source` names the origin in the WorkloadError.
+// them, at most kMaxTotalTokens tokens in all); `source` names the origin in the
+// WorkloadError.
 void validate_requests(const std::vector<Request>& requests, const std::string& source);
 
 }  // namespace llmsim::serving
