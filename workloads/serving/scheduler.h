@@ -45,6 +45,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "workloads/serving/kv_cache.h"
