@@ -35,6 +35,8 @@ import concurrent.futures
 import json
 import os
 import re
+import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -81,13 +83,19 @@ CASES = _cases()
 UNPIPELINED = ["--set", "core.systolic.pipelining=none"]
 
 
-def run_stats(llmsim, case, mapping="auto", extra=()):
-    """stats.json of `llmsim run` on one case (also tools/calibration.py)."""
+def run_args(llmsim, case, mapping="auto", extra=()):
+    """The `llmsim run` command line of one case."""
     args = [llmsim, "run", "--arch", case["arch"], "--model", case["model"], "--batch",
             str(case["batch"]), "--phase", case["phase"], "--mapping", mapping] + list(extra)
     for key, opt in [("seq", "--seq"), ("kv_len", "--kv-len"), ("layers", "--layers")]:
         if key in case:
             args += [opt, str(case[key])]
+    return args
+
+
+def run_stats(llmsim, case, mapping="auto", extra=()):
+    """stats.json of `llmsim run` on one case (also tools/calibration.py)."""
+    args = run_args(llmsim, case, mapping, extra)
     with tempfile.TemporaryDirectory() as out:
         subprocess.run(args + ["--out", out], check=True, stdout=subprocess.DEVNULL,
                        env=dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1"))
@@ -107,15 +115,10 @@ def run_cli(llmsim, case, extra=(), mem_limit_gb=None):
     "rss" (peak, bytes), "error" (None, or why the run failed)}. --values writes each op's
     output only with --out (gigabytes for the large cases), so the cycles come from the printed
     summary and per-layer table, not from stats.json and ops.csv."""
-    args = [llmsim, "run", "--arch", case["arch"], "--model", case["model"], "--batch",
-            str(case["batch"]), "--phase", case["phase"], "--mapping", "auto"] + list(extra)
-    for key, opt in [("seq", "--seq"), ("kv_len", "--kv-len"), ("layers", "--layers")]:
-        if key in case:
-            args += [opt, str(case[key])]
+    args = run_args(llmsim, case, "auto", extra)
 
     def limit():
         if mem_limit_gb:
-            import resource
             n = int(mem_limit_gb * (1 << 30))
             resource.setrlimit(resource.RLIMIT_AS, (n, n))
 
@@ -133,7 +136,11 @@ def run_cli(llmsim, case, extra=(), mem_limit_gb=None):
          "error": None}
     if proc.returncode != 0:
         last = (errtext.strip().splitlines() or ["(no message)"])[-1]
-        r["error"] = "exit %d: %s" % (proc.returncode, last)
+        if proc.returncode < 0:
+            r["error"] = "killed by signal %d (%s): %s" % (
+                -proc.returncode, signal.Signals(-proc.returncode).name, last)
+        else:
+            r["error"] = "exit %d: %s" % (proc.returncode, last)
         if mem_limit_gb and ("bad_alloc" in errtext or "memory" in errtext):
             r["error"] += " (memory limit %g GB)" % mem_limit_gb
         return r
