@@ -259,7 +259,8 @@ std::vector<std::string> param_keys(const Op& op) {
   return {};
 }
 
-// "params": {key: "name" | {"name": "...", "transpose": bool, "rows": [begin, end]}}.
+// "params": {key: "name" | {"name": "...", "transpose": bool, "rows": [begin, end]}}, of an op
+// with parameters (param_keys not empty).
 std::vector<ParamRef> parse_params(const Op& op, const config::Reader& r, const config::Json& j) {
   const std::vector<std::string> keys = param_keys(op);
   std::string allowed;
@@ -321,9 +322,7 @@ std::vector<ParamRef> parse_params(const Op& op, const config::Reader& r, const 
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (std::find(keys.begin(), keys.end(), it.key()) == keys.end()) {
       r.fail("params." + config::printable(it.key()),
-             "this op has no such parameter; " +
-                 (keys.empty() ? std::string("it has none (op ") + op.kind() + ")"
-                               : "its parameters: " + allowed));
+             "this op has no such parameter; its parameters: " + allowed);
     }
   }
   return out;
@@ -355,8 +354,9 @@ Op parse_op(const Workload& w, const NameIndex& names, const config::Json& node,
     }
   }
   LLMSIM_CHECK(op.has_value(), "op kind \"" + kind + "\" has no parser");
-  r.ignore("params");
-  if (r.has("params")) {
+  // "params" is a key of the ops with parameters only (an unknown key of the others).
+  if (!param_keys(*op).empty()) r.ignore("params");
+  if (!param_keys(*op).empty() && r.has("params")) {
     std::vector<ParamRef> refs = parse_params(*op, r, node.at("params"));
     std::visit([&](auto& body) { body.params = std::move(refs); }, op->body());
   }
