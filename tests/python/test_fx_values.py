@@ -19,6 +19,9 @@ values/index.json) on a smaller module, and that ids apply to timing-only runs.
 """
 
 import json
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -184,6 +187,14 @@ def test_cli_params_dir_tokens_file_and_check(tmp_path):
     with torch.no_grad():
         expected = net(ids).reshape(4, 3).numpy()
     assert np.abs(logits - expected).max() <= TOLERANCE * np.abs(expected).max()
+    # Without the ids in index.json the check takes the hashed ones and names the embedding.
+    del index["tokens"]
+    (out / "values" / "index.json").write_text(json.dumps(index))
+    r = subprocess.run([sys.executable, "-m", "llmsim.check", str(out), str(out / "trace.json")],
+                       capture_output=True, text=True)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert re.search(r"FAIL: op 0 '_0' \(embedding\) is out of tolerance.*\(ids: \(\(r \* "
+                     r"2654435761", r.stdout), r.stdout
 
 
 def test_token_ids_apply_without_values_and_the_default_is_the_hash():
