@@ -49,8 +49,12 @@ void fill_params(const workloads::Workload& w, const workloads::DramTensor& t,
     const auto it = std::find_if(index.begin(), index.end(),
                                  [&](const auto& e) { return e.first == ref.name; });
     if (it == index.end()) {
-      throw UserError(what + ": no such name in " +
-                      config::printable((fs::path(spec.params_dir) / "index.json").string()));
+      // Python's run(params=state_dict) labels its temporary directory "params".
+      throw UserError(
+          what + ": no such name in " +
+          (spec.params_label == "params"
+               ? std::string("the state dict")
+               : config::printable((fs::path(spec.params_dir) / "index.json").string())));
     }
     NpyFile f((fs::path(spec.params_dir) / it->second).string(), what);
     std::vector<std::uint64_t> got = f.shape();
@@ -62,6 +66,8 @@ void fill_params(const workloads::Workload& w, const workloads::DramTensor& t,
       }
       got[0] = ref.row_end - ref.row_begin;
     }
+    // Leading dimensions of 1 are ignored: a (1, 768) gain is the vector of 768.
+    while (got.size() > tp.shape.size() && got[0] == 1) got.erase(got.begin());
     if (got != tp.shape) {
       throw UserError(what + ": shape " + dims(f.shape()) + " in " + config::printable(it->second));
     }

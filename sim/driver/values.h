@@ -16,7 +16,8 @@ struct ValuesSpec {
   std::uint64_t seed = 0;  // of the external operands' values
   // --values-params DIR: a directory whose index.json maps state-dict names to .npy files,
   // {"params": {"layers.0.linear1.weight": "00001.npy", ...}} (file names relative to DIR);
-  // empty: none. `params_label` starts its error messages (default "--values-params DIR").
+  // empty: none. `params_label` starts its error messages (default "--values-params DIR";
+  // "params": a state dict Python wrote to a temporary directory).
   std::string params_dir{};
   std::string params_label{};
 };

@@ -136,7 +136,8 @@ def test_a_name_the_params_lack(tmp_path):
 @pytest.mark.parametrize("name,shape,expected", [
     ("fc.weight", (8, 2), r"'fc.weight' \(op 'fc' \(ops\[1\]\) b, expected shape 2x8, "
                           r"transposed\): shape 8x2 in 00001.npy"),
-    ("fc.bias", (1, 2), r"'fc.bias' .* expected shape 2\): shape 1x2"),
+    ("fc.bias", (2, 1), r"'fc.bias' .* expected shape 2\): shape 2x1"),
+    ("fc.bias", (3,), r"'fc.bias' .* expected shape 2\): shape 3 in"),
     ("emb.weight", (10, 8, 1), r"'emb.weight' \(op 'emb' \(ops\[0\]\) table, expected shape "
                                r"10x8\): shape 10x8x1"),
     ("fc.bias", (), r"expected shape 2\): shape \(\)"),
@@ -189,10 +190,10 @@ def test_a_dtype_that_is_not_a_number(tmp_path, array, descr):
                             r"to numbers")
 
 
-def test_convertible_dtypes_and_orders_are_accepted(tmp_path):
+def test_convertible_dtypes_orders_and_leading_ones_are_accepted(tmp_path):
     d = params_dir(tmp_path, {"emb.weight": np.ones((10, 8), ">f8"),
                               "fc.weight": np.asfortranarray(np.ones((2, 8), np.int16)),
-                              "fc.bias": np.zeros(2, np.bool_)})
+                              "fc.bias": np.zeros((1, 1, 2), np.bool_)})
     expect_ok(*run_(tmp_path, "--values", "--values-params", d))
 
 
