@@ -47,6 +47,19 @@ Json op_json(const Workload& w, const Op& op) {
     j["batch"] = kv.batch, j["heads"] = kv.heads, j["head_dim"] = kv.head_dim;
     j["tokens"] = kv.tokens, j["kv_len"] = kv.kv_len;
   }
+  if (!op.params().empty()) {
+    Json& params = j["params"] = Json::object();
+    for (const ParamRef& p : op.params()) {
+      if (!p.transpose && p.row_end == 0) {
+        params[p.key] = p.name;
+        continue;
+      }
+      Json ref{{"name", p.name}};
+      if (p.transpose) ref["transpose"] = true;
+      if (p.row_end) ref["rows"] = {p.row_begin, p.row_end};
+      params[p.key] = ref;
+    }
+  }
   return j;
 }
 
@@ -54,9 +67,10 @@ Json op_json(const Workload& w, const Op& op) {
 const std::vector<std::string> kTopKeys = {"description", "model", "batch",
                                            "seq",         "phase", "kv_len"};
 const std::vector<std::string> kOpKeys = {
-    "op",         "name",       "layer",       "dtype",    "m",        "k",      "n",     "batch",
-    "a",          "b",          "transpose_b", "bias",     "dataflow", "rows",   "cols",  "inputs",
-    "row_offset", "row_stride", "scalar",      "head_dim", "tokens",   "kv_len", "vocab", "hidden"};
+    "op",     "name",   "layer",      "dtype",       "m",      "k",        "n",
+    "batch",  "a",      "b",          "transpose_b", "bias",   "dataflow", "rows",
+    "cols",   "inputs", "row_offset", "row_stride",  "scalar", "head_dim", "tokens",
+    "kv_len", "vocab",  "hidden",     "params"};
 const std::vector<std::string> kKvWriteKeys = {"op",    "name",  "layer",    "dtype",  "input",
                                                "batch", "heads", "head_dim", "tokens", "kv_len"};
 
