@@ -6,6 +6,7 @@
 #include "sim/core/error.h"
 #include "sim/core/units.h"
 #include "workloads/lowerer.h"
+#include "workloads/quant.h"
 
 namespace llmsim::workloads::detail {
 
@@ -232,13 +233,20 @@ void Lowerer::lower(const MatmulOp& op) {
         // The epilogue, in place on the tile's accumulator slot (fp32 lanes on int32/fp32
         // accumulators), from the store queue: the array meanwhile computes the next tile
         // into the other slot.
+        // int8 (quant.h): the first op dequantises the accumulator (step s_a x s_b), each
+        // quantises its result at its own step into the slot, the next reads it at that step.
+        double step = accumulator_scale(m_w, m_op);
         for (const int f : ep.ops) {
           const auto& v = *m_w.ops[std::size_t(f)].get_if<VectorOp>();
           const isa::VectorOperand acc{isa::Sram::accumulator, c_sram, std::uint32_t(acc_e)};
           isa::VectorOp vi = vector_instruction(v.kind, ms, ns, acc, acc);
+          vi.src_scale = float(step);
+          step = output_scale(m_w.ops[std::size_t(f)]);
+          vi.dst_scale = float(step);
           if (f == ep.add) {
             vi.src2 = {isa::Sram::scratchpad, r_sram, std::uint32_t(e)};
             vi.src2_rows = ms;
+            vi.src2_scale = float(output_scale(m_w.ops[std::size_t(ep.residual)]));
           }
           for (const isa::VectorOp& x : op_instructions(v, vi, bi * op.m + m0, n0)) {
             add(ci, isa::QueueKind::store, inst(x, f));
@@ -246,9 +254,12 @@ void Lowerer::lower(const MatmulOp& op) {
           ++m_out.plans[std::size_t(f)].pieces;
         }
         if (ep.add >= 0) push(ci, isa::QueueKind::store, isa::SemSignal{kAbFree});
+        // The requantisation s_a x s_b / s_out (after an epilogue the slot holds its result).
+        const float requant = ep.ops.empty() ? float(step / output_scale(m_w.ops[std::size_t(m_op)])) : 1.0f;
         for_blocks(vc, m0, ms, n0, ns, e, c_sram, [&](const isa::Block& b) {
-          push(ci, isa::QueueKind::store,
-               isa::DmaStore{b, isa::Sram::accumulator, std::uint32_t(acc_e), std::uint32_t(e)});
+          push(ci, isa::QueueKind::store, isa::DmaStore{b, isa::Sram::accumulator,
+                                                        std::uint32_t(acc_e), std::uint32_t(e),
+                                                        requant});
         });
         push(ci, isa::QueueKind::store, isa::SemSignal{kAccFree});
       }

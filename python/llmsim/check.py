@@ -111,11 +111,46 @@ def amax(x):
 
 
 class Result:
-    """One op's reference: `value` (rows x cols, fp32), `tol` (absolute), a `note`, and
-    `checked_rows` (a boolean mask of the rows to compare; None: all)."""
+    """One op's reference: `value` (rows x cols, fp32), `tol` (absolute), a `note`,
+    `checked_rows` (a boolean mask of the rows to compare; None: all) and, for an int8 op,
+    `qstep`: the quantisation step its integers are at when that is not the op's own output
+    step (an unstored int8 matmul hands its reader the int32 accumulator, at s_a x s_b)."""
 
-    def __init__(self, value, tol, note="", checked_rows=None):
+    def __init__(self, value, tol, note="", checked_rows=None, qstep=None):
         self.value, self.tol, self.note, self.checked_rows = value, tol, note, checked_rows
+        self.qstep = qstep
+
+
+INT8_RANGE = (-128.0, 127.0)
+INT32_RANGE = (-2.0 ** 31, 2.0 ** 31 - 1)
+
+
+def f32(x):
+    return np.float32(x)
+
+
+def dequantise(q, step):
+    """Integers q (a tensor) times their step, in fp32, as the vector unit's converter does:
+    float(q) (nearest, ties to even) x float32(step), one fp32 rounding."""
+    a = q.double().numpy().astype(np.float32)
+    return torch.from_numpy(a * f32(step))
+
+
+def quantise(y, step, bounds=INT8_RANGE):
+    """An fp32 result quantised at `step` as the hardware does (semantics.h): y / float32(step)
+    in fp32 (numpy's division is IEEE's, correctly rounded), rounded half to even, saturated to
+    `bounds`; NaN gives 0, +-inf saturate."""
+    a = y.numpy().astype(np.float32) / f32(step)
+    a = np.where(np.isnan(a), np.float32(0), a)
+    return torch.from_numpy(np.clip(np.rint(a), *bounds).astype(np.float32))
+
+
+def requantise(acc, multiplier):
+    """An int32 accumulator (float64 tensor of integers) stored as int8 with the DMA's
+    multiplier (isa::DmaStore::scale): float(acc) x float32(multiplier) in fp32, rounded half
+    to even, saturated."""
+    a = acc.numpy().astype(np.float32) * f32(multiplier)
+    return torch.from_numpy(np.clip(np.rint(a), *INT8_RANGE).astype(np.float32))
 
 
 class NotChecked(Exception):
@@ -173,6 +208,29 @@ class Checker:
             if j is not None and j < i and not self.outputs[j].get("stored"):
                 chain = self.chains.get(j, [j])
         self.chains[i] = chain + [i]
+
+    # ------------------------------------------------------------------ int8 steps
+    def step(self, j):
+        """The quantisation step of op j's output (docs/workloads.md; 1 when the trace has
+        none)."""
+        return float(self.ops[j].get("scale", 1.0))
+
+    def value_step(self, j):
+        """The step of the integers op j hands its readers: its output step, or an unstored
+        matmul's accumulator step."""
+        r = self.refs.get(j)
+        if r is not None and r.qstep is not None and not self.outputs[j].get("stored"):
+            return r.qstep
+        return self.step(j)
+
+    def operand_step(self, i, name):
+        """The step of operand `name` of op i (an earlier op's name or an external source)."""
+        op = self.ops[i]
+        if name in ("input", "kv_cache"):
+            return float(op.get("input_scale", 1.0))
+        if name == "weight":
+            return float(op.get("weight_scale", 1.0))
+        return self.value_step(self.names[name])
 
     # ------------------------------------------------------------------ inputs
     def tensor(self, op, role, n=0):
@@ -271,12 +329,20 @@ class Checker:
         Bm = B.transpose(1, 2) if tb else B  # batch x k x n
         bias = self.tensor(i, "bias").reshape(1, n) if op.get("bias", False) else None
         if dt == "int8":
+            # Exact int32 sums (the bias is int32 at s_a x s_b); a stored output is requantised
+            # by s_a x s_b / s_out (the store's multiplier, the same double expression as the
+            # lowering's, rounded to fp32); an unstored one (its epilogue runs fused ops) hands
+            # the accumulator on at s_a x s_b.
             acc = torch.bmm(A.double(), Bm.double())
             if bias is not None:
                 acc = acc + bias.double()
-            acc = wrap_int32(acc)
-            ref = round_to(acc.float(), "int8")
-            tol = 0.0
+            acc = wrap_int32(acc).reshape(batch * m, n)
+            s_acc = self.operand_step(i, a_name) * self.operand_step(i, b_name)
+            if self.outputs[i].get("stored"):
+                mult = s_acc / self.step(i)
+                return Result(requantise(acc, mult), 0.0,
+                              "; ".join(note + [f"requantised x {float(f32(mult)):.6g}"]))
+            return Result(acc.float(), 0.0, "; ".join(note), qstep=s_acc)
         else:
             A, Bm = round_to(A, dt), round_to(Bm, dt)
             acc = torch.bmm(A, Bm)
@@ -363,20 +429,30 @@ class Checker:
                 ins.append(("op", v))
                 delta.append(dl)
         xs = [v for _, v in ins]
+        int8 = dt == "int8"
+        # int8: each input's step, and the inherited tolerances in real units.
+        names = [x for x in op.get("inputs", []) if x != "weight"]
+        steps = [self.operand_step(i, x) for x in names] if int8 else [1.0] * len(names)
+        delta = [d * s for d, s in zip(delta, steps)]
         if kind == "copy":
             off, stride = op.get("row_offset", 0), op.get("row_stride", 1)
             src = xs[0]
             if ins[0][0] == "op":
                 src = src.reshape(-1, cols)
             idx = torch.arange(rows) * stride + off
+            if int8:  # dequantised and quantised again at the copy's step (exact when equal)
+                return Result(self.int8_out(i, dequantise(src[idx], steps[0])), 0.0,
+                              f"rows {off} + r * {stride}")
             return Result(src[idx], 0.0, f"rows {off} + r * {stride}")
-        xs = [round_to(v.reshape(rows, cols) if v.shape[0] != rows else v, dt) for v in xs]
+        xs = [v.reshape(rows, cols) if v.shape[0] != rows else v for v in xs]
+        xs = ([dequantise(v, s) for v, s in zip(xs, steps)] if int8
+              else [round_to(v, dt) for v in xs])
         x = xs[0]
         din = delta[0] if delta else 0.0
         note = ""
         n_red = 1
         if kind in ("add", "mul"):
-            y = xs[1] if len(xs) > 1 else round_to(self.tensor(i, "param"), dt).reshape(1, cols)
+            y = xs[1] if len(xs) > 1 else self.param(i, "param", dt).reshape(1, cols)
             out = x + y if kind == "add" else x * y
             mag = amax(x.abs() + y.abs()) if kind == "add" else amax(out)
             gain = 1.0 if kind == "add" else amax(y)
@@ -411,7 +487,7 @@ class Checker:
             n_red = cols
             din *= 2 * mag
         elif kind in ("layernorm", "rmsnorm"):
-            p = round_to(self.tensor(i, "param"), dt)
+            p = self.param(i, "param", dt)
             xd = x.double()
             if kind == "layernorm":
                 mean = xd.mean(1, keepdim=True)
@@ -431,28 +507,48 @@ class Checker:
             note = f"epsilon {EPSILON}"
         elif kind == "rope":
             out, mag, note = self.rope(i, op, x, dt)
-            din *= 2 * amax(self.tensor(i, "rope_table"))
+            din *= 2 * amax(self.param(i, "rope_table", dt))
         else:
             raise NotChecked(f"vector kind {kind!r}")
-        ref = round_to(out, dt)
+        ref = round_to(out, dt) if dt != "int8" else out
         tol = COMPUTE_FACTOR * U["fp32"] * math.sqrt(n_red) * mag + 2 * U[dt] * amax(ref) + din
         if kind == "mask" and din == 0.0:
             tol = 0.0
-        if dt == "int8":
-            # fp32 lanes on the integers, rounded half to even and saturated: exact for add, mul,
-            # relu, mask and a power-of-two scale; else the fp32 results may round to
-            # neighbouring integers: one step.
-            exact = kind in ("add", "mul", "relu", "mask") or (
-                kind == "scale" and math.frexp(float(op.get("scalar", 1.0)))[0] == 0.5)
-            tol = (0.0 if exact else 1.0) + din
-            note = (note + "; " if note else "") + "int8 without scales: fp32 on the integers"
+        if int8:
+            # Dequantised inputs, fp32 compute, quantised at the op's step: exact where the
+            # compute is one or two correctly rounded fp32 operations (add, mul, scale, relu,
+            # mask), which torch and the simulator round alike; otherwise (exp, tanh, the row
+            # statistics, rope's products) their fp32 results may differ by a few ulps and fall
+            # on either side of a rounding boundary of the step: one step. An inherited error
+            # d (real units) moves the result by at most gain x d, so by gain x d / step + 1
+            # steps after rounding.
+            exact = kind in ("add", "mul", "scale", "relu", "mask")
+            step = self.step(i)
+            tol = (0.0 if exact else 1.0) + (din / step + 1.0 if din > 0 else 0.0)
+            note = (note + "; " if note else "") + f"int8 at step {step:.4g}"
+            return Result(self.int8_out(i, out), tol, note)
         return Result(ref, tol, note)
+
+    def param(self, i, role, dt):
+        """A parameter row or table of op i as the unit reads it: int8 dequantised at the op's
+        weight step, else rounded to the dtype."""
+        t = self.tensor(i, role)
+        if dt == "int8":
+            return dequantise(t, float(self.ops[i].get("weight_scale", 1.0)))
+        return round_to(t, dt)
+
+    def int8_out(self, i, out):
+        """An int8 vector op's fp32 result quantised at its step: saturated to int8 when
+        stored, to int32 when it stays in an epilogue's int32 accumulator slot for the next
+        fused op (semantics.h: an integer dst saturates to its own format's range)."""
+        stored = self.outputs[i].get("stored")
+        return quantise(out, self.step(i), INT8_RANGE if stored else INT32_RANGE)
 
     def rope(self, i, op, x, dt):
         rows, cols = op["rows"], op["cols"]
         hd = op.get("head_dim", cols)
         tokens, kv = op.get("tokens", rows), op.get("kv_len", 0)
-        table = round_to(self.tensor(i, "rope_table"), dt)
+        table = self.param(i, "rope_table", dt)
         if table.shape[0] != kv + tokens or table.shape[1] != hd:
             raise CheckInputError(f"op {i} ({op['name']}): rope table {list(table.shape)}, "
                                   f"expected [{kv + tokens}, {hd}]")
