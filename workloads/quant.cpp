@@ -5,7 +5,8 @@
 // 1/sqrt(3); a weight of a matmul of depth k (uniform in +-1/sqrt(k)) 1/sqrt(3k); a
 // parameter row or table 1/sqrt(3). Then
 //   matmul     sqrt(k) r_a r_b, with a bias sqrt(that^2 + 1/(3k)) (independent zero-mean
-//              terms: the variances add);
+//              terms: the variances add); r_b when A is a softmax's output (attention's
+//              context: a convex combination of B's rows);
 //   add        sqrt(r0^2 + r1^2); mul r0 r1; scale r0 |scalar|; relu r0 / sqrt(2);
 //   mask, gelu, silu, rope, copy, quantize, dequantize  r0 (gelu and silu shrink it: a bound);
 //   tanh       min(r0, 1);
@@ -89,7 +90,12 @@ void default_scales(Workload& w) {
       const double rb = mm->b.is_op() ? rms[std::size_t(mm->b.op)]
                         : mm->b.source == Source::weight ? 1.0 / std::sqrt(3.0 * k)
                                                          : kExternalRms;
-      r = std::sqrt(k) * in_rms(mm->a) * rb;
+      const VectorOp* pa =
+          mm->a.is_op() ? w.ops[std::size_t(mm->a.op)].get_if<VectorOp>() : nullptr;
+      // Attention's context: each row a convex combination of B's rows (the probabilities sum
+      // to 1), at most B's magnitude; the rows of V share components (the bias, the token
+      // type), so they do not average out as independent rows would.
+      r = pa && pa->kind == VectorKind::softmax ? rb : std::sqrt(k) * in_rms(mm->a) * rb;
       if (mm->bias) r = std::sqrt(r * r + 1.0 / (3.0 * k));
       if (mm->b.source == Source::weight) weight_step = 1.0 / std::sqrt(k) / 127.0;
     } else if (const auto* v = op.get_if<VectorOp>()) {
