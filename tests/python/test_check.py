@@ -110,11 +110,14 @@ def _table(stdout):
 CASES = [("datacenter", "fp32"), ("datacenter", "bf16"), ("edge", "bf16")]
 
 
-@pytest.mark.parametrize("arch,dtype", CASES)
+@pytest.mark.parametrize("arch,dtype,extra", [c + ((),) for c in CASES] + [
+    ("datacenter", "int8", ()), ("edge", "int8", ()), ("datacenter", "int8", ("--fusion", "off"))])
 @pytest.mark.parametrize("name,ops", [("prefill", _prefill_ops()), ("decode", _decode_ops())])
-def test_small_traces_pass(tmp_path, arch, dtype, name, ops):
+def test_small_traces_pass(tmp_path, arch, dtype, extra, name, ops):
+    """int8 with the parser's default steps (workloads/quant.h): the quantising reference;
+    with fusion the epilogues dequantise the accumulator, without it every op is stored."""
     trace = _write_trace(tmp_path, name, ops, dtype)
-    r = cli("run", "--arch", arch, "--workload", str(trace), "--values", "--check")
+    r = cli("run", "--arch", arch, "--workload", str(trace), "--values", "--check", *extra)
     # Edge cuts kv_write into 4-token chunks (datacenter into 1-token ones): the case the check
     # found storing a chunk's heads into the wrong cache rows, until the chunk was loaded head
     # by head (lowering.cpp, kv_write).
@@ -144,6 +147,51 @@ def test_gemm_passes(tmp_path, arch, dtype):
     if dtype == "int8":  # exact: a zero error and a zero tolerance
         rows = [line.split() for line in r.stdout.splitlines() if line.strip().endswith("pass")]
         assert all(row[4:7] == ["0", "0", "0"] for row in rows), r.stdout
+
+
+def test_gemm_int8_requantises(tmp_path):
+    """The int8 store requantises by s_a s_b / s_out: with steps 1/64 (A), 1/128 (B) and 1/64
+    (output) the multiplier is 2^-7, and the check's reference (the same fp32 product,
+    rounded half to even and saturated) matches to the bit; a planted multiplier of 1 (the
+    integers saturated, as before quantisation) is named."""
+    ops = [dict(GEMM_OPS[0], input_scale=1 / 64, weight_scale=1 / 128, scale=1 / 64)]
+    trace = _write_trace(tmp_path, "gemm_q", ops, "int8")
+    out = tmp_path / "run"
+    r = cli("run", "--arch", "datacenter", "--workload", str(trace), "--values", "--check",
+            "--out", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert _table(r.stdout) == {"g1": "pass"}
+    row = next(line.split() for line in r.stdout.splitlines() if " g1 " in line)
+    assert row[4:7] == ["0", "0", "0"], r.stdout
+    # Real outputs of rms about 1/3 (k = 200 products of U(-1, 1) and U(-1/sqrt(200),
+    # 1/sqrt(200)), plus the bias) at step 1/64: |q| about 20 on average, hardly any at 127
+    # (the integers saturated as they were before quantisation: nearly all).
+    q = np.load(out / "values" / "00000.npy")
+    assert 10 < np.abs(q).mean() < 30 and np.mean(np.abs(q) >= 127) < 0.01
+    trace_json = json.loads((out / "trace.json").read_text())
+    trace_json["ops"][0]["scale"] = 2.0 ** -13  # s_a s_b: the multiplier becomes 1
+    (out / "wrong.json").write_text(json.dumps(trace_json))
+    d = _checker(out, out / "wrong.json")
+    assert d.returncode == 3 and _fail_line(d.stdout).startswith("FAIL: op 0 'g1' (matmul)")
+
+
+def test_bert_base_int8_passes(tmp_path):
+    """BERT-base, two layers, seq 128, int8 on datacenter: every op passes against the
+    quantising reference (read with the context dense, as the lowering lays it out); matmuls,
+    adds and embeddings exactly, the others within one int8 step."""
+    out = tmp_path / "run"
+    r = cli("run", "--arch", "datacenter", "--model", "bert-base-uncased", "--layers", "2",
+            "--seq", "128", "--values", "--out", str(out), "--check")
+    assert r.returncode in (0, 3), r.stdout + r.stderr
+    d = _checker(out, out / "trace.json", "--context-layout", "dense")
+    assert d.returncode == 0, d.stdout + d.stderr
+    assert "0 not checked" in d.stdout and "FAIL" not in d.stdout
+    trace = json.loads((out / "trace.json").read_text())["ops"]
+    for line in d.stdout.splitlines():
+        f = line.split()
+        if len(f) > 7 and f[-1] == "pass" and f[2] in ("matmul", "add", "embedding"):
+            assert f[4] == "0", line
+    assert all(op["dtype"] == "int8" and op["scale"] > 0 for op in trace)
 
 
 def test_check_needs_values():
