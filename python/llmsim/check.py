@@ -18,9 +18,15 @@ over from one stored op to the next: each row of the table judges one op (or one
 Numbers, as the hardware computes them (arch/values/semantics.h):
   - matmul: fp16/bf16/fp32 inputs in fp32, summed in fp32 (torch's BLAS; its order differs
     from the simulator's Eigen), plus the fp32 bias, rounded once to the op's dtype; int8: the
-    exact sum in int32 (modulo 2^32), the int32 bias, saturated to int8 on the store.
+    exact sum in int32 (modulo 2^32), the int32 bias (at s_a x s_b), requantised on the store:
+    float(acc) x float32(s_a x s_b / s_out) in fp32, rounded half to even, saturated; a matmul
+    whose epilogue runs fused ops hands them the accumulator at s_a x s_b.
   - vector ops: inputs rounded to the op's dtype, computed in fp32, the result rounded to the
-    dtype. LayerNorm and RMSNorm use epsilon 1e-5 (the ISA's; a trace carries none).
+    dtype. int8: each input dequantised, float(q) x float32(its step) in fp32, the result
+    quantised, y / float32(the op's step) in fp32, rounded half to even and saturated to int8
+    (to int32 for a fused op before the last of its chain: it stays in the accumulator).
+    The steps are the trace's `scale`, `input_scale` and `weight_scale` (docs/workloads.md;
+    1 when absent). LayerNorm and RMSNorm use epsilon 1e-5 (the ISA's; a trace carries none).
   - embedding, kv_write, copy, mask: copies, exact.
 
 Errors: "max abs" is the largest |simulated - reference| over the op's output; "max rel" is that
@@ -41,8 +47,14 @@ of a format (fp32 2^-24, bf16 2^-8, fp16 2^-11):
   - rounding to the output dtype: one ulp, 2 u_D max |reference|, for fp16 and bf16: the two
     fp32 results, equal to within the term above, may round to neighbouring values of the dtype.
     So bf16 allows 2^-7 and fp16 2^-10 of the op's largest value, plus the fp32 term.
-  - int8 matmul, embedding, kv_write, copy, mask: 0 (exact; int8 products and sums are exact in
-    int32, and saturation is deterministic).
+  - int8 matmul, embedding, kv_write, copy, mask, and int8 add, mul, scale, relu: 0 (exact:
+    int8 products and sums are exact in int32; the store's product and the vector unit's
+    dequantising products, adds and quotients are single IEEE fp32 operations, rounded alike by
+    numpy/torch and the simulator; rounding half to even and saturation are deterministic).
+  - other int8 vector ops (exp, tanh, row statistics, rope's products): 1 step: torch's and
+    libm's fp32 results differ by a few ulps, far below a step, but one within them of a
+    rounding boundary (k + 1/2 steps) may round to either neighbour. An inherited error d (real
+    units) adds d x slope / step + 1 steps.
   - an op in a fused chain also inherits its input's tolerance through the op's largest slope:
     scale |scalar|, add, mask, relu, tanh 1, gelu 1.13, silu 1.1, softmax 2 max p (a shift of d
     in every logit moves p by at most about 2 d p).
