@@ -255,11 +255,12 @@ void Lowerer::lower(const MatmulOp& op) {
         }
         if (ep.add >= 0) push(ci, isa::QueueKind::store, isa::SemSignal{kAbFree});
         // The requantisation s_a x s_b / s_out (after an epilogue the slot holds its result).
-        const float requant = ep.ops.empty() ? float(step / output_scale(m_w.ops[std::size_t(m_op)])) : 1.0f;
+        const float requant =
+            ep.ops.empty() ? float(step / output_scale(m_w.ops[std::size_t(m_op)])) : 1.0f;
         for_blocks(vc, m0, ms, n0, ns, e, c_sram, [&](const isa::Block& b) {
-          push(ci, isa::QueueKind::store, isa::DmaStore{b, isa::Sram::accumulator,
-                                                        std::uint32_t(acc_e), std::uint32_t(e),
-                                                        requant});
+          push(ci, isa::QueueKind::store,
+               isa::DmaStore{b, isa::Sram::accumulator, std::uint32_t(acc_e), std::uint32_t(e),
+                             requant});
         });
         push(ci, isa::QueueKind::store, isa::SemSignal{kAccFree});
       }

@@ -81,13 +81,15 @@ void default_scales(Workload& w) {
   std::vector<double> rms(w.ops.size(), kExternalRms);
   for (std::size_t i = 0; i < w.ops.size(); ++i) {
     Op& op = w.ops[i];
-    const auto in_rms = [&](const Operand& x) { return x.is_op() ? rms[std::size_t(x.op)] : kExternalRms; };
+    const auto in_rms = [&](const Operand& x) {
+      return x.is_op() ? rms[std::size_t(x.op)] : kExternalRms;
+    };
     double r = kExternalRms;
     std::optional<double> step;  // a known bound / 127, or the input's step
     std::optional<double> weight_step;
     if (const auto* mm = op.get_if<MatmulOp>()) {
       const double k = double(mm->k);
-      const double rb = mm->b.is_op() ? rms[std::size_t(mm->b.op)]
+      const double rb = mm->b.is_op()                    ? rms[std::size_t(mm->b.op)]
                         : mm->b.source == Source::weight ? 1.0 / std::sqrt(3.0 * k)
                                                          : kExternalRms;
       const VectorOp* pa =

@@ -57,13 +57,13 @@ Json op_json(const Workload& w, const Op& op) {
 const std::vector<std::string> kTopKeys = {"description", "model", "batch",
                                            "seq",         "phase", "kv_len"};
 const std::vector<std::string> kOpKeys = {
-    "op",         "name",       "layer",       "dtype",    "m",        "k",      "n",     "batch",
-    "a",          "b",          "transpose_b", "bias",     "dataflow", "rows",   "cols",  "inputs",
-    "row_offset", "row_stride", "scalar",      "head_dim", "tokens",   "kv_len", "vocab", "hidden",
-    "scale",      "input_scale", "weight_scale"};
-const std::vector<std::string> kKvWriteKeys = {"op",    "name",  "layer",    "dtype",  "input",
-                                               "batch", "heads", "head_dim", "tokens", "kv_len",
-                                               "scale"};
+    "op",     "name",   "layer",      "dtype",       "m",           "k",           "n",
+    "batch",  "a",      "b",          "transpose_b", "bias",        "dataflow",    "rows",
+    "cols",   "inputs", "row_offset", "row_stride",  "scalar",      "head_dim",    "tokens",
+    "kv_len", "vocab",  "hidden",     "scale",       "input_scale", "weight_scale"};
+const std::vector<std::string> kKvWriteKeys = {"op",     "name",   "layer", "dtype",
+                                               "input",  "batch",  "heads", "head_dim",
+                                               "tokens", "kv_len", "scale"};
 
 // One object on one line, keys in `order` first and then the others alphabetically.
 std::string one_line(const Json& obj, const std::vector<std::string>& order) {

@@ -249,13 +249,16 @@ void read_scales(config::Reader& r, const config::Json& node, const std::string&
                       isa::to_string(info.dtype));
     }
     if (gather && std::string(key) != "scale") {
-      r.fail(key, "a " + kind + " has no such operand (its table, input and output share "
-                  "\"scale\")");
+      r.fail(key, "a " + kind +
+                      " has no such operand (its table, input and output share "
+                      "\"scale\")");
     }
     const config::Json& v = node.at(key);
     if (!v.is_number() || !(v.get<double>() >= kMinScale && v.get<double>() <= kMaxScale)) {
-      r.fail(key, "must be a number in [1e-12, 1e12] (a quantisation step: real value = int8 x "
-                  "step), got " + config::short_dump(v));
+      r.fail(key,
+             "must be a number in [1e-12, 1e12] (a quantisation step: real value = int8 x "
+             "step), got " +
+                 config::short_dump(v));
     }
     (std::string(key) == "scale"         ? info.scale
      : std::string(key) == "input_scale" ? info.input_scale

@@ -174,7 +174,7 @@ struct VectorOp {
   double epsilon = 1e-5;  // layernorm, rmsnorm: added to the variance / mean square
   // Quantisation steps of integer operands (above): > 0 and finite.
   float src_scale = 1.0f, src2_scale = 1.0f, dst_scale = 1.0f;
-  CausalMask mask;        // mask only
+  CausalMask mask;                           // mask only
   RopePairs rope_pairs = RopePairs::halves;  // rope only
 };
 

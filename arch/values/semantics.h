@@ -47,16 +47,16 @@ void gemm(const isa::Gemm& g, const SramImage& spad, SramImage& acc);
 // (vector::check_vector_op) and for compute dtype int8 (value mode models fp lanes only).
 //
 // Numbers: every input element is decoded (an integer operand, int8 or int32, is then
-// multiplied by its step op.src_scale or op.src2_scale in fp32: dequantised), then rounded to the compute dtype when that is fp16
-// or bf16 (isa.h: elements are converted to the compute dtype on the way in); the arithmetic is
-// fp32 (torch's CPU kernels for fp16/bf16 tensors also compute in fp32 and round only the
-// result); the result is encoded to `dst` (element.h), an integer dst quantised first:
-// y / op.dst_scale (fp32 quotient), then rounded half to even and saturated to dst's range. Row statistics (the sums of softmax,
-// layernorm's mean and variance, rmsnorm's mean square) are accumulated in double and rounded
-// to fp32 once: torch sums fp32 rows by cascade (pairwise) summation, within a few ulps of the
-// exact sum, which double then one rounding reproduces; a sequential fp32 sum would not.
-// scalar and epsilon are rounded to fp32. All inputs are decoded before any output is encoded,
-// so dst may equal or overlap src or src2.
+// multiplied by its step op.src_scale or op.src2_scale in fp32: dequantised), then rounded to the
+// compute dtype when that is fp16 or bf16 (isa.h: elements are converted to the compute dtype on
+// the way in); the arithmetic is fp32 (torch's CPU kernels for fp16/bf16 tensors also compute in
+// fp32 and round only the result); the result is encoded to `dst` (element.h), an integer dst
+// quantised first: y / op.dst_scale (fp32 quotient), then rounded half to even and saturated to
+// dst's range. Row statistics (the sums of softmax, layernorm's mean and variance, rmsnorm's mean
+// square) are accumulated in double and rounded to fp32 once: torch sums fp32 rows by cascade
+// (pairwise) summation, within a few ulps of the exact sum, which double then one rounding
+// reproduces; a sequential fp32 sum would not. scalar and epsilon are rounded to fp32. All inputs
+// are decoded before any output is encoded, so dst may equal or overlap src or src2.
 //
 // Kinds (x: src element, y: its src2 element; row r of src pairs with row r / (rows /
 // src2_rows) of src2 for add, mul and rope):

@@ -26,8 +26,8 @@ SramImage& image(const isa::VectorOperand& o, SramImage& spad, SramImage& acc) {
 }
 
 // The operand's rows x cols block, decoded and rounded to the compute dtype.
-Rows read(const isa::VectorOperand& o, Format f, float step, std::uint64_t rows,
-          std::uint64_t cols, isa::DType compute, SramImage& spad, SramImage& acc) {
+Rows read(const isa::VectorOperand& o, Format f, float step, std::uint64_t rows, std::uint64_t cols,
+          isa::DType compute, SramImage& spad, SramImage& acc) {
   LLMSIM_CHECK(width_bytes(f) == o.elem_bytes, std::string("vector operand format ") +
                                                    to_string(f) + " is not " +
                                                    std::to_string(o.elem_bytes) + " B wide");

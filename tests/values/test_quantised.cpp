@@ -45,8 +45,8 @@ TEST_CASE("requantising store: float(x) * scale in fp32, then round half to even
   store(st, acc, Format::int32, Format::int8, dram);
   CHECK(stored_int8(dram, 100, 4) == std::vector<std::int8_t>{25, 35, 15, -25});
   put(acc, 0, Format::fp32, {1.5f, -2.0f, 3.0f, 4.0f});
-  store({{1, 4, 200, 16, 0}, isa::Sram::accumulator, 4, 4, 0.5f}, acc, Format::fp32,
-        Format::fp32, dram);
+  store({{1, 4, 200, 16, 0}, isa::Sram::accumulator, 4, 4, 0.5f}, acc, Format::fp32, Format::fp32,
+        dram);
   std::vector<float> f(4);
   dram.read(200, reinterpret_cast<std::uint8_t*>(f.data()), 16);
   CHECK(f == std::vector<float>{1.5f, -2.0f, 3.0f, 4.0f});

@@ -52,8 +52,7 @@ TEST_CASE("quant: the default steps follow each op's expected rms") {
   CHECK_FALSE(w.ops[5].info().scale.has_value());                     // fp32: none
   CHECK(output_scale(w.ops[6]) == 0.5);                               // given
   // The bias of an int8 matmul is int32 at s_a x s_b.
-  CHECK(accumulator_scale(w, 0) ==
-        *w.ops[0].info().input_scale * *w.ops[0].info().weight_scale);
+  CHECK(accumulator_scale(w, 0) == *w.ops[0].info().input_scale * *w.ops[0].info().weight_scale);
   // The steps are written out and read back.
   CHECK(to_json(parse_workload(to_json(w), "t")) == to_json(w));
 }
