@@ -249,8 +249,8 @@ void read_scales(config::Reader& r, const config::Json& node, const std::string&
                       isa::to_string(info.dtype));
     }
     if (gather && std::string(key) != "scale") {
-      r.fail(key, "a " + kind +
-                      " has no such operand (its table, input and output share "
+      r.fail(key, "this op (" + kind +
+                      ") has no such operand (its table, input and output share "
                       "\"scale\")");
     }
     const config::Json& v = node.at(key);

@@ -71,8 +71,8 @@ TEST_CASE("quant: steps are checked where they are read") {
         "t: ops[0].scale: is a quantisation step, for int8 ops only; this op is bf16");
   CHECK(error_of(R"({"ops": [{"op": "embedding", "tokens": 1, "vocab": 4, "hidden": 4,
                               "input_scale": 0.5}]})") ==
-        "t: ops[0].input_scale: a embedding has no such operand (its table, input and output "
-        "share \"scale\")");
+        "t: ops[0].input_scale: this op (embedding) has no such operand (its table, input and "
+        "output share \"scale\")");
   CHECK(error_of(R"({"ops": [{"op": "relu", "name": "r", "rows": 2, "cols": 2,
                               "inputs": ["input"], "scale": 0.25},
                              {"op": "kv_write", "input": "r", "batch": 1, "heads": 1,
