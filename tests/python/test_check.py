@@ -194,6 +194,38 @@ def test_bert_base_int8_passes(tmp_path):
     assert all(op["dtype"] == "int8" and op["scale"] > 0 for op in trace)
 
 
+def test_calibrate_measures_steps_on_an_fp32_run(tmp_path):
+    """llmsim.calibrate: steps measured on an fp32 run (max calibration, percentile 100) are
+    the largest |value| / 127 of each output and each input and weight tensor; the int8 run of
+    the calibrated trace passes the check and stays within 2 % (rms) of the fp32 outputs."""
+    from llmsim.calibrate import calibrate
+    f32 = tmp_path / "f32"
+    trace = _write_trace(tmp_path, "gemm", GEMM_OPS, "fp32")
+    r = cli("run", "--arch", "datacenter", "--workload", str(trace), "--fusion", "off",
+            "--values", "--check", "--out", str(f32))
+    assert r.returncode == 0, r.stdout + r.stderr
+    cal = calibrate(str(f32), json.loads((f32 / "trace.json").read_text()), percentile=100)
+    tensors = {(t["op"], t["role"]): np.load(f32 / "values" / t["file"])
+               for t in _index(f32)["tensors"]}
+    g1, g2 = cal["ops"]
+    assert g1["dtype"] == g2["dtype"] == "int8"
+    assert g1["scale"] == float(np.abs(np.load(f32 / "values" / "00000.npy")).max()) / 127
+    assert g1["input_scale"] == float(np.abs(tensors[(0, "a")]).max()) / 127
+    assert g1["weight_scale"] == float(np.abs(tensors[(0, "b")]).max()) / 127
+    assert g2["weight_scale"] == float(np.abs(tensors[(1, "b")]).max()) / 127
+    assert "input_scale" not in g2  # its A is g1's output, at g1's step
+    path = tmp_path / "cal.json"
+    path.write_text(json.dumps(cal))
+    i8 = tmp_path / "i8"
+    r = cli("run", "--arch", "datacenter", "--workload", str(path), "--values", "--check",
+            "--out", str(i8))
+    assert r.returncode == 0, r.stdout + r.stderr
+    for i, op in enumerate(cal["ops"]):
+        q = np.load(i8 / "values" / f"{i:05d}.npy") * op["scale"]
+        f = np.load(f32 / "values" / f"{i:05d}.npy")
+        assert np.linalg.norm(q - f) / np.linalg.norm(f) < 0.02
+
+
 def test_check_needs_values():
     r = cli("run", "--arch", "edge", "--workload", "mlp", "--check")
     assert r.returncode == 2
