@@ -14,8 +14,7 @@ with values plus writing them, then `python -m llmsim.check`.
 
 A check that fails stops at the first op out of tolerance, so its time covers only the ops up
 to there. The bench says so, and then times the whole check on the same run's values:
-`python -m llmsim.check DIR DIR/trace.json --context-layout dense --keep-going` (dense: how the
-lowering writes the attention context today; keep-going: every op, whatever fails), and reports
+`python -m llmsim.check DIR DIR/trace.json --keep-going` (every op, whatever fails), and reports
 the ratio with that check in place of the stopped one too. Prints figures; fails only when a
 run cannot be made (speed is judged by reading them).
 """
@@ -84,12 +83,11 @@ def bench(llmsim, dtype, pairs, env, work):
         if rc == 3:
             # The check stopped early: time the whole of it on the same values.
             c, _, rc2, out2 = timed(["/usr/bin/python3", "-m", "llmsim.check", run_dir,
-                                     os.path.join(run_dir, "trace.json"), "--context-layout",
-                                     "dense", "--keep-going"], env)
+                                     os.path.join(run_dir, "trace.json"), "--keep-going"], env)
             if rc2 not in (0, 3):
-                sys.exit("bench_values: the dense check failed (exit %d):\n%s" % (rc2, out2))
+                sys.exit("bench_values: the whole check failed (exit %d):\n%s" % (rc2, out2))
             row["full_check"] = c
-            note += "; whole check (dense, keep-going) %.1f s: %s" % (c, verdict(out2))
+            note += "; whole check (keep-going) %.1f s: %s" % (c, verdict(out2))
         shutil.rmtree(run_dir, ignore_errors=True)
         rows.append(row)
         print("%4d %10.1f %14.1f %12.1f %9.1f %7.1fx  %s" % (i + 1, t, w, mark, w - mark, w / t,
@@ -103,7 +101,7 @@ def bench(llmsim, dtype, pairs, env, work):
     if not all(r["ok"] for r in rows):
         full = med("sim") + med("full_check")
         print("  the check FAILED (%s), so its %.1f s cover only the ops up to the failure; with "
-              "the whole check (--context-layout dense --keep-going, %.1f s) the values run "
+              "the whole check (--keep-going, %.1f s) the values run "
               "would take %.1f s: %.1fx, target within %gx: %s" % (
                   rows[-1]["verdict"], med("check"), med("full_check"), full, full / t, TARGET,
                   "met" if full / t <= TARGET else "NOT met"))

@@ -18,15 +18,19 @@
 
 namespace llmsim::workloads::detail {
 
-// Fixed semaphores of every core; one more per op that waits for an earlier op follows.
-// kAFree counts the free A regions (A-resident tiles, tiling.h).
+// Fixed semaphores of every core; then one per operand slot past the first (its "free"), then
+// one per op that waits for an earlier op. kAFree counts the free A regions (A-resident tiles,
+// tiling.h). Each operand slot has its own "free" semaphore (Lowerer::AbSlot), not one count of
+// free slots: slots are taken round robin, but freed from the compute queue by a matmul and
+// from the store queue by a row piece or a matmul's residual tile, so they can be freed out of
+// order, and a count would let a load into a slot whose store has not read it yet.
 enum Sem : std::uint32_t {
-  kAbFree = 0,
+  kAbFree = 0,  // slot 0's; slot i > 0 has kFirstSlot + i - 1
   kAbFull = 1,
   kAccFree = 2,
   kAccFull = 3,
   kAFree = 4,
-  kFirstDep = 5
+  kFirstSlot = 5
 };
 
 inline isa::Instruction inst(isa::Body b, int op) {
@@ -143,10 +147,15 @@ class Lowerer {
       " (about 190 bytes of memory each; LLMSIM_MAX_INSTRUCTIONS=N raises it)";
 
   // The next operand slot of core c (its scratchpad address), round robin.
-  std::uint64_t next_ab_slot(std::uint64_t c) {
-    const std::uint64_t s = m_ab_slot[c] * m_spad_slot;
-    m_ab_slot[c] = (m_ab_slot[c] + 1) % m_layout.slots;
-    return s;
+  // An operand slot of the scratchpad: its address and its "free" semaphore (Sem).
+  struct AbSlot {
+    std::uint64_t addr = 0;
+    std::uint32_t free = kAbFree;
+  };
+  AbSlot next_ab_slot(std::uint64_t c) {
+    const std::uint32_t i = m_ab_slot[c];
+    m_ab_slot[c] = (i + 1) % m_layout.slots;
+    return {i * m_spad_slot, i == 0 ? std::uint32_t(kAbFree) : kFirstSlot + i - 1};
   }
   const Region& producer(const Operand& x) const { return m_regions[std::size_t(x.op)]; }
   const Op& producer_op(const Operand& x) const { return m_w.ops[std::size_t(x.op)]; }
@@ -182,16 +191,16 @@ class Lowerer {
   // be empty) works on it, `store` empties it.
   template <class Load, class Compute, class Store>
   void piece(std::uint64_t c, Load load, Compute compute, Store store) {
-    const std::uint64_t slot = next_ab_slot(c);
-    push(c, isa::QueueKind::load, isa::SemWait{kAbFree});
-    load(slot);
+    const AbSlot slot = next_ab_slot(c);
+    push(c, isa::QueueKind::load, isa::SemWait{slot.free});
+    load(slot.addr);
     push(c, isa::QueueKind::load, isa::SemSignal{kAbFull});
     push(c, isa::QueueKind::compute, isa::SemWait{kAbFull});
-    compute(slot);
+    compute(slot.addr);
     push(c, isa::QueueKind::compute, isa::SemSignal{kAccFull});
     push(c, isa::QueueKind::store, isa::SemWait{kAccFull});
-    store(slot);
-    push(c, isa::QueueKind::store, isa::SemSignal{kAbFree});
+    store(slot.addr);
+    push(c, isa::QueueKind::store, isa::SemSignal{slot.free});
     ++plan().pieces;
   }
 

@@ -8,6 +8,7 @@
 #include "sim/core/units.h"
 #include "workloads/limits.h"
 #include "workloads/lowerer.h"
+#include "workloads/quant.h"
 
 namespace llmsim::workloads {
 
@@ -81,7 +82,7 @@ Lowered Lowerer::run() {
   m_last_producer.assign(n, -1);
   m_last_use.assign(n, -1);
   m_readers.assign(n, 0);
-  std::uint32_t next_sem = kFirstDep;
+  std::uint32_t next_sem = kFirstSlot + m_layout.slots - 1;
   std::vector<std::vector<std::size_t>> released(n);  // per op: the ops it is last producer of
   for (std::size_t i = 0; i < n; ++i) {
     for (const Operand& x : m_w.ops[i].operands()) {
@@ -99,7 +100,8 @@ Lowered Lowerer::run() {
   plan_sizes();
   for (auto& core : m_out.program.cores) {
     core.semaphore_init.assign(next_sem, 0);
-    core.semaphore_init[kAbFree] = m_layout.slots;
+    core.semaphore_init[kAbFree] = 1;
+    for (std::uint32_t i = 1; i < m_layout.slots; ++i) core.semaphore_init[kFirstSlot + i - 1] = 1;
     core.semaphore_init[kAccFree] = 2;
     core.semaphore_init[kAFree] = 2;
   }
@@ -357,14 +359,17 @@ void Lowerer::lower(const VectorOp& op) {
   const std::uint64_t e = isa::size_bytes(op.dtype);
   const std::uint64_t in_e = op.kind == VectorKind::dequantize ? 1 : e;
   OpPlan& p = plan();
-  // Row sources (op outputs, inputs, caches) and the parameter (a weight) of the op.
+  // Row sources (op outputs, inputs, caches) and the parameter (a weight) of the op, with
+  // their quantisation steps (quant.h; 1 unless int8).
   std::vector<View> sources;
+  std::vector<float> steps;
   bool weight_input = false;
   for (const Operand& x : op.inputs) {
     if (x.source == Source::weight) {
       weight_input = true;
       continue;
     }
+    steps.push_back(float(operand_scale(m_w, m_op, x)));
     View v;
     if (x.is_op()) {
       const std::uint64_t base = producer(x).addr;
@@ -441,9 +446,13 @@ void Lowerer::lower(const VectorOp& op) {
           isa::VectorOp v = vector_instruction(op.kind, nr, op.cols,
                                                {isa::Sram::scratchpad, slot, std::uint32_t(in_e)},
                                                {isa::Sram::scratchpad, slot, std::uint32_t(e)});
+          if (!steps.empty()) v.src_scale = steps[0];
+          v.src2_scale = float(op.weight_scale.value_or(1.0));  // a parameter row or table
+          v.dst_scale = float(output_scale(m_w.ops[std::size_t(m_op)]));
           if (sources.size() == 2) {
             v.src2 = {isa::Sram::scratchpad, slot + src_bytes, std::uint32_t(in_e)};
             v.src2_rows = nr;
+            v.src2_scale = steps[1];
           } else if (rope) {
             v.rows = nr * (op.cols / d);
             v.cols = d;

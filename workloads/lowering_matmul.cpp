@@ -6,6 +6,7 @@
 #include "sim/core/error.h"
 #include "sim/core/units.h"
 #include "workloads/lowerer.h"
+#include "workloads/quant.h"
 
 namespace llmsim::workloads::detail {
 
@@ -201,13 +202,14 @@ void Lowerer::lower(const MatmulOp& op) {
           }
         }
         std::uint64_t r_sram = 0;  // the residual tile, in the last k piece's slot
+        std::uint32_t r_free = kAbFree;  // and that slot's "free" semaphore
         for (std::uint64_t ki = 0; ki < tk; ++ki) {
           const std::uint64_t k0 = ki * tl.kt, ks = std::min(tl.kt, op.k - k0);
-          const std::uint64_t slot = next_ab_slot(ci);
+          const AbSlot slot = next_ab_slot(ci);
           // A-resident: piece ki of the block at region + ms * k0 elements; B fills the slot.
-          const std::uint64_t a_sram = tl.a_resident ? held[ci].region + ms * k0 * e : slot;
-          const std::uint64_t b_sram = tl.a_resident ? slot : slot + ms * ks * e;
-          push(ci, isa::QueueKind::load, isa::SemWait{kAbFree});
+          const std::uint64_t a_sram = tl.a_resident ? held[ci].region + ms * k0 * e : slot.addr;
+          const std::uint64_t b_sram = tl.a_resident ? slot.addr : slot.addr + ms * ks * e;
+          push(ci, isa::QueueKind::load, isa::SemWait{slot.free});
           if (load_a) {
             for_blocks(va, m0, ms, k0, ks, e, a_sram, [&](const isa::Block& b) {
               push(ci, isa::QueueKind::load,
@@ -240,6 +242,7 @@ void Lowerer::lower(const MatmulOp& op) {
           const bool holds_residual = ep.add >= 0 && ki + 1 == tk;
           if (holds_residual) {
             r_sram = b_sram + ks * ns * e + (op.bias && ki == 0 ? ns * acc_e : 0);
+            r_free = slot.free;
             for_blocks(residual, bi * op.m + m0, ms, n0, ns, e, r_sram, [&](const isa::Block& b) {
               add(ci, isa::QueueKind::load,
                   inst(isa::DmaLoad{b, isa::Sram::scratchpad, std::uint32_t(e)}, ep.add));
@@ -255,7 +258,7 @@ void Lowerer::lower(const MatmulOp& op) {
           if (tl.dataflow != m_t.dataflows.front()) g.dataflow = tl.dataflow;
           push(ci, isa::QueueKind::compute, g);
           if (!holds_residual) {
-            push(ci, isa::QueueKind::compute, isa::SemSignal{kAbFree, /*after_reads=*/true});
+            push(ci, isa::QueueKind::compute, isa::SemSignal{slot.free, /*after_reads=*/true});
           }
           if (ki + 1 == tk) push(ci, isa::QueueKind::compute, isa::SemSignal{kAccFull});
           ++p.pieces;
@@ -264,26 +267,36 @@ void Lowerer::lower(const MatmulOp& op) {
         // The epilogue, in place on the tile's accumulator slot (fp32 lanes on int32/fp32
         // accumulators), from the store queue: the array meanwhile computes the next tile
         // into the other slot.
+        // int8 (quant.h): the first op dequantises the accumulator (step s_a x s_b), each
+        // quantises its result at its own step into the slot, the next reads it at that step.
+        double step = accumulator_scale(m_w, m_op);
         for (const int f : ep.ops) {
           const auto& v = *m_w.ops[std::size_t(f)].get_if<VectorOp>();
           const isa::VectorOperand acc{isa::Sram::accumulator, c_sram, std::uint32_t(acc_e)};
           isa::VectorOp vi = vector_instruction(v.kind, ms, ns, acc, acc);
+          vi.src_scale = float(step);
+          step = output_scale(m_w.ops[std::size_t(f)]);
+          vi.dst_scale = float(step);
           if (f == ep.add) {
             vi.src2 = {isa::Sram::scratchpad, r_sram, std::uint32_t(e)};
             vi.src2_rows = ms;
+            vi.src2_scale = float(output_scale(m_w.ops[std::size_t(ep.residual)]));
           }
           for (const isa::VectorOp& x : op_instructions(v, vi, bi * op.m + m0, n0)) {
             add(ci, isa::QueueKind::store, inst(x, f));
           }
           ++m_out.plans[std::size_t(f)].pieces;
         }
-        if (ep.add >= 0) push(ci, isa::QueueKind::store, isa::SemSignal{kAbFree});
+        if (ep.add >= 0) push(ci, isa::QueueKind::store, isa::SemSignal{r_free});
+        // The requantisation s_a x s_b / s_out (after an epilogue the slot holds its result).
+        const float requant =
+            ep.ops.empty() ? float(step / output_scale(m_w.ops[std::size_t(m_op)])) : 1.0f;
         for_blocks(
             vc, m0, ms, n0, ns, e, c_sram,
             [&](const isa::Block& b) {
               push(ci, isa::QueueKind::store,
                    isa::DmaStore{b, isa::Sram::accumulator, std::uint32_t(acc_e),
-                                 std::uint32_t(e)});
+                                 std::uint32_t(e), requant});
             },
             acc_e);
         push(ci, isa::QueueKind::store, isa::SemSignal{kAccFree});

@@ -61,6 +61,9 @@ struct OpInfo {
   std::string layer;  // grouping for per-layer tables ("embeddings", "layer3", "head")
   isa::DType dtype = isa::DType::int8;  // of the op's output (and of its op-produced inputs)
   std::vector<ParamRef> params{};       // names of its parameter arrays, in key order; optional
+  // int8 only: quantisation steps (real = int8 x step) of the output, of the `input` and
+  // `kv_cache` operands, of the `weight` operands (quant.h). Unset until the parser's defaults.
+  std::optional<double> scale, input_scale, weight_scale;
 };
 
 // out[batch][m][n] = A[batch][m][k] x B[batch][k][n] (+ bias[n]): `batch` independent GEMMs of

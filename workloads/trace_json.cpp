@@ -20,6 +20,9 @@ Json op_json(const Workload& w, const Op& op) {
   j["name"] = op.name();
   j["layer"] = op.layer();
   j["dtype"] = isa::to_string(op.dtype());
+  if (op.info().scale) j["scale"] = *op.info().scale;
+  if (op.info().input_scale) j["input_scale"] = *op.info().input_scale;
+  if (op.info().weight_scale) j["weight_scale"] = *op.info().weight_scale;
   if (const auto* m = op.get_if<MatmulOp>()) {
     j["m"] = m->m, j["k"] = m->k, j["n"] = m->n, j["batch"] = m->batch;
     j["a"] = operand_json(w, m->a);
@@ -67,12 +70,13 @@ Json op_json(const Workload& w, const Op& op) {
 const std::vector<std::string> kTopKeys = {"description", "model", "batch",
                                            "seq",         "phase", "kv_len"};
 const std::vector<std::string> kOpKeys = {
-    "op",     "name",   "layer",      "dtype",       "m",      "k",        "n",
-    "batch",  "a",      "b",          "transpose_b", "bias",   "dataflow", "rows",
-    "cols",   "inputs", "row_offset", "row_stride",  "scalar", "head_dim", "tokens",
-    "kv_len", "vocab",  "hidden",     "params"};
-const std::vector<std::string> kKvWriteKeys = {"op",    "name",  "layer",    "dtype",  "input",
-                                               "batch", "heads", "head_dim", "tokens", "kv_len"};
+    "op",     "name",   "layer",      "dtype",       "m",           "k",           "n",
+    "batch",  "a",      "b",          "transpose_b", "bias",        "dataflow",    "rows",
+    "cols",   "inputs", "row_offset", "row_stride",  "scalar",      "head_dim",    "tokens",
+    "kv_len", "vocab",  "hidden",     "scale",       "input_scale", "weight_scale", "params"};
+const std::vector<std::string> kKvWriteKeys = {"op",     "name",   "layer", "dtype",
+                                               "input",  "batch",  "heads", "head_dim",
+                                               "tokens", "kv_len", "scale"};
 
 // One object on one line, keys in `order` first and then the others alphabetically.
 std::string one_line(const Json& obj, const std::vector<std::string>& order) {

@@ -9,6 +9,7 @@
 #include "sim/core/error.h"
 #include "sim/core/json_input.h"
 #include "workloads/limits.h"
+#include "workloads/quant.h"
 
 namespace llmsim::workloads {
 
@@ -328,6 +329,36 @@ std::vector<ParamRef> parse_params(const Op& op, const config::Reader& r, const 
   return out;
 }
 
+// The quantisation steps of an int8 op (quant.h): each in [kMinScale, kMaxScale]; unset ones
+// get default_scales' after the whole trace is read.
+void read_scales(config::Reader& r, const config::Json& node, const std::string& kind,
+                 OpInfo& info) {
+  const bool gather = kind == "embedding" || kind == "kv_write";
+  for (const char* key : {"scale", "input_scale", "weight_scale"}) {
+    if (!r.has(key)) continue;
+    r.ignore(key);
+    if (info.dtype != isa::DType::int8) {
+      r.fail(key, std::string("is a quantisation step, for int8 ops only; this op is ") +
+                      isa::to_string(info.dtype));
+    }
+    if (gather && std::string(key) != "scale") {
+      r.fail(key, "this op (" + kind +
+                      ") has no such operand (its table, input and output share "
+                      "\"scale\")");
+    }
+    const config::Json& v = node.at(key);
+    if (!v.is_number() || !(v.get<double>() >= kMinScale && v.get<double>() <= kMaxScale)) {
+      r.fail(key,
+             "must be a number in [1e-12, 1e12] (a quantisation step: real value = int8 x "
+             "step), got " +
+                 config::short_dump(v));
+    }
+    (std::string(key) == "scale"         ? info.scale
+     : std::string(key) == "input_scale" ? info.input_scale
+                                         : info.weight_scale) = v.get<double>();
+  }
+}
+
 Op parse_op(const Workload& w, const NameIndex& names, const config::Json& node, std::size_t i) {
   config::Json resolved;
   config::Reader r(node, "ops[" + std::to_string(i) + "]", resolved);
@@ -340,6 +371,7 @@ Op parse_op(const Workload& w, const NameIndex& names, const config::Json& node,
   if (names.count(info.name)) r.fail("name", "duplicate op name \"" + info.name + "\"");
   info.layer = r.string("layer", info.name);
   info.dtype = *isa::parse_dtype(r.choice("dtype", kDTypes, std::string("int8")));
+  read_scales(r, node, kind, info);
   OpParser p(w, names, r, node);
   std::optional<Op> op;
   if (kind == "matmul") {
@@ -448,6 +480,11 @@ Workload parse_workload(const config::Json& doc, const std::string& name) {
     for (std::size_t i = 0; i < ops.size(); ++i) {
       w.ops.push_back(parse_op(w, names, ops[i], i));
       names.emplace(w.ops.back().name(), int(i));
+    }
+    try {
+      default_scales(w);
+    } catch (const WorkloadError& e) {
+      throw WorkloadError(name + ": " + e.what());
     }
     return w;
   } catch (const ConfigError& e) {

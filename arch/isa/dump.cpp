@@ -94,7 +94,8 @@ struct Printer {
   std::string operator()(const DmaStore& i) const {
     return "dma.store  " + std::string(to_string(i.src)) + ":" + hex(i.block.sram_addr) + " -> " +
            block(i.block) + " elem=" + std::to_string(i.sram_elem_bytes) + "B->" +
-           std::to_string(i.dram_elem_bytes) + "B";
+           std::to_string(i.dram_elem_bytes) + "B" +
+           (i.scale != 1.0f ? " scale=" + number(i.scale) : std::string());
   }
   std::string operator()(const Gemm& i) const {
     // The dataflow only when the Gemm names one (none: the array's default).
@@ -137,6 +138,10 @@ struct Printer {
       default:
         break;
     }
+    // Quantisation steps, when not 1.
+    if (i.src_scale != 1.0f) out += " src_scale=" + number(i.src_scale);
+    if (i.src2_scale != 1.0f) out += " src2_scale=" + number(i.src2_scale);
+    if (i.dst_scale != 1.0f) out += " dst_scale=" + number(i.dst_scale);
     return out;
   }
   std::string operator()(const SemSignal& i) const {

@@ -49,12 +49,18 @@ struct DmaLoad {
 };
 
 // SRAM -> DRAM. The DMA converts elements from `sram_elem_bytes` (e.g. int32 accumulators) to
-// `dram_elem_bytes` (e.g. int8 outputs) on the way out.
+// `dram_elem_bytes` (e.g. int8 outputs) on the way out. `scale`: the requantisation multiplier
+// of an int32 -> int8 store, s_a * s_b / s_out for a matmul whose inputs have quantisation steps
+// s_a and s_b and whose output has s_out (Gemmini's mvout acc_scale): each element becomes
+// saturate_int8(round_half_even(float(x) * scale)), the product in fp32. 1 leaves the integers
+// as they are (saturated); every other conversion ignores it. The DMA applies it in flight: it
+// costs no cycles of its own (as Gemm's bias_addr).
 struct DmaStore {
   Block block;
   Sram src = Sram::accumulator;
   std::uint32_t sram_elem_bytes = 4;
   std::uint32_t dram_elem_bytes = 1;
+  float scale = 1.0f;
 };
 
 // How a systolic array maps a GEMM (arch/systolic/timing.h): which operand stays in the PEs.
@@ -93,6 +99,12 @@ struct Gemm {
 // treat the block as rows * cols independent elements; the row-wise kinds (softmax, layernorm,
 // rmsnorm) reduce over the `cols` elements of each row. Elements are converted from their
 // stored width to the compute `dtype` on the way in and back to dst's width on the way out.
+// Quantised operands: an operand stored as integers (int8, or an int32 accumulator) is
+// dequantised on the way in, each element times its quantisation step (src_scale, src2_scale;
+// real value = integer x step, the product in fp32); an integer dst gets
+// round_half_even(y / dst_scale) (fp32 quotient), saturated to the range of dst's format. The
+// steps of floating-point operands are ignored; all three are 1 by default (the integers
+// themselves). They cost no cycles: the unit's converters apply them in flight.
 // The hardware rejects (WorkloadError) an op that breaks any rule written here.
 enum class VectorKind {
   add,         // dst = src + src2 (residual add; bias add with src2_rows = 1)
@@ -160,7 +172,9 @@ struct VectorOp {
   double scalar = 1.0;    // scale: the factor; quantize: multiplier before rounding (1 / the
                           // quantisation step); dequantize: the step. Ignored otherwise.
   double epsilon = 1e-5;  // layernorm, rmsnorm: added to the variance / mean square
-  CausalMask mask;        // mask only
+  // Quantisation steps of integer operands (above): > 0 and finite.
+  float src_scale = 1.0f, src2_scale = 1.0f, dst_scale = 1.0f;
+  CausalMask mask;                           // mask only
   RopePairs rope_pairs = RopePairs::halves;  // rope only
 };
 

@@ -1,6 +1,7 @@
 // DMA and GEMM semantics (semantics.h); vector ops are in semantics_vector.cpp.
 #include "arch/values/semantics.h"
 
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -148,8 +149,18 @@ void store(const isa::DmaStore& st, const SramImage& src, Format sram_format, Fo
   const std::uint64_t in_row = block_bytes(1, b.cols, st.sram_elem_bytes);
   const std::uint8_t* in = src.span(b.sram_addr, block_bytes(b.rows, b.cols, st.sram_elem_bytes));
   std::vector<std::uint8_t> row(block_bytes(1, b.cols, st.dram_elem_bytes));
+  const bool requantise =
+      sram_format == Format::int32 && dram_format == Format::int8 && st.scale != 1.0f;
+  LLMSIM_CHECK(std::isfinite(st.scale) && st.scale > 0.0f, "store scale must be finite and > 0");
+  std::vector<float> real(requantise ? b.cols : 0);
   for (std::uint64_t r = 0; r < b.rows; ++r) {
-    convert(sram_format, in + r * in_row, dram_format, row.data(), b.cols);
+    if (requantise) {  // float(x) * scale in fp32, then round half to even and saturate
+      decode(Format::int32, in + r * in_row, b.cols, real.data());
+      for (float& x : real) x *= st.scale;
+      encode(Format::int8, real.data(), b.cols, row.data());
+    } else {
+      convert(sram_format, in + r * in_row, dram_format, row.data(), b.cols);
+    }
     dram.write(dram_row(b, r), row.data(), row.size());
     if (copy) copy->write(dram_row(b, r), row.data(), row.size());
   }

@@ -27,8 +27,11 @@ void load(const isa::DmaLoad& ld, const DramImage& dram, SramImage& dst);
 // SRAM -> DRAM: the dense block at sram_addr of `src` (the image of st.src) to DRAM rows
 // dram_stride_bytes apart, each element converted from `sram_format` (width sram_elem_bytes) to
 // `dram_format` (width dram_elem_bytes) by convert(): e.g. int32 -> int8 saturates, fp32 ->
-// bf16 rounds to nearest even. With `copy`, each converted row is also written there, at the
-// same address (value mode's record of what each op stored).
+// bf16 rounds to nearest even. An int32 -> int8 store with st.scale != 1 requantises instead:
+// encode(int8, float(x) * st.scale), the int32 decoded to the nearest float (exact below
+// 2^24), the product rounded to fp32, then rounded half to even and saturated. With `copy`,
+// each converted row is also written there, at the same address (value mode's record of what
+// each op stored).
 void store(const isa::DmaStore& st, const SramImage& src, Format sram_format, Format dram_format,
            DramImage& dram, DramImage* copy = nullptr);
 
@@ -45,15 +48,17 @@ void gemm(const isa::Gemm& g, const SramImage& spad, SramImage& acc);
 // `acc` as its `sram` says. Throws WorkloadError for an op that breaks a rule of isa.h
 // (vector::check_vector_op) and for compute dtype int8 (value mode models fp lanes only).
 //
-// Numbers: every input element is decoded, then rounded to the compute dtype when that is fp16
-// or bf16 (isa.h: elements are converted to the compute dtype on the way in); the arithmetic is
-// fp32 (torch's CPU kernels for fp16/bf16 tensors also compute in fp32 and round only the
-// result); the result is encoded to `dst` (element.h). Row statistics (the sums of softmax,
-// layernorm's mean and variance, rmsnorm's mean square) are accumulated in double and rounded
-// to fp32 once: torch sums fp32 rows by cascade (pairwise) summation, within a few ulps of the
-// exact sum, which double then one rounding reproduces; a sequential fp32 sum would not.
-// scalar and epsilon are rounded to fp32. All inputs are decoded before any output is encoded,
-// so dst may equal or overlap src or src2.
+// Numbers: every input element is decoded (an integer operand, int8 or int32, is then
+// multiplied by its step op.src_scale or op.src2_scale in fp32: dequantised), then rounded to the
+// compute dtype when that is fp16 or bf16 (isa.h: elements are converted to the compute dtype on
+// the way in); the arithmetic is fp32 (torch's CPU kernels for fp16/bf16 tensors also compute in
+// fp32 and round only the result); the result is encoded to `dst` (element.h), an integer dst
+// quantised first: y / op.dst_scale (fp32 quotient), then rounded half to even and saturated to
+// dst's range. Row statistics (the sums of softmax, layernorm's mean and variance, rmsnorm's mean
+// square) are accumulated in double and rounded to fp32 once: torch sums fp32 rows by cascade
+// (pairwise) summation, within a few ulps of the exact sum, which double then one rounding
+// reproduces; a sequential fp32 sum would not. scalar and epsilon are rounded to fp32. All inputs
+// are decoded before any output is encoded, so dst may equal or overlap src or src2.
 //
 // Kinds (x: src element, y: its src2 element; row r of src pairs with row r / (rows /
 // src2_rows) of src2 for add, mul and rope):

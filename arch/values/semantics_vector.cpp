@@ -26,13 +26,14 @@ SramImage& image(const isa::VectorOperand& o, SramImage& spad, SramImage& acc) {
 }
 
 // The operand's rows x cols block, decoded and rounded to the compute dtype.
-Rows read(const isa::VectorOperand& o, Format f, std::uint64_t rows, std::uint64_t cols,
+Rows read(const isa::VectorOperand& o, Format f, float step, std::uint64_t rows, std::uint64_t cols,
           isa::DType compute, SramImage& spad, SramImage& acc) {
   LLMSIM_CHECK(width_bytes(f) == o.elem_bytes, std::string("vector operand format ") +
                                                    to_string(f) + " is not " +
                                                    std::to_string(o.elem_bytes) + " B wide");
   Rows x(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
   decode(f, image(o, spad, acc).span(o.addr, rows * cols * o.elem_bytes), x.size(), x.data());
+  if (is_integer(f)) x *= step;  // dequantised: integer x step, in fp32
   if (compute == isa::DType::fp16) {
     x = x.unaryExpr([](float v) { return fp16_to_float(float_to_fp16(v)); });
   } else if (compute == isa::DType::bf16) {
@@ -127,9 +128,13 @@ void vector(const isa::VectorOp& op, Format src, Format src2, Format dst, SramIm
   LLMSIM_CHECK(op.kind != VectorKind::quantize || dst == Format::int8, "quantize to non-int8");
   LLMSIM_CHECK(op.kind != VectorKind::dequantize || is_integer(src), "dequantize of non-int");
   const float scalar = float(op.scalar), epsilon = float(op.epsilon);
-  Rows x = read(op.src, src, op.rows, op.cols, op.dtype, spad, acc);
-  const Rows y =
-      op.src2_rows > 0 ? read(op.src2, src2, op.src2_rows, op.cols, op.dtype, spad, acc) : Rows();
+  for (const float s : {op.src_scale, op.src2_scale, op.dst_scale}) {
+    LLMSIM_CHECK(std::isfinite(s) && s > 0.0f, "vector op scale must be finite and > 0");
+  }
+  Rows x = read(op.src, src, op.src_scale, op.rows, op.cols, op.dtype, spad, acc);
+  const Rows y = op.src2_rows > 0 ? read(op.src2, src2, op.src2_scale, op.src2_rows, op.cols,
+                                         op.dtype, spad, acc)
+                                  : Rows();
   switch (op.kind) {
     case VectorKind::add:
       x += broadcast(y, x.rows());
@@ -173,6 +178,10 @@ void vector(const isa::VectorOp& op, Format src, Format src2, Format dst, SramIm
       break;
     case VectorKind::copy:
       break;
+  }
+  if (is_integer(dst)) {  // quantised: y / step, in fp32 (the encoding rounds and saturates)
+    const float step = op.dst_scale;
+    x = x.unaryExpr([step](float v) { return v / step; });
   }
   encode(dst, x.data(), std::size_t(x.size()),
          image(op.dst, spad, acc).span(op.dst.addr, op.rows * op.cols * op.dst.elem_bytes));

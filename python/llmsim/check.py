@@ -18,9 +18,15 @@ over from one stored op to the next: each row of the table judges one op (or one
 Numbers, as the hardware computes them (arch/values/semantics.h):
   - matmul: fp16/bf16/fp32 inputs in fp32, summed in fp32 (torch's BLAS; its order differs
     from the simulator's Eigen), plus the fp32 bias, rounded once to the op's dtype; int8: the
-    exact sum in int32 (modulo 2^32), the int32 bias, saturated to int8 on the store.
+    exact sum in int32 (modulo 2^32), the int32 bias (at s_a x s_b), requantised on the store:
+    float(acc) x float32(s_a x s_b / s_out) in fp32, rounded half to even, saturated; a matmul
+    whose epilogue runs fused ops hands them the accumulator at s_a x s_b.
   - vector ops: inputs rounded to the op's dtype, computed in fp32, the result rounded to the
-    dtype. LayerNorm and RMSNorm use epsilon 1e-5 (the ISA's; a trace carries none).
+    dtype. int8: each input dequantised, float(q) x float32(its step) in fp32, the result
+    quantised, y / float32(the op's step) in fp32, rounded half to even and saturated to int8
+    (to int32 for a fused op before the last of its chain: it stays in the accumulator).
+    The steps are the trace's `scale`, `input_scale` and `weight_scale` (docs/workloads.md;
+    1 when absent). LayerNorm and RMSNorm use epsilon 1e-5 (the ISA's; a trace carries none).
   - embedding, kv_write, copy, mask: copies, exact.
 
 Errors: "max abs" is the largest |simulated - reference| over the op's output; "max rel" is that
@@ -41,8 +47,14 @@ of a format (fp32 2^-24, bf16 2^-8, fp16 2^-11):
   - rounding to the output dtype: one ulp, 2 u_D max |reference|, for fp16 and bf16: the two
     fp32 results, equal to within the term above, may round to neighbouring values of the dtype.
     So bf16 allows 2^-7 and fp16 2^-10 of the op's largest value, plus the fp32 term.
-  - int8 matmul, embedding, kv_write, copy, mask: 0 (exact; int8 products and sums are exact in
-    int32, and saturation is deterministic).
+  - int8 matmul, embedding, kv_write, copy, mask, and int8 add, mul, scale, relu: 0 (exact:
+    int8 products and sums are exact in int32; the store's product and the vector unit's
+    dequantising products, adds and quotients are single IEEE fp32 operations, rounded alike by
+    numpy/torch and the simulator; rounding half to even and saturation are deterministic).
+  - other int8 vector ops (exp, tanh, row statistics, rope's products): 1 step: torch's and
+    libm's fp32 results differ by a few ulps, far below a step, but one within them of a
+    rounding boundary (k + 1/2 steps) may round to either neighbour. An inherited error d (real
+    units) adds d x slope / step + 1 steps.
   - an op in a fused chain also inherits its input's tolerance through the op's largest slope:
     scale |scalar|, add, mask, relu, tanh 1, gelu 1.13, silu 1.1, softmax 2 max p (a shift of d
     in every logit moves p by at most about 2 d p).
@@ -108,11 +120,46 @@ def amax(x):
 
 
 class Result:
-    """One op's reference: `value` (rows x cols, fp32), `tol` (absolute), a `note`, and
-    `checked_rows` (a boolean mask of the rows to compare; None: all)."""
+    """One op's reference: `value` (rows x cols, fp32), `tol` (absolute), a `note`,
+    `checked_rows` (a boolean mask of the rows to compare; None: all) and, for an int8 op,
+    `qstep`: the quantisation step its integers are at when that is not the op's own output
+    step (an unstored int8 matmul hands its reader the int32 accumulator, at s_a x s_b)."""
 
-    def __init__(self, value, tol, note="", checked_rows=None):
+    def __init__(self, value, tol, note="", checked_rows=None, qstep=None):
         self.value, self.tol, self.note, self.checked_rows = value, tol, note, checked_rows
+        self.qstep = qstep
+
+
+INT8_RANGE = (-128.0, 127.0)
+INT32_RANGE = (-2.0 ** 31, 2.0 ** 31 - 1)
+
+
+def f32(x):
+    return np.float32(x)
+
+
+def dequantise(q, step):
+    """Integers q (a tensor) times their step, in fp32, as the vector unit's converter does:
+    float(q) (nearest, ties to even) x float32(step), one fp32 rounding."""
+    a = q.double().numpy().astype(np.float32)
+    return torch.from_numpy(a * f32(step))
+
+
+def quantise(y, step, bounds=INT8_RANGE):
+    """An fp32 result quantised at `step` as the hardware does (semantics.h): y / float32(step)
+    in fp32 (numpy's division is IEEE's, correctly rounded), rounded half to even, saturated to
+    `bounds`; NaN gives 0, +-inf saturate."""
+    a = y.numpy().astype(np.float32) / f32(step)
+    a = np.where(np.isnan(a), np.float32(0), a)
+    return torch.from_numpy(np.clip(np.rint(a), *bounds).astype(np.float32))
+
+
+def requantise(acc, multiplier):
+    """An int32 accumulator (float64 tensor of integers) stored as int8 with the DMA's
+    multiplier (isa::DmaStore::scale): float(acc) x float32(multiplier) in fp32, rounded half
+    to even, saturated."""
+    a = acc.numpy().astype(np.float32) * f32(multiplier)
+    return torch.from_numpy(np.clip(np.rint(a), *INT8_RANGE).astype(np.float32))
 
 
 class NotChecked(Exception):
@@ -169,6 +216,29 @@ class Checker:
             if j is not None and j < i and not self.outputs[j].get("stored"):
                 chain = self.chains.get(j, [j])
         self.chains[i] = chain + [i]
+
+    # ------------------------------------------------------------------ int8 steps
+    def step(self, j):
+        """The quantisation step of op j's output (docs/workloads.md; 1 when the trace has
+        none)."""
+        return float(self.ops[j].get("scale", 1.0))
+
+    def value_step(self, j):
+        """The step of the integers op j hands its readers: its output step, or an unstored
+        matmul's accumulator step."""
+        r = self.refs.get(j)
+        if r is not None and r.qstep is not None and not self.outputs[j].get("stored"):
+            return r.qstep
+        return self.step(j)
+
+    def operand_step(self, i, name):
+        """The step of operand `name` of op i (an earlier op's name or an external source)."""
+        op = self.ops[i]
+        if name in ("input", "kv_cache"):
+            return float(op.get("input_scale", 1.0))
+        if name == "weight":
+            return float(op.get("weight_scale", 1.0))
+        return self.value_step(self.names[name])
 
     # ------------------------------------------------------------------ inputs
     def tensor(self, op, role, n=0):
@@ -262,12 +332,21 @@ class Checker:
         Bm = B.transpose(1, 2) if tb else B  # batch x k x n
         bias = self.tensor(i, "bias").reshape(1, n) if op.get("bias", False) else None
         if dt == "int8":
+            # Exact int32 sums (the bias is int32 at s_a x s_b); a stored output is requantised
+            # by s_a x s_b / s_out (the store's multiplier, the same double expression as the
+            # lowering's, rounded to fp32); an unstored one (its epilogue runs fused ops) hands
+            # the accumulator on at s_a x s_b.
             acc = torch.bmm(A.double(), Bm.double())
             if bias is not None:
                 acc = acc + bias.double()
-            acc = wrap_int32(acc)
-            ref = round_to(acc.float(), "int8")
-            tol = 0.0
+            acc = wrap_int32(acc).reshape(batch * m, n)
+            s_acc = self.operand_step(i, a_name) * self.operand_step(i, b_name)
+            if self.outputs[i].get("stored"):
+                mult = s_acc / self.step(i)
+                ref = self.as_stored(i, requantise(acc, mult), bsz, hkv, note)
+                return Result(ref, 0.0,
+                              "; ".join(note + [f"requantised x {float(f32(mult)):.6g}"]))
+            return Result(acc.float(), 0.0, "; ".join(note), qstep=s_acc)
         else:
             A, Bm = round_to(A, dt), round_to(Bm, dt)
             acc = torch.bmm(A, Bm)
@@ -281,17 +360,27 @@ class Checker:
             if delta_a or delta_b:
                 tol += (delta_a * float(Bm.abs().sum(1).max()) +
                         delta_b * float(A.abs().sum(2).max()))
-        ref = ref.reshape(batch * m, n)
-        shape = tuple(self.outputs[i].get("shape", (batch * m, n)))
-        if attention and shape != (batch * m, n):
-            # The context, stored token-major: item (b, j), row r is query head j*g + r // s,
-            # token r % s of sequence b, at row b*s + r % s, columns (j*g + r // s) * n.
-            s = shape[0] // bsz if bsz else 0
-            if s and m % s == 0 and shape[1] == hkv * (m // s) * n:
-                g = m // s
-                ref = ref.reshape(bsz, hkv, g, s, n).permute(0, 3, 1, 2, 4).reshape(shape)
-                note.append(f"stored token-major: {bsz * s} tokens x {hkv * g} heads")
+        ref = self.as_stored(i, ref.reshape(batch * m, n), bsz, hkv, note)
         return Result(ref, tol, "; ".join(note))
+
+    def as_stored(self, i, ref, bsz, hkv, note):
+        """Matmul i's reference ([batch x m] x n) laid out as its output is stored: the
+        attention context (batch = bsz sequences x hkv KV heads) token-major, [bsz x s] x
+        [H x n], when its readers take it so (docs/workloads.md); else as it is."""
+        op = self.ops[i]
+        batch, m, n = op.get("batch", 1), op["m"], op["n"]
+        shape = tuple(self.outputs[i].get("shape", (batch * m, n)))
+        if shape == (batch * m, n):
+            return ref
+        # Item (b, j), row r is query head j*g + r // s, token r % s of sequence b: stored at
+        # row b*s + r % s, columns (j*g + r // s) * n.
+        s = shape[0] // bsz if bsz else 0
+        if not (s and m % s == 0 and shape[1] == hkv * (m // s) * n):
+            raise CheckInputError(f"op {i} ({op['name']}): stored as {list(shape)}, neither "
+                                  f"[{batch * m}, {n}] nor a token-major attention context")
+        g = m // s
+        note.append(f"stored token-major: {bsz * s} tokens x {hkv * g} heads")
+        return ref.reshape(bsz, hkv, g, s, n).permute(0, 3, 1, 2, 4).reshape(shape)
 
     def embedding(self, i, op):
         tokens, vocab = op["tokens"], op["vocab"]
@@ -347,20 +436,30 @@ class Checker:
                 ins.append(("op", v))
                 delta.append(dl)
         xs = [v for _, v in ins]
+        int8 = dt == "int8"
+        # int8: each input's step, and the inherited tolerances in real units.
+        names = [x for x in op.get("inputs", []) if x != "weight"]
+        steps = [self.operand_step(i, x) for x in names] if int8 else [1.0] * len(names)
+        delta = [d * s for d, s in zip(delta, steps)]
         if kind == "copy":
             off, stride = op.get("row_offset", 0), op.get("row_stride", 1)
             src = xs[0]
             if ins[0][0] == "op":
                 src = src.reshape(-1, cols)
             idx = torch.arange(rows) * stride + off
+            if int8:  # dequantised and quantised again at the copy's step (exact when equal)
+                return Result(self.int8_out(i, dequantise(src[idx], steps[0])), 0.0,
+                              f"rows {off} + r * {stride}")
             return Result(src[idx], 0.0, f"rows {off} + r * {stride}")
-        xs = [round_to(v.reshape(rows, cols) if v.shape[0] != rows else v, dt) for v in xs]
+        xs = [v.reshape(rows, cols) if v.shape[0] != rows else v for v in xs]
+        xs = ([dequantise(v, s) for v, s in zip(xs, steps)] if int8
+              else [round_to(v, dt) for v in xs])
         x = xs[0]
         din = delta[0] if delta else 0.0
         note = ""
         n_red = 1
         if kind in ("add", "mul"):
-            y = xs[1] if len(xs) > 1 else round_to(self.tensor(i, "param"), dt).reshape(1, cols)
+            y = xs[1] if len(xs) > 1 else self.param(i, "param", dt).reshape(1, cols)
             out = x + y if kind == "add" else x * y
             mag = amax(x.abs() + y.abs()) if kind == "add" else amax(out)
             gain = 1.0 if kind == "add" else amax(y)
@@ -395,7 +494,7 @@ class Checker:
             n_red = cols
             din *= 2 * mag
         elif kind in ("layernorm", "rmsnorm"):
-            p = round_to(self.tensor(i, "param"), dt)
+            p = self.param(i, "param", dt)
             xd = x.double()
             if kind == "layernorm":
                 mean = xd.mean(1, keepdim=True)
@@ -415,28 +514,48 @@ class Checker:
             note = f"epsilon {EPSILON}"
         elif kind == "rope":
             out, mag, note = self.rope(i, op, x, dt)
-            din *= 2 * amax(self.tensor(i, "rope_table"))
+            din *= 2 * amax(self.param(i, "rope_table", dt))
         else:
             raise NotChecked(f"vector kind {kind!r}")
-        ref = round_to(out, dt)
+        ref = round_to(out, dt) if dt != "int8" else out
         tol = COMPUTE_FACTOR * U["fp32"] * math.sqrt(n_red) * mag + 2 * U[dt] * amax(ref) + din
         if kind == "mask" and din == 0.0:
             tol = 0.0
-        if dt == "int8":
-            # fp32 lanes on the integers, rounded half to even and saturated: exact for add, mul,
-            # relu, mask and a power-of-two scale; else the fp32 results may round to
-            # neighbouring integers: one step.
-            exact = kind in ("add", "mul", "relu", "mask") or (
-                kind == "scale" and math.frexp(float(op.get("scalar", 1.0)))[0] == 0.5)
-            tol = (0.0 if exact else 1.0) + din
-            note = (note + "; " if note else "") + "int8 without scales: fp32 on the integers"
+        if int8:
+            # Dequantised inputs, fp32 compute, quantised at the op's step: exact where the
+            # compute is one or two correctly rounded fp32 operations (add, mul, scale, relu,
+            # mask), which torch and the simulator round alike; otherwise (exp, tanh, the row
+            # statistics, rope's products) their fp32 results may differ by a few ulps and fall
+            # on either side of a rounding boundary of the step: one step. An inherited error
+            # d (real units) moves the result by at most gain x d, so by gain x d / step + 1
+            # steps after rounding.
+            exact = kind in ("add", "mul", "scale", "relu", "mask")
+            step = self.step(i)
+            tol = (0.0 if exact else 1.0) + (din / step + 1.0 if din > 0 else 0.0)
+            note = (note + "; " if note else "") + f"int8 at step {step:.4g}"
+            return Result(self.int8_out(i, out), tol, note)
         return Result(ref, tol, note)
+
+    def param(self, i, role, dt):
+        """A parameter row or table of op i as the unit reads it: int8 dequantised at the op's
+        weight step, else rounded to the dtype."""
+        t = self.tensor(i, role)
+        if dt == "int8":
+            return dequantise(t, float(self.ops[i].get("weight_scale", 1.0)))
+        return round_to(t, dt)
+
+    def int8_out(self, i, out):
+        """An int8 vector op's fp32 result quantised at its step: saturated to int8 when
+        stored, to int32 when it stays in an epilogue's int32 accumulator slot for the next
+        fused op (semantics.h: an integer dst saturates to its own format's range)."""
+        stored = self.outputs[i].get("stored")
+        return quantise(out, self.step(i), INT8_RANGE if stored else INT32_RANGE)
 
     def rope(self, i, op, x, dt):
         rows, cols = op["rows"], op["cols"]
         hd = op.get("head_dim", cols)
         tokens, kv = op.get("tokens", rows), op.get("kv_len", 0)
-        table = round_to(self.tensor(i, "rope_table"), dt)
+        table = self.param(i, "rope_table", dt)
         if table.shape[0] != kv + tokens or table.shape[1] != hd:
             raise CheckInputError(f"op {i} ({op['name']}): rope table {list(table.shape)}, "
                                   f"expected [{kv + tokens}, {hd}]")

@@ -10,6 +10,7 @@
 #include "sim/core/error.h"
 #include "sim/core/json_input.h"
 #include "sim/driver/npy.h"
+#include "workloads/quant.h"
 
 namespace llmsim::driver {
 
@@ -149,12 +150,13 @@ std::vector<TensorValues> fill_tensors(values::Machine& m, const workloads::Work
     tv.data.resize(t.rows * t.cols);
     const values::Format f = m.format(t.op, std::uint32_t(t.elem_bytes));
     const double b = bound(w, t);
+    // An integer tensor (int8, a matmul's int32 bias) holds the same real values quantised at
+    // its step (workloads/quant.h): the encoding below rounds half to even and saturates.
+    const double step = values::is_integer(f) ? workloads::tensor_scale(w, t) : 1.0;
     const std::uint64_t stream = mix(key ^ mix(ti));
     for (std::size_t i = 0; i < tv.data.size(); ++i) {
       const std::uint64_t x = mix(stream + i);
-      tv.data[i] = f == values::Format::int8    ? float(int(x % 17) - 8)
-                   : f == values::Format::int32 ? float(int(x % 129) - 64)
-                                                : float(b * (double(x >> 11) * 0x1p-52 - 1.0));
+      tv.data[i] = float(b * (double(x >> 11) * 0x1p-52 - 1.0) / step);
     }
     for (const workloads::TensorParam& tp : t.params)
       tv.params.emplace_back(tp.ref.key, tp.ref.name);

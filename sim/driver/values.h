@@ -45,8 +45,9 @@ struct TensorValues {
 // Writes every external operand the lowering placed (Lowered::tensors) into the machine's
 // DRAM image, element (r, c) at the tensor's address for it. Element i (row-major) of tensor
 // t is a hash of (seed, t, i) (SplitMix64): uniform in [-1, 1), and for a matmul's weight and
-// bias in [-1/sqrt(k), 1/sqrt(k)) as torch.nn.Linear initialises them; int8 tensors take
-// integers in [-8, 8], int32 ones (an int8 matmul's bias) in [-64, 64]. Then, with
+// bias in [-1/sqrt(k), 1/sqrt(k)) as torch.nn.Linear initialises them; an int8 tensor, and an
+// int8 matmul's int32 bias, holds the same real value quantised at its step
+// (workloads::tensor_scale): round_half_even(value / step), saturated. Then, with
 // spec.params_dir, the rows a named parameter covers (DramTensor::params) take that array's
 // values from the directory; the tensors without a name keep the seeded ones. Every value is
 // rounded to the tensor's format as stored. Throws UserError naming the tensor, the op and

@@ -1,6 +1,6 @@
 """Hostile inputs: the value-carrying fields of trace ops (issue 21): a scale's `scalar`, a rope's
-`head_dim`, `tokens` and `kv_len`. Each mistake is a user error (exit 2) naming the op and the
-key, the value given and what is allowed."""
+`head_dim`, `tokens` and `kv_len`, an int8 op's quantisation steps. Each mistake is a user error
+(exit 2) naming the op and the key, the value given and what is allowed."""
 
 import json
 
@@ -80,3 +80,39 @@ def test_rope_kv_len_out_of_range(tmp_path, kv_len, allowed):
 def test_rope_fields_on_another_kind_are_unknown_keys(tmp_path):
     expect_user_error(*compile_(tmp_path, {"op": "softmax", "rows": 4, "cols": 4, "head_dim": 2}),
                       match=r"ops\[0\].*head_dim")
+
+
+# int8 quantisation steps (workloads/quant.h, docs/workloads.md "int8 quantisation").
+def relu8(**fields):
+    return dict({"op": "relu", "rows": 4, "cols": 4, "dtype": "int8"}, **fields)
+
+
+def test_int8_steps_are_accepted(tmp_path):
+    expect_ok(*compile_(tmp_path, relu8(scale=0.5, input_scale=1e-12, weight_scale=1e12)))
+
+
+@pytest.mark.parametrize("key", ["scale", "input_scale", "weight_scale"])
+@pytest.mark.parametrize("value, shown", [
+    (0, "0"), (-0.5, "-0.5"), (1e13, "10000000000000.0"), (1e-13, "1e-13"), ("0.5", "\"0.5\""),
+    (None, "null"), (True, "true")])
+def test_int8_step_out_of_range_or_not_a_number(tmp_path, key, value, shown):
+    expect_user_error(*compile_(tmp_path, relu8(**{key: value})),
+                      match=r"ops\[0\]\." + key + r": must be a number in \[1e-12, 1e12\] \(a "
+                            r"quantisation step: real value = int8 x step\), got " + shown)
+
+
+def test_int8_step_on_a_float_op(tmp_path):
+    expect_user_error(*compile_(tmp_path, {"op": "relu", "rows": 4, "cols": 4, "scale": 0.5}),
+                      match=r"ops\[0\]\.scale: is a quantisation step, for int8 ops only; this "
+                            r"op is fp16")
+
+
+def test_int8_kv_write_step_differs_from_its_input(tmp_path):
+    f = tmp_path / "kv.json"
+    f.write_text(json.dumps({"ops": [
+        relu8(name="r", rows=2, cols=2, inputs=["input"], scale=0.25),
+        {"op": "kv_write", "name": "kw", "input": "r", "batch": 1, "heads": 1, "head_dim": 2,
+         "tokens": 2, "scale": 0.5}]}))
+    expect_user_error("compile", "--arch", "edge", "--workload", f,
+                      match=r"ops\[1\] \(kw\): scale: a kv_write copies its input's bytes, so its "
+                            r"step must be its input's 0\.250000, got 0\.500000")

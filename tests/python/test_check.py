@@ -110,11 +110,14 @@ def _table(stdout):
 CASES = [("datacenter", "fp32"), ("datacenter", "bf16"), ("edge", "bf16")]
 
 
-@pytest.mark.parametrize("arch,dtype", CASES)
+@pytest.mark.parametrize("arch,dtype,extra", [c + ((),) for c in CASES] + [
+    ("datacenter", "int8", ()), ("edge", "int8", ()), ("datacenter", "int8", ("--fusion", "off"))])
 @pytest.mark.parametrize("name,ops", [("prefill", _prefill_ops()), ("decode", _decode_ops())])
-def test_small_traces_pass(tmp_path, arch, dtype, name, ops):
+def test_small_traces_pass(tmp_path, arch, dtype, extra, name, ops):
+    """int8 with the parser's default steps (workloads/quant.h): the quantising reference;
+    with fusion the epilogues dequantise the accumulator, without it every op is stored."""
     trace = _write_trace(tmp_path, name, ops, dtype)
-    r = cli("run", "--arch", arch, "--workload", str(trace), "--values", "--check")
+    r = cli("run", "--arch", arch, "--workload", str(trace), "--values", "--check", *extra)
     # Edge cuts kv_write into 4-token chunks (datacenter into 1-token ones): the case the check
     # found storing a chunk's heads into the wrong cache rows, until the chunk was loaded head
     # by head (lowering.cpp, kv_write).
@@ -144,6 +147,81 @@ def test_gemm_passes(tmp_path, arch, dtype):
     if dtype == "int8":  # exact: a zero error and a zero tolerance
         rows = [line.split() for line in r.stdout.splitlines() if line.strip().endswith("pass")]
         assert all(row[4:7] == ["0", "0", "0"] for row in rows), r.stdout
+
+
+def test_gemm_int8_requantises(tmp_path):
+    """The int8 store requantises by s_a s_b / s_out: with steps 1/64 (A), 1/128 (B) and 1/64
+    (output) the multiplier is 2^-7, and the check's reference (the same fp32 product,
+    rounded half to even and saturated) matches to the bit; a planted multiplier of 1 (the
+    integers saturated, as before quantisation) is named."""
+    ops = [dict(GEMM_OPS[0], input_scale=1 / 64, weight_scale=1 / 128, scale=1 / 64)]
+    trace = _write_trace(tmp_path, "gemm_q", ops, "int8")
+    out = tmp_path / "run"
+    r = cli("run", "--arch", "datacenter", "--workload", str(trace), "--values", "--check",
+            "--out", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert _table(r.stdout) == {"g1": "pass"}
+    row = next(line.split() for line in r.stdout.splitlines() if " g1 " in line)
+    assert row[4:7] == ["0", "0", "0"], r.stdout
+    # Real outputs of rms about 1/3 (k = 200 products of U(-1, 1) and U(-1/sqrt(200),
+    # 1/sqrt(200)), plus the bias) at step 1/64: |q| about 20 on average, hardly any at 127
+    # (the integers saturated as they were before quantisation: nearly all).
+    q = np.load(out / "values" / "00000.npy")
+    assert 10 < np.abs(q).mean() < 30 and np.mean(np.abs(q) >= 127) < 0.01
+    trace_json = json.loads((out / "trace.json").read_text())
+    trace_json["ops"][0]["scale"] = 2.0 ** -13  # s_a s_b: the multiplier becomes 1
+    (out / "wrong.json").write_text(json.dumps(trace_json))
+    d = _checker(out, out / "wrong.json")
+    assert d.returncode == 3 and _fail_line(d.stdout).startswith("FAIL: op 0 'g1' (matmul)")
+
+
+def test_bert_base_int8_passes(tmp_path):
+    """BERT-base, two layers, seq 128, int8 on datacenter: every op passes against the
+    quantising reference; matmuls, adds and embeddings exactly, the others within one int8
+    step."""
+    out = tmp_path / "run"
+    r = cli("run", "--arch", "datacenter", "--model", "bert-base-uncased", "--layers", "2",
+            "--seq", "128", "--values", "--out", str(out), "--check")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "0 not checked" in r.stdout and "FAIL" not in r.stdout
+    trace = json.loads((out / "trace.json").read_text())["ops"]
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if len(f) > 7 and f[-1] == "pass" and f[2] in ("matmul", "add", "embedding"):
+            assert f[4] == "0", line
+    assert all(op["dtype"] == "int8" and op["scale"] > 0 for op in trace)
+
+
+def test_calibrate_measures_steps_on_an_fp32_run(tmp_path):
+    """llmsim.calibrate: steps measured on an fp32 run (max calibration, percentile 100) are
+    the largest |value| / 127 of each output and each input and weight tensor; the int8 run of
+    the calibrated trace passes the check and stays within 2 % (rms) of the fp32 outputs."""
+    from llmsim.calibrate import calibrate
+    f32 = tmp_path / "f32"
+    trace = _write_trace(tmp_path, "gemm", GEMM_OPS, "fp32")
+    r = cli("run", "--arch", "datacenter", "--workload", str(trace), "--fusion", "off",
+            "--values", "--check", "--out", str(f32))
+    assert r.returncode == 0, r.stdout + r.stderr
+    cal = calibrate(str(f32), json.loads((f32 / "trace.json").read_text()), percentile=100)
+    tensors = {(t["op"], t["role"]): np.load(f32 / "values" / t["file"])
+               for t in _index(f32)["tensors"]}
+    g1, g2 = cal["ops"]
+    assert g1["dtype"] == g2["dtype"] == "int8"
+    assert g1["scale"] == float(np.abs(np.load(f32 / "values" / "00000.npy")).max()) / 127
+    assert g1["input_scale"] == float(np.abs(tensors[(0, "a")]).max()) / 127
+    assert g1["weight_scale"] == float(np.abs(tensors[(0, "b")]).max()) / 127
+    assert g2["weight_scale"] == float(np.abs(tensors[(1, "b")]).max()) / 127
+    assert "input_scale" not in g2  # its A is g1's output, at g1's step
+    path = tmp_path / "cal.json"
+    path.write_text(json.dumps(cal))
+    i8 = tmp_path / "i8"
+    r = cli("run", "--arch", "datacenter", "--workload", str(path), "--values", "--check",
+            "--out", str(i8))
+    assert r.returncode == 0, r.stdout + r.stderr
+    for i, op in enumerate(cal["ops"]):
+        q = np.load(i8 / "values" / f"{i:05d}.npy") * op["scale"]
+        f = np.load(f32 / "values" / f"{i:05d}.npy")
+        assert np.linalg.norm(q - f) / np.linalg.norm(f) < 0.02
 
 
 def test_check_needs_values():
@@ -248,3 +326,17 @@ def test_keep_going_names_every_planted_error(small_run):
     assert fails == ["FAIL: op 4 'k' (matmul)", "FAIL: op 15 'ctx_tanh' (tanh)"]
     assert ", 2 FAILED" in r.stdout
     assert "at row 7, col 9: got" in r.stdout
+
+
+def test_gpt2_int8_kv_write_slots_are_not_overwritten(tmp_path):
+    """GPT-2, two layers, 64 tokens, int8 on datacenter passes every op. Operand slots were one
+    count of free slots, taken round robin: layer1.v_cache_write frees its slots from the store
+    queue, and the next op (layer1.scores, which does not read it) frees its own earlier from
+    the compute queue, so a load of scores took the slot whose store had not yet read it (4
+    cache rows of head 6 held stale bytes). Each slot now has its own semaphore."""
+    out = tmp_path / "run"
+    r = cli("run", "--arch", "datacenter", "--model", "gpt2", "--layers", "2", "--seq", "64",
+            "--values", "--check", "--out", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "FAIL" not in r.stdout and "0 not checked" in r.stdout
+    assert _table(r.stdout)["layer1.v_cache_write"] == "pass"

@@ -9,6 +9,7 @@ description is workloads/models/torch-tiny-bert.json.
 """
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -178,7 +179,12 @@ def test_check_trace_writes_defaults_and_rejects_bad_ops():
     t = llmsim.check_trace({"ops": [{"op": "matmul", "m": 2, "k": 3, "n": 4}]})
     assert t["ops"][0] == {"op": "matmul", "name": "op0", "layer": "op0", "dtype": "int8",
                            "m": 2, "k": 3, "n": 4, "batch": 1, "a": "input", "b": "weight",
-                           "transpose_b": False, "bias": False}
+                           "transpose_b": False, "bias": False,
+                           # int8 steps (docs/workloads.md): inputs 1/127, the weight
+                           # 1/sqrt(k) / 127, the output 4 rms / 127 with rms sqrt(3) (1/sqrt(3))
+                           # (1/sqrt(9)) = 1/3.
+                           "input_scale": 1 / 127, "weight_scale": 1 / math.sqrt(3) / 127,
+                           "scale": 4 / 3 / 127}
     with pytest.raises(ValueError, match=r"ops\[0\].rows: must be a positive integer, got 0"):
         llmsim.check_trace({"ops": [{"op": "softmax", "rows": 0, "cols": 4,
                                      "inputs": ["input"]}]})

@@ -10,9 +10,8 @@ and --weights row_major.
 The edge and hbm2-stack arrays do not offer fp32: the test adds it to core.systolic.dtypes with
 an override (the CLI's --set) instead of changing the presets.
 
-nhead=12 is the issue's network; it is xfail (strict) until the attention context is stored
-token-major (the lowering writes it [B*H][s][d] densely while o_proj reads it token-major; the
-integrator's fix). nhead=1 has one head, where both layouts are the same, and must pass today.
+nhead=12 is the issue's network: twelve heads, so the attention context must be stored
+token-major for the output projection (it was not, until the value check found it).
 
 Also: the CLI path (write_params, --values-params, --tokens @FILE, --check with the ids in
 values/index.json) on a smaller module, and that ids apply to timing-only runs.
@@ -44,10 +43,6 @@ OPTIONS = [  # (name, run() keyword arguments), on datacenter
     ("fusion_off", {"fusion": False}),
     ("weights_row_major", {"weights": "row_major"}),
 ]
-CONTEXT_LAYOUT = pytest.mark.xfail(
-    strict=True, reason="context layout: the lowering stores the attention context "
-    "[B*H][s][d] densely, o_proj reads it token-major (fixed on main by the integrator)")
-
 
 def small_bert(nhead):
     torch.manual_seed(0)
@@ -106,7 +101,7 @@ def assert_close(got, expected):
     assert error <= TOLERANCE, f"max |error| / max |logit| = {error:.3g} > {TOLERANCE}"
 
 
-NHEADS = [1, pytest.param(12, marks=CONTEXT_LAYOUT)]
+NHEADS = [12]
 
 
 @pytest.mark.parametrize("nhead", NHEADS)

@@ -219,10 +219,11 @@ TEST_CASE("values: the attention context is stored token-major for the output pr
   const driver::RunResult r =
       run("edge", w, driver::mapping_options("auto", "", ""), /*values=*/true);
   const auto out = [&](int op) {
-    REQUIRE(r.values[std::size_t(op)].stored);
-    return matrix(driver::TensorValues{op, "", r.values[std::size_t(op)].rows,
-                                       r.values[std::size_t(op)].cols,
-                                       r.values[std::size_t(op)].data});
+    const driver::OpValues& v = r.values[std::size_t(op)];
+    REQUIRE(v.stored);
+    Matrix m(Eigen::Index(v.rows), Eigen::Index(v.cols));
+    for (std::size_t i = 0; i < v.data.size(); ++i) m.data()[i] = v.data[i];
+    return m;
   };
   const Matrix v = out(2), probs = out(4), ctx = out(5), o = out(6);
   REQUIRE(ctx.rows() == Eigen::Index(B * s));
