@@ -201,7 +201,7 @@ void Lowerer::lower(const MatmulOp& op) {
     const std::uint64_t total = m_w.ops[std::size_t(last)].output_elements();
     const std::uint64_t cols = chain_g ? hkv * chain_g * op.n : op.n;
     if (op.append_to < 0) {
-      m_chain_buffer[m_op] = output(total / cols, cols, e);
+      m_chain_buffer[m_op] = output(ceil_div(total, cols), cols, e);  // whole, even if odd
       m_regions[std::size_t(m_op)].bytes = 0;
     } else {
       m_chain_buffer[m_op] = m_chain_buffer.at(op.append_to);

@@ -154,6 +154,44 @@ TEST_CASE("iteration: a mixed batch has the hand-derived ops and MACs and runs o
               (unsigned long long)r.total_cycles);
 }
 
+TEST_CASE("iteration: GPT-2 (no rope) takes each sequence's Q rows by a_offset") {
+  ModelConfig m = load_model("gpt2");
+  IterationShape s;
+  s.layers = 1;
+  s.block_size = 16;
+  s.num_blocks = 100;
+  s.seqs = {seq(1, 40, {5, 6, 7}), seq(32, 0, {0, 1})};  // rows 0, then 1 .. 32
+  const Workload w = build_iteration(m, s);
+  const auto& sc = std::get<MatmulOp>(w.ops[std::size_t(w.index_of("layer0.seq1.scores"))].body());
+  CHECK(w.ops[std::size_t(sc.a.op)].name() == "layer0.q_proj");
+  CHECK(sc.a_offset == 1 * 768);  // row 1 of q_proj, 12 heads x 64
+  const auto& kv =
+      std::get<KvWriteOp>(w.ops[std::size_t(w.index_of("layer0.seq1.k_cache_write"))].body());
+  CHECK(w.ops[std::size_t(kv.input.op)].name() == "layer0.k_proj");
+  CHECK(kv.row_offset == 1);
+  // Both sequences emit: rows 0 and 32, a regular copy.
+  const auto& last = std::get<VectorOp>(w.ops[std::size_t(w.index_of("head.last_token"))].body());
+  CHECK(last.row_indices.empty());
+  CHECK(last.row_offset == 0);
+  CHECK(last.row_stride == 32);
+  const auto r = run(w);
+  std::uint64_t macs = 0;
+  for (const Op& op : w.ops) macs += op.macs();
+  // MHA (g = 1, 12 heads of 64): attention 2 x 12 x 64 x (1 x 41 + 32 x 32) MACs; the rest
+  // T = 33 rows through h = 768, FFN 3072, and the head's 2 rows x 50257.
+  const std::uint64_t T = 33, h = 768;
+  CHECK(macs == T * h * 3 * h + 2 * 12 * 64 * (41 + 32 * 32) + T * h * h + 2 * T * h * 4 * h +
+                    2 * h * 50257);
+  CHECK(r.macs == macs);
+
+  // One sequence: build_trace's ops.
+  s.seqs = {seq(32, 0, {0, 1})};
+  TraceOptions o;
+  o.seq = 32;
+  o.layers = 1;
+  require_same_ops(build_iteration(m, s), build_trace(m, o));
+}
+
 TEST_CASE("iteration: attention reads and writes a sequence's K and V at its blocks' addresses") {
   const ModelConfig m = tiny_llama(1);
   const Workload w = build_iteration(m, mixed(1));
