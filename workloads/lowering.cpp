@@ -313,13 +313,14 @@ std::vector<isa::VectorOp> Lowerer::op_instructions(const VectorOp& op, isa::Vec
   if (op.kind == VectorKind::scale) v.scalar = op.scalar;
   if (op.kind != VectorKind::mask) return {v};
   LLMSIM_CHECK(v.src2_rows == 0, "a mask instruction has no second source");
-  // Row R of the op is the query at position R mod op.cols, column C the key at C (ops.h). The
-  // ISA's positions grow with the row (isa.h), so a block that runs from one block of op.cols
-  // query rows into the next is cut there: piece rows R .. R + n - 1 are queries q .. q + n - 1.
+  // Row R of the op is the query at position kv_len + R mod tokens (default: R mod op.cols),
+  // column C the key at C (ops.h). The ISA's positions grow with the row (isa.h), so a block
+  // that runs from one block of `tokens` query rows into the next is cut there: piece rows R ..
+  // R + n - 1 are queries q .. q + n - 1.
   std::vector<isa::VectorOp> out;
-  const std::uint64_t end = r0 + v.rows;
+  const std::uint64_t end = r0 + v.rows, tokens = op.mask_tokens();
   for (std::uint64_t r = r0; r < end;) {
-    const std::uint64_t q = r % op.cols, n = std::min(end - r, op.cols - q);
+    const std::uint64_t i = r % tokens, n = std::min(end - r, tokens - i), q = op.kv_len + i;
     const std::uint64_t skip = (r - r0) * v.cols;
     isa::VectorOp piece = v;
     piece.rows = n;

@@ -78,7 +78,8 @@ struct MatmulOp : OpInfo {
 // The vector unit's element-wise and row-wise ops are the ISA's (arch/isa/isa.h), with these
 // meanings in a trace: add and mul take two inputs (out = in0 + in1, in0 * in1), every other kind
 // one; scale multiplies by its `scalar` (attention's 1/sqrt(head_dim)); mask is causal in blocks
-// of `cols` query rows (row r sees columns <= r mod cols); gelu stands for the erf form and the
+// of `cols` query rows (row r sees columns <= r mod cols), or of `tokens` rows after `kv_len`
+// cached keys (see VectorOp); gelu stands for the erf form and the
 // tanh approximation (gelu_new) alike; softmax, layernorm (with its own gamma and beta, 2 x cols
 // parameters) and rmsnorm (gamma, cols parameters) work over each row's cols; rope rotates each
 // row (one token, heads of head_dim side by side) head by head, as Hugging Face's rotate_half,
@@ -113,6 +114,10 @@ struct VectorOp : OpInfo {
 
   std::uint64_t rope_head_dim() const { return head_dim ? head_dim : cols; }
   std::uint64_t rope_tokens() const { return tokens ? tokens : rows; }
+  // mask: rows are blocks of mask_tokens() query rows (default cols) at positions kv_len +
+  // r mod mask_tokens(), against the cols keys 0 .. cols - 1 (a chunk after kv_len cached
+  // tokens: kv_len + tokens = cols); row r sees the keys <= its position.
+  std::uint64_t mask_tokens() const { return tokens ? tokens : cols; }
   std::uint64_t output_elements() const { return rows * cols; }
 };
 

@@ -48,6 +48,9 @@ Json op_json(const Workload& w, const Op& op) {
       j["row_offset"] = v->row_offset;
     }
     if (v->kind == VectorKind::scale) j["scalar"] = v->scalar;
+    if (v->kind == VectorKind::mask && (v->mask_tokens() != v->cols || v->kv_len)) {
+      j["tokens"] = v->mask_tokens(), j["kv_len"] = v->kv_len;
+    }
     if (v->kind == VectorKind::rope) {
       j["head_dim"] = v->rope_head_dim(), j["tokens"] = v->rope_tokens(), j["kv_len"] = v->kv_len;
     }

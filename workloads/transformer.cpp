@@ -240,7 +240,10 @@ int attention_paged(Builder& b, const ModelConfig& m, const Shape& sh, int x) {
       sc = b.vector(VectorKind::scale, p + "scale", score_rows, keys, {ref(sc)});
       b.last_vector().scalar = 1.0 / std::sqrt(double(d));
     }
-    if (s.tokens > 1) sc = b.vector(VectorKind::mask, p + "mask", score_rows, keys, {ref(sc)});
+    if (s.tokens > 1) {  // the chunk's queries at positions L_i .. L_i + s_i - 1
+      sc = b.vector(VectorKind::mask, p + "mask", score_rows, keys, {ref(sc)});
+      if (s.cached) b.last_vector().tokens = s.tokens, b.last_vector().kv_len = s.cached;
+    }
     sc = b.vector(VectorKind::softmax, p + "softmax", score_rows, keys, {ref(sc)});
     const int c = b.matmul(p + "context", rows, keys, d, ref(sc), ref(vw), false, kv_heads);
     if (ctx >= 0) {

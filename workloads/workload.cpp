@@ -173,6 +173,19 @@ class OpParser {
         fail("row_indices", "replaces row_offset and row_stride; give one or the other");
       }
     }
+    if (kind == VectorKind::mask && (m_r.has("tokens") || m_r.has("kv_len"))) {
+      op.tokens = m_r.count("tokens", op.cols);
+      op.kv_len = m_r.uint("kv_len", 0);
+      if (op.rows % op.tokens != 0) {
+        fail("tokens", "must divide rows = " + n2s(op.rows) +
+                           " (rows are blocks of tokens queries), got " + n2s(op.tokens));
+      }
+      if (op.kv_len > op.cols || op.cols - op.kv_len != op.tokens) {
+        fail("tokens", "kv_len + tokens must be cols = " + n2s(op.cols) +
+                           " (the keys: the cached ones, then the queries' own), got " +
+                           n2s(op.kv_len) + " + " + n2s(op.tokens));
+      }
+    }
     if (kind == VectorKind::rope) {
       op.head_dim = m_r.count("head_dim", op.cols);
       op.tokens = m_r.count("tokens", op.rows);

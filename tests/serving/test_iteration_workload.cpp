@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <numeric>
 #include <set>
@@ -145,6 +146,9 @@ TEST_CASE("iteration: a mixed batch has the hand-derived ops and MACs and runs o
   const auto& ctx3 = std::get<MatmulOp>(w.ops[std::size_t(w.index_of("layer1.seq3.context"))].body());
   CHECK(ctx3.prefix_elements == 3 * H * d);  // the three decodes' rows before it
   CHECK(ctx3.output_elements() == T * H * d);
+  const auto& mask = std::get<VectorOp>(w.ops[std::size_t(w.index_of("layer1.seq3.mask"))].body());
+  CHECK(mask.mask_tokens() == 64);  // the chunk's queries are at positions 128 .. 191
+  CHECK(mask.kv_len == 128);
 
   const auto r = run(w);
   REQUIRE(r.ops.size() == w.ops.size());
@@ -238,6 +242,87 @@ TEST_CASE("iteration: attention reads and writes a sequence's K and V at its blo
     CHECK(written.size() == Hkv * kv.tokens);
     CHECK(written.begin()->second == kv.kv_len);  // the new tokens follow the cached ones
     CHECK(written.rbegin()->second == L - 1);
+  }
+}
+
+TEST_CASE("iteration values: each sequence attends to its own K and V, read through its blocks") {
+  // fp32 value mode (docs/values.md) on the mixed batch; the reference is computed here per
+  // sequence from the run's own inputs: its q_rope and k_rope rows, v_proj's rows, and the
+  // cached keys and values as the pools were filled, gathered through the block table.
+  const ModelConfig m = tiny_llama(1);
+  IterationShape shape = mixed(1);
+  shape.dtype = isa::DType::fp32;
+  const Workload w = build_iteration(m, shape);
+  driver::RunSpec spec{"datacenter", driver::load_arch("datacenter"), {}, w, {}};
+  spec.values = driver::ValuesSpec{7};
+  const auto r = driver::run(spec);
+  const std::uint64_t d = 64, H = 4, Hkv = 2, g = 2, bs = 16;
+  const auto out = [&](const std::string& name) -> const driver::OpValues& {
+    const int i = w.index_of(name);
+    REQUIRE(i >= 0);
+    REQUIRE(r.values[std::size_t(i)].stored);
+    return r.values[std::size_t(i)];
+  };
+  const auto pool = [&](const std::string& kv_write) -> const driver::TensorValues& {
+    const int i = w.index_of(kv_write);
+    const auto it = std::find_if(r.tensors.begin(), r.tensors.end(), [&](const auto& t) {
+      return t.op == i && t.role == "cache";
+    });
+    REQUIRE(it != r.tensors.end());
+    return *it;
+  };
+  const auto& kpool = pool("layer0.seq0.k_cache_write");
+  const auto& vpool = pool("layer0.seq0.v_cache_write");
+  const auto& v_proj = out("layer0.v_proj");
+  // The contexts fill one T x H*d buffer; value mode reads each op's output from what its own
+  // stores wrote (values.h), so sequence j's rows are in its own context op's output.
+  CHECK(out("layer0.seq3.context").rows == 67);
+  std::uint64_t row0 = 0;
+  for (std::size_t j = 0; j < shape.seqs.size(); ++j) {
+    const IterationSeq& sq = shape.seqs[j];
+    const std::string p = "layer0.seq" + std::to_string(j) + ".";
+    const auto& q = out(p + "q_rope");
+    const auto& k = out(p + "k_rope");
+    const auto& ctx = out(p + "context");
+    REQUIRE(ctx.rows == row0 + sq.tokens);
+    REQUIRE(ctx.cols == H * d);
+    const std::uint64_t L = sq.kv_len, keys = L + sq.tokens;
+    // Key or value t of KV head h: cached in its block, or this iteration's new row.
+    const auto kv = [&](bool is_k, std::uint64_t h, std::uint64_t t, std::uint64_t c) {
+      if (t >= L) {
+        return is_k ? k.data[(t - L) * Hkv * d + h * d + c]
+                    : v_proj.data[(row0 + t - L) * Hkv * d + h * d + c];
+      }
+      const std::uint64_t prow = (sq.blocks[t / bs] * Hkv + h) * bs + t % bs;
+      return (is_k ? kpool : vpool).data[prow * d + c];
+    };
+    double worst = 0, largest = 0;
+    for (std::uint64_t i = 0; i < sq.tokens; ++i) {
+      for (std::uint64_t hq = 0; hq < H; ++hq) {
+        const std::uint64_t h = hq / g;
+        std::vector<double> pr(keys, 0.0);
+        double mx = -1e300;
+        for (std::uint64_t t = 0; t <= L + i; ++t) {  // causal: keys up to the query's position
+          double dot = 0;
+          for (std::uint64_t c = 0; c < d; ++c) dot += q.data[i * H * d + hq * d + c] * kv(true, h, t, c);
+          pr[t] = dot / 8.0;  // 1 / sqrt(64)
+          mx = std::max(mx, pr[t]);
+        }
+        double sum = 0;
+        for (std::uint64_t t = 0; t <= L + i; ++t) sum += pr[t] = std::exp(pr[t] - mx);
+        for (std::uint64_t c = 0; c < d; ++c) {
+          double ref = 0;
+          for (std::uint64_t t = 0; t <= L + i; ++t) ref += pr[t] / sum * kv(false, h, t, c);
+          const double sim = ctx.data[(row0 + i) * H * d + hq * d + c];
+          worst = std::max(worst, std::abs(sim - ref));
+          largest = std::max(largest, std::abs(ref));
+        }
+      }
+    }
+    INFO("sequence " << j << ": max abs error " << worst << " of max |ref| " << largest);
+    CHECK(largest > 0.01);
+    CHECK(worst <= 1e-4 * largest);
+    row0 += sq.tokens;
   }
 }
 
