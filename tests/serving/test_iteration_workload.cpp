@@ -420,5 +420,9 @@ TEST_CASE("iteration speed: Llama-3-8B, 32 decodes + a 256-token chunk", "[.spee
                 std::chrono::duration<double>(t1 - t0).count(),
                 std::chrono::duration<double>(t2 - t1).count(), r.mapping_seconds,
                 (unsigned long long)r.total_cycles);
+    for (const auto& l : r.layers) {
+      std::printf("  %s: %llu ops, %llu cycles\n", l.name.c_str(), (unsigned long long)l.ops,
+                  (unsigned long long)l.cycles);
+    }
   }
 }
