@@ -270,7 +270,8 @@ py::dict run(const py::handle& arch, const py::handle& workload, const py::handl
              const py::handle& timeline, const py::handle& timeline_max_events,
              const py::handle& mapping, const py::handle& split, const py::handle& fusion,
              const py::handle& weights, const py::handle& tiles, const py::handle& values,
-             const py::handle& values_seed) {
+             const py::handle& values_seed, const py::handle& tokens,
+             const py::handle& values_params, const py::handle& params_label) {
   ArchArg a = arch_arg(arch);
   WorkloadArg w = workload_arg(workload);
   llmsim::driver::RunSpec spec;
@@ -278,11 +279,10 @@ py::dict run(const py::handle& arch, const py::handle& workload, const py::handl
   if (!fusion.is_none() && !py::isinstance<py::bool_>(fusion)) {
     throw py::type_error("fusion must be True, False or None, got " + type_name(fusion));
   }
-  spec.mapping =
-      llmsim::driver::mapping_options(utf8(mapping, "mapping"), optional_text(split, "split"),
-                                      fusion.is_none() ? "" : (fusion.cast<bool>() ? "on" : "off"),
-                                      optional_text(weights, "weights"),
-                                      optional_text(tiles, "tiles"));
+  spec.mapping = llmsim::driver::mapping_options(
+      utf8(mapping, "mapping"), optional_text(split, "split"),
+      fusion.is_none() ? "" : (fusion.cast<bool>() ? "on" : "off"),
+      optional_text(weights, "weights"), optional_text(tiles, "tiles"));
   if (!py::isinstance<py::bool_>(values)) {
     throw py::type_error("values must be True or False, got " + type_name(values));
   }
@@ -291,6 +291,27 @@ py::dict run(const py::handle& arch, const py::handle& workload, const py::handl
     spec.values = llmsim::driver::ValuesSpec{seed.value_or(0)};
   } else if (seed) {
     throw py::type_error("values_seed: needs values=True");
+  }
+  // tokens: None or a sequence of ints (llmsim.run has turned arrays and tensors into a list).
+  if (!tokens.is_none()) {
+    if (!py::isinstance<py::sequence>(tokens) || py::isinstance<py::str>(tokens)) {
+      throw py::type_error("tokens must be a sequence of ints or None, got " + type_name(tokens));
+    }
+    const py::sequence seq = py::reinterpret_borrow<py::sequence>(tokens);
+    if (seq.size() == 0) throw py::value_error("tokens: must not be empty (None: the default)");
+    for (std::size_t i = 0; i < seq.size(); ++i) {
+      const std::string key = "tokens[" + std::to_string(i) + "]";
+      const auto id = optional_count(seq[i], key.c_str(), 0);
+      if (!id) throw py::type_error(key + " must be an int, got None");
+      spec.mapping.token_ids.push_back(*id);
+    }
+  }
+  // values_params: a directory as written by llmsim.write_params (run(params=...) writes one).
+  if (!values_params.is_none()) {
+    if (!spec.values) throw py::type_error("params: needs values=True");
+    spec.values->params_dir = utf8(values_params, "params");
+    spec.values->params_label = params_label.is_none() ? "params " + spec.values->params_dir
+                                                       : utf8(params_label, "params_label");
   }
   const auto cap = optional_count(timeline_max_events, "timeline_max_events", 1);
   if (!timeline.is_none()) {
@@ -439,7 +460,8 @@ PYBIND11_MODULE(_llmsim, m) {
         py::arg("mapping") = py::str("auto"), py::arg("split") = py::none(),
         py::arg("fusion") = py::none(), py::arg("weights") = py::none(),
         py::arg("tiles") = py::none(), py::arg("values") = false,
-        py::arg("values_seed") = py::none(),
+        py::arg("values_seed") = py::none(), py::arg("tokens") = py::none(),
+        py::arg("values_params") = py::none(), py::arg("params_label") = py::none(),
         "Simulates `workload` on `arch`; returns the stats.json document as a dict with \"ops\", "
         "\"config\" and \"wall_seconds\" added (and with `values`, \"values\" and "
         "\"tensors\"). With `timeline`, writes a Chrome trace-event JSON timeline there (at "

@@ -35,18 +35,21 @@ inline View dense(std::uint64_t base, std::uint64_t cols, std::uint64_t e) {
   return {base, cols * e, kOneGroup, 0};
 }
 
-// The DMA blocks covering rows [r0, r0 + nr) x cols [c0, c0 + nc) of `v`, cut at group
-// boundaries, with SRAM addresses packed densely from `sram0`.
+// The DMA blocks covering rows [r0, r0 + nr) x cols [c0, c0 + nc) of `v` (elements of `e`
+// bytes in DRAM), cut at group boundaries, with SRAM addresses packed densely from `sram0` in
+// elements of `sram_e` bytes (0: e; an accumulator's are wider than the DRAM's).
 template <class F>
 void for_blocks(const View& v, std::uint64_t r0, std::uint64_t nr, std::uint64_t c0,
-                std::uint64_t nc, std::uint64_t e, std::uint64_t sram0, F f) {
+                std::uint64_t nc, std::uint64_t e, std::uint64_t sram0, F f,
+                std::uint64_t sram_e = 0) {
+  if (sram_e == 0) sram_e = e;
   std::uint64_t r = r0, sram = sram0;
   while (r < r0 + nr) {
     const std::uint64_t g = r / v.group_rows, in = r % v.group_rows;
     const std::uint64_t n = std::min(r0 + nr - r, v.group_rows - in);
     f(isa::Block{n, nc, v.base + v.group_base(g) + in * v.row_stride + c0 * e, v.row_stride,
                  sram});
-    sram += n * nc * e;
+    sram += n * nc * sram_e;
     r += n;
   }
 }

@@ -33,6 +33,9 @@ inline isa::Instruction inst(isa::Body b, int op) {
   return isa::Instruction{std::move(b), op};
 }
 
+// Records in `t` (an external operand of `op`, by its role) the op's ParamRefs that fill it.
+void name_tensor(DramTensor& t, const Op& op);
+
 class Lowerer {
  public:
   Lowerer(const Workload& w, const Target& t, const MappingOptions& o)
@@ -78,6 +81,7 @@ class Lowerer {
                            std::uint64_t elem_bytes) {
     const std::uint64_t addr = alloc(rows * cols * elem_bytes);
     m_out.tensors.push_back({m_op, role, addr, rows, cols, elem_bytes});
+    name_tensor(m_out.tensors.back(), m_w.ops[std::size_t(m_op)]);
     return m_out.tensors.back();
   }
   // The current op's output, rows x cols of `elem` bytes: a buffer it may reuse (DramBuffers).

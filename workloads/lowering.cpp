@@ -14,6 +14,39 @@ namespace llmsim::workloads {
 
 namespace detail {
 
+void name_tensor(DramTensor& t, const Op& op) {
+  const auto add = [&](const std::string& key, std::uint64_t row,
+                       std::vector<std::uint64_t> shape) {
+    for (const ParamRef& p : op.params()) {
+      if (p.key == key) t.params.push_back({p, row, std::move(shape)});
+    }
+  };
+  if (const auto* mm = op.get_if<MatmulOp>()) {
+    if (t.role == "b") {
+      std::uint64_t r = mm->transpose_b ? mm->n : mm->k, c = mm->transpose_b ? mm->k : mm->n;
+      for (const ParamRef& p : op.params()) {
+        if (p.key == "b" && p.transpose) std::swap(r, c);
+      }
+      add("b", 0,
+          mm->batch > 1 ? std::vector<std::uint64_t>{mm->batch, r, c}
+                        : std::vector<std::uint64_t>{r, c});
+    }
+    if (t.role == "bias") add("bias", 0, {mm->n});
+  } else if (const auto* e = op.get_if<EmbeddingOp>()) {
+    if (t.role == "table") add("table", 0, {e->vocab, e->hidden});
+  } else if (const auto* v = op.get_if<VectorOp>()) {
+    if (t.role != "param") return;
+    if (v->kind == VectorKind::layernorm) {
+      add("gamma", 0, {v->cols});
+      add("beta", 1, {v->cols});
+    } else if (v->kind == VectorKind::rmsnorm) {
+      add("gamma", 0, {v->cols});
+    } else {
+      add("weight", 0, {v->cols});
+    }
+  }
+}
+
 namespace {
 
 std::string dataflow_names(const Target& t) {
@@ -454,6 +487,8 @@ void Lowerer::lower(const EmbeddingOp& op) {
   const std::uint64_t e = isa::size_bytes(op.dtype);
   OpPlan& p = plan();
   const std::uint64_t table = alloc_tensor("table", op.vocab, op.hidden, e).addr;
+  const std::vector<std::uint64_t>* ids =
+      !m_o.token_ids.empty() && m_op == token_embedding(m_w) ? &m_o.token_ids : nullptr;
   p.compulsory_bytes += op.tokens * op.hidden * e;
   const std::uint64_t out = output(op.tokens, op.hidden, e);
   const std::uint64_t rows_per = chunk_rows(op.tokens, op.hidden * e, 0);
@@ -466,8 +501,10 @@ void Lowerer::lower(const EmbeddingOp& op) {
         c,
         [&](std::uint64_t slot) {
           for (std::uint64_t r = 0; r < nr; ++r) {
-            // Token ids: a fixed multiplicative hash of the position (no randomness).
-            const std::uint64_t id = ((r0 + r) * 2654435761ull + 12345) % op.vocab;
+            // Token ids: the given ones (MappingOptions::token_ids), else a fixed
+            // multiplicative hash of the position (no randomness).
+            const std::uint64_t id =
+                ids ? (*ids)[r0 + r] : ((r0 + r) * 2654435761ull + 12345) % op.vocab;
             push(c, isa::QueueKind::load,
                  isa::DmaLoad{{1, op.hidden, table + id * op.hidden * e, op.hidden * e,
                                slot + r * op.hidden * e},
@@ -568,7 +605,38 @@ View Lowerer::paged_view(int kv_op, std::uint64_t h) const {
 
 }  // namespace detail
 
+int token_embedding(const Workload& w) {
+  for (std::size_t i = 0; i < w.ops.size(); ++i) {
+    if (w.ops[i].get_if<EmbeddingOp>()) return int(i);
+  }
+  return -1;
+}
+
+void check_token_ids(const Workload& w, const std::vector<std::uint64_t>& ids) {
+  if (ids.empty()) return;
+  const int i = token_embedding(w);
+  if (i < 0) {
+    throw WorkloadError("tokens: " + std::to_string(ids.size()) + " ids given, but workload '" +
+                        w.name + "' has no embedding op to read them");
+  }
+  const auto& e = *w.ops[std::size_t(i)].get_if<EmbeddingOp>();
+  const std::string op =
+      "embedding op '" + w.ops[std::size_t(i)].name() + "' (ops[" + std::to_string(i) + "])";
+  if (ids.size() != e.tokens) {
+    throw WorkloadError("tokens: " + std::to_string(ids.size()) + " ids given, but " + op +
+                        " reads " + std::to_string(e.tokens) + " (its tokens, batch x seq)");
+  }
+  for (std::size_t r = 0; r < ids.size(); ++r) {
+    if (ids[r] >= e.vocab) {
+      throw WorkloadError("tokens: id " + std::to_string(ids[r]) + " (position " +
+                          std::to_string(r) + ") is not below the vocab " +
+                          std::to_string(e.vocab) + " of " + op);
+    }
+  }
+}
+
 Lowered lower(const Workload& w, const Target& t, const MappingOptions& options) {
+  check_token_ids(w, options.token_ids);
   return detail::Lowerer(w, t, options).run();
 }
 

@@ -71,7 +71,20 @@ struct MappingOptions {
   // The most ISA instructions the lowering may emit (workloads/limits.h); none:
   // $LLMSIM_MAX_INSTRUCTIONS, else kDefaultMaxInstructions.
   std::optional<std::uint64_t> max_instructions;
+  // --tokens: the ids the trace's first embedding op (token_embedding()) gathers, one per
+  // token (its `tokens`, batch x seq), each below its vocab; they set the gather's DRAM
+  // addresses. Empty: a fixed hash of the row, ((r * 2654435761 + 12345) mod vocab), for
+  // every embedding op (the others always take it).
+  std::vector<std::uint64_t> token_ids;
 };
+
+// The index of the first embedding op (the one MappingOptions::token_ids feed), else -1.
+int token_embedding(const Workload& w);
+
+// Throws WorkloadError when `ids` (non-empty) do not fit the workload: it has no embedding op,
+// their count is not the embedding's tokens, or an id is not below its vocab (naming both
+// numbers, or the id, its position and the vocab).
+void check_token_ids(const Workload& w, const std::vector<std::uint64_t>& ids);
 
 // How one op was mapped, for reports.
 struct OpPlan {
@@ -98,11 +111,23 @@ struct OpPlan {
 // tiling (MappingOptions::tiled_weights): each item of item_rows rows is cut into row blocks of
 // tile_rows, each row block contiguous and made of its tiles of tile_cols columns, each tile
 // dense (offset()).
+// A named parameter array (the op's ParamRef) that fills rows first_row .. of a DramTensor:
+// `shape` is the array's, after the ref's row range, as the trace defines the operand; the
+// array in row-major order (its last two dimensions swapped back first, with `transpose`) is
+// the tensor's rows x cols from first_row on. One per ref: B's, a bias's, a table's, a
+// layernorm's gamma (row 0) and beta (row 1).
+struct TensorParam {
+  ParamRef ref;
+  std::uint64_t first_row = 0;
+  std::vector<std::uint64_t> shape;
+};
+
 struct DramTensor {
   int op = -1;
   std::string role;  // "a", "b", "bias", "input", "param", "rope_table", "table", "cache"
   std::uint64_t addr = 0, rows = 0, cols = 0, elem_bytes = 0;
   std::uint64_t item_rows = 0, tile_rows = 0, tile_cols = 0;  // tiled layout; 0: row-major
+  std::vector<TensorParam> params{};  // the names of its values (trace "params"), if any
   // The byte address of element (r, c).
   std::uint64_t address(std::uint64_t r, std::uint64_t c) const;
 };

@@ -193,6 +193,7 @@ void Lowerer::lower(const MatmulOp& op) {
   for (const int f : ep.ops) m_out.plans[std::size_t(f)].fused_into = m_op;
   const View residual =
       ep.residual >= 0 ? dense(m_regions[std::size_t(ep.residual)].addr, op.n, e) : View{};
+  const std::uint64_t ctx_cols = ctx_s ? hkv * (op.m / ctx_s) * op.n : 0;  // H x d
   std::uint64_t c_addr = 0;
   if (chained) {
     // The chain's first op places the buffer for all of it; the last one's readers free it.
@@ -212,15 +213,14 @@ void Lowerer::lower(const MatmulOp& op) {
     m_out.outputs[std::size_t(m_op)] = {base, rows, cols, e, m_op, true};
     c_addr = base + op.prefix_elements * e;
   } else {
-    c_addr = ctx_s ? output(bsz * ctx_s, op.batch * op.m / ctx_s * op.n, e)
-                   : output(op.batch * op.m, op.n, e, ep.ops);
+    c_addr = ctx_s ? output(bsz * ctx_s, ctx_cols, e) : output(op.batch * op.m, op.n, e, ep.ops);
   }
   auto view_c = [&](std::uint64_t bi) -> View {
     if (ctx_s == 0) return dense(c_addr + bi * op.m * op.n * e, op.n, e);
     // Item (b, j), row i: query head j*g + i / s, token i % s of sequence b (as view_a's Q).
-    const std::uint64_t cols = op.batch * op.m / ctx_s / bsz * op.n;  // H x d
     const std::uint64_t b = bi / hkv, j = bi % hkv;
-    return {c_addr + (b * ctx_s * cols + j * op.m / ctx_s * op.n) * e, cols * e, ctx_s, op.n * e};
+    return {c_addr + (b * ctx_s * ctx_cols + j * op.m / ctx_s * op.n) * e, ctx_cols * e, ctx_s,
+            op.n * e};
   };
 
   // The output tiles' cores (tiling.h).
@@ -342,10 +342,14 @@ void Lowerer::lower(const MatmulOp& op) {
           ++m_out.plans[std::size_t(f)].pieces;
         }
         if (ep.add >= 0) push(ci, isa::QueueKind::store, isa::SemSignal{kAbFree});
-        for_blocks(vc, m0, ms, n0, ns, e, c_sram, [&](const isa::Block& b) {
-          push(ci, isa::QueueKind::store,
-               isa::DmaStore{b, isa::Sram::accumulator, std::uint32_t(acc_e), std::uint32_t(e)});
-        });
+        for_blocks(
+            vc, m0, ms, n0, ns, e, c_sram,
+            [&](const isa::Block& b) {
+              push(ci, isa::QueueKind::store,
+                   isa::DmaStore{b, isa::Sram::accumulator, std::uint32_t(acc_e),
+                                 std::uint32_t(e)});
+            },
+            acc_e);
         push(ci, isa::QueueKind::store, isa::SemSignal{kAccFree});
       }
     }

@@ -37,11 +37,30 @@ struct Operand {
   bool operator==(const Operand& o) const { return source == o.source && op == o.op; }
 };
 
+// A named parameter array (a state-dict entry) that fills one of an op's external tensors in
+// value mode (docs/workloads.md, "params"): the trace's `"params": {key: name or {"name",
+// "transpose", "rows"}}`. `key` says which tensor: "b" and "bias" (matmul), "table"
+// (embedding), "gamma" and "beta" (layernorm), "gamma" (rmsnorm), "weight" (add, mul with a
+// weight input). The array is the operand as the trace defines it (B: [batch x] k x n, or n x k
+// with transpose_b; bias: n; table: vocab x hidden; gamma, beta, weight: cols), after taking
+// rows [row_begin, row_end) of its first dimension (row_end 0: all of it); with `transpose`
+// ("b" only) it holds the last two dimensions swapped (nn.Linear's weight, out x in = n x k).
+struct ParamRef {
+  std::string key, name;
+  bool transpose = false;
+  std::uint64_t row_begin = 0, row_end = 0;
+  bool operator==(const ParamRef& o) const {
+    return key == o.key && name == o.name && transpose == o.transpose && row_begin == o.row_begin &&
+           row_end == o.row_end;
+  }
+};
+
 // Fields every op has.
 struct OpInfo {
   std::string name;   // unique in the trace
   std::string layer;  // grouping for per-layer tables ("embeddings", "layer3", "head")
   isa::DType dtype = isa::DType::int8;  // of the op's output (and of its op-produced inputs)
+  std::vector<ParamRef> params{};       // names of its parameter arrays, in key order; optional
 };
 
 // out[batch][m][n] = A[batch][m][k] x B[batch][k][n] (+ bias[n]): `batch` independent GEMMs of
@@ -178,6 +197,7 @@ class Op {
   const std::string& name() const { return info().name; }
   const std::string& layer() const { return info().layer; }
   isa::DType dtype() const { return info().dtype; }
+  const std::vector<ParamRef>& params() const { return info().params; }
   // The "op" key of the format: "matmul", "embedding", "kv_write" or the vector kind.
   std::string kind() const;
   std::uint64_t output_elements() const;

@@ -70,6 +70,19 @@ Json op_json(const Workload& w, const Op& op) {
       j["blocks"] = kv.blocks;
     }
   }
+  if (!op.params().empty()) {
+    Json& params = j["params"] = Json::object();
+    for (const ParamRef& p : op.params()) {
+      if (!p.transpose && p.row_end == 0) {
+        params[p.key] = p.name;
+        continue;
+      }
+      Json ref{{"name", p.name}};
+      if (p.transpose) ref["transpose"] = true;
+      if (p.row_end) ref["rows"] = {p.row_begin, p.row_end};
+      params[p.key] = ref;
+    }
+  }
   return j;
 }
 
@@ -80,7 +93,7 @@ const std::vector<std::string> kOpKeys = {
     "op",         "name",       "layer",       "dtype",    "m",        "k",      "n",     "batch",
     "a",          "a_offset",   "b",           "transpose_b", "bias",     "append_to", "dataflow",
     "rows",       "cols",       "inputs",      "row_offset",  "row_stride", "row_indices",
-    "scalar",     "head_dim",   "tokens",      "kv_len",      "vocab",      "hidden"};
+    "scalar",     "head_dim",   "tokens",      "kv_len",      "vocab",      "hidden",     "params"};
 const std::vector<std::string> kKvWriteKeys = {
     "op",     "name",   "layer",      "dtype", "input",       "row_offset", "batch",     "heads",
     "head_dim", "tokens", "kv_len", "pool",  "pool_blocks", "block_size", "blocks"};

@@ -8,6 +8,7 @@
 
 #include "sim/core/data_dir.h"
 #include "sim/core/error.h"
+#include "sim/core/json_input.h"
 #include "workloads/limits.h"
 
 namespace llmsim::workloads {
@@ -60,6 +61,10 @@ struct Pools {
   std::unordered_map<std::string, Pool> by_name;
   std::unordered_set<int> continued;  // matmuls another continues (append_to)
 };
+
+constexpr std::uint64_t kMaxDim() {
+  return config::kMaxInteger;
+}
 
 // Reads the ops of one trace in order; each op may refer to the ones before it.
 class OpParser {
@@ -392,6 +397,94 @@ class OpParser {
   const config::Json& m_node;
 };
 
+// The keys an op's "params" may name (ParamRef): its parameter tensors.
+std::vector<std::string> param_keys(const Op& op) {
+  if (const auto* m = op.get_if<MatmulOp>()) {
+    std::vector<std::string> keys;
+    if (!m->b.is_op()) keys.push_back("b");
+    if (m->bias) keys.push_back("bias");
+    return keys;
+  }
+  if (op.get_if<EmbeddingOp>()) return {"table"};
+  if (const auto* v = op.get_if<VectorOp>()) {
+    if (v->kind == VectorKind::layernorm) return {"gamma", "beta"};
+    if (v->kind == VectorKind::rmsnorm) return {"gamma"};
+    for (const Operand& x : v->inputs) {
+      if (x.source == Source::weight) return {"weight"};
+    }
+  }
+  return {};
+}
+
+// "params": {key: "name" | {"name": "...", "transpose": bool, "rows": [begin, end]}}, of an op
+// with parameters (param_keys not empty).
+std::vector<ParamRef> parse_params(const Op& op, const config::Reader& r, const config::Json& j) {
+  const std::vector<std::string> keys = param_keys(op);
+  std::string allowed;
+  for (const auto& k : keys) allowed += (allowed.empty() ? "" : ", ") + k;
+  if (!j.is_object()) {
+    r.fail("params", "must be an object {key: state-dict name}, got " + config::short_dump(j));
+  }
+  std::vector<ParamRef> out;
+  for (const std::string& key : keys) {  // in key order, whatever the JSON order
+    if (!j.contains(key)) continue;
+    const config::Json& v = j.at(key);
+    const std::string where = "params." + key;
+    ParamRef p;
+    p.key = key;
+    const config::Json* name = &v;
+    if (v.is_object()) {
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        if (it.key() != "name" && it.key() != "transpose" && it.key() != "rows") {
+          r.fail(where + "." + config::printable(it.key()),
+                 "unknown key; allowed: name, transpose, rows");
+        }
+      }
+      if (!v.contains("name")) r.fail(where + ".name", "is required (the state-dict name)");
+      name = &v.at("name");
+      if (v.contains("transpose")) {
+        if (!v.at("transpose").is_boolean()) {
+          r.fail(where + ".transpose",
+                 "must be true or false, got " + config::short_dump(v.at("transpose")));
+        }
+        p.transpose = v.at("transpose").get<bool>();
+        if (p.transpose && key != "b") {
+          r.fail(where + ".transpose", "only a matmul's b (a matrix) may be transposed");
+        }
+      }
+      if (v.contains("rows")) {
+        const config::Json& rows = v.at("rows");
+        const auto uint_at = [&](std::size_t i) {
+          return rows[i].is_number_unsigned() && rows[i].get<std::uint64_t>() <= kMaxDim();
+        };
+        if (!rows.is_array() || rows.size() != 2 || !uint_at(0) || !uint_at(1) ||
+            rows[0].get<std::uint64_t>() >= rows[1].get<std::uint64_t>()) {
+          r.fail(where + ".rows",
+                 "must be [begin, end] with 0 <= begin < end <= " + std::to_string(kMaxDim()) +
+                     " (rows of the array's first dimension), got " + config::short_dump(rows));
+        }
+        p.row_begin = rows[0].get<std::uint64_t>();
+        p.row_end = rows[1].get<std::uint64_t>();
+      }
+    }
+    if (!name->is_string() || name->get<std::string>().empty()) {
+      r.fail(v.is_object() ? where + ".name" : where,
+             "must be a non-empty string (a state-dict name) or an object {\"name\", "
+             "\"transpose\", \"rows\"}, got " +
+                 config::short_dump(*name));
+    }
+    p.name = name->get<std::string>();
+    out.push_back(std::move(p));
+  }
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (std::find(keys.begin(), keys.end(), it.key()) == keys.end()) {
+      r.fail("params." + config::printable(it.key()),
+             "this op has no such parameter; its parameters: " + allowed);
+    }
+  }
+  return out;
+}
+
 Op parse_op(const Workload& w, const NameIndex& names, Pools& pools, const config::Json& node,
             std::size_t i) {
   config::Json resolved;
@@ -419,6 +512,12 @@ Op parse_op(const Workload& w, const NameIndex& names, Pools& pools, const confi
     }
   }
   LLMSIM_CHECK(op.has_value(), "op kind \"" + kind + "\" has no parser");
+  // "params" is a key of the ops with parameters only (an unknown key of the others).
+  if (!param_keys(*op).empty()) r.ignore("params");
+  if (!param_keys(*op).empty() && r.has("params")) {
+    std::vector<ParamRef> refs = parse_params(*op, r, node.at("params"));
+    std::visit([&](auto& body) { body.params = std::move(refs); }, op->body());
+  }
   r.finish();
   return *op;
 }

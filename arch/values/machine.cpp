@@ -44,16 +44,9 @@ void Machine::load(std::uint32_t core, const isa::DmaLoad& i, int op) {
 }
 
 void Machine::store(std::uint32_t core, const isa::DmaStore& i, int op) {
-  values::store(i, sram(core, i.src), format(op, i.sram_elem_bytes), format(op, i.dram_elem_bytes),
-                m_dram);
-  // The same rows into the op's own record.
-  const isa::Block& b = i.block;
-  std::vector<std::uint8_t> row(b.cols * i.dram_elem_bytes);
-  for (std::uint64_t r = 0; r < b.rows; ++r) {
-    const std::uint64_t addr = b.dram_addr + r * b.dram_stride_bytes;
-    m_dram.read(addr, row.data(), row.size());
-    m_stored[std::size_t(op)].write(addr, row.data(), row.size());
-  }
+  // format() checks op first; then DRAM and the op's own record take the same converted rows.
+  const Format from = format(op, i.sram_elem_bytes), to = format(op, i.dram_elem_bytes);
+  values::store(i, sram(core, i.src), from, to, m_dram, &m_stored[std::size_t(op)]);
 }
 
 void Machine::gemm(std::uint32_t core, const isa::Gemm& i, int op) {

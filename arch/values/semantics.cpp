@@ -141,7 +141,7 @@ void load(const isa::DmaLoad& ld, const DramImage& dram, SramImage& dst) {
 }
 
 void store(const isa::DmaStore& st, const SramImage& src, Format sram_format, Format dram_format,
-           DramImage& dram) {
+           DramImage& dram, DramImage* copy) {
   check_width(st.sram_elem_bytes, sram_format, "store's SRAM");
   check_width(st.dram_elem_bytes, dram_format, "store's DRAM");
   const isa::Block& b = st.block;
@@ -151,6 +151,7 @@ void store(const isa::DmaStore& st, const SramImage& src, Format sram_format, Fo
   for (std::uint64_t r = 0; r < b.rows; ++r) {
     convert(sram_format, in + r * in_row, dram_format, row.data(), b.cols);
     dram.write(dram_row(b, r), row.data(), row.size());
+    if (copy) copy->write(dram_row(b, r), row.data(), row.size());
   }
 }
 

@@ -27,9 +27,10 @@ void load(const isa::DmaLoad& ld, const DramImage& dram, SramImage& dst);
 // SRAM -> DRAM: the dense block at sram_addr of `src` (the image of st.src) to DRAM rows
 // dram_stride_bytes apart, each element converted from `sram_format` (width sram_elem_bytes) to
 // `dram_format` (width dram_elem_bytes) by convert(): e.g. int32 -> int8 saturates, fp32 ->
-// bf16 rounds to nearest even.
+// bf16 rounds to nearest even. With `copy`, each converted row is also written there, at the
+// same address (value mode's record of what each op stored).
 void store(const isa::DmaStore& st, const SramImage& src, Format sram_format, Format dram_format,
-           DramImage& dram);
+           DramImage& dram, DramImage* copy = nullptr);
 
 // C (+)= A x B: A (m x k) at a_addr and B (k x n) at b_addr, dense row-major in `spad` in
 // element_format(g.dtype); C (m x n) at c_addr, dense row-major in `acc` in

@@ -26,7 +26,7 @@ from .result import Result  # noqa: E402
 from .sweeps import grid_points, read_sweep, sweep  # noqa: E402
 
 __all__ = ["run", "sweep", "grid_points", "read_sweep", "Result", "validate", "trace",
-           "check_trace", "export_fx", "presets", "workloads", "models"]
+           "check_trace", "export_fx", "write_params", "presets", "workloads", "models"]
 
 # The trace options of run() with their defaults; they apply to model= only.
 _TRACE_DEFAULTS = {"seq": None, "batch": 1, "phase": "prefill", "kv_len": None, "dtype": "int8"}
@@ -34,7 +34,8 @@ _TRACE_DEFAULTS = {"seq": None, "batch": 1, "phase": "prefill", "kv_len": None, 
 
 def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", kv_len=None,
         dtype="int8", overrides=None, mapping="auto", split=None, fusion=None, weights=None,
-        tiles=None, timeline=None, timeline_max_events=None, values=False, values_seed=None):
+        tiles=None, timeline=None, timeline_max_events=None, values=False, values_seed=None,
+        params=None, tokens=None):
     """Simulates a model or a workload on an architecture.
 
     Args:
@@ -60,6 +61,17 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
         seeded weights and inputs, with the same cycles; the Result then has .values (each
         op's output) and .tensors (the external operands).
       values_seed: the seed of those weights and inputs (default 0); values=True only.
+      params: values=True only: the parameter arrays the trace names (its ops' "params", as
+        export_fx writes them: docs/workloads.md), laid into DRAM where the lowering placed
+        them: a state dict (module.state_dict(), or any mapping of names to torch tensors or
+        NumPy arrays), or the path of a directory written by write_params() (as the CLI's
+        --values-params). Every name the trace gives must be there with the shape the op
+        expects (else ValueError naming the tensor, the op and the expected shape); the
+        tensors without a name keep the seeded values; extra entries are ignored.
+      tokens: the token ids of the first embedding op (the CLI's --tokens): a sequence of ints,
+        a NumPy array or a torch tensor (flattened, row-major: batch x seq ids), each below the
+        vocab; they set the gather's addresses, so they apply without values too. None: a
+        fixed hash of the position.
       timeline: None, or a path (str or os.PathLike) to write the run's timeline to, as the
         CLI's --timeline: Chrome trace-event JSON that ui.perfetto.dev opens (docs/stats.md,
         "Timeline").
@@ -86,6 +98,81 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
     """
     if (model is None) == (workload is None):
         raise TypeError("run() takes exactly one of model= and workload=")
+    tokens = _token_list(tokens)
+    if params is not None and values is not True:
+        raise TypeError("params: needs values=True")
+    if params is not None and not isinstance(params, (str, _os.PathLike)):
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="llmsim-params-") as tmp:
+            write_params(params, tmp)
+            return _run(arch, model, workload, seq, batch, phase, kv_len, dtype, overrides,
+                        mapping, split, fusion, weights, tiles, timeline, timeline_max_events,
+                        values, values_seed, tokens, tmp, "params")
+    if params is not None:
+        params = _os.fspath(params)
+        return _run(arch, model, workload, seq, batch, phase, kv_len, dtype, overrides, mapping,
+                    split, fusion, weights, tiles, timeline, timeline_max_events, values,
+                    values_seed, tokens, params, f"params {params}")
+    return _run(arch, model, workload, seq, batch, phase, kv_len, dtype, overrides, mapping,
+                split, fusion, weights, tiles, timeline, timeline_max_events, values,
+                values_seed, tokens, None, None)
+
+
+def _token_list(tokens):
+    """tokens as a list (a tensor or array flattened row-major), or None."""
+    if tokens is None or isinstance(tokens, (str, bytes)):
+        return tokens
+    if hasattr(tokens, "tolist") and hasattr(tokens, "reshape"):
+        kind = getattr(getattr(tokens, "dtype", None), "kind", None)
+        if kind is not None and kind not in "iub":
+            raise TypeError(f"tokens: must hold integers, got an array of {tokens.dtype}")
+        if hasattr(tokens, "is_floating_point") and \
+                (tokens.is_floating_point() or tokens.is_complex()):
+            raise TypeError(f"tokens: must hold integers, got a tensor of {tokens.dtype}")
+        return tokens.reshape(-1).tolist()
+    return tokens
+
+
+def write_params(params, directory):
+    """Writes a state dict (module.state_dict(), or a mapping of names to torch tensors or
+    NumPy arrays) as a parameter directory for `llmsim run --values --values-params DIR` and
+    run(params=DIR): one float .npy file per entry (NNNNN.npy, in order; bf16 and other float
+    dtypes as float32, integers and bools as they are) and DIR/index.json,
+    {"params": {name: file}}. Creates the directory if missing. TypeError naming the entry
+    for a key that is not a str or a value that is not an array."""
+    import json
+
+    import numpy as np
+
+    if not isinstance(params, _abc.Mapping):
+        raise TypeError("params must be a mapping of names to arrays (e.g. module.state_dict())"
+                        f" or a directory path, got {type(params).__name__}")
+    _os.makedirs(directory, exist_ok=True)
+    index = {}
+    for i, (name, value) in enumerate(params.items()):
+        if not isinstance(name, str):
+            raise TypeError(f"params: key {name!r} must be a str (a state-dict name)")
+        if hasattr(value, "detach"):  # a torch tensor
+            value = value.detach().cpu()
+            if value.is_floating_point() and value.element_size() < 4 or \
+                    str(value.dtype) == "torch.bfloat16":
+                value = value.float()
+            value = value.numpy()
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"params[{name!r}]: must be a torch tensor or a NumPy array, got "
+                            f"{type(value).__name__}")
+        file = f"{i:05d}.npy"
+        np.save(_os.path.join(directory, file), np.ascontiguousarray(value))
+        index[name] = file
+    with open(_os.path.join(directory, "index.json"), "w") as f:
+        json.dump({"params": index}, f, indent=1)
+        f.write("\n")
+
+
+def _run(arch, model, workload, seq, batch, phase, kv_len, dtype, overrides, mapping, split,
+         fusion, weights, tiles, timeline, timeline_max_events, values, values_seed, tokens,
+         params_dir, params_label):
     if model is not None:
         try:
             built = _llmsim.trace(model, batch, seq, phase, kv_len, dtype)
@@ -96,7 +183,8 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
                                  f"run(arch, workload=\"{model}\"))") from None
             raise
         return Result(_llmsim.run(arch, built, overrides, timeline, timeline_max_events,
-                                  mapping, split, fusion, weights, tiles, values, values_seed),
+                                  mapping, split, fusion, weights, tiles, values, values_seed,
+                                  tokens, params_dir, params_label),
                       trace=built)
     given = {"seq": seq, "batch": batch, "phase": phase, "kv_len": kv_len, "dtype": dtype}
     stray = [k for k, v in given.items() if v != _TRACE_DEFAULTS[k]]
@@ -104,7 +192,8 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
         raise TypeError(f"{', '.join(stray)}: trace options apply to model= only (a workload "
                         "carries its own shapes)")
     raw = _llmsim.run(arch, workload, overrides, timeline, timeline_max_events, mapping, split,
-                      fusion, weights, tiles, values, values_seed)
+                      fusion, weights, tiles, values, values_seed, tokens, params_dir,
+                      params_label)
     if isinstance(workload, _abc.Mapping):
         return Result(raw, trace=workload)
     return Result(raw, workload=workload)

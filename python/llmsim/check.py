@@ -296,6 +296,13 @@ class Checker:
     def embedding(self, i, op):
         tokens, vocab = op["tokens"], op["vocab"]
         table = self.tensor(i, "table")
+        given = self.index.get("tokens")
+        if given and given.get("op") == i:  # the run's --tokens (values/index.json)
+            ids = torch.tensor(given["ids"], dtype=torch.long)
+            if ids.numel() != tokens or (ids.numel() and int(ids.max()) >= vocab):
+                raise CheckInputError(f"op {i} ({op['name']}): the run's token ids do not fit "
+                                      f"its {tokens} tokens of vocab {vocab}")
+            return Result(table[ids], 0.0, "ids: the run's --tokens")
         ids = torch.tensor([(r * 2654435761 + 12345) % vocab for r in range(tokens)])
         return Result(table[ids], 0.0, "ids: ((r * 2654435761 + 12345) mod vocab)")
 

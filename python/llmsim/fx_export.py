@@ -25,6 +25,15 @@ the example inputs to get every tensor's shape. Each node then becomes trace ops
   dropout (inference), view, reshape, flatten, squeeze, unsqueeze, contiguous, getitem of a
   module's tuple output             no op: the same tensor under another name or shape
 
+Each op with parameters also names them by their state-dict keys ("params", docs/workloads.md):
+an embedding its "table" ("0.weight"); a linear layer its "b" as {"name": "2.weight",
+"transpose": true} (nn.Linear stores out x in, the transpose of the trace's k x n B) and its
+"bias"; attention's q, k and v projections the thirds of in_proj_weight and in_proj_bias
+({"rows": [0, 768]}, ...), its output projection out_proj; a layer norm its "gamma" and "beta".
+llmsim.run(..., values=True, params=module.state_dict()) lays them into the simulated DRAM.
+A LayerNorm without affine parameters or with an eps other than 1e-5 (the trace's) is an
+ExportError.
+
 Anything else, or any of these used in a way the trace cannot express (an attention mask,
 cross-attention, training-mode dropout, a reduction over another dimension, a transpose), raises
 ExportError naming the fx node, its op and its target: never a zero-cost placeholder.
@@ -127,10 +136,12 @@ class _Tracer(fx.Tracer):
 # -- values flowing through the graph -----------------------------------------------------------
 
 class _Tensor:
-    """A tensor of the graph: a trace operand ("input", "weight" or an op name) and its shape."""
+    """A tensor of the graph: a trace operand ("input", "weight" or an op name) and its shape;
+    a "weight" read from the module (get_attr) also has its state-dict name, `param`."""
 
-    def __init__(self, ref, shape):
+    def __init__(self, ref, shape, param=None):
         self.ref, self.shape = ref, tuple(int(d) for d in shape)
+        self.param = param
 
     @property
     def numel(self):
@@ -197,22 +208,26 @@ class _Exporter:
 
     # trace ops
 
-    def emit(self, kind, name, layer, **fields):
+    def emit(self, kind, name, layer, params=None, **fields):
         op = {"op": kind, "name": name, "layer": layer, "dtype": self.dtype}
         op.update(fields)
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        if params:
+            op["params"] = params
         self.ops.append(op)
         return name
 
-    def vector(self, kind, x, others=(), name=None, layer=None, **fields):
+    def vector(self, kind, x, others=(), name=None, layer=None, params=None, **fields):
         name = name or self.node.name
         inputs = [x.ref] + [o.ref for o in others]
-        self.emit(kind, name, layer or self.layer(), rows=x.rows, cols=x.cols, inputs=inputs,
-                  **fields)
+        self.emit(kind, name, layer or self.layer(), params=params, rows=x.rows, cols=x.cols,
+                  inputs=inputs, **fields)
         return _Tensor(name, x.shape)
 
-    def matmul(self, name, m, k, n, a, b="weight", batch=1, transpose_b=False, bias=False):
-        self.emit("matmul", name, self.layer(), m=m, k=k, n=n, batch=batch, a=a, b=b,
-                  transpose_b=transpose_b, bias=bias)
+    def matmul(self, name, m, k, n, a, b="weight", batch=1, transpose_b=False, bias=False,
+               params=None):
+        self.emit("matmul", name, self.layer(), params=params, m=m, k=k, n=n, batch=batch, a=a,
+                  b=b, transpose_b=transpose_b, bias=bias)
         return name
 
     def layer(self):
@@ -229,7 +244,8 @@ class _Exporter:
                                   else _Unusable("a non-tensor input"))
             elif node.op == "get_attr":
                 attr = _fetch_attr(self.gm, node.target)
-                self.env[node] = (_Tensor("weight", attr.shape) if isinstance(attr, torch.Tensor)
+                self.env[node] = (_Tensor("weight", attr.shape, param=node.target)
+                                  if isinstance(attr, torch.Tensor)
                                   else _Unusable("a non-tensor attribute"))
             elif node.op == "call_module":
                 self.env[node] = self.module(self.modules[node.target])
@@ -249,14 +265,24 @@ class _Exporter:
                 self.fail("embedding indices must be a model input, not computed by an op")
             if mod.max_norm is not None:
                 self.fail("max_norm renormalises the table on lookup; not modelled")
-            self.emit("embedding", self.node.name, self.layer(), tokens=ids.numel,
+            self.emit("embedding", self.node.name, self.layer(),
+                      params={"table": f"{self.node.target}.weight"}, tokens=ids.numel,
                       vocab=mod.num_embeddings, hidden=mod.embedding_dim)
             return _Tensor(self.node.name, self.out_shape())
         if isinstance(mod, nn.Linear):
+            path = self.node.target
             return self.linear(self.tensor(args[0]), mod.in_features, mod.out_features,
-                               mod.bias is not None)
+                               mod.bias is not None, f"{path}.weight",
+                               f"{path}.bias" if mod.bias is not None else None)
         if isinstance(mod, nn.LayerNorm):
-            return self.layer_norm(self.tensor(args[0]), tuple(mod.normalized_shape))
+            path = self.node.target
+            if not mod.elementwise_affine:
+                self.fail("LayerNorm without elementwise_affine is not supported (the trace's "
+                          "layernorm has gamma and beta)")
+            if mod.eps != 1e-5:
+                self.fail(f"LayerNorm eps={mod.eps}: the trace's layernorm uses 1e-5")
+            return self.layer_norm(self.tensor(args[0]), tuple(mod.normalized_shape),
+                                   f"{path}.weight", f"{path}.bias")
         if isinstance(mod, nn.MultiheadAttention):
             return self.attention(mod, args, kwargs)
         if isinstance(mod, nn.Dropout):
@@ -311,13 +337,23 @@ class _Exporter:
             return self.softmax(self.tensor(args[0]), dim)
         if target is F.layer_norm:
             shape = kwargs.get("normalized_shape", args[1] if len(args) > 1 else None)
-            return self.layer_norm(self.tensor(args[0]), tuple(shape))
+            gamma = kwargs.get("weight", args[2] if len(args) > 2 else None)
+            beta = kwargs.get("bias", args[3] if len(args) > 3 else None)
+            eps = kwargs.get("eps", args[4] if len(args) > 4 else 1e-5)
+            if gamma is None or beta is None:
+                self.fail("F.layer_norm without weight and bias is not supported (the trace's "
+                          "layernorm has gamma and beta)")
+            if eps != 1e-5:
+                self.fail(f"F.layer_norm eps={eps}: the trace's layernorm uses 1e-5")
+            return self.layer_norm(self.tensor(args[0]), tuple(shape),
+                                   self.param_name(gamma), self.param_name(beta))
         if target is F.linear:
             x, w = self.tensor(args[0]), self.tensor(args[1], "weight")
             b = kwargs.get("bias", args[2] if len(args) > 2 else None)
             if w.ref != "weight":
                 self.fail("F.linear with a computed weight is not supported")
-            return self.linear(x, w.shape[1], w.shape[0], b is not None)
+            return self.linear(x, w.shape[1], w.shape[0], b is not None, w.param,
+                               self.param_name(b) if b is not None else None)
         if target in (torch.matmul, operator.matmul, torch.bmm) or \
                 (is_method and name in ("matmul", "bmm")):
             return self.batched_matmul(self.tensor(args[0]), self.tensor(args[1], "B operand"))
@@ -325,16 +361,25 @@ class _Exporter:
 
     # mappings
 
-    def linear(self, x, k, n, bias):
+    def param_name(self, arg):
+        """The state-dict name of a parameter argument (a get_attr node), else None."""
+        v = self.value(arg)
+        return v.param if isinstance(v, _Tensor) else None
+
+    def linear(self, x, k, n, bias, weight=None, bias_name=None):
+        # The trace's B is k x n (in x out); nn.Linear stores its weight out x in = n x k, so
+        # the name says "transpose".
         if x.cols != k:
             self.fail(f"input has {x.cols} features, the layer expects {k}")
-        self.matmul(self.node.name, x.rows, k, n, x.ref, bias=bias)
+        params = {"b": {"name": weight, "transpose": True} if weight else None,
+                  "bias": bias_name if bias else None}
+        self.matmul(self.node.name, x.rows, k, n, x.ref, bias=bias, params=params)
         return _Tensor(self.node.name, self.out_shape())
 
-    def layer_norm(self, x, normalized_shape):
+    def layer_norm(self, x, normalized_shape, gamma=None, beta=None):
         if len(normalized_shape) != 1 or normalized_shape[0] != x.cols:
             self.fail(f"layer norm over {normalized_shape}: only the last dimension is supported")
-        return self.vector("layernorm", x)
+        return self.vector("layernorm", x, params={"gamma": gamma, "beta": beta})
 
     def softmax(self, x, dim):
         if dim is None or dim not in (-1, len(x.shape) - 1):
@@ -358,9 +403,9 @@ class _Exporter:
         if a.shape == b.shape:
             return self.vector(kind, a, [b])
         if b.ref == "weight" and b.numel == a.cols:
-            return self.vector(kind, a, [b])
+            return self.vector(kind, a, [b], params={"weight": b.param})
         if a.ref == "weight" and a.numel == b.cols:
-            return self.vector(kind, b, [a])
+            return self.vector(kind, b, [a], params={"weight": a.param})
         self.fail(f"{kind} of shapes {a.shape} and {b.shape}: broadcasting is not supported")
 
     def batched_matmul(self, a, b):
@@ -370,7 +415,10 @@ class _Exporter:
         if b.ref != "weight" and math.prod(b.shape[:-2]) != batch:
             self.fail(f"matmul of shapes {a.shape} and {b.shape}: broadcasting is not supported")
         m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
-        self.matmul(self.node.name, m, k, n, a.ref, b=b.ref, batch=batch)
+        # A weight B is named only when it holds the batch's matrices itself (not broadcast).
+        named = b.ref == "weight" and math.prod(b.shape[:-2]) == batch
+        self.matmul(self.node.name, m, k, n, a.ref, b=b.ref, batch=batch,
+                    params={"b": b.param if named else None})
         return _Tensor(self.node.name, self.out_shape())
 
     def attention(self, mha, args, kwargs):
@@ -405,9 +453,22 @@ class _Exporter:
         tokens = batch * seq
         bias = mha.in_proj_bias is not None
         base = self.node.name
-        q = self.matmul(f"{base}.q_proj", tokens, e, e, x.ref, bias=bias)
-        k = self.matmul(f"{base}.k_proj", tokens, e, e, x.ref, bias=bias)
-        v = self.matmul(f"{base}.v_proj", tokens, e, e, x.ref, bias=bias)
+        path = self.node.target
+
+        def proj(i, which):
+            # q, k, v: rows i*e .. (i+1)*e of the packed in_proj_weight (3e x e, out x in) and
+            # in_proj_bias, or the separate {q,k,v}_proj_weight.
+            rows = [i * e, (i + 1) * e]
+            if mha._qkv_same_embed_dim:
+                w = {"name": f"{path}.in_proj_weight", "transpose": True, "rows": rows}
+            else:
+                w = {"name": f"{path}.{which}_proj_weight", "transpose": True}
+            b = {"name": f"{path}.in_proj_bias", "rows": rows} if bias else None
+            return {"b": w, "bias": b}
+
+        q = self.matmul(f"{base}.q_proj", tokens, e, e, x.ref, bias=bias, params=proj(0, "q"))
+        k = self.matmul(f"{base}.k_proj", tokens, e, e, x.ref, bias=bias, params=proj(1, "k"))
+        v = self.matmul(f"{base}.v_proj", tokens, e, e, x.ref, bias=bias, params=proj(2, "v"))
         s = self.matmul(f"{base}.scores", seq, d, seq, q, b=k, batch=batch * heads,
                         transpose_b=True)
         scores = _Tensor(s, (batch * heads * seq, seq))
@@ -415,8 +476,10 @@ class _Exporter:
                                                scalar=1.0 / math.sqrt(d)),
                         name=f"{base}.softmax")
         ctx = self.matmul(f"{base}.context", seq, seq, d, p.ref, b=v, batch=batch * heads)
-        out = self.matmul(f"{base}.o_proj", tokens, e, e, ctx,
-                          bias=mha.out_proj.bias is not None)
+        out_bias = mha.out_proj.bias is not None
+        out = self.matmul(f"{base}.o_proj", tokens, e, e, ctx, bias=out_bias,
+                          params={"b": {"name": f"{path}.out_proj.weight", "transpose": True},
+                                  "bias": f"{path}.out_proj.bias" if out_bias else None})
         return (_Tensor(out, x.shape),
                 _Unusable("the attention weights (need_weights=True), which are not exported"))
 

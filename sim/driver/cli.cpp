@@ -8,6 +8,7 @@
 
 #include "arch/isa/dump.h"
 #include "sim/core/error.h"
+#include "sim/core/json_input.h"
 #include "sim/driver/cli_args.h"
 #include "sim/driver/html_report.h"
 #include "sim/driver/presets.h"
@@ -63,7 +64,8 @@ struct ModelArgs {
 // --check: the run's values and trace into `dir` (a temporary directory when empty, removed
 // after), then `python -m llmsim.check DIR DIR/trace.json`, its table on `out`. Exit code 0,
 // 3 (an op out of tolerance), 2 (the checker's user error) or 1 (the checker failed: a bug).
-int check_values(const RunResult& r, const workloads::Workload& w, const std::string& out_dir,
+int check_values(const RunResult& r, const workloads::Workload& w,
+                 const std::vector<std::uint64_t>& token_ids, const std::string& out_dir,
                  std::ostream& out, std::ostream& err) {
   namespace fs = std::filesystem;
   std::string dir = out_dir;
@@ -75,7 +77,7 @@ int check_values(const RunResult& r, const workloads::Workload& w, const std::st
                       std::strerror(errno) + " (give --out DIR)");
     }
     dir = templ;
-    write_values(r.values, r.tensors, dir);
+    write_values(r.values, r.tensors, dir, workloads::token_embedding(w), token_ids);
   }
   const std::string trace = (fs::path(dir) / "trace.json").string();
   {
@@ -100,7 +102,7 @@ int check_values(const RunResult& r, const workloads::Workload& w, const std::st
 // The options of run and compile.
 struct RunArgs {
   std::string arch, workload, out, mapping = "auto", split, fusion, weights, tiles, timeline,
-                                   timeline_max_events, values_seed;
+                                   timeline_max_events, values_seed, values_params, tokens;
   bool values = false, check = false;
   std::vector<std::string> sets;
   ModelArgs model;
@@ -120,7 +122,10 @@ int run_or_compile(const std::string& cmd, const std::vector<std::string>& args,
       "weights", po::value(&a.weights)->value_name("LAYOUT"),
       "tiled or row_major: the weights' layout in DRAM")(
       "tiles", po::value(&a.tiles)->value_name("MxKxN"),
-      "every matmul's tile sizes (at most its own); the mapping chooses the rest");
+      "every matmul's tile sizes (at most its own); the mapping chooses the rest")(
+      "tokens", po::value(&a.tokens)->value_name("IDS|@FILE"),
+      "token ids of the first embedding op, e.g. 101,2023,102 (batch x seq of them, each below "
+      "its vocab), or @FILE holding them; default: a fixed hash of the position");
   a.model.add(desc);
   if (cmd == "run") {
     desc.add_options()("out", po::value(&a.out)->value_name("DIR"),
@@ -133,6 +138,10 @@ int run_or_compile(const std::string& cmd, const std::vector<std::string>& args,
         "compute real values (same cycles); with --out, write each op's output to DIR/values/")(
         "values-seed", po::value(&a.values_seed)->value_name("N"),
         "seed of the weights' and inputs' values (default 0)")(
+        "values-params", po::value(&a.values_params)->value_name("DIR"),
+        "with --values: the parameters the trace names (its ops' \"params\") from DIR/index.json "
+        "and its .npy files (llmsim.write_params writes them from a state dict); the unnamed "
+        "keep seeded values")(
         "check", po::bool_switch(&a.check),
         "with --values: check every op's output against PyTorch (python -m llmsim.check) and "
         "print the per-op table; exit 3 when an op is out of tolerance. Writes DIR/values/ and "
@@ -152,8 +161,9 @@ int run_or_compile(const std::string& cmd, const std::vector<std::string>& args,
     require_applies(vm, m, !a.model.model.empty(), "with --model (a model's shape)");
   }
   const workloads::TraceOptions trace_options = a.model.options();
-  const workloads::MappingOptions mapping =
+  workloads::MappingOptions mapping =
       mapping_options(a.mapping, a.split, a.fusion, a.weights, a.tiles);
+  if (vm.count("tokens")) mapping.token_ids = token_ids_option(a.tokens);
   std::optional<timeline::TimelineOptions> timeline;
   if (!a.timeline_max_events.empty() && a.timeline.empty()) {
     throw UserError("--timeline-max-events: needs --timeline FILE");
@@ -175,11 +185,18 @@ int run_or_compile(const std::string& cmd, const std::vector<std::string>& args,
     return 0;
   }
   if (!a.values_seed.empty() && !a.values) throw UserError("--values-seed: needs --values");
+  if (vm.count("values-params") && !a.values) throw UserError("--values-params: needs --values");
   if (a.values) {
     spec.values = ValuesSpec{};
     if (!a.values_seed.empty())
       spec.values->seed = integer_option("values-seed", a.values_seed, 0,
                                          std::numeric_limits<std::uint64_t>::max());
+    if (vm.count("values-params")) {
+      if (a.values_params.empty()) throw UserError("--values-params: needs a directory");
+      spec.values->params_dir = a.values_params;
+      spec.values->params_label = "--values-params " + config::printable(a.values_params);
+      read_param_index(a.values_params, spec.values->params_label);  // fail before loading
+    }
   }
   if (a.check && !a.values) throw UserError("--check: needs --values");
   if (a.check) {
@@ -199,9 +216,12 @@ int run_or_compile(const std::string& cmd, const std::vector<std::string>& args,
         << " later spans dropped; raise --timeline-max-events)\n";
   }
   if (!a.out.empty()) write_outputs(r, a.out);
-  if (!a.out.empty() && a.values) write_values(r.values, r.tensors, a.out);
+  if (!a.out.empty() && a.values) {
+    write_values(r.values, r.tensors, a.out, workloads::token_embedding(spec.workload),
+                 spec.mapping.token_ids);
+  }
   print_summary(out, r);
-  if (a.check) return check_values(r, spec.workload, a.out, out, err);
+  if (a.check) return check_values(r, spec.workload, spec.mapping.token_ids, a.out, out, err);
   return 0;
 }
 

@@ -1,14 +1,19 @@
 #include "sim/driver/cli_args.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <sstream>
 
 #include "sim/core/error.h"
+#include "sim/core/json_input.h"
 
 namespace llmsim::driver {
 
@@ -46,8 +51,9 @@ const std::vector<CommandHelp>& commands() {
       {"run",
        "--arch PRESET|FILE (--workload NAME|FILE | --model NAME|FILE [model options])\n"
        "[--mapping auto|fixed] [--split tiles|rows|cols|batch] [--fusion on|off]\n"
-       "[--weights tiled|row_major] [--set key=value]...\n"
-       "[--out DIR] [--timeline FILE [--timeline-max-events N]]",
+       "[--weights tiled|row_major] [--tokens IDS|@FILE] [--set key=value]...\n"
+       "[--out DIR] [--timeline FILE [--timeline-max-events N]]\n"
+       "[--values [--values-seed N] [--values-params DIR] [--check]]",
        "simulate and print a summary and a per-layer table; with --out, write stats.json,\n"
        "config.json, ops.csv; with --timeline, a Chrome trace-event JSON file for\n"
        "ui.perfetto.dev (at most N spans, default 1000000). --out and --timeline are checked\n"
@@ -166,6 +172,59 @@ std::uint64_t integer_option(const std::string& name, const std::string& text, s
 
 std::uint64_t count_option(const std::string& name, const std::string& text) {
   return integer_option(name, text, 1, std::numeric_limits<std::uint64_t>::max());
+}
+
+std::vector<std::uint64_t> token_ids_option(const std::string& text) {
+  std::string list = text;
+  std::string where = "--tokens";
+  if (!text.empty() && text[0] == '@') {
+    const std::string file = text.substr(1);
+    where += " @" + config::printable(file);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) throw UserError(where + ": no such file");
+    const std::uint64_t size = std::filesystem::file_size(file, ec);
+    if (ec || size > kMaxTokenFileBytes) {
+      throw UserError(where + ": " +
+                      (ec ? "cannot read its size"
+                          : "larger than " + std::to_string(kMaxTokenFileBytes) + " bytes"));
+    }
+    std::ifstream f(file, std::ios::binary);
+    list.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    if (!f && !f.eof()) throw UserError(where + ": cannot be read");
+  }
+  std::vector<std::uint64_t> ids;
+  std::size_t i = 0;
+  const auto separator = [](char c) {
+    return c == ',' || std::isspace(static_cast<unsigned char>(c));
+  };
+  while (i < list.size()) {
+    while (i < list.size() && separator(list[i])) ++i;
+    if (i == list.size()) break;
+    std::size_t j = i;
+    while (j < list.size() && !separator(list[j])) ++j;
+    const std::string id = list.substr(i, j - i);
+    bool ok = id.size() <= 20 && std::all_of(id.begin(), id.end(), [](char c) {
+                return std::isdigit(static_cast<unsigned char>(c));
+              });
+    std::uint64_t x = 0;
+    if (ok) {
+      errno = 0;
+      x = std::strtoull(id.c_str(), nullptr, 10);
+      ok = errno == 0;
+    }
+    if (!ok) {
+      throw UserError(where + ": id \"" + config::printable(id.substr(0, 40)) + "\" (position " +
+                      std::to_string(ids.size()) +
+                      ") must be a non-negative integer below 2^64 (ids are separated by commas "
+                      "or spaces)");
+    }
+    ids.push_back(x);
+    i = j;
+  }
+  if (ids.empty()) {
+    throw UserError(where + ": no ids given (e.g. --tokens 101,2023,102 or --tokens @ids.txt)");
+  }
+  return ids;
 }
 
 double real_option(const std::string& name, const std::string& text, double lo, double hi,

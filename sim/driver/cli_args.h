@@ -45,6 +45,12 @@ std::uint64_t integer_option(const std::string& name, const std::string& text, s
 // A positive integer option, up to 2^64 - 1.
 std::uint64_t count_option(const std::string& name, const std::string& text);
 
+// --tokens: ids separated by commas or white space, or @FILE for a file holding them (at most
+// kMaxTokenFileBytes). UserError naming the option, the id text and its position for what is
+// not a non-negative integer below 2^64, and for an empty list or an unreadable file.
+inline constexpr std::uint64_t kMaxTokenFileBytes = std::uint64_t(64) << 20;
+std::vector<std::uint64_t> token_ids_option(const std::string& text);
+
 // `--NAME TEXT` as a finite real number in [lo, hi] (lo excluded when `lo_open`).
 double real_option(const std::string& name, const std::string& text, double lo, double hi,
                    bool lo_open = false);

@@ -285,7 +285,7 @@ RunResult run(const RunSpec& spec) {
     machine = std::make_unique<values::Machine>(
         b.params.num_cores, b.params.core.scratchpad.capacity_bytes,
         b.params.core.accumulator.capacity_bytes, std::move(dtypes));
-    tensors = fill_tensors(*machine, spec.workload, lowered, spec.values->seed);
+    tensors = fill_tensors(*machine, spec.workload, lowered, *spec.values);
     b.chip->set_values(machine.get());
   }
   std::unique_ptr<timeline::Timeline> tl;

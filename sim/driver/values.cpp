@@ -9,6 +9,7 @@
 #include "sim/core/config.h"
 #include "sim/core/error.h"
 #include "sim/core/json_input.h"
+#include "sim/driver/npy.h"
 
 namespace llmsim::driver {
 
@@ -24,7 +25,105 @@ double bound(const workloads::Workload& w, const workloads::DramTensor& t) {
   return 1.0;
 }
 
+std::string dims(const std::vector<std::uint64_t>& shape) {
+  std::string out;
+  for (const std::uint64_t d : shape) out += (out.empty() ? "" : "x") + std::to_string(d);
+  return out.empty() ? "()" : out;
+}
+
+// Lays the named arrays of tensor t into `data` (t.rows x t.cols, row-major).
+void fill_params(const workloads::Workload& w, const workloads::DramTensor& t,
+                 const std::vector<std::pair<std::string, std::string>>& index,
+                 const ValuesSpec& spec, const std::string& label, std::vector<float>& data) {
+  namespace fs = std::filesystem;
+  for (const workloads::TensorParam& tp : t.params) {
+    const workloads::ParamRef& ref = tp.ref;
+    const std::string what =
+        label + ": '" + config::printable(ref.name) + "' (op '" +
+        config::printable(w.ops.at(std::size_t(t.op)).name()) + "' (ops[" + std::to_string(t.op) +
+        "]) " + ref.key + ", expected shape " + dims(tp.shape) +
+        (ref.row_end ? " in rows " + std::to_string(ref.row_begin) + ".." +
+                           std::to_string(ref.row_end) + " of its first dimension"
+                     : std::string()) +
+        (ref.transpose ? ", transposed" : "") + ")";
+    const auto it = std::find_if(index.begin(), index.end(),
+                                 [&](const auto& e) { return e.first == ref.name; });
+    if (it == index.end()) {
+      // Python's run(params=state_dict) labels its temporary directory "params".
+      throw UserError(
+          what + ": no such name in " +
+          (spec.params_label == "params"
+               ? std::string("the state dict")
+               : config::printable((fs::path(spec.params_dir) / "index.json").string())));
+    }
+    NpyFile f((fs::path(spec.params_dir) / it->second).string(), what);
+    std::vector<std::uint64_t> got = f.shape();
+    if (ref.row_end) {
+      if (got.empty() || got[0] < ref.row_end) {
+        throw UserError(what + ": shape " + dims(got) + " in " + config::printable(it->second) +
+                        " has no rows " + std::to_string(ref.row_begin) + ".." +
+                        std::to_string(ref.row_end));
+      }
+      got[0] = ref.row_end - ref.row_begin;
+    }
+    // Leading dimensions of 1 are ignored: a (1, 768) gain is the vector of 768.
+    while (got.size() > tp.shape.size() && got[0] == 1) got.erase(got.begin());
+    if (got != tp.shape) {
+      throw UserError(what + ": shape " + dims(f.shape()) + " in " + config::printable(it->second));
+    }
+    const std::vector<float> a = f.read(ref.row_begin, ref.row_end);
+    float* dst = data.data() + tp.first_row * t.cols;
+    LLMSIM_CHECK(tp.first_row * t.cols + a.size() <= data.size(),
+                 "a parameter overruns its tensor");
+    if (!ref.transpose) {
+      std::copy(a.begin(), a.end(), dst);
+      continue;
+    }
+    // Item by item, the array's r x c (the last two dimensions) is the tensor's c x r.
+    const std::uint64_t r = tp.shape[tp.shape.size() - 2], c = tp.shape.back();
+    for (std::uint64_t item = 0; item < a.size() / (r * c); ++item) {
+      const float* src = a.data() + item * r * c;
+      float* out = dst + item * r * c;
+      for (std::uint64_t i = 0; i < r; ++i) {
+        for (std::uint64_t j = 0; j < c; ++j) out[j * r + i] = src[i * c + j];
+      }
+    }
+  }
+}
+
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> read_param_index(const std::string& dir,
+                                                                  const std::string& label) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw UserError(label + ": no such directory");
+  const fs::path file = fs::path(dir) / "index.json";
+  if (!fs::is_regular_file(file, ec)) {
+    throw UserError(label +
+                    ": no index.json in it (write it with llmsim.write_params, or by "
+                    "hand: {\"params\": {\"state-dict name\": \"file.npy\", ...}})");
+  }
+  config::Json doc;
+  try {
+    doc = config::load_json_file(file.string());
+  } catch (const UserError& e) {
+    throw UserError(label + ": " + e.what());
+  }
+  if (!doc.is_object() || !doc.contains("params") || !doc.at("params").is_object()) {
+    throw UserError(label + ": index.json must be {\"params\": {name: file.npy, ...}}");
+  }
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto it = doc.at("params").begin(); it != doc.at("params").end(); ++it) {
+    if (!it.value().is_string() || it.value().get<std::string>().empty()) {
+      throw UserError(label + ": index.json params." + config::printable(it.key()) +
+                      ": must be a file name (a .npy file in the directory), got " +
+                      config::short_dump(it.value()));
+    }
+    out.emplace_back(it.key(), it.value().get<std::string>());
+  }
+  return out;
+}
 
 // SplitMix64's finaliser (Steele, Lea, Flood 2014): a counter-based generator, so element i of
 // tensor t has the same value whatever else the workload holds, and no state runs through.
@@ -36,9 +135,13 @@ std::uint64_t mix(std::uint64_t x) {
 }
 
 std::vector<TensorValues> fill_tensors(values::Machine& m, const workloads::Workload& w,
-                                       const workloads::Lowered& lowered, std::uint64_t seed) {
+                                       const workloads::Lowered& lowered, const ValuesSpec& spec) {
   std::vector<TensorValues> out;
-  const std::uint64_t key = mix(seed);
+  const std::uint64_t key = mix(spec.seed);
+  const std::string label =
+      spec.params_label.empty() ? "--values-params " + spec.params_dir : spec.params_label;
+  std::vector<std::pair<std::string, std::string>> index;
+  if (!spec.params_dir.empty()) index = read_param_index(spec.params_dir, label);
   for (std::size_t ti = 0; ti < lowered.tensors.size(); ++ti) {
     const workloads::DramTensor& t = lowered.tensors[ti];
     TensorValues& tv = out.emplace_back();
@@ -53,6 +156,9 @@ std::vector<TensorValues> fill_tensors(values::Machine& m, const workloads::Work
                    : f == values::Format::int32 ? float(int(x % 129) - 64)
                                                 : float(b * (double(x >> 11) * 0x1p-52 - 1.0));
     }
+    for (const workloads::TensorParam& tp : t.params)
+      tv.params.emplace_back(tp.ref.key, tp.ref.name);
+    if (!spec.params_dir.empty()) fill_params(w, t, index, spec, label, tv.data);
     // As stored: rounded to the format, then decoded back.
     std::vector<std::uint8_t> bytes(tv.data.size() * t.elem_bytes);
     values::encode(f, tv.data.data(), tv.data.size(), bytes.data());
@@ -118,7 +224,8 @@ std::string numbered(const char* prefix, std::size_t i) {
 }  // namespace
 
 void write_values(const std::vector<OpValues>& outputs, const std::vector<TensorValues>& tensors,
-                  const std::string& dir) {
+                  const std::string& dir, int token_op,
+                  const std::vector<std::uint64_t>& token_ids) {
   namespace fs = std::filesystem;
   const fs::path root = fs::path(dir) / "values";
   std::error_code ec;
@@ -139,12 +246,15 @@ void write_values(const std::vector<OpValues>& outputs, const std::vector<Tensor
   }
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const TensorValues& t = tensors[i];
-    index["tensors"].push_back({{"op", t.op},
-                                {"role", t.role},
-                                {"shape", {t.rows, t.cols}},
-                                {"file", numbered("tensor_", i)}});
+    config::Json e{{"op", t.op},
+                   {"role", t.role},
+                   {"shape", {t.rows, t.cols}},
+                   {"file", numbered("tensor_", i)}};
+    for (const auto& [k, name] : t.params) e["params"][k] = config::printable(name);
+    index["tensors"].push_back(e);
     write_npy(root / numbered("tensor_", i), t.rows, t.cols, t.data, dir);
   }
+  if (!token_ids.empty()) index["tokens"] = {{"op", token_op}, {"ids", token_ids}};
   std::ofstream f(root / "index.json");
   f << index.dump(1) << "\n";
   if (!f) throw UserError("--out " + dir + ": cannot write values/index.json");

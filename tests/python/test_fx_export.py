@@ -32,7 +32,7 @@ def small_bert():
 
 
 def canonical(trace):
-    """The op list without names and layers, operands as the index of their producer (or the
+    """The op list without names, layers and parameter names, operands as the index of their producer (or the
     external source): what two traces of the same network must agree on."""
     index = {op["name"]: i for i, op in enumerate(trace["ops"])}
 
@@ -41,7 +41,7 @@ def canonical(trace):
 
     out = []
     for op in trace["ops"]:
-        c = {k: v for k, v in op.items() if k not in ("name", "layer")}
+        c = {k: v for k, v in op.items() if k not in ("name", "layer", "params")}
         for k in OPERAND_KEYS:
             if k in c:
                 c[k] = operand(c[k])

@@ -189,3 +189,58 @@ TEST_CASE("values: a wrong stride planted in one DMA is caught at its op", "[val
   CHECK(up_err <= 1e-5);
   CHECK(down_err > 1e-2);
 }
+
+TEST_CASE("values: the attention context is stored token-major for the output projection",
+          "[values]") {
+  // Grouped-query attention in bf16 on edge, B = 2 sequences of s = 3 tokens, H = 4 query
+  // heads sharing Hkv = 2 KV heads (g = 2), d = 16. The context matmul (b, j) holds the rows
+  // of query heads 2j, 2j+1 (3 tokens each); it is stored as the 6 x 64 token-major matrix
+  // the output projection reads: token t of sequence b, head h, at row 3b + t, cols 16h...
+  // Its 6 rows cross a head within one tile, and a bf16 tile's accumulator rows are 4-byte
+  // (not 2-byte) elements apart: both must be right. Each op is checked against its
+  // reference on the simulated outputs it read, within bf16's rounding (2^-8 relative).
+  const std::uint64_t B = 2, s = 3, H = 4, Hkv = 2, g = H / Hkv, d = 16;
+  const auto copy = [](const char* name, std::uint64_t cols) {
+    return config::Json{{"op", "copy"}, {"name", name}, {"rows", B * s}, {"cols", cols},
+                        {"inputs", {"input"}}, {"dtype", "bf16"}};
+  };
+  const config::Json doc = {
+      {"ops",
+       {copy("q", H * d), copy("k", Hkv * d), copy("v", Hkv * d),
+        {{"op", "matmul"}, {"name", "scores"}, {"m", g * s}, {"k", d}, {"n", s},
+         {"batch", B * Hkv}, {"a", "q"}, {"b", "k"}, {"transpose_b", true}, {"dtype", "bf16"}},
+        {{"op", "softmax"}, {"name", "probs"}, {"rows", B * H * s}, {"cols", s},
+         {"inputs", {"scores"}}, {"dtype", "bf16"}},
+        {{"op", "matmul"}, {"name", "context"}, {"m", g * s}, {"k", s}, {"n", d},
+         {"batch", B * Hkv}, {"a", "probs"}, {"b", "v"}, {"dtype", "bf16"}},
+        {{"op", "matmul"}, {"name", "o"}, {"m", B * s}, {"k", H * d}, {"n", 8},
+         {"a", "context"}, {"dtype", "bf16"}}}}};
+  const workloads::Workload w = workloads::parse_workload(doc, "inline");
+  const driver::RunResult r =
+      run("edge", w, driver::mapping_options("auto", "", ""), /*values=*/true);
+  const auto out = [&](int op) {
+    REQUIRE(r.values[std::size_t(op)].stored);
+    return matrix(driver::TensorValues{op, "", {}, r.values[std::size_t(op)].rows,
+                                       r.values[std::size_t(op)].cols,
+                                       r.values[std::size_t(op)].data});
+  };
+  const Matrix v = out(2), probs = out(4), ctx = out(5), o = out(6);
+  REQUIRE(ctx.rows() == Eigen::Index(B * s));
+  REQUIRE(ctx.cols() == Eigen::Index(H * d));
+  Matrix ref(ctx.rows(), ctx.cols());
+  for (std::uint64_t b = 0; b < B; ++b) {
+    for (std::uint64_t h = 0; h < H; ++h) {
+      const std::uint64_t j = h / g;  // its KV head
+      // probs of (b, j): rows (h % g) * s + t of matmul b*Hkv + j; V: tokens of b, head j.
+      const Matrix p = probs.block(Eigen::Index(((b * Hkv + j) * g + h % g) * s), 0,
+                                   Eigen::Index(s), Eigen::Index(s));
+      const Matrix vj = v.block(Eigen::Index(b * s), Eigen::Index(j * d), Eigen::Index(s),
+                                Eigen::Index(d));
+      ref.block(Eigen::Index(b * s), Eigen::Index(h * d), Eigen::Index(s), Eigen::Index(d)) =
+          p * vj;
+    }
+  }
+  CHECK((ctx - ref).cwiseAbs().maxCoeff() <= std::ldexp(ref.cwiseAbs().maxCoeff(), -8));
+  const Matrix wo = matrix(tensor(r, "b")), oref = ctx * wo;
+  CHECK((o - oref).cwiseAbs().maxCoeff() <= std::ldexp(oref.cwiseAbs().maxCoeff(), -8));
+}

@@ -8,6 +8,7 @@
 #include <set>
 #include <variant>
 
+#include "tests/support/instructions.h"
 #include "tests/support/small_target.h"
 #include "workloads/dram_buffers.h"
 #include "workloads/lowering.h"
@@ -30,15 +31,7 @@ Target target(std::uint32_t cores = 1) {
   return testing::small_target(cores);
 }
 
-template <class T>
-std::vector<T> of(const isa::InstructionQueue& q, int op) {
-  std::vector<T> out;
-  for (const auto& i : q) {
-    if (i.op != op) continue;
-    if (const auto* x = std::get_if<T>(&i.body)) out.push_back(*x);
-  }
-  return out;
-}
+using testing::of;  // tests/support/instructions.h
 
 }  // namespace
 

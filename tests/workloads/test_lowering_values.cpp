@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "arch/values/machine.h"
+#include "tests/support/instructions.h"
 #include "tests/support/small_target.h"
 #include "workloads/lowering.h"
 #include "workloads/model_config.h"
@@ -36,15 +37,7 @@ Target target() {
 }
 constexpr std::uint64_t kSlot = 98304;  // (256 KiB - 2 x 32 KiB) / 2
 
-template <class T>
-std::vector<T> of(const isa::InstructionQueue& q, int op) {
-  std::vector<T> out;
-  for (const auto& i : q) {
-    if (i.op != op) continue;
-    if (const auto* x = std::get_if<T>(&i.body)) out.push_back(*x);
-  }
-  return out;
-}
+using testing::of;  // tests/support/instructions.h
 
 // A one-core value machine (arch/values/machine.h) on target() for `ops` fp32 ops.
 values::Machine fp32_machine(std::size_t ops) {
