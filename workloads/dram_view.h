@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "arch/isa/isa.h"
 
@@ -15,11 +16,19 @@ inline constexpr std::uint64_t kOneGroup = std::numeric_limits<std::uint64_t>::m
 //   base + (r / group_rows) * group_stride + (r % group_rows) * row_stride + c * elem_bytes.
 // Dense matrices are one group; a head's slice of a token-major activation has one group per
 // query head sharing a KV head (each group the tokens of one head).
+// Irregular groups (a paged KV cache's block table): with group_bases, group g starts at
+// base + (*group_bases)[g] instead (group_stride unused); the vector outlives the view and has
+// an entry for every group the view's rows reach.
 struct View {
   std::uint64_t base = 0;
   std::uint64_t row_stride = 0;
   std::uint64_t group_rows = kOneGroup;
   std::uint64_t group_stride = 0;
+  const std::vector<std::uint64_t>* group_bases = nullptr;
+
+  std::uint64_t group_base(std::uint64_t g) const {
+    return group_bases ? (*group_bases)[g] : g * group_stride;
+  }
 };
 
 inline View dense(std::uint64_t base, std::uint64_t cols, std::uint64_t e) {
@@ -38,7 +47,7 @@ void for_blocks(const View& v, std::uint64_t r0, std::uint64_t nr, std::uint64_t
   while (r < r0 + nr) {
     const std::uint64_t g = r / v.group_rows, in = r % v.group_rows;
     const std::uint64_t n = std::min(r0 + nr - r, v.group_rows - in);
-    f(isa::Block{n, nc, v.base + g * v.group_stride + in * v.row_stride + c0 * e, v.row_stride,
+    f(isa::Block{n, nc, v.base + v.group_base(g) + in * v.row_stride + c0 * e, v.row_stride,
                  sram});
     sram += n * nc * sram_e;
     r += n;

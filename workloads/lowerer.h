@@ -178,6 +178,10 @@ class Lowerer {
   // matmul taking it as its A token-major, (sequences x s) x (H x d) with H x d = hkv x
   // (m / s) x n, and that layout differs from the dense [batch][m][n]; else 0 (stored dense).
   std::uint64_t context_tokens(const MatmulOp& op, std::uint64_t hkv) const;
+  // For a matmul in a chain of append_to (lowering_matmul.cpp): the query heads per KV head g
+  // that the readers of the chain's last op imply (each a matmul taking it as a token-major A
+  // of k = hkv x g x n), or 0 when they imply none (the chain is stored dense).
+  std::uint64_t chain_group(const MatmulOp& op, std::uint64_t hkv) const;
 
   // ---------------------------------------------------------------- matmul
   void lower(const MatmulOp& op);
@@ -229,6 +233,19 @@ class Lowerer {
 
   // ---------------------------------------------------------------- kv_write
   void lower(const KvWriteOp& op);
+  // A paged kv_write's (ops.h) cache as head `h`'s [kv_len + tokens][head_dim] through its
+  // block table: one group per block, at the block's address in the pool.
+  View paged_view(int kv_op, std::uint64_t h) const;
+
+  // Paged KV pools (KvWriteOp::pool): each allocated once, at its first kv_write, role "cache".
+  std::map<std::string, std::uint64_t> m_pools;
+  // Irregular views' group addresses (View::group_bases), by op: a paged kv_write's blocks
+  // (each block's address in the pool), a copy's row_indices (each row's offset).
+  std::map<int, std::vector<std::uint64_t>> m_group_bases;
+  // Matmul outputs continued by another (MatmulOp::append_to): per op, the op continuing it,
+  // or -1; and the buffer of each chain, by its first op.
+  std::vector<int> m_continued_by;
+  std::map<int, std::uint64_t> m_chain_buffer;
 
   const Workload& m_w;
   const Target& m_t;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
 
 #include "sim/core/error.h"
 #include "sim/core/units.h"
@@ -75,6 +76,12 @@ Lowered Lowerer::run() {
   m_ab_slot.assign(m_t.num_cores, 0);
   m_acc_slot_index.assign(m_t.num_cores, 0);
   m_a_region.assign(m_t.num_cores, 0);
+  m_continued_by.assign(n, -1);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (const auto* mm = m_w.ops[i].get_if<MatmulOp>()) {
+      if (mm->append_to >= 0) m_continued_by[std::size_t(mm->append_to)] = int(i);
+    }
+  }
 
   // Op i waits for the last of its producers; that producer's stores release it.
   // And the last op that reads each op's output (-1: none, so it is kept: a result).
@@ -199,6 +206,7 @@ void Lowerer::plan_sizes() {
   const auto fit = [&](double row_bytes) { return std::max(1.0, std::floor(slot / row_bytes)); };
   double total = 0, fixed_bytes = 0, most = 0;
   int most_op = 0;
+  std::set<std::string> pools;
   for (std::size_t i = 0; i < m_w.ops.size(); ++i) {
     m_op = int(i);
     const Op& o = m_w.ops[i];
@@ -242,7 +250,11 @@ void Lowerer::plan_sizes() {
       const double row = double(kv->heads) * double(kv->head_dim) * e;
       const double pieces = double(kv->batch) * std::ceil(double(kv->tokens) / fit(row));
       n = pieces * (6 + double(kv->heads));
-      fixed_bytes += double(kv->batch) * (double(kv->kv_len) + double(kv->tokens)) * row;
+      if (!kv->paged()) {
+        fixed_bytes += double(kv->batch) * (double(kv->kv_len) + double(kv->tokens)) * row;
+      } else if (pools.insert(kv->pool).second) {
+        fixed_bytes += double(kv->pool_blocks) * double(kv->block_size) * row;
+      }
       if (!kv->input.is_op()) fixed_bytes += double(kv->batch) * double(kv->tokens) * row;
     }
     total += n;
@@ -336,13 +348,14 @@ std::vector<isa::VectorOp> Lowerer::op_instructions(const VectorOp& op, isa::Vec
   if (op.kind == VectorKind::scale) v.scalar = op.scalar;
   if (op.kind != VectorKind::mask) return {v};
   LLMSIM_CHECK(v.src2_rows == 0, "a mask instruction has no second source");
-  // Row R of the op is the query at position R mod op.cols, column C the key at C (ops.h). The
-  // ISA's positions grow with the row (isa.h), so a block that runs from one block of op.cols
-  // query rows into the next is cut there: piece rows R .. R + n - 1 are queries q .. q + n - 1.
+  // Row R of the op is the query at position kv_len + R mod tokens (default: R mod op.cols),
+  // column C the key at C (ops.h). The ISA's positions grow with the row (isa.h), so a block
+  // that runs from one block of `tokens` query rows into the next is cut there: piece rows R ..
+  // R + n - 1 are queries q .. q + n - 1.
   std::vector<isa::VectorOp> out;
-  const std::uint64_t end = r0 + v.rows;
+  const std::uint64_t end = r0 + v.rows, tokens = op.mask_tokens();
   for (std::uint64_t r = r0; r < end;) {
-    const std::uint64_t q = r % op.cols, n = std::min(end - r, op.cols - q);
+    const std::uint64_t i = r % tokens, n = std::min(end - r, tokens - i), q = op.kv_len + i;
     const std::uint64_t skip = (r - r0) * v.cols;
     isa::VectorOp piece = v;
     piece.rows = n;
@@ -370,21 +383,29 @@ void Lowerer::lower(const VectorOp& op) {
       continue;
     }
     steps.push_back(float(operand_scale(m_w, m_op, x)));
-    View v;
+    // copy, and rope with a row_offset, select input rows (ops.h); row_indices as one group
+    // per row.
+    const bool selects = op.kind == VectorKind::copy || op.row_offset > 0;
+    const bool listed = !op.row_indices.empty();
+    std::uint64_t base = 0;
     if (x.is_op()) {
-      const std::uint64_t base = producer(x).addr;
-      v = dense(base, op.cols, in_e);
-      if (op.kind == VectorKind::copy) {
-        v = {base + op.row_offset * op.cols * in_e, op.row_stride * op.cols * in_e, kOneGroup, 0};
-      }
+      base = producer(x).addr;
     } else {
       const std::uint64_t rows =
-          op.kind == VectorKind::copy ? op.row_offset + (op.rows - 1) * op.row_stride + 1 : op.rows;
-      const std::uint64_t base = alloc_tensor("input", rows, op.cols, in_e).addr;
+          listed    ? *std::max_element(op.row_indices.begin(), op.row_indices.end()) + 1
+          : selects ? op.row_offset + (op.rows - 1) * op.row_stride + 1
+                    : op.rows;
+      base = alloc_tensor("input", rows, op.cols, in_e).addr;
       p.compulsory_bytes += op.rows * op.cols * in_e;
-      v = op.kind == VectorKind::copy ? View{base + op.row_offset * op.cols * in_e,
-                                             op.row_stride * op.cols * in_e, kOneGroup, 0}
-                                      : dense(base, op.cols, in_e);
+    }
+    View v = dense(base, op.cols, in_e);
+    if (listed) {
+      std::vector<std::uint64_t>& rows = m_group_bases[m_op];
+      rows.clear();
+      for (const std::uint64_t r : op.row_indices) rows.push_back(r * op.cols * in_e);
+      v = {base, op.cols * in_e, 1, 0, &rows};
+    } else if (selects) {
+      v = {base + op.row_offset * op.cols * in_e, op.row_stride * op.cols * in_e, kOneGroup, 0};
     }
     sources.push_back(v);
   }
@@ -512,13 +533,32 @@ void Lowerer::lower(const KvWriteOp& op) {
   const std::uint64_t e = isa::size_bytes(op.dtype);
   OpPlan& p = plan();
   const std::uint64_t d = op.head_dim, cols = op.heads * d, L = op.kv_len + op.tokens;
-  const std::uint64_t cache = alloc_tensor("cache", op.batch * op.heads * L, d, e).addr;
-  m_regions[std::size_t(m_op)] = {cache, op.batch * op.heads * L, d};
-  m_out.outputs[std::size_t(m_op)] = {cache, op.batch * op.heads * L, d, e, m_op, true};
+  std::uint64_t cache = 0;
+  if (op.paged()) {
+    // The pool [pool_blocks][heads][block_size][d] (ops.h), placed at its first kv_write; the
+    // output, read through the block table, is not a dense matrix (`stored` false).
+    auto it = m_pools.find(op.pool);
+    if (it == m_pools.end()) {
+      const std::uint64_t rows = op.pool_blocks * op.heads * op.block_size;
+      it = m_pools.emplace(op.pool, alloc_tensor("cache", rows, d, e).addr).first;
+    }
+    cache = it->second;
+    std::vector<std::uint64_t>& bases = m_group_bases[m_op];
+    bases.clear();
+    for (const std::uint64_t b : op.blocks) {
+      bases.push_back(cache + b * op.heads * op.block_size * d * e);
+    }
+    m_regions[std::size_t(m_op)] = {cache, op.heads * L, d};
+    m_out.outputs[std::size_t(m_op)] = {cache, op.heads * L, d, e, m_op, false};
+  } else {
+    cache = alloc_tensor("cache", op.batch * op.heads * L, d, e).addr;
+    m_regions[std::size_t(m_op)] = {cache, op.batch * op.heads * L, d};
+    m_out.outputs[std::size_t(m_op)] = {cache, op.batch * op.heads * L, d, e, m_op, true};
+  }
   p.compulsory_bytes += op.written_elements() * e;
   View in;
   if (op.input.is_op()) {
-    in = dense(producer(op.input).addr, cols, e);
+    in = dense(producer(op.input).addr + op.row_offset * cols * e, cols, e);
   } else {
     in = dense(alloc_tensor("input", op.batch * op.tokens, cols, e).addr, cols, e);
     p.compulsory_bytes += op.batch * op.tokens * cols * e;
@@ -545,6 +585,15 @@ void Lowerer::lower(const KvWriteOp& op) {
           [](std::uint64_t) {},
           [&](std::uint64_t slot) {
             for (std::uint64_t h = 0; h < op.heads; ++h) {
+              if (op.paged()) {  // cut at the block boundaries, each block where it lies
+                for_blocks(paged_view(m_op, h), op.kv_len + t0, nr, 0, d, e,
+                           slot + h * nr * d * e, [&](const isa::Block& blk) {
+                             push(c, isa::QueueKind::store,
+                                  isa::DmaStore{blk, isa::Sram::scratchpad, std::uint32_t(e),
+                                                std::uint32_t(e)});
+                           });
+                continue;
+              }
               const std::uint64_t row = (b * op.heads + h) * L + op.kv_len + t0;
               push(c, isa::QueueKind::store,
                    isa::DmaStore{{nr, d, cache + row * d * e, d * e, slot + h * nr * d * e},
@@ -555,6 +604,12 @@ void Lowerer::lower(const KvWriteOp& op) {
           });
     }
   }
+}
+
+View Lowerer::paged_view(int kv_op, std::uint64_t h) const {
+  const auto& kv = std::get<KvWriteOp>(m_w.ops[std::size_t(kv_op)].body());
+  const std::uint64_t e = isa::size_bytes(kv.dtype), row = kv.head_dim * e;
+  return {h * kv.block_size * row, row, kv.block_size, 0, &m_group_bases.at(kv_op)};
 }
 
 }  // namespace detail

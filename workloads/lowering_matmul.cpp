@@ -12,7 +12,8 @@ namespace llmsim::workloads::detail {
 
 Lowerer::Epilogue Lowerer::epilogue_chain(const MatmulOp& op, const Tiling& tl) const {
   Epilogue ep;
-  if (!m_o.fuses()) return ep;
+  // A chain's (append_to) stores write its buffer, not an epilogue's output.
+  if (!m_o.fuses() || op.append_to >= 0 || m_continued_by[std::size_t(m_op)] >= 0) return ep;
   const std::uint64_t e = isa::size_bytes(op.dtype), acc_e = isa::accumulator_bytes(op.dtype);
   // The slot of the last k piece: its A piece (unless A-resident), B, the bias row if tk = 1.
   const std::uint64_t piece_bytes =
@@ -69,6 +70,24 @@ std::uint64_t Lowerer::context_tokens(const MatmulOp& op, std::uint64_t hkv) con
   return s > 1 && op.batch * op.m / s / bsz > 1 ? s : 0;
 }
 
+std::uint64_t Lowerer::chain_group(const MatmulOp& op, std::uint64_t hkv) const {
+  int last = m_op;
+  while (m_continued_by[std::size_t(last)] >= 0) last = m_continued_by[std::size_t(last)];
+  std::uint64_t g = 0;
+  for (std::size_t f = std::size_t(last) + 1; f < m_w.ops.size(); ++f) {
+    for (const Operand& x : m_w.ops[f].operands()) {
+      if (!x.is_op() || x.op != last) continue;
+      const auto* r = m_w.ops[f].get_if<MatmulOp>();
+      if (r == nullptr || !(r->a == x) || r->batch != 1 || r->a_offset != 0 ||
+          r->k % (hkv * op.n) != 0 || (g && r->k / (hkv * op.n) != g)) {
+        return 0;
+      }
+      g = r->k / (hkv * op.n);
+    }
+  }
+  return g && op.batch == hkv && op.m % g == 0 ? g : 0;
+}
+
 // ---------------------------------------------------------------- matmul
 void Lowerer::lower(const MatmulOp& op) {
   const std::uint64_t e = isa::size_bytes(op.dtype), acc_e = isa::accumulator_bytes(op.dtype);
@@ -93,8 +112,14 @@ void Lowerer::lower(const MatmulOp& op) {
     if (hkv == 0 || op.batch % hkv != 0) hkv = 1;
   }
   const std::uint64_t bsz = op.batch / hkv;
+  // A chain of outputs (append_to): one buffer, each op's rows after the previous op's. As
+  // token-major rows of H x d = hkv x g x n when the chain's readers say so (chain_group), each
+  // op then holds s = m / g tokens (one sequence's context); else dense.
+  const bool chained = op.append_to >= 0 || m_continued_by[std::size_t(m_op)] >= 0;
+  const std::uint64_t chain_g = chained && attention ? chain_group(op, hkv) : 0;
   // The context: stored token-major when its readers take it so (context_tokens).
-  const std::uint64_t ctx_s = attention ? context_tokens(op, hkv) : 0;
+  std::uint64_t ctx_s = attention && !chained ? context_tokens(op, hkv) : 0;
+  if (chain_g && op.m / chain_g > 1 && hkv * chain_g > 1) ctx_s = op.m / chain_g;
 
   // Operand views per batch item.
   const std::uint64_t sr = op.transpose_b ? op.n : op.k, sc = op.transpose_b ? op.k : op.n;
@@ -118,9 +143,21 @@ void Lowerer::lower(const MatmulOp& op) {
       p.compulsory_bytes += kv->batch * kv->heads * kv->kv_len * kv->head_dim * e;
     }
   }
+  // An op-produced A from element a_offset on: its producer's region from there, in whole
+  // rows when the offset and the size are whole rows.
+  Region ra = op.a.is_op() ? producer(op.a) : Region{};
+  if (op.a.is_op() && op.a_offset) {
+    const std::uint64_t need = op.batch * op.m * op.k;
+    ra.addr += op.a_offset * e;
+    if (ra.cols && op.a_offset % ra.cols == 0 && need % ra.cols == 0) {
+      ra.rows = need / ra.cols;
+    } else {
+      ra.rows = op.batch * op.m, ra.cols = op.k;
+    }
+  }
   auto view_a = [&](std::uint64_t bi) -> View {
     if (!op.a.is_op()) return dense(a_ext + bi * op.m * op.k * e, op.k, e);
-    const Region& r = producer(op.a);
+    const Region& r = ra;
     if (r.rows == op.batch * op.m && r.cols == op.k) {
       return dense(r.addr + bi * op.m * op.k * e, op.k, e);
     }
@@ -138,7 +175,15 @@ void Lowerer::lower(const MatmulOp& op) {
   auto view_b = [&](std::uint64_t bi) -> View {  // as stored: sr x sc
     if (!op.b.is_op()) return dense(b_ext + bi * sr * sc * e, sc, e);
     const Region& r = producer(op.b);
-    if (producer_op(op.b).get_if<KvWriteOp>()) return dense(r.addr + bi * sr * sc * e, sc, e);
+    if (const auto* kv = producer_op(op.b).get_if<KvWriteOp>()) {
+      // A paged cache through its block table, one KV head per item (the attention shape);
+      // any other view of it as the dense run of the pool it covers.
+      if (kv->paged() && op.batch == kv->heads && sr == kv->kv_len + kv->tokens &&
+          sc == kv->head_dim) {
+        return paged_view(op.b.op, bi);
+      }
+      return dense(r.addr + bi * sr * sc * e, sc, e);
+    }
     if ((r.rows == op.batch * sr && r.cols == sc) || !attention) {
       return dense(r.addr + bi * sr * sc * e, sc, e);
     }
@@ -150,8 +195,27 @@ void Lowerer::lower(const MatmulOp& op) {
   const View residual =
       ep.residual >= 0 ? dense(m_regions[std::size_t(ep.residual)].addr, op.n, e) : View{};
   const std::uint64_t ctx_cols = ctx_s ? hkv * (op.m / ctx_s) * op.n : 0;  // H x d
-  const std::uint64_t c_addr = ctx_s ? output(bsz * ctx_s, ctx_cols, e)
-                                     : output(op.batch * op.m, op.n, e, ep.ops);
+  std::uint64_t c_addr = 0;
+  if (chained) {
+    // The chain's first op places the buffer for all of it; the last one's readers free it.
+    int last = m_op;
+    while (m_continued_by[std::size_t(last)] >= 0) last = m_continued_by[std::size_t(last)];
+    const std::uint64_t total = m_w.ops[std::size_t(last)].output_elements();
+    const std::uint64_t cols = chain_g ? hkv * chain_g * op.n : op.n;
+    if (op.append_to < 0) {
+      m_chain_buffer[m_op] = output(ceil_div(total, cols), cols, e);  // whole, even if odd
+      m_regions[std::size_t(m_op)].bytes = 0;
+    } else {
+      m_chain_buffer[m_op] = m_chain_buffer.at(op.append_to);
+    }
+    const std::uint64_t base = m_chain_buffer[m_op];
+    const std::uint64_t rows = op.output_elements() / cols;
+    m_regions[std::size_t(m_op)] = {base, rows, cols, m_op == last ? total * e : 0};
+    m_out.outputs[std::size_t(m_op)] = {base, rows, cols, e, m_op, true};
+    c_addr = base + op.prefix_elements * e;
+  } else {
+    c_addr = ctx_s ? output(bsz * ctx_s, ctx_cols, e) : output(op.batch * op.m, op.n, e, ep.ops);
+  }
   auto view_c = [&](std::uint64_t bi) -> View {
     if (ctx_s == 0) return dense(c_addr + bi * op.m * op.n * e, op.n, e);
     // Item (b, j), row i: query head j*g + i / s, token i % s of sequence b (as view_a's Q).

@@ -82,33 +82,49 @@ struct MatmulOp : OpInfo {
   // The dataflow its GEMMs must run in (the arrays must offer it: the lowering's error); none:
   // the mapping chooses among those the arrays offer.
   std::optional<isa::Dataflow> dataflow;
+  // An op-produced A read from element a_offset of its producer's output on, as if that output
+  // began there (one sequence's Q rows of a batch's projection: a_offset = first row x H x d).
+  std::uint64_t a_offset = 0;
+  // The index of an earlier matmul whose output this one continues, or -1: its output is
+  // written right after that op's (whose own may continue another), and readers of this op
+  // read the whole run, prefix_elements (the earlier op's output_elements()) then its own
+  // batch x m x n. The contexts of a batch's sequences fill one buffer so (serving).
+  int append_to = -1;
+  std::uint64_t prefix_elements = 0;
 
   std::uint64_t macs() const { return batch * m * k * n; }
-  std::uint64_t output_elements() const { return batch * m * n; }
+  std::uint64_t own_elements() const { return batch * m * n; }
+  std::uint64_t output_elements() const { return prefix_elements + batch * m * n; }
 };
 
 // The vector unit's element-wise and row-wise ops are the ISA's (arch/isa/isa.h), with these
 // meanings in a trace: add and mul take two inputs (out = in0 + in1, in0 * in1), every other kind
 // one; scale multiplies by its `scalar` (attention's 1/sqrt(head_dim)); mask is causal in blocks
-// of `cols` query rows (row r sees columns <= r mod cols); gelu stands for the erf form and the
+// of `cols` query rows (row r sees columns <= r mod cols), or of `tokens` rows after `kv_len`
+// cached keys (see VectorOp); gelu stands for the erf form and the
 // tanh approximation (gelu_new) alike; softmax, layernorm (with its own gamma and beta, 2 x cols
 // parameters) and rmsnorm (gamma, cols parameters) work over each row's cols; rope rotates each
 // row (one token, heads of head_dim side by side) head by head, as Hugging Face's rotate_half,
 // with the cos/sin of the token's position from its table (see VectorOp); quantize goes to dtype
 // (int8) from the input's dtype, dequantize to dtype from the input's int8; copy takes rows
-// row_offset + r * row_stride of the input, r < rows.
+// row_offset + r * row_stride of the input, r < rows, or the rows row_indices lists.
 using VectorKind = isa::VectorKind;
 using isa::to_string;  // of a VectorKind: its trace name, "softmax"
 
 // rows x cols elements; row-wise kinds reduce over cols. add and mul take two inputs, every
-// other kind one. An op-produced or `input`/`kv_cache` input has rows x cols elements (copy:
-// any multiple of cols covering the rows it selects); a `weight` input of add or mul is a
+// other kind one. An op-produced or `input`/`kv_cache` input has rows x cols elements (copy,
+// and rope with a row_offset: any multiple of cols covering the rows it selects); a `weight` input of add or mul is a
 // parameter vector of cols broadcast over the rows (a bias or a gain).
 struct VectorOp : OpInfo {
   VectorKind kind = VectorKind::copy;
   std::uint64_t rows = 0, cols = 0;
   std::vector<Operand> inputs;
-  std::uint64_t row_offset = 0, row_stride = 1;  // copy only
+  // copy, and row_offset for rope: the input's rows row_offset + r * row_stride, r < rows (an
+  // input of any multiple of cols elements covering them).
+  std::uint64_t row_offset = 0, row_stride = 1;
+  // copy only: when not empty, `rows` input rows in this order (row_offset and row_stride
+  // unused): the rows of a batch that get logits.
+  std::vector<std::uint64_t> row_indices;
   double scalar = 1.0;                           // scale only: the factor, finite
   // rope only; 0 stands for the default. head_dim (default cols): the width of one head, even
   // and dividing cols; pairs (i, i + head_dim/2) of each head rotate together. tokens (default
@@ -120,6 +136,10 @@ struct VectorOp : OpInfo {
 
   std::uint64_t rope_head_dim() const { return head_dim ? head_dim : cols; }
   std::uint64_t rope_tokens() const { return tokens ? tokens : rows; }
+  // mask: rows are blocks of mask_tokens() query rows (default cols) at positions kv_len +
+  // r mod mask_tokens(), against the cols keys 0 .. cols - 1 (a chunk after kv_len cached
+  // tokens: kv_len + tokens = cols); row r sees the keys <= its position.
+  std::uint64_t mask_tokens() const { return tokens ? tokens : cols; }
   std::uint64_t output_elements() const { return rows * cols; }
 };
 
@@ -136,9 +156,25 @@ struct EmbeddingOp : OpInfo {
 // major, heads side by side). The op's output is the whole cache after the write,
 // [batch][heads][kv_len + tokens][head_dim]: attention matmuls read it as their B, so they run
 // after the write. Only the new rows are written; the cached ones are read by the consumers.
+//
+// Paged (`pool` not empty, batch 1): the cache is the pool `pool`, pool_blocks blocks of
+// block_size tokens laid out [pool_blocks][heads][block_size][head_dim], shared by the
+// kv_writes that name it (one per sequence, same heads, head_dim, dtype, pool_blocks and
+// block_size); token t of this sequence lies in block blocks[t / block_size], which holds
+// exactly ceil((kv_len + tokens) / block_size) ids below pool_blocks, none used by another
+// kv_write of the pool. The output, as attention reads it, is still [heads][kv_len +
+// tokens][head_dim], through the block table. row_offset: the new rows are input rows
+// row_offset .. row_offset + batch x tokens - 1 (an input of any multiple of heads x head_dim
+// elements covering them).
 struct KvWriteOp : OpInfo {
   Operand input;
   std::uint64_t batch = 0, heads = 0, head_dim = 0, tokens = 0, kv_len = 0;
+  std::uint64_t row_offset = 0;
+  std::string pool;
+  std::uint64_t pool_blocks = 0, block_size = 0;
+  std::vector<std::uint64_t> blocks;
+
+  bool paged() const { return !pool.empty(); }
 
   std::uint64_t written_elements() const { return batch * tokens * heads * head_dim; }
   std::uint64_t output_elements() const { return batch * heads * (kv_len + tokens) * head_dim; }

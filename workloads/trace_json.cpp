@@ -26,6 +26,12 @@ Json op_json(const Workload& w, const Op& op) {
   if (const auto* m = op.get_if<MatmulOp>()) {
     j["m"] = m->m, j["k"] = m->k, j["n"] = m->n, j["batch"] = m->batch;
     j["a"] = operand_json(w, m->a);
+    // Offsets are written when they select: nonzero, or a producer larger than the need.
+    if (m->a_offset || (m->a.is_op() && w.ops[std::size_t(m->a.op)].output_elements() !=
+                                            m->batch * m->m * m->k)) {
+      j["a_offset"] = m->a_offset;
+    }
+    if (m->append_to >= 0) j["append_to"] = w.ops[std::size_t(m->append_to)].name();
     j["b"] = operand_json(w, m->b);
     j["transpose_b"] = m->transpose_b;
     j["bias"] = m->bias;
@@ -36,9 +42,18 @@ Json op_json(const Workload& w, const Op& op) {
     j["rows"] = v->rows, j["cols"] = v->cols;
     j["inputs"] = Json::array();
     for (const Operand& in : v->inputs) j["inputs"].push_back(operand_json(w, in));
-    if (v->kind == VectorKind::copy)
+    if (v->kind == VectorKind::copy && v->row_indices.empty())
       j["row_offset"] = v->row_offset, j["row_stride"] = v->row_stride;
+    if (!v->row_indices.empty()) j["row_indices"] = v->row_indices;
+    if (v->kind == VectorKind::rope &&
+        (v->row_offset || (v->inputs[0].is_op() &&
+                           w.ops[std::size_t(v->inputs[0].op)].output_elements() != v->rows * v->cols))) {
+      j["row_offset"] = v->row_offset;
+    }
     if (v->kind == VectorKind::scale) j["scalar"] = v->scalar;
+    if (v->kind == VectorKind::mask && (v->mask_tokens() != v->cols || v->kv_len)) {
+      j["tokens"] = v->mask_tokens(), j["kv_len"] = v->kv_len;
+    }
     if (v->kind == VectorKind::rope) {
       j["head_dim"] = v->rope_head_dim(), j["tokens"] = v->rope_tokens(), j["kv_len"] = v->kv_len;
     }
@@ -49,6 +64,14 @@ Json op_json(const Workload& w, const Op& op) {
     j["input"] = operand_json(w, kv.input);
     j["batch"] = kv.batch, j["heads"] = kv.heads, j["head_dim"] = kv.head_dim;
     j["tokens"] = kv.tokens, j["kv_len"] = kv.kv_len;
+    if (kv.row_offset || (kv.input.is_op() && w.ops[std::size_t(kv.input.op)].output_elements() !=
+                                                   kv.written_elements())) {
+      j["row_offset"] = kv.row_offset;
+    }
+    if (kv.paged()) {
+      j["pool"] = kv.pool, j["pool_blocks"] = kv.pool_blocks, j["block_size"] = kv.block_size;
+      j["blocks"] = kv.blocks;
+    }
   }
   if (!op.params().empty()) {
     Json& params = j["params"] = Json::object();
@@ -70,13 +93,15 @@ Json op_json(const Workload& w, const Op& op) {
 const std::vector<std::string> kTopKeys = {"description", "model", "batch",
                                            "seq",         "phase", "kv_len"};
 const std::vector<std::string> kOpKeys = {
-    "op",     "name",   "layer",      "dtype",       "m",           "k",           "n",
-    "batch",  "a",      "b",          "transpose_b", "bias",        "dataflow",    "rows",
-    "cols",   "inputs", "row_offset", "row_stride",  "scalar",      "head_dim",    "tokens",
-    "kv_len", "vocab",  "hidden",     "scale",       "input_scale", "weight_scale", "params"};
-const std::vector<std::string> kKvWriteKeys = {"op",     "name",   "layer", "dtype",
-                                               "input",  "batch",  "heads", "head_dim",
-                                               "tokens", "kv_len", "scale"};
+    "op",          "name",       "layer",       "dtype",        "m",          "k",
+    "n",           "batch",      "a",           "a_offset",     "b",          "transpose_b",
+    "bias",        "append_to",  "dataflow",    "rows",         "cols",       "inputs",
+    "row_offset",  "row_stride", "row_indices", "scalar",       "head_dim",   "tokens",
+    "kv_len",      "vocab",      "hidden",      "scale",        "input_scale", "weight_scale",
+    "params"};
+const std::vector<std::string> kKvWriteKeys = {
+    "op",       "name",   "layer",  "dtype", "input",       "row_offset", "batch",  "heads",
+    "head_dim", "tokens", "kv_len", "pool",  "pool_blocks", "block_size", "blocks", "scale"};
 
 // One object on one line, keys in `order` first and then the others alphabetically.
 std::string one_line(const Json& obj, const std::vector<std::string>& order) {

@@ -2,18 +2,33 @@
 
 #include <cmath>
 
+#include <unordered_map>
+
 #include "sim/core/error.h"
+#include "sim/core/units.h"
 #include "workloads/limits.h"
+#include "workloads/serving/iteration_workload.h"
 
 namespace llmsim::workloads {
 
 namespace {
 
+// One sequence of an iteration (build_iteration): its rows row0 .. row0 + tokens - 1.
+struct SeqShape {
+  std::uint64_t tokens = 1, cached = 0, row0 = 0;
+  const std::vector<std::uint64_t>* blocks = nullptr;
+  bool emits = true;
+};
+
 struct Shape {
   std::uint64_t batch = 1;   // B
   std::uint64_t tokens = 1;  // s: new tokens per sequence
   std::uint64_t cached = 0;  // L: tokens already in the KV cache per sequence
-  std::uint64_t rows() const { return batch * tokens; }  // T
+  // An iteration instead (not empty): sequences of their own lengths, attention per sequence
+  // on a paged KV cache of pool_blocks blocks of block_size tokens; `total` rows in all.
+  std::vector<SeqShape> seqs;
+  std::uint64_t block_size = 0, pool_blocks = 0, total = 0;
+  std::uint64_t rows() const { return seqs.empty() ? batch * tokens : total; }  // T
 };
 
 const Operand kWeight{Source::weight, -1};
@@ -28,6 +43,7 @@ class Builder {
   explicit Builder(isa::DType dtype) : m_dtype(dtype) {}
 
   void layer(std::string name) { m_layer = std::move(name); }
+  const std::string& layer() const { return m_layer; }
 
   int matmul(const std::string& name, std::uint64_t m, std::uint64_t k, std::uint64_t n, Operand a,
              Operand b, bool bias, std::uint64_t batch = 1, bool transpose_b = false) {
@@ -57,8 +73,11 @@ class Builder {
     return push(std::move(op));
   }
 
-  // The vector op pushed last, to set a field of its kind.
+  // The op pushed last, to set a field of its kind.
   VectorOp& last_vector() { return std::get<VectorOp>(m_w.ops.back().body()); }
+  MatmulOp& last_matmul() { return std::get<MatmulOp>(m_w.ops.back().body()); }
+  KvWriteOp& last_kv_write() { return std::get<KvWriteOp>(m_w.ops.back().body()); }
+  const Op& op(int i) const { return m_w.ops[std::size_t(i)]; }
 
   // Rows offset + r * stride, r < rows, of `in` (rows of cols).
   int copy_rows(const std::string& name, std::uint64_t rows, std::uint64_t cols, int in,
@@ -139,8 +158,11 @@ int embeddings(Builder& b, const ModelConfig& m, const Shape& sh) {
   return x;
 }
 
+int attention_paged(Builder& b, const ModelConfig& m, const Shape& sh, int x);
+
 // Self-attention of the T x h input `x`; returns the output projection (T x h).
 int attention(Builder& b, const ModelConfig& m, const Shape& sh, int x) {
+  if (!sh.seqs.empty()) return attention_paged(b, m, sh, x);
   const std::uint64_t t = sh.rows(), h = m.hidden_size, d = m.head_dim;
   const std::uint64_t heads = m.num_attention_heads, kv_heads = m.num_key_value_heads;
   const std::uint64_t group = heads / kv_heads;
@@ -171,6 +193,65 @@ int attention(Builder& b, const ModelConfig& m, const Shape& sh, int x) {
   }
   p = b.vector(VectorKind::softmax, "softmax", score_rows, keys, {ref(p)});
   const int ctx = b.matmul("context", rows, keys, d, ref(p), ref(v), false, mats);
+  return b.matmul("o_proj", t, heads * d, h, ref(ctx), kWeight, m.attention_bias);
+}
+
+// An iteration's self-attention (serving/iteration_workload.h): projections on all T rows,
+// then per sequence rope, kv_write into the layer's K and V pools, scores, scale, mask,
+// softmax and context, the contexts filling one T x H*d buffer in row order (append_to), and
+// the output projection on all rows. One sequence gives the ops of attention() (names too).
+int attention_paged(Builder& b, const ModelConfig& m, const Shape& sh, int x) {
+  const std::uint64_t t = sh.rows(), h = m.hidden_size, d = m.head_dim;
+  const std::uint64_t heads = m.num_attention_heads, kv_heads = m.num_key_value_heads;
+  const std::uint64_t group = heads / kv_heads;
+  const int q = b.matmul("q_proj", t, h, heads * d, ref(x), kWeight, m.attention_bias);
+  const int k = b.matmul("k_proj", t, h, kv_heads * d, ref(x), kWeight, m.attention_bias);
+  const int v = b.matmul("v_proj", t, h, kv_heads * d, ref(x), kWeight, m.attention_bias);
+  const std::string layer = b.layer();
+  const auto paged = [&](KvWriteOp& op, const char* pool, const SeqShape& s) {
+    op.pool = layer + "." + pool;
+    op.pool_blocks = sh.pool_blocks, op.block_size = sh.block_size;
+    op.blocks = *s.blocks;
+    op.row_offset = op.input.op == v || op.input.op == k ? s.row0 : 0;
+  };
+  int ctx = -1;
+  for (std::size_t i = 0; i < sh.seqs.size(); ++i) {
+    const SeqShape& s = sh.seqs[i];
+    const std::string p = sh.seqs.size() == 1 ? "" : "seq" + std::to_string(i) + ".";
+    Shape one;
+    one.tokens = s.tokens, one.cached = s.cached;
+    int qi = q, ki = k;
+    if (m.rope) {  // this sequence's rows, at its positions
+      qi = b.rope(p + "q_rope", s.tokens, heads * d, ref(q), d, one);
+      b.last_vector().row_offset = s.row0;
+      ki = b.rope(p + "k_rope", s.tokens, kv_heads * d, ref(k), d, one);
+      b.last_vector().row_offset = s.row0;
+    }
+    const int kw = b.kv_write(p + "k_cache_write", ki, one, kv_heads, d);
+    paged(b.last_kv_write(), "k_cache", s);
+    const int vw = b.kv_write(p + "v_cache_write", v, one, kv_heads, d);
+    paged(b.last_kv_write(), "v_cache", s);
+    const std::uint64_t keys = s.cached + s.tokens, rows = group * s.tokens;
+    const std::uint64_t score_rows = heads * s.tokens;
+    int sc = b.matmul(p + "scores", rows, d, keys, ref(qi), ref(kw), false, kv_heads,
+                      /*transpose_b=*/true);
+    if (qi == q) b.last_matmul().a_offset = s.row0 * heads * d;  // no rope: Q's own rows
+    if (m.scale_attention) {
+      sc = b.vector(VectorKind::scale, p + "scale", score_rows, keys, {ref(sc)});
+      b.last_vector().scalar = 1.0 / std::sqrt(double(d));
+    }
+    if (s.tokens > 1) {  // the chunk's queries at positions L_i .. L_i + s_i - 1
+      sc = b.vector(VectorKind::mask, p + "mask", score_rows, keys, {ref(sc)});
+      if (s.cached) b.last_vector().tokens = s.tokens, b.last_vector().kv_len = s.cached;
+    }
+    sc = b.vector(VectorKind::softmax, p + "softmax", score_rows, keys, {ref(sc)});
+    const int c = b.matmul(p + "context", rows, keys, d, ref(sc), ref(vw), false, kv_heads);
+    if (ctx >= 0) {
+      b.last_matmul().append_to = ctx;
+      b.last_matmul().prefix_elements = b.op(ctx).output_elements();
+    }
+    ctx = c;
+  }
   return b.matmul("o_proj", t, heads * d, h, ref(ctx), kWeight, m.attention_bias);
 }
 
@@ -248,6 +329,25 @@ void head(Builder& b, const ModelConfig& m, const Shape& sh, int x) {
     case Head::causal_lm: {
       const int norm = b.vector(norm_kind(m), "final_norm", t, h, {ref(x)});
       if (m.head == Head::final_norm) return;
+      if (!sh.seqs.empty()) {  // an iteration: the last row of each sequence that emits
+        std::vector<std::uint64_t> rows;
+        for (const SeqShape& s : sh.seqs) {
+          if (s.emits) rows.push_back(s.row0 + s.tokens - 1);
+        }
+        if (rows.empty()) return;
+        int last = norm;
+        const std::uint64_t step = rows.size() > 1 ? rows[1] - rows[0] : t;
+        bool regular = true;
+        for (std::size_t i = 1; i < rows.size(); ++i) regular &= rows[i] - rows[i - 1] == step;
+        if (rows.size() < t && regular) {
+          last = b.copy_rows("last_token", rows.size(), h, norm, rows[0], step);
+        } else if (rows.size() < t) {
+          last = b.copy_rows("last_token", rows.size(), h, norm, 0, 1);
+          b.last_vector().row_indices = rows;
+        }
+        b.matmul("lm_head", rows.size(), h, m.vocab_size, ref(last), kWeight, false);
+        return;
+      }
       // Logits of the last token of each sequence only (the next token's), as serving engines
       // compute them; in decode that is every row.
       const int last = one_token(b, "last_token", m, sh, norm, sh.tokens - 1);
@@ -353,6 +453,116 @@ Workload build_trace(const ModelConfig& m, const TraceOptions& o) {
   } catch (const WorkloadError& e) {
     LLMSIM_CHECK(false,
                  std::string("the transformer frontend built an invalid trace: ") + e.what());
+  }
+  return w;
+}
+
+}  // namespace llmsim::workloads
+
+namespace llmsim::workloads {
+
+Workload build_iteration(const ModelConfig& m, const IterationShape& it) {
+  const std::string who = m.name + ": ";
+  auto fail = [&](const std::string& what) { throw WorkloadError(who + what); };
+  const auto n2s = [](std::uint64_t x) { return std::to_string(x); };
+  if (!m.causal) {
+    fail("an iteration needs a decoder with a KV cache (model_type gpt2 or llama); model_type " +
+         m.model_type + " is an encoder");
+  }
+  if (it.seqs.empty()) fail("seqs: an iteration needs at least one sequence");
+  if (it.block_size == 0 || it.block_size > config::kMaxInteger) {
+    fail("block_size: must be in [1, " + n2s(config::kMaxInteger) + "], got " +
+         n2s(it.block_size));
+  }
+  if (it.num_blocks == 0 || it.num_blocks > config::kMaxInteger) {
+    fail("num_blocks: must be in [1, " + n2s(config::kMaxInteger) + "], got " +
+         n2s(it.num_blocks));
+  }
+  if (it.layers && (*it.layers == 0 || *it.layers > m.num_hidden_layers)) {
+    fail("layers: must be in [1, " + n2s(m.num_hidden_layers) + "], got " + n2s(*it.layers));
+  }
+  elements({it.num_blocks, m.num_key_value_heads, it.block_size, m.head_dim},
+           who + "KV pool: num_blocks x kv heads x block_size x head_dim");
+  Shape sh;
+  sh.block_size = it.block_size, sh.pool_blocks = it.num_blocks;
+  std::unordered_map<std::uint64_t, std::size_t> owner;  // block -> the sequence holding it
+  for (std::size_t i = 0; i < it.seqs.size(); ++i) {
+    const IterationSeq& s = it.seqs[i];
+    const std::string key = "seqs[" + std::to_string(i) + "].";
+    if (s.tokens == 0 || s.tokens > config::kMaxInteger) {
+      fail(key + "tokens: must be in [1, " + n2s(config::kMaxInteger) + "], got " + n2s(s.tokens));
+    }
+    if (s.kv_len > config::kMaxInteger) {
+      fail(key + "kv_len: must be at most " + n2s(config::kMaxInteger) + ", got " + n2s(s.kv_len));
+    }
+    const std::uint64_t positions = s.kv_len + s.tokens;
+    if (m.max_position_embeddings && positions > m.max_position_embeddings) {
+      fail(key + "kv_len + tokens = " + n2s(positions) + " exceeds max_position_embeddings " +
+           n2s(m.max_position_embeddings));
+    }
+    const std::uint64_t need = ceil_div(positions, it.block_size);
+    if (s.blocks.size() != need) {
+      fail(key + "blocks: must hold ceil((kv_len + tokens) / block_size) = ceil(" +
+           n2s(positions) + " / " + n2s(it.block_size) + ") = " + n2s(need) + " block ids, got " +
+           n2s(s.blocks.size()));
+    }
+    for (std::size_t k = 0; k < s.blocks.size(); ++k) {
+      const std::string at = key + "blocks[" + std::to_string(k) + "]: block ";
+      if (s.blocks[k] >= it.num_blocks) {
+        fail(at + n2s(s.blocks[k]) + " is past the pool of num_blocks = " + n2s(it.num_blocks) +
+             " blocks (ids 0 .. " + n2s(it.num_blocks - 1) + ")");
+      }
+      const auto [o, fresh] = owner.emplace(s.blocks[k], i);
+      if (!fresh) {
+        fail(at + n2s(s.blocks[k]) + " is already in the table of seqs[" +
+             std::to_string(o->second) + "]; a block holds the tokens of one sequence");
+      }
+    }
+    sh.seqs.push_back({s.tokens, s.kv_len, sh.total, &s.blocks, s.emits_token});
+    sh.total = checked_add(sh.total, s.tokens, who + "the tokens of all sequences");
+    checked_mul(checked_mul(m.num_attention_heads, positions, who + "heads x (kv_len + tokens)"),
+                s.tokens, who + "heads x (kv_len + tokens) x tokens");
+  }
+  if (sh.total > config::kMaxInteger) {
+    fail("the sequences hold " + n2s(sh.total) + " tokens in all, at most " +
+         n2s(config::kMaxInteger));
+  }
+  checked_mul(checked_mul(sh.total, m.num_attention_heads, who + "tokens x heads"), m.head_dim,
+              who + "tokens x heads x head_dim");
+
+  Builder b(it.dtype);
+  int x = embeddings(b, m, sh);
+  const std::uint64_t layers = it.layers.value_or(m.num_hidden_layers);
+  for (std::uint64_t l = 0; l < layers; ++l) {
+    b.layer("layer" + std::to_string(l));
+    x = layer(b, m, sh, x);
+  }
+  head(b, m, sh, x);
+
+  Workload w = b.take();
+  w.name = m.name;
+  for (const Op& op : w.ops) {
+    try {
+      check_sizes(op);
+    } catch (const WorkloadError& e) {
+      throw WorkloadError(who + "op '" + op.name() + "' (" + op.kind() + "): " + e.what());
+    }
+  }
+  std::uint64_t prefill = 0, decode = 0;
+  for (const IterationSeq& s : it.seqs) (s.tokens > 1 || s.kv_len == 0 ? prefill : decode) += 1;
+  w.meta.model = m.name;
+  w.meta.batch = it.seqs.size();
+  w.description = m.name + " (" + m.architecture + "), serving iteration of " +
+                  n2s(it.seqs.size()) + " sequences (" + n2s(prefill) + " prefill chunks, " +
+                  n2s(decode) + " decodes), " + n2s(sh.total) + " tokens, paged KV of " +
+                  n2s(it.num_blocks) + " blocks of " + n2s(it.block_size) + " tokens" +
+                  (it.layers ? ", first " + n2s(layers) + " layers" : "") + ", " +
+                  isa::to_string(it.dtype) + "; from llmsim's transformer frontend";
+  try {
+    return parse_workload(to_json(w), w.name);
+  } catch (const WorkloadError& e) {
+    LLMSIM_CHECK(false,
+                 std::string("the iteration frontend built an invalid trace: ") + e.what());
   }
   return w;
 }

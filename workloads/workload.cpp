@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "sim/core/data_dir.h"
 #include "sim/core/error.h"
@@ -49,6 +50,19 @@ std::string shape_of(const Op& op) {
 
 using NameIndex = std::unordered_map<std::string, int>;
 
+// The paged KV pools named so far (KvWriteOp::pool): what their kv_writes must agree on, and
+// which op holds each block.
+struct Pool {
+  int first_op = -1;
+  std::uint64_t pool_blocks = 0, block_size = 0, heads = 0, head_dim = 0;
+  isa::DType dtype = isa::DType::int8;
+  std::unordered_map<std::uint64_t, int> owner;  // block id -> the kv_write holding it
+};
+struct Pools {
+  std::unordered_map<std::string, Pool> by_name;
+  std::unordered_set<int> continued;  // matmuls another continues (append_to)
+};
+
 constexpr std::uint64_t kMaxDim() {
   return config::kMaxInteger;
 }
@@ -56,8 +70,9 @@ constexpr std::uint64_t kMaxDim() {
 // Reads the ops of one trace in order; each op may refer to the ones before it.
 class OpParser {
  public:
-  OpParser(const Workload& w, const NameIndex& names, config::Reader& r, const config::Json& node)
-      : m_w(w), m_names(names), m_r(r), m_node(node) {}
+  OpParser(const Workload& w, const NameIndex& names, Pools& pools, config::Reader& r,
+           const config::Json& node)
+      : m_w(w), m_names(names), m_pools(pools), m_r(r), m_node(node) {}
 
   // Reads operand `text` written under `key` (e.g. "a" or "inputs[1]"); for an op-produced
   // operand, checks it has `elements` elements (0: any multiple of `multiple_of`) and `dtype`.
@@ -99,10 +114,41 @@ class OpParser {
                             n2s(op.k) + " = " + n2s(op.batch * op.m * op.k);
     const std::string bkn = "B needs batch x k x n = " + n2s(op.batch) + "x" + n2s(op.k) + "x" +
                             n2s(op.n) + " = " + n2s(op.batch * op.k * op.n);
-    op.a = read_operand("a", "input", op.batch * op.m * op.k, bmk, op.dtype);
+    op.a_offset = m_r.uint("a_offset", 0, kMaxElements);
+    if (!m_r.has("a_offset")) {
+      op.a = read_operand("a", "input", op.batch * op.m * op.k, bmk, op.dtype);
+    } else {
+      m_r.ignore("a");
+      if (!m_r.has("a")) fail("a", "is required with a_offset (an earlier op's name)");
+      op.a = operand("a", m_node.at("a"), 0, 1, "", true, op.dtype);
+      if (!op.a.is_op()) fail("a_offset", "applies to an op-produced A only");
+      const std::uint64_t got = m_w.ops[std::size_t(op.a.op)].output_elements();
+      if (got < op.batch * op.m * op.k || got - op.batch * op.m * op.k < op.a_offset) {
+        fail("a_offset", "A from element " + n2s(op.a_offset) + " needs " + bmk.substr(8) +
+                             " elements, but op \"" + m_w.ops[std::size_t(op.a.op)].name() +
+                             "\" produces " + n2s(got));
+      }
+    }
     op.b = read_operand("b", "weight", op.batch * op.k * op.n, bkn, op.dtype);
     op.transpose_b = m_r.boolean("transpose_b", false);
     op.bias = m_r.boolean("bias", false);
+    if (m_r.has("append_to")) {
+      const std::string to = m_r.string("append_to");
+      const auto it = m_names.find(to);
+      const auto* prev = it == m_names.end() ? nullptr : m_w.ops[std::size_t(it->second)].get_if<MatmulOp>();
+      if (prev == nullptr) fail("append_to", "must name an earlier matmul, got \"" + to + "\"");
+      if (prev->dtype != op.dtype) {
+        fail("append_to", "op \"" + to + "\" is " + isa::to_string(prev->dtype) +
+                              ", this op is " + isa::to_string(op.dtype));
+      }
+      if (!m_pools.continued.insert(it->second).second) {
+        fail("append_to", "another op already continues op \"" + to +
+                              "\" (the outputs of a run form a chain)");
+      }
+      op.append_to = it->second;
+      op.prefix_elements = prev->output_elements();
+      limit("append_to", [&] { elements({op.prefix_elements + op.own_elements()}, "output with append_to"); });
+    }
     if (m_r.has("dataflow")) {
       const std::string df = m_r.choice("dataflow", {"ws", "os", "is"});
       op.dataflow = df == "ws"   ? isa::Dataflow::ws
@@ -123,10 +169,34 @@ class OpParser {
       op.row_stride = m_r.count("row_stride", 1);
     }
     if (kind == VectorKind::scale) op.scalar = finite("scalar", 1.0);
+    if (kind == VectorKind::copy && m_r.has("row_indices")) {
+      op.row_indices = m_r.uint_list("row_indices", config::kMaxInteger);
+      if (op.row_indices.size() != op.rows) {
+        fail("row_indices", "must list rows = " + n2s(op.rows) + " rows, got " +
+                                n2s(op.row_indices.size()));
+      }
+      if (m_r.has("row_offset") || m_r.has("row_stride")) {
+        fail("row_indices", "replaces row_offset and row_stride; give one or the other");
+      }
+    }
+    if (kind == VectorKind::mask && (m_r.has("tokens") || m_r.has("kv_len"))) {
+      op.tokens = m_r.count("tokens", op.cols);
+      op.kv_len = m_r.uint("kv_len", 0);
+      if (op.rows % op.tokens != 0) {
+        fail("tokens", "must divide rows = " + n2s(op.rows) +
+                           " (rows are blocks of tokens queries), got " + n2s(op.tokens));
+      }
+      if (op.kv_len > op.cols || op.cols - op.kv_len != op.tokens) {
+        fail("tokens", "kv_len + tokens must be cols = " + n2s(op.cols) +
+                           " (the keys: the cached ones, then the queries' own), got " +
+                           n2s(op.kv_len) + " + " + n2s(op.tokens));
+      }
+    }
     if (kind == VectorKind::rope) {
       op.head_dim = m_r.count("head_dim", op.cols);
       op.tokens = m_r.count("tokens", op.rows);
       op.kv_len = m_r.uint("kv_len", 0);
+      op.row_offset = m_r.uint("row_offset", 0);
     }
     sizes(op);
     if (kind == VectorKind::rope) {
@@ -151,21 +221,29 @@ class OpParser {
       fail("inputs", "must be " + need + ", got " + config::short_dump(list));
     }
     const bool converts = kind == VectorKind::quantize || kind == VectorKind::dequantize;
-    const std::uint64_t last_row = op.row_offset + (op.rows - 1) * op.row_stride;
+    std::uint64_t last_row = op.row_offset + (op.rows - 1) * op.row_stride;
+    if (!op.row_indices.empty()) {
+      last_row = *std::max_element(op.row_indices.begin(), op.row_indices.end());
+    }
+    const bool selects =
+        kind == VectorKind::copy || (kind == VectorKind::rope && m_r.has("row_offset"));
     for (std::size_t i = 0; i < n; ++i) {
       const std::string key = "inputs[" + std::to_string(i) + "]";
       const Operand in =
-          kind == VectorKind::copy
-              ? operand(key, list[i], 0, op.cols, "copy needs a multiple of cols = " + n2s(op.cols),
+          selects
+              ? operand(key, list[i], 0, op.cols,
+                        std::string(to_string(kind)) + " needs a multiple of cols = " + n2s(op.cols),
                         true, op.dtype)
               : operand(key, list[i], op.rows * op.cols, 0,
                         "this op needs rows x cols = " + n2s(op.rows) + "x" + n2s(op.cols) + " = " +
                             n2s(op.rows * op.cols),
                         !converts, op.dtype);
-      if (kind == VectorKind::copy && in.is_op()) {
+      if (selects && in.is_op()) {
         const std::uint64_t in_rows = m_w.ops[std::size_t(in.op)].output_elements() / op.cols;
         if (last_row >= in_rows) {
-          fail(key, "copy reads row " + n2s(last_row) + " (row_offset + (rows - 1) x row_stride)" +
+          fail(key, std::string(to_string(kind)) + " reads row " + n2s(last_row) +
+                        (op.row_indices.empty() ? " (row_offset + (rows - 1) x row_stride)"
+                                                : " (row_indices)") +
                         ", but the input has " + n2s(in_rows) + " rows of cols = " + n2s(op.cols));
         }
       }
@@ -192,12 +270,80 @@ class OpParser {
     op.head_dim = m_r.count("head_dim");
     op.tokens = m_r.count("tokens");
     op.kv_len = m_r.uint("kv_len", 0);
+    op.row_offset = m_r.uint("row_offset", 0);
     sizes(op);
     const std::uint64_t e = op.written_elements();
-    op.input =
-        read_operand("input", std::nullopt, e,
-                     "the new rows need batch x tokens x heads x head_dim = " + n2s(e), op.dtype);
+    const std::string need = "the new rows need batch x tokens x heads x head_dim = " + n2s(e);
+    if (!m_r.has("row_offset")) {
+      op.input = read_operand("input", std::nullopt, e, need, op.dtype);
+    } else {
+      const std::uint64_t row = op.heads * op.head_dim;
+      m_r.ignore("input");
+      if (!m_r.has("input")) fail("input", std::string("is required (") + kOperandHelp + ")");
+      op.input = operand("input", m_node.at("input"), 0, row,
+                         "kv_write with row_offset needs a multiple of heads x head_dim = " +
+                             n2s(row),
+                         true, op.dtype);
+      if (!op.input.is_op()) fail("row_offset", "applies to an op-produced input only");
+      const std::uint64_t rows = m_w.ops[std::size_t(op.input.op)].output_elements() / row;
+      if (rows < op.batch * op.tokens || rows - op.batch * op.tokens < op.row_offset) {
+        fail("row_offset", "the new rows are input rows " + n2s(op.row_offset) + " .. " +
+                               n2s(op.row_offset + op.batch * op.tokens - 1) +
+                               ", but the input has " + n2s(rows) + " rows of heads x head_dim");
+      }
+    }
+    if (m_r.has("pool")) paged(op);
     return op;
+  }
+
+  // The paged fields of a kv_write (ops.h), checked against the pool's other kv_writes.
+  void paged(KvWriteOp& op) {
+    op.pool = m_r.string("pool");
+    if (op.pool.empty()) fail("pool", "must name a pool, got \"\"");
+    if (op.batch != 1) fail("batch", "a paged kv_write writes one sequence, so batch must be 1, got " + n2s(op.batch));
+    op.pool_blocks = m_r.count("pool_blocks");
+    op.block_size = m_r.count("block_size");
+    limit("pool_blocks", [&] {
+      elements({op.pool_blocks, op.heads, op.block_size, op.head_dim},
+               "pool: pool_blocks x heads x block_size x head_dim");
+    });
+    const std::uint64_t need = (op.kv_len + op.tokens + op.block_size - 1) / op.block_size;
+    op.blocks = m_r.uint_list("blocks", op.pool_blocks);
+    if (op.blocks.size() != need) {
+      fail("blocks", "must hold ceil((kv_len + tokens) / block_size) = ceil(" +
+                         n2s(op.kv_len + op.tokens) + " / " + n2s(op.block_size) + ") = " +
+                         n2s(need) + " block ids, got " + n2s(op.blocks.size()));
+    }
+    const int self = int(m_w.ops.size());
+    auto [it, fresh] = m_pools.by_name.try_emplace(op.pool);
+    Pool& p = it->second;
+    if (fresh) {
+      p = {self, op.pool_blocks, op.block_size, op.heads, op.head_dim, op.dtype, {}};
+    } else {
+      const std::string first = "op \"" + m_w.ops[std::size_t(p.first_op)].name() + "\"";
+      const auto agree = [&](const char* key, std::uint64_t mine, std::uint64_t theirs) {
+        if (mine != theirs) {
+          fail(key, "pool \"" + op.pool + "\" has " + key + " " + n2s(theirs) + " (from " + first +
+                        "), this op " + n2s(mine));
+        }
+      };
+      agree("pool_blocks", op.pool_blocks, p.pool_blocks);
+      agree("block_size", op.block_size, p.block_size);
+      agree("heads", op.heads, p.heads);
+      agree("head_dim", op.head_dim, p.head_dim);
+      if (op.dtype != p.dtype) {
+        fail("dtype", "pool \"" + op.pool + "\" holds " + isa::to_string(p.dtype) + " (from " +
+                          first + "), this op is " + isa::to_string(op.dtype));
+      }
+    }
+    for (std::size_t k = 0; k < op.blocks.size(); ++k) {
+      const auto [o, mine] = p.owner.emplace(op.blocks[k], self);
+      if (mine) continue;
+      const std::string who = o->second == self ? "this op" : "op \"" + m_w.ops[std::size_t(o->second)].name() + "\"";
+      fail("blocks[" + std::to_string(k) + "]",
+           "block " + n2s(op.blocks[k]) + " of pool \"" + op.pool + "\" is already held by " +
+               who + "; a block holds the tokens of one sequence");
+    }
   }
 
   [[noreturn]] void fail(const std::string& key, const std::string& what) const {
@@ -216,6 +362,16 @@ class OpParser {
   }
 
  private:
+  // Runs a size check (limits.h) whose WorkloadError becomes this op's error at `key`.
+  template <class F>
+  void limit(const std::string& key, F check) const {
+    try {
+      check();
+    } catch (const WorkloadError& e) {
+      fail(key, e.what());
+    }
+  }
+
   // The op's sizes multiply without overflow and within the limits (check_sizes).
   void sizes(const Op& op) const {
     try {
@@ -237,6 +393,7 @@ class OpParser {
 
   const Workload& m_w;
   const NameIndex& m_names;
+  Pools& m_pools;
   config::Reader& m_r;
   const config::Json& m_node;
 };
@@ -359,7 +516,8 @@ void read_scales(config::Reader& r, const config::Json& node, const std::string&
   }
 }
 
-Op parse_op(const Workload& w, const NameIndex& names, const config::Json& node, std::size_t i) {
+Op parse_op(const Workload& w, const NameIndex& names, Pools& pools, const config::Json& node,
+            std::size_t i) {
   config::Json resolved;
   config::Reader r(node, "ops[" + std::to_string(i) + "]", resolved);
   const std::string kind = r.choice("op", op_kinds());
@@ -372,7 +530,7 @@ Op parse_op(const Workload& w, const NameIndex& names, const config::Json& node,
   info.layer = r.string("layer", info.name);
   info.dtype = *isa::parse_dtype(r.choice("dtype", kDTypes, std::string("int8")));
   read_scales(r, node, kind, info);
-  OpParser p(w, names, r, node);
+  OpParser p(w, names, pools, r, node);
   std::optional<Op> op;
   if (kind == "matmul") {
     op.emplace(p.matmul(std::move(info)));
@@ -475,10 +633,11 @@ Workload parse_workload(const config::Json& doc, const std::string& name) {
     }
     // Operands name earlier ops: a hash index keeps the parse linear in the op count.
     NameIndex names;
+    Pools pools;
     names.reserve(ops.size());
     w.ops.reserve(ops.size());
     for (std::size_t i = 0; i < ops.size(); ++i) {
-      w.ops.push_back(parse_op(w, names, ops[i], i));
+      w.ops.push_back(parse_op(w, names, pools, ops[i], i));
       names.emplace(w.ops.back().name(), int(i));
     }
     try {
