@@ -35,6 +35,15 @@ void name_tensor(DramTensor& t, const Op& op) {
     if (t.role == "bias") add("bias", 0, {mm->n});
   } else if (const auto* e = op.get_if<EmbeddingOp>()) {
     if (t.role == "table") add("table", 0, {e->vocab, e->hidden});
+  } else if (const auto* kv = op.get_if<KvWriteOp>()) {
+    // The kv_len cached rows of each (sequence, head): rows [0, kv_len) of its block of
+    // kv_len + tokens rows; the array is [batch * heads * kv_len, head_dim].
+    if (t.role != "cache" || kv->kv_len == 0) return;
+    add("cache", 0, {kv->batch * kv->heads * kv->kv_len, kv->head_dim});
+    for (TensorParam& tp : t.params) {
+      tp.block_rows = kv->kv_len;
+      tp.block_stride = kv->kv_len + kv->tokens;
+    }
   } else if (const auto* v = op.get_if<VectorOp>()) {
     if (t.role != "param") return;
     if (v->kind == VectorKind::layernorm) {

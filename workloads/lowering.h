@@ -120,6 +120,9 @@ struct TensorParam {
   ParamRef ref;
   std::uint64_t first_row = 0;
   std::vector<std::uint64_t> shape;
+  // Blocks (a kv_write's cache): the array's rows in blocks of block_rows, block i from tensor
+  // row first_row + i * block_stride on. 0: one contiguous block.
+  std::uint64_t block_rows = 0, block_stride = 0;
 };
 
 struct DramTensor {

@@ -407,6 +407,7 @@ std::vector<std::string> param_keys(const Op& op) {
     return keys;
   }
   if (op.get_if<EmbeddingOp>()) return {"table"};
+  if (op.get_if<KvWriteOp>()) return {"cache"};  // its kv_len cached rows (decode)
   if (const auto* v = op.get_if<VectorOp>()) {
     if (v->kind == VectorKind::layernorm) return {"gamma", "beta"};
     if (v->kind == VectorKind::rmsnorm) return {"gamma"};
@@ -475,6 +476,11 @@ std::vector<ParamRef> parse_params(const Op& op, const config::Reader& r, const 
                  config::short_dump(*name));
     }
     p.name = name->get<std::string>();
+    if (const auto* kv = op.get_if<KvWriteOp>(); kv && kv->kv_len == 0) {
+      r.fail(where,
+             "this kv_write has no cached rows to name (kv_len 0): a prefill's cache is "
+             "its own output");
+    }
     out.push_back(std::move(p));
   }
   for (auto it = j.begin(); it != j.end(); ++it) {

@@ -76,6 +76,16 @@ void fill_params(const workloads::Workload& w, const workloads::DramTensor& t,
     float* dst = data.data() + tp.first_row * t.cols;
     LLMSIM_CHECK(tp.first_row * t.cols + a.size() <= data.size(),
                  "a parameter overruns its tensor");
+    if (tp.block_rows) {  // block i of block_rows rows at tensor row first_row + i * stride
+      const std::uint64_t n = tp.block_rows * t.cols;
+      for (std::uint64_t i = 0; i < a.size() / n; ++i) {
+        LLMSIM_CHECK((tp.first_row + i * tp.block_stride) * t.cols + n <= data.size(),
+                     "a parameter block overruns its tensor");
+        std::copy_n(a.begin() + std::ptrdiff_t(i * n), n,
+                    data.begin() + std::ptrdiff_t((tp.first_row + i * tp.block_stride) * t.cols));
+      }
+      continue;
+    }
     if (!ref.transpose) {
       std::copy(a.begin(), a.end(), dst);
       continue;
