@@ -108,6 +108,19 @@ def round_to(x, dtype):
     raise CheckInputError(f"dtype {dtype!r}: must be int8, fp16, bf16 or fp32")
 
 
+def exact_int8_bmm(A, B, piece=1024):
+    """The exact products' sums of int8-valued A (batch x m x k) and B (batch x k x n), in
+    float64: k pieces of at most 1024 in fp32 (each |product| <= 2^14, so every partial sum of
+    a piece is an integer of at most 2^24, exact in fp32 in any order), summed in float64. As
+    fast as an fp32 GEMM; the simulator sums the same way (arch/values/semantics.cpp)."""
+    A, B = A.float(), B.float()
+    acc = None
+    for k0 in range(0, A.shape[-1], piece):
+        part = torch.bmm(A[:, :, k0:k0 + piece], B[:, k0:k0 + piece, :]).double()
+        acc = part if acc is None else acc + part
+    return acc
+
+
 def wrap_int32(x):
     """x (float64 tensor of integers) reduced modulo 2^32 to [-2^31, 2^31)."""
     return torch.remainder(x + 2.0 ** 31, 2.0 ** 32) - 2.0 ** 31
@@ -336,7 +349,7 @@ class Checker:
             # by s_a x s_b / s_out (the store's multiplier, the same double expression as the
             # lowering's, rounded to fp32); an unstored one (its epilogue runs fused ops) hands
             # the accumulator on at s_a x s_b.
-            acc = torch.bmm(A.double(), Bm.double())
+            acc = exact_int8_bmm(A, Bm)
             if bias is not None:
                 acc = acc + bias.double()
             acc = wrap_int32(acc).reshape(batch * m, n)
