@@ -159,6 +159,11 @@ class Lowerer {
   }
   const Region& producer(const Operand& x) const { return m_regions[std::size_t(x.op)]; }
   const Op& producer_op(const Operand& x) const { return m_w.ops[std::size_t(x.op)]; }
+  // The last op of the append_to chain op i starts or belongs to (i itself when none continues it).
+  int chain_last(int i) const {
+    while (m_continued_by[std::size_t(i)] >= 0) i = m_continued_by[std::size_t(i)];
+    return i;
+  }
 
   // ---------------------------------------------------------------- epilogue fusion
   // The ops that run in this matmul's epilogue (lowering.h), in order: each the only reader of

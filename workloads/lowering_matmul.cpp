@@ -71,8 +71,7 @@ std::uint64_t Lowerer::context_tokens(const MatmulOp& op, std::uint64_t hkv) con
 }
 
 std::uint64_t Lowerer::chain_group(const MatmulOp& op, std::uint64_t hkv) const {
-  int last = m_op;
-  while (m_continued_by[std::size_t(last)] >= 0) last = m_continued_by[std::size_t(last)];
+  const int last = chain_last(m_op);
   std::uint64_t g = 0;
   for (std::size_t f = std::size_t(last) + 1; f < m_w.ops.size(); ++f) {
     for (const Operand& x : m_w.ops[f].operands()) {
@@ -198,8 +197,7 @@ void Lowerer::lower(const MatmulOp& op) {
   std::uint64_t c_addr = 0;
   if (chained) {
     // The chain's first op places the buffer for all of it; the last one's readers free it.
-    int last = m_op;
-    while (m_continued_by[std::size_t(last)] >= 0) last = m_continued_by[std::size_t(last)];
+    const int last = chain_last(m_op);
     const std::uint64_t total = m_w.ops[std::size_t(last)].output_elements();
     const std::uint64_t cols = chain_g ? hkv * chain_g * op.n : op.n;
     if (op.append_to < 0) {
