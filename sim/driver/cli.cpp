@@ -303,6 +303,7 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out, std::ostre
   if (cmd == "run" || cmd == "compile") return run_or_compile(cmd, rest, out, err);
   if (cmd == "memtest") return memtest_command(rest, out);
   if (cmd == "noctest") return noctest_command(rest, out);
+  if (cmd == "serve") return serve_command(rest, out, err);
   if (cmd == "report") {
     if (rest.size() == 1 && (rest[0] == "--help" || rest[0] == "-h")) {
       out << "usage: llmsim report RUN_DIR\n\n" << command_help("report").summary << "\n";

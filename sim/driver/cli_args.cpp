@@ -58,6 +58,16 @@ const std::vector<CommandHelp>& commands() {
        "config.json, ops.csv; with --timeline, a Chrome trace-event JSON file for\n"
        "ui.perfetto.dev (at most N spans, default 1000000). --out and --timeline are checked\n"
        "before the simulation starts"},
+      {"serve",
+       "--arch PRESET|FILE --model NAME|FILE (--requests FILE | --rate R --num-requests N\n"
+       "--input-len LEN --output-len LEN [--seed S]) [--dtype T] [--cost table|exact]\n"
+       "[--calibration-layers K] [--check-iterations N] [--slo-ttft-ms X] [--slo-tpot-ms Y]\n"
+       "[--set key=value]... [--out DIR] [--timeline FILE] [--json]",
+       "serve requests on the chip with continuous batching (the `serving` config section:\n"
+       "docs/serving.md); LEN is N, uniform:LO:HI or lognormal:MEAN:SIGMA[:MAX]. Prints\n"
+       "TTFT, TPOT, throughput and energy; --out writes requests.csv, tokens.csv,\n"
+       "iterations.csv, summary.json; --cost table (default) checks N sampled iterations\n"
+       "(default 2) against full simulation and prints the error"},
       {"compile", "the same arguments as run, without --out and --timeline",
        "print the ISA program of every core"},
       {"report", "RUN_DIR",

@@ -63,5 +63,6 @@ void require_applies(const po::variables_map& vm, const std::string& name, bool 
 // The commands in their own files (cli_memtest.cpp, cli_noctest.cpp): the exit code.
 int memtest_command(const std::vector<std::string>& args, std::ostream& out);
 int noctest_command(const std::vector<std::string>& args, std::ostream& out);
+int serve_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace llmsim::driver

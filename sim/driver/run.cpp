@@ -15,6 +15,7 @@
 #include "sim/driver/heap.h"
 #include "sim/driver/kernel_session.h"
 #include "sim/driver/version.h"
+#include "workloads/serving/scheduler_params.h"
 
 namespace llmsim::driver {
 
@@ -54,6 +55,9 @@ Built build(const config::Json& arch, const std::vector<std::string>& overrides)
   config::Reader root(doc, "", b.resolved);
   root.ignore("description");
   b.params = chip::ChipParams::parse(root);
+  // The serving section (llmsim serve, serve.h) is the deployment's, not the chip's; checked
+  // here too so that a mistake in it is caught by every command.
+  if (root.has("serving")) root.parse_child<serving::SchedulerParams>("serving");
   config::Reader mem = root.child("memory");
   root.finish();
   b.chip = std::make_unique<chip::Chip>("chip", b.params, mem);
@@ -260,6 +264,14 @@ isa::Program compile(const RunSpec& spec) {
   KernelSession session;
   Built b = build(spec.arch, spec.overrides);
   return workloads::lower(spec.workload, b.target, spec.mapping).program;
+}
+
+MemoryFit memory_fit(const RunSpec& spec) {
+  KernelSession session;
+  Built b = build(spec.arch, spec.overrides);
+  const workloads::Lowered l = workloads::lower(spec.workload, b.target, spec.mapping);
+  return {l.dram_footprint_bytes, b.target.dram_capacity_bytes.value_or(0),
+          b.params.core.clock_mhz};
 }
 
 RunResult run(const RunSpec& spec) {

@@ -126,4 +126,12 @@ config::Json validate(const config::Json& arch, const std::vector<std::string>& 
 // Lowers the workload for the arch without simulating.
 isa::Program compile(const RunSpec& spec);
 
+// What the lowering places in DRAM against what the memory holds, without simulating; and the
+// core clock. A workload larger than the memory is the lowering's WorkloadError.
+struct MemoryFit {
+  std::uint64_t footprint_bytes = 0, capacity_bytes = 0;
+  double clock_mhz = 0;
+};
+MemoryFit memory_fit(const RunSpec& spec);
+
 }  // namespace llmsim::driver

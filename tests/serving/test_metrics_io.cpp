@@ -30,10 +30,10 @@ TEST_CASE("serving: metrics as CSV and JSON", "[serving]") {
   CHECK(tok.str() == "request_id,token,time_ns\n0,0,2500\n0,1,3610\n0,2,4620\n1,0,3610\n");
   CHECK(its.str() ==
         "index,start_ns,end_ns,num_seqs,num_tokens,num_prefill_tokens,num_decode_seqs,"
-        "kv_blocks_used,num_preempted,num_waiting\n"
-        "0,500,2500,1,100,100,0,7,0,0\n"
-        "1,2500,3610,2,11,10,1,8,0,0\n"
-        "2,3610,4620,1,1,0,1,7,0,0\n");
+        "kv_blocks_used,num_preempted,num_waiting,cycles,energy_pj\n"
+        "0,500,2500,1,100,100,0,7,0,0,0,0\n"
+        "1,2500,3610,2,11,10,1,8,0,0,0,0\n"
+        "2,3610,4620,1,1,0,1,7,0,0,0,0\n");
   Slo slo;
   slo.ttft_ns = 2500;
   const config::Json j = summary_json(summarize(r.requests, r.iterations, slo), slo);

@@ -46,6 +46,9 @@ struct IterationRecord {
   std::uint64_t kv_blocks_used = 0;
   std::uint64_t num_preempted = 0;
   std::uint64_t num_waiting = 0;
+  // On the chip (sim/driver/serve.h): its core cycles and energy; 0 from a chipless cost.
+  std::uint64_t cycles = 0;
+  double energy_pj = 0;
 };
 
 struct Distribution {

@@ -48,11 +48,12 @@ void write_tokens_csv(std::ostream& out, const std::vector<RequestMetrics>& requ
 
 void write_iterations_csv(std::ostream& out, const std::vector<IterationRecord>& iterations) {
   out << "index,start_ns,end_ns,num_seqs,num_tokens,num_prefill_tokens,num_decode_seqs,"
-         "kv_blocks_used,num_preempted,num_waiting\n";
+         "kv_blocks_used,num_preempted,num_waiting,cycles,energy_pj\n";
   for (const IterationRecord& r : iterations) {
     out << r.index << ',' << r.start_ns << ',' << r.end_ns << ',' << r.num_seqs << ','
         << r.num_tokens << ',' << r.num_prefill_tokens << ',' << r.num_decode_seqs << ','
-        << r.kv_blocks_used << ',' << r.num_preempted << ',' << r.num_waiting << '\n';
+        << r.kv_blocks_used << ',' << r.num_preempted << ',' << r.num_waiting << ',' << r.cycles
+        << ',' << real(r.energy_pj) << '\n';
   }
 }
 

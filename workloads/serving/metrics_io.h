@@ -8,7 +8,7 @@
 //  - tokens:     request_id,token,time_ns   (every output token's emission, token from 0;
 //                the inter-token latencies are the differences)
 //  - iterations: index,start_ns,end_ns,num_seqs,num_tokens,num_prefill_tokens,num_decode_seqs,
-//                kv_blocks_used,num_preempted,num_waiting
+//                kv_blocks_used,num_preempted,num_waiting,cycles,energy_pj
 #include <ostream>
 #include <vector>
 

@@ -184,6 +184,7 @@ Iteration Scheduler::step(std::uint64_t now_ns) {
     }
     return it;
   }
+  for (ScheduledSeq& q : it.seqs) q.blocks = m_states[q.request_id].blocks;
   it.index = m_next_index++;
   m_in_flight = true;
   m_in_flight_index = it.index;

@@ -61,6 +61,9 @@ struct ScheduledSeq {
   std::uint64_t kv_len_before = 0;  // tokens already in its KV cache (they are attended to)
   bool is_prefill = false;          // part of the prompt (or of a recompute), not a decode token
   bool emits_token = false;         // computes its last known token: samples the next one
+  // Its KV block table after this step's allocation (kv_len_before + num_tokens tokens; token t
+  // in blocks[t / block_size]): where the chip reads and writes its KV.
+  std::vector<BlockId> blocks;
 };
 
 struct Iteration {

@@ -1,0 +1,252 @@
+#include "sim/driver/iteration_cost.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "sim/core/error.h"
+#include "sim/driver/run.h"
+
+namespace llmsim::driver {
+
+using workloads::IterationSeq;
+using workloads::IterationShape;
+
+ChipRunner::ChipRunner(std::string arch_name, config::Json arch, std::vector<std::string> overrides,
+                       workloads::ModelConfig model, workloads::MappingOptions mapping)
+    : m_arch_name(std::move(arch_name)),
+      m_arch(std::move(arch)),
+      m_overrides(std::move(overrides)),
+      m_model(std::move(model)),
+      m_mapping(std::move(mapping)) {}
+
+RunResult ChipRunner::run(const IterationShape& shape) {
+  const auto start = std::chrono::steady_clock::now();
+  RunSpec spec{m_arch_name, m_arch, m_overrides, workloads::build_iteration(m_model, shape),
+               m_mapping};
+  RunResult r = driver::run(spec);
+  ++m_simulations;
+  m_cycles += r.total_cycles;
+  m_wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+namespace {
+
+// The identity of an iteration for the chip: every field build_iteration reads.
+std::string key_of(const IterationShape& s) {
+  std::string k = std::to_string(int(s.dtype)) + "/" + std::to_string(s.layers.value_or(0)) + "/" +
+                  std::to_string(s.block_size) + "/" + std::to_string(s.num_blocks);
+  for (const IterationSeq& q : s.seqs) {
+    k += "|" + std::to_string(q.tokens) + "," + std::to_string(q.kv_len) + "," +
+         (q.emits_token ? "e" : "n");
+    for (const std::uint64_t b : q.blocks) k += "," + std::to_string(b);
+  }
+  return k;
+}
+
+// The ops of one sequence's attention in an iteration (transformer.cpp, attention_paged).
+const std::set<std::string> kSeqOps = {"q_rope",  "k_rope", "k_cache_write", "v_cache_write",
+                                       "scores",  "scale",  "mask",          "softmax",
+                                       "context"};
+
+}  // namespace
+
+IterationCost ExactCost::cost(const IterationShape& shape) {
+  const std::string key = key_of(shape);
+  if (const auto it = m_memo.find(key); it != m_memo.end()) {
+    ++m_reused;
+    return it->second;
+  }
+  const RunResult r = m_runner.run(shape);
+  const IterationCost c{r.total_cycles, r.energy.total_pj};
+  m_memo.emplace(key, c);
+  return c;
+}
+
+std::vector<std::uint64_t> TableCost::grid(std::uint64_t hi) {
+  std::vector<std::uint64_t> g;
+  for (std::uint64_t p = 1; p < hi; p *= 2) {
+    g.push_back(p);
+    if (p >= 2 && p + p / 2 < hi) g.push_back(p + p / 2);
+    if (p > (std::uint64_t(1) << 40)) break;
+  }
+  std::sort(g.begin(), g.end());
+  g.push_back(std::max<std::uint64_t>(hi, 1));
+  g.erase(std::unique(g.begin(), g.end()), g.end());
+  return g;
+}
+
+TableCost::TableCost(ChipRunner& runner, const TableOptions& o) : m_runner(runner), m_o(o) {
+  LLMSIM_CHECK(o.calibration_layers >= 1 && o.max_tokens >= 1 && o.max_kv >= 1,
+               "table cost options out of range");
+  m_layers = runner.model().num_hidden_layers;
+  m_o.calibration_layers = std::min(o.calibration_layers, m_layers);
+  m_token_grid = grid(o.max_tokens);
+  m_emit_grid = grid(std::max<std::uint64_t>(o.max_emits, 1));
+  m_kv_grid = grid(std::max<std::uint64_t>(o.max_kv, 2) - 1);
+  m_kv_grid.insert(m_kv_grid.begin(), 0);
+}
+
+TableCost::Parts TableCost::measure(const std::vector<IterationSeq>& seqs) {
+  IterationShape shape;
+  shape.dtype = m_o.dtype;
+  shape.layers = m_o.calibration_layers;
+  shape.block_size = m_o.block_size;
+  std::uint64_t next = 0;
+  shape.seqs = seqs;
+  for (IterationSeq& q : shape.seqs) {
+    const std::uint64_t n = (q.kv_len + q.tokens + m_o.block_size - 1) / m_o.block_size;
+    q.blocks.resize(n);
+    for (std::uint64_t& b : q.blocks) b = next++;
+  }
+  shape.num_blocks = std::max<std::uint64_t>(next, m_o.num_blocks);
+  const RunResult r = m_runner.run(shape);
+  ++m_runs;
+
+  Parts p;
+  p.seqs.resize(seqs.size());
+  const double pj_per_cycle = r.total_cycles ? r.energy.total_pj / double(r.total_cycles) : 0;
+  const double per_layer = 1.0 / double(m_o.calibration_layers);
+  std::uint64_t reached = 0;
+  for (const OpResult& o : r.ops) {
+    const std::uint64_t inc = o.end_cycle > reached ? o.end_cycle - reached : 0;
+    reached = std::max(reached, o.end_cycle);
+    const Point add{double(inc), double(inc) * pj_per_cycle};
+    Point* to = nullptr;
+    double share = 1;
+    if (o.layer == "embeddings") {
+      to = &p.emb;
+    } else if (o.layer == "head") {
+      to = o.name == "head.lm_head" ? &p.lm_head : &p.norm;
+    } else {
+      share = per_layer;
+      // "layerN.NAME" or, with several sequences, "layerN.seqI.NAME".
+      const std::string rest = o.name.substr(o.name.find('.') + 1);
+      std::size_t seq = 0;
+      std::string base = rest;
+      if (rest.rfind("seq", 0) == 0 && rest.find('.') != std::string::npos) {
+        seq = std::stoull(rest.substr(3, rest.find('.') - 3));
+        base = rest.substr(rest.find('.') + 1);
+      }
+      to = kSeqOps.count(base) ? &p.seqs.at(seq) : &p.dense;
+    }
+    to->cycles += add.cycles * share;
+    to->pj += add.pj * share;
+  }
+  return p;
+}
+
+const TableCost::Parts& TableCost::prefill(std::uint64_t t) {
+  auto it = m_prefill.find(t);
+  if (it == m_prefill.end()) {
+    IterationSeq q;
+    q.tokens = t;
+    it = m_prefill.emplace(t, measure({q})).first;
+  }
+  return it->second;
+}
+
+TableCost::Point TableCost::slope(std::uint64_t s) {
+  auto it = m_slope.find(s);
+  if (it == m_slope.end()) {
+    const std::uint64_t l1 = std::min<std::uint64_t>(1024, m_o.max_kv > s ? m_o.max_kv - s : 0);
+    Point sl;
+    if (l1 > 0) {
+      IterationSeq q;
+      q.tokens = s, q.kv_len = l1;
+      const Parts with = measure({q});
+      const Point& without = prefill(s).seqs.at(0);
+      sl = {(with.seqs.at(0).cycles - without.cycles) / double(l1),
+            (with.seqs.at(0).pj - without.pj) / double(l1)};
+    }
+    it = m_slope.emplace(s, sl).first;
+  }
+  return it->second;
+}
+
+TableCost::Point TableCost::decode(std::uint64_t kv) {
+  if (m_decode.empty()) {
+    // Every kv grid point in calibration runs of at most num_blocks blocks each.
+    std::vector<IterationSeq> batch;
+    std::vector<std::uint64_t> at;
+    std::uint64_t blocks = 0;
+    const auto flush = [&] {
+      if (batch.empty()) return;
+      const Parts p = measure(batch);
+      for (std::size_t i = 0; i < at.size(); ++i) m_decode[at[i]] = p.seqs[i];
+      batch.clear(), at.clear(), blocks = 0;
+    };
+    for (const std::uint64_t l : m_kv_grid) {
+      const std::uint64_t need = (l + 1 + m_o.block_size - 1) / m_o.block_size;
+      if (blocks + need > m_o.num_blocks) flush();
+      IterationSeq q;
+      q.tokens = 1, q.kv_len = l;
+      batch.push_back(q), at.push_back(l), blocks += need;
+    }
+    flush();
+  }
+  return interpolate(m_kv_grid, kv, [&](std::uint64_t l) { return m_decode.at(l); });
+}
+
+TableCost::Point TableCost::lm_head(std::uint64_t e) {
+  return interpolate(m_emit_grid, e, [&](std::uint64_t g) {
+    auto it = m_lm_head.find(g);
+    if (it == m_lm_head.end()) {
+      std::vector<IterationSeq> seqs(g);  // one token each, nothing cached
+      it = m_lm_head.emplace(g, measure(seqs).lm_head).first;
+    }
+    return it->second;
+  });
+}
+
+template <class F>
+TableCost::Point TableCost::interpolate(const std::vector<std::uint64_t>& grid, std::uint64_t x,
+                                        F&& at) {
+  LLMSIM_CHECK(!grid.empty() && x <= grid.back(), "a table is asked past its grid");
+  const auto hi = std::lower_bound(grid.begin(), grid.end(), x);
+  if (*hi == x || hi == grid.begin()) return at(*hi);
+  const std::uint64_t x0 = *(hi - 1), x1 = *hi;
+  const Point a = at(x0), b = at(x1);
+  const double f = double(x - x0) / double(x1 - x0);
+  return {a.cycles + f * (b.cycles - a.cycles), a.pj + f * (b.pj - a.pj)};
+}
+
+IterationCost TableCost::cost(const IterationShape& shape) {
+  std::uint64_t t = 0, emits = 0;
+  for (const IterationSeq& q : shape.seqs) {
+    t += q.tokens;
+    emits += q.emits_token ? 1 : 0;
+    LLMSIM_CHECK(q.kv_len + q.tokens <= m_o.max_kv, "a sequence longer than the table's grid");
+  }
+  LLMSIM_CHECK(t <= m_o.max_tokens && shape.seqs.size() <= m_o.max_emits,
+               "an iteration larger than the table's grid");
+  const auto part = [&](Point Parts::*which) {
+    return interpolate(m_token_grid, t, [&](std::uint64_t g) { return prefill(g).*which; });
+  };
+  Point layer = part(&Parts::dense);
+  for (const IterationSeq& q : shape.seqs) {
+    Point a;
+    if (q.tokens == 1) {
+      a = decode(q.kv_len);
+    } else {
+      a = interpolate(m_token_grid, q.tokens,
+                      [&](std::uint64_t g) { return prefill(g).seqs.at(0); });
+      if (q.kv_len > 0) {
+        const Point sl = interpolate(m_token_grid, q.tokens, [&](std::uint64_t g) {
+          return slope(g);
+        });
+        a.cycles += sl.cycles * double(q.kv_len), a.pj += sl.pj * double(q.kv_len);
+      }
+    }
+    layer.cycles += a.cycles, layer.pj += a.pj;
+  }
+  const Point emb = part(&Parts::emb), norm = part(&Parts::norm);
+  const Point head = emits ? lm_head(emits) : Point{};
+  const double n = double(m_layers);
+  const double cycles = emb.cycles + n * layer.cycles + norm.cycles + head.cycles;
+  const double pj = emb.pj + n * layer.pj + norm.pj + head.pj;
+  return {std::uint64_t(std::max(1.0, cycles + 0.5)), pj};
+}
+
+}  // namespace llmsim::driver

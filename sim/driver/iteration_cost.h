@@ -1,0 +1,141 @@
+#pragma once
+// The time and energy of one serving iteration on the chip (`llmsim serve`, serve.h). Two ways:
+//
+//  - ExactCost: the iteration is built (workloads::build_iteration, every layer), lowered and
+//    simulated like any workload. An iteration equal to one already simulated (the same
+//    sequences, KV lengths and block tables, hence the same DRAM addresses) reuses its result.
+//
+//  - TableCost, the named approximation "table". Its premise: an iteration is the embedding,
+//    N identical layers and the head, and a layer is dense work on all T tokens plus attention
+//    per sequence. So
+//        cycles = emb(T) + N x (dense(T) + sum_i attn(s_i, L_i)) + norm(T) + lm_head(E)
+//    with T the tokens of the batch, s_i and L_i a sequence's new tokens and KV length, E the
+//    rows that emit a token. Each term is measured on the chip, by simulating calibration
+//    iterations of `calibration_layers` layers and charging every op its increment of the
+//    span (how far its end passes every earlier op's end; the increments add up to the run's
+//    cycles, overlaps included), a layer's share being the mean over the simulated layers:
+//      - emb, dense, norm and attn(s, 0) on a grid of T (1, 2, 3, 4, 6, 8, 12, ... the powers
+//        of two and their halfway points 3 x 2^k, up to the token budget): one sequence of T
+//        tokens, nothing cached;
+//      - attn(1, L), a decode, on a grid of L (0 and the same geometric points up to the
+//        longest KV a request reaches): one calibration iteration holding a decode at each;
+//      - attn(s, L) for a chunk (s > 1) with a cache: attn(s, 0) + L x slope(s), the slope
+//        measured at L1 = min(1024, longest KV - s) on the grid of s;
+//      - lm_head(E) on the grid of E: E one-token sequences.
+//    Between grid points a term is interpolated linearly. A grid point is simulated the first
+//    time an iteration needs it (lazily), so the tables only cover the shapes a run reaches;
+//    each point's value does not depend on when it was measured. Energy is split between the
+//    parts of a calibration run in proportion to their cycles and interpolated the same way.
+//    What the premise leaves out -- layers that differ (their weights at other DRAM addresses
+//    meet the HBM's banks differently), overlaps between neighbouring parts that a calibration
+//    run arranges otherwise, the block tables' addresses -- is the error that serve measures
+//    on sampled iterations against ExactCost and reports.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/core/config.h"
+#include "workloads/lowering.h"
+#include "workloads/model_config.h"
+#include "workloads/serving/iteration_workload.h"
+
+namespace llmsim::driver {
+
+struct RunResult;
+
+struct IterationCost {
+  std::uint64_t cycles = 0;  // core cycles
+  double energy_pj = 0;
+};
+
+// What simulates an iteration: the chip, the model and the mapping, and a count of the work.
+class ChipRunner {
+ public:
+  ChipRunner(std::string arch_name, config::Json arch, std::vector<std::string> overrides,
+             workloads::ModelConfig model, workloads::MappingOptions mapping);
+
+  RunResult run(const workloads::IterationShape& shape);
+  const workloads::ModelConfig& model() const { return m_model; }
+
+  std::uint64_t simulations() const { return m_simulations; }
+  std::uint64_t simulated_cycles() const { return m_cycles; }
+  double wall_seconds() const { return m_wall; }
+
+ private:
+  std::string m_arch_name;
+  config::Json m_arch;
+  std::vector<std::string> m_overrides;
+  workloads::ModelConfig m_model;
+  workloads::MappingOptions m_mapping;
+  std::uint64_t m_simulations = 0, m_cycles = 0;
+  double m_wall = 0;
+};
+
+class IterationCoster {
+ public:
+  virtual ~IterationCoster() = default;
+  virtual IterationCost cost(const workloads::IterationShape& shape) = 0;
+};
+
+class ExactCost : public IterationCoster {
+ public:
+  explicit ExactCost(ChipRunner& runner) : m_runner(runner) {}
+  IterationCost cost(const workloads::IterationShape& shape) override;
+  std::uint64_t reused() const { return m_reused; }
+
+ private:
+  ChipRunner& m_runner;
+  std::map<std::string, IterationCost> m_memo;
+  std::uint64_t m_reused = 0;
+};
+
+struct TableOptions {
+  std::uint64_t calibration_layers = 2;  // layers of each calibration iteration, >= 1
+  std::uint64_t max_tokens = 1;          // the most tokens an iteration holds (the budget)
+  std::uint64_t max_kv = 1;              // the longest KV (kv_len + tokens) a sequence reaches
+  std::uint64_t max_emits = 1;           // the most sequences an iteration holds
+  std::uint64_t block_size = 16;
+  std::uint64_t num_blocks = 1;  // the KV pool's blocks, as the run's iterations have
+  isa::DType dtype = isa::DType::bf16;
+};
+
+class TableCost : public IterationCoster {
+ public:
+  TableCost(ChipRunner& runner, const TableOptions& o);
+  IterationCost cost(const workloads::IterationShape& shape) override;
+  std::uint64_t calibration_runs() const { return m_runs; }
+
+  // The grid of a table: 1, 2, 3, 4, 6, 8, 12, ... (2^k and 3 x 2^(k-1)) below `hi`, then `hi`.
+  static std::vector<std::uint64_t> grid(std::uint64_t hi);
+
+ private:
+  struct Point {
+    double cycles = 0, pj = 0;
+  };
+  // One calibration run split into parts, per layer for the layers' parts.
+  struct Parts {
+    Point emb, dense, norm, lm_head;
+    std::vector<Point> seqs;  // attention of each sequence, per layer
+  };
+  Parts measure(const std::vector<workloads::IterationSeq>& seqs);
+  const Parts& prefill(std::uint64_t t);  // one sequence of t tokens, nothing cached
+  Point slope(std::uint64_t s);           // attn(s, L) - attn(s, 0) per cached token
+  Point decode(std::uint64_t kv);         // attn(1, kv)
+  Point lm_head(std::uint64_t e);
+  template <class F>
+  static Point interpolate(const std::vector<std::uint64_t>& grid, std::uint64_t x, F&& at);
+
+  ChipRunner& m_runner;
+  TableOptions m_o;
+  std::uint64_t m_layers = 1;  // of the model
+  std::vector<std::uint64_t> m_token_grid, m_kv_grid, m_emit_grid;
+  std::map<std::uint64_t, Parts> m_prefill;
+  std::map<std::uint64_t, Point> m_slope, m_lm_head;
+  std::map<std::uint64_t, Point> m_decode;  // all of the kv grid at once
+  std::uint64_t m_slope_kv = 0;
+  std::uint64_t m_runs = 0;
+};
+
+}  // namespace llmsim::driver

@@ -1,0 +1,217 @@
+#include "sim/driver/serve.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include "sim/core/error.h"
+#include "sim/driver/iteration_cost.h"
+#include "sim/driver/run.h"
+#include "workloads/serving/generator.h"
+#include "workloads/serving/iteration_workload.h"
+#include "workloads/serving/simulate.h"
+
+namespace llmsim::driver {
+
+namespace {
+
+using workloads::IterationSeq;
+using workloads::IterationShape;
+
+serving::SchedulerParams scheduler_params(const ServeSpec& spec) {
+  const config::Json doc = config::with_overrides(spec.arch, spec.overrides);
+  config::Json resolved;
+  config::Reader root(doc, "", resolved);
+  return root.parse_child<serving::SchedulerParams>("serving");
+}
+
+// Every request must fit the model's positions: its longest KV is input + output - 1 tokens.
+void check_positions(const ServeSpec& spec) {
+  const std::uint64_t max = spec.model.max_position_embeddings;
+  if (max == 0) return;
+  for (const serving::Request& r : spec.requests) {
+    const std::uint64_t longest = r.input_tokens + r.output_tokens - 1;
+    if (longest > max) {
+      throw WorkloadError(spec.requests_source + ": request " + std::to_string(r.id) +
+                          " (input " + std::to_string(r.input_tokens) + " + output " +
+                          std::to_string(r.output_tokens) + " tokens) reaches position " +
+                          std::to_string(longest) + ", past " + spec.model.name +
+                          "'s max_position_embeddings " + std::to_string(max));
+    }
+  }
+}
+
+// The bytes of one token's K and V over every layer.
+std::uint64_t kv_bytes_per_token(const workloads::ModelConfig& m, isa::DType dtype) {
+  return 2 * m.num_hidden_layers * m.num_key_value_heads * m.head_dim * isa::size_bytes(dtype);
+}
+
+IterationShape shape_of(const serving::Iteration& it, const serving::SchedulerParams& p,
+                        isa::DType dtype) {
+  IterationShape s;
+  s.dtype = dtype;
+  s.block_size = p.block_size;
+  s.num_blocks = *p.num_kv_blocks;
+  for (const serving::ScheduledSeq& q : it.seqs) {
+    IterationSeq seq;
+    seq.tokens = q.num_tokens;
+    seq.kv_len = q.kv_len_before;
+    seq.blocks.assign(q.blocks.begin(), q.blocks.end());
+    seq.emits_token = q.emits_token;
+    s.seqs.push_back(std::move(seq));
+  }
+  return s;
+}
+
+// Resolves the KV cache's blocks: what the memory holds after the largest iteration's weights
+// and activations (its own KV pool of the blocks it needs excluded).
+std::uint64_t resolve_blocks(const ServeSpec& spec, const serving::SchedulerParams& p,
+                             std::uint64_t max_kv, double& clock_mhz) {
+  IterationShape big;
+  big.dtype = spec.dtype;
+  big.block_size = p.block_size;
+  IterationSeq q;
+  q.tokens = std::max<std::uint64_t>(1, std::min(p.max_num_batched_tokens, max_kv));
+  if (spec.model.max_position_embeddings) {
+    q.tokens = std::min(q.tokens, spec.model.max_position_embeddings);
+  }
+  q.blocks.resize((q.tokens + p.block_size - 1) / p.block_size);
+  for (std::size_t i = 0; i < q.blocks.size(); ++i) q.blocks[i] = i;
+  big.num_blocks = q.blocks.size();
+  big.seqs = {q};
+  const MemoryFit fit = memory_fit(RunSpec{spec.arch_name, spec.arch, spec.overrides,
+                                           workloads::build_iteration(spec.model, big),
+                                           spec.mapping});
+  clock_mhz = fit.clock_mhz;
+  const std::uint64_t per_token = kv_bytes_per_token(spec.model, spec.dtype);
+  const std::uint64_t own_pool = per_token * p.block_size * big.num_blocks;
+  const std::uint64_t other = fit.footprint_bytes - std::min(fit.footprint_bytes, own_pool);
+  const std::uint64_t available = fit.capacity_bytes > other ? fit.capacity_bytes - other : 0;
+  return p.resolve_num_kv_blocks(per_token, available);
+}
+
+std::uint64_t ns_of(std::uint64_t cycles, double clock_mhz) {
+  return std::uint64_t(std::ceil(double(cycles) * 1000.0 / clock_mhz));
+}
+
+}  // namespace
+
+ServeResult serve(const ServeSpec& spec) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  const auto log = [&](const std::string& line) {
+    if (spec.log) spec.log(line);
+  };
+  if (spec.cost != "exact" && spec.cost != "table") {
+    throw UserError("cost " + spec.cost + ": must be exact or table");
+  }
+  if (spec.calibration_layers == 0) {
+    throw UserError("calibration layers: must be at least 1, got 0");
+  }
+  serving::validate_requests(spec.requests, spec.requests_source);
+  check_positions(spec);
+  ServeResult r;
+  r.arch_name = spec.arch_name, r.model_name = spec.model.name;
+  r.dtype = isa::to_string(spec.dtype), r.cost = spec.cost, r.slo = spec.slo;
+  r.scheduler = scheduler_params(spec);
+  std::uint64_t max_kv = 1;
+  for (const serving::Request& q : spec.requests) {
+    max_kv = std::max(max_kv, q.input_tokens + q.output_tokens - 1);
+  }
+  r.kv_bytes_per_token = kv_bytes_per_token(spec.model, spec.dtype);
+  r.scheduler.num_kv_blocks = resolve_blocks(spec, r.scheduler, max_kv, r.clock_mhz);
+  log("serve: " + std::to_string(spec.requests.size()) + " requests, KV cache of " +
+      std::to_string(*r.scheduler.num_kv_blocks) + " blocks of " +
+      std::to_string(r.scheduler.block_size) + " tokens");
+
+  ChipRunner runner(spec.arch_name, spec.arch, spec.overrides, spec.model, spec.mapping);
+  std::unique_ptr<IterationCoster> coster;
+  ExactCost* exact = nullptr;
+  if (spec.cost == "exact") {
+    auto e = std::make_unique<ExactCost>(runner);
+    exact = e.get();
+    coster = std::move(e);
+  } else {
+    TableOptions o;
+    o.calibration_layers = spec.calibration_layers;
+    o.max_tokens = r.scheduler.max_num_batched_tokens;
+    o.max_kv = max_kv;
+    o.max_emits = std::min<std::uint64_t>(r.scheduler.max_num_seqs, spec.requests.size());
+    o.max_emits = std::min(o.max_emits, o.max_tokens);
+    o.block_size = r.scheduler.block_size;
+    o.num_blocks = *r.scheduler.num_kv_blocks;
+    o.dtype = spec.dtype;
+    coster = std::make_unique<TableCost>(runner, o);
+  }
+
+  // Reservoir sampling (seeded) of the iterations to check: each of the n iterations is kept
+  // with probability k / n, without storing them all.
+  serving::Rng rng(spec.check_seed);
+  const std::uint64_t k = spec.cost == "table" ? spec.check_iterations : 0;
+  std::vector<std::pair<std::uint64_t, IterationShape>> sample;
+  std::uint64_t seen = 0;
+  std::vector<IterationCost> costs;  // by iteration
+  const serving::CostFn cost = [&](const serving::Iteration& it) {
+    const IterationShape shape = shape_of(it, r.scheduler, spec.dtype);
+    const IterationCost c = coster->cost(shape);
+    costs.push_back(c);
+    if (k > 0) {
+      if (sample.size() < k) {
+        sample.emplace_back(it.index, shape);
+      } else {
+        const std::uint64_t j = std::uint64_t(rng.uniform() * double(seen + 1));
+        if (j < k) sample[j] = {it.index, shape};
+      }
+    }
+    ++seen;
+    if (seen % 100 == 0) {
+      log("serve: iteration " + std::to_string(seen) + " at " +
+          std::to_string(double(it.start_ns) / 1e6) + " ms, " + std::to_string(it.seqs.size()) +
+          " sequences, " + std::to_string(it.num_tokens()) + " tokens; " +
+          std::to_string(runner.simulations()) + " simulations so far");
+    }
+    return ns_of(c.cycles, r.clock_mhz);
+  };
+  serving::SimulationResult sim = serving::simulate(spec.requests, r.scheduler, cost);
+  r.requests = std::move(sim.requests);
+  r.iterations = std::move(sim.iterations);
+  LLMSIM_CHECK(costs.size() == r.iterations.size(), "an iteration without its cost");
+  for (std::size_t i = 0; i < costs.size(); ++i) {
+    r.iterations[i].cycles = costs[i].cycles, r.iterations[i].energy_pj = costs[i].energy_pj;
+    r.energy_pj += costs[i].energy_pj;
+  }
+  r.summary = serving::summarize(r.requests, r.iterations, spec.slo);
+
+  std::uint64_t busy_ns = 0;
+  for (const serving::IterationRecord& i : r.iterations) busy_ns += i.end_ns - i.start_ns;
+  if (r.summary.output_tokens) r.energy_per_output_token_pj = r.energy_pj / double(r.summary.output_tokens);
+  if (busy_ns) r.average_power_w = r.energy_pj * 1e-12 / (double(busy_ns) * 1e-9);
+
+  // The approximation's error on the sampled iterations, against full simulation.
+  const auto check_start = std::chrono::steady_clock::now();
+  std::sort(sample.begin(), sample.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [index, shape] : sample) {
+    log("serve: checking iteration " + std::to_string(index) + " (" +
+        std::to_string(shape.seqs.size()) + " sequences) by full simulation");
+    ExactCost full(runner);
+    const IterationCost e = full.cost(shape);
+    CostCheck c;
+    c.iteration = index;
+    c.seqs = shape.seqs.size();
+    for (const IterationSeq& q : shape.seqs) c.tokens += q.tokens;
+    c.table_cycles = costs.at(index).cycles, c.table_pj = costs.at(index).energy_pj;
+    c.exact_cycles = e.cycles, c.exact_pj = e.energy_pj;
+    r.checks.push_back(c);
+  }
+  r.check_wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - check_start).count();
+  r.simulations = runner.simulations();
+  r.simulated_cycles = runner.simulated_cycles();
+  if (exact) r.reused_iterations = exact->reused();
+  r.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  return r;
+}
+
+}  // namespace llmsim::driver
