@@ -20,14 +20,24 @@ ChipRunner::ChipRunner(std::string arch_name, config::Json arch, std::vector<std
       m_model(std::move(model)),
       m_mapping(std::move(mapping)) {}
 
-RunResult ChipRunner::run(const IterationShape& shape) {
+RunResult ChipRunner::run(const IterationShape& shape, const std::string& why) {
   const auto start = std::chrono::steady_clock::now();
   RunSpec spec{m_arch_name, m_arch, m_overrides, workloads::build_iteration(m_model, shape),
                m_mapping};
   RunResult r = driver::run(spec);
   ++m_simulations;
   m_cycles += r.total_cycles;
-  m_wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  m_wall += wall;
+  if (log) {
+    std::uint64_t tokens = 0;
+    for (const IterationSeq& q : shape.seqs) tokens += q.tokens;
+    log("serve: simulated " + why + " (" + std::to_string(shape.seqs.size()) + " sequences, " +
+        std::to_string(tokens) + " tokens, " +
+        std::to_string(shape.layers.value_or(m_model.num_hidden_layers)) + " layers): " +
+        std::to_string(r.total_cycles) + " cycles in " + std::to_string(wall) + " s");
+  }
   return r;
 }
 
@@ -58,7 +68,7 @@ IterationCost ExactCost::cost(const IterationShape& shape) {
     ++m_reused;
     return it->second;
   }
-  const RunResult r = m_runner.run(shape);
+  const RunResult r = m_runner.run(shape, "an iteration");
   const IterationCost c{r.total_cycles, r.energy.total_pj};
   m_memo.emplace(key, c);
   return c;
@@ -88,7 +98,8 @@ TableCost::TableCost(ChipRunner& runner, const TableOptions& o) : m_runner(runne
   m_kv_grid.insert(m_kv_grid.begin(), 0);
 }
 
-TableCost::Parts TableCost::measure(const std::vector<IterationSeq>& seqs) {
+TableCost::Parts TableCost::measure(const std::vector<IterationSeq>& seqs,
+                                    const std::string& why) {
   IterationShape shape;
   shape.dtype = m_o.dtype;
   shape.layers = m_o.calibration_layers;
@@ -101,7 +112,7 @@ TableCost::Parts TableCost::measure(const std::vector<IterationSeq>& seqs) {
     for (std::uint64_t& b : q.blocks) b = next++;
   }
   shape.num_blocks = std::max<std::uint64_t>(next, m_o.num_blocks);
-  const RunResult r = m_runner.run(shape);
+  const RunResult r = m_runner.run(shape, "calibration " + why);
   ++m_runs;
 
   Parts p;
@@ -142,7 +153,8 @@ const TableCost::Parts& TableCost::prefill(std::uint64_t t) {
   if (it == m_prefill.end()) {
     IterationSeq q;
     q.tokens = t;
-    it = m_prefill.emplace(t, measure({q})).first;
+    q.emits_token = false;  // the LM head has its own table
+    it = m_prefill.emplace(t, measure({q}, "prefill of " + std::to_string(t))).first;
   }
   return it->second;
 }
@@ -154,8 +166,9 @@ TableCost::Point TableCost::slope(std::uint64_t s) {
     Point sl;
     if (l1 > 0) {
       IterationSeq q;
-      q.tokens = s, q.kv_len = l1;
-      const Parts with = measure({q});
+      q.tokens = s, q.kv_len = l1, q.emits_token = false;
+      const Parts with = measure({q}, "chunk of " + std::to_string(s) + " after " +
+                                               std::to_string(l1) + " cached");
       const Point& without = prefill(s).seqs.at(0);
       sl = {(with.seqs.at(0).cycles - without.cycles) / double(l1),
             (with.seqs.at(0).pj - without.pj) / double(l1)};
@@ -173,7 +186,7 @@ TableCost::Point TableCost::decode(std::uint64_t kv) {
     std::uint64_t blocks = 0;
     const auto flush = [&] {
       if (batch.empty()) return;
-      const Parts p = measure(batch);
+      const Parts p = measure(batch, "decodes");
       for (std::size_t i = 0; i < at.size(); ++i) m_decode[at[i]] = p.seqs[i];
       batch.clear(), at.clear(), blocks = 0;
     };
@@ -181,7 +194,7 @@ TableCost::Point TableCost::decode(std::uint64_t kv) {
       const std::uint64_t need = (l + 1 + m_o.block_size - 1) / m_o.block_size;
       if (blocks + need > m_o.num_blocks) flush();
       IterationSeq q;
-      q.tokens = 1, q.kv_len = l;
+      q.tokens = 1, q.kv_len = l, q.emits_token = false;
       batch.push_back(q), at.push_back(l), blocks += need;
     }
     flush();
@@ -194,7 +207,7 @@ TableCost::Point TableCost::lm_head(std::uint64_t e) {
     auto it = m_lm_head.find(g);
     if (it == m_lm_head.end()) {
       std::vector<IterationSeq> seqs(g);  // one token each, nothing cached
-      it = m_lm_head.emplace(g, measure(seqs).lm_head).first;
+      it = m_lm_head.emplace(g, measure(seqs, std::to_string(g) + " emitting").lm_head).first;
     }
     return it->second;
   });

@@ -21,7 +21,11 @@
 //        longest KV a request reaches): one calibration iteration holding a decode at each;
 //      - attn(s, L) for a chunk (s > 1) with a cache: attn(s, 0) + L x slope(s), the slope
 //        measured at L1 = min(1024, longest KV - s) on the grid of s;
-//      - lm_head(E) on the grid of E: E one-token sequences.
+//      - lm_head(E) on the grid of E: E one-token sequences that all emit. (An iteration
+//        where some rows do not emit first copies out those that do: a vector op on E rows
+//        that no table holds.) The other calibration runs emit nothing, so that their head
+//        is the final norm alone (the LM head of Llama-3-8B reads 1 GB of weights: it would
+//        double the cost of a small calibration run).
 //    Between grid points a term is interpolated linearly. A grid point is simulated the first
 //    time an iteration needs it (lazily), so the tables only cover the shapes a run reaches;
 //    each point's value does not depend on when it was measured. Energy is split between the
@@ -31,6 +35,7 @@
 //    run arranges otherwise, the block tables' addresses -- is the error that serve measures
 //    on sampled iterations against ExactCost and reports.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -56,9 +61,14 @@ class ChipRunner {
   ChipRunner(std::string arch_name, config::Json arch, std::vector<std::string> overrides,
              workloads::ModelConfig model, workloads::MappingOptions mapping);
 
-  RunResult run(const workloads::IterationShape& shape);
+  // `why` names the run in the log ("calibration: 64 tokens").
+  RunResult run(const workloads::IterationShape& shape, const std::string& why);
   const workloads::ModelConfig& model() const { return m_model; }
+  // Called after every simulation with a line saying what ran and how long it took.
+  std::function<void(const std::string&)> log;
 
+  // Counts a simulation run elsewhere (a child process) of `cycles` cycles.
+  void count(std::uint64_t cycles) { ++m_simulations, m_cycles += cycles; }
   std::uint64_t simulations() const { return m_simulations; }
   std::uint64_t simulated_cycles() const { return m_cycles; }
   double wall_seconds() const { return m_wall; }
@@ -119,7 +129,7 @@ class TableCost : public IterationCoster {
     Point emb, dense, norm, lm_head;
     std::vector<Point> seqs;  // attention of each sequence, per layer
   };
-  Parts measure(const std::vector<workloads::IterationSeq>& seqs);
+  Parts measure(const std::vector<workloads::IterationSeq>& seqs, const std::string& why);
   const Parts& prefill(std::uint64_t t);  // one sequence of t tokens, nothing cached
   Point slope(std::uint64_t s);           // attn(s, L) - attn(s, 0) per cached token
   Point decode(std::uint64_t kv);         // attn(1, kv)

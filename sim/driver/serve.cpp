@@ -3,7 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <iostream>
 #include <memory>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "sim/core/error.h"
 #include "sim/driver/iteration_cost.h"
@@ -91,6 +97,81 @@ std::uint64_t resolve_blocks(const ServeSpec& spec, const serving::SchedulerPara
   return p.resolve_num_kv_blocks(per_token, available);
 }
 
+// Costs each shape exactly, up to `width` at once in child processes (fork: each its own
+// SystemC kernel; the kernel is not thread-safe), in this process when fork fails or width is 1.
+std::vector<IterationCost> exact_costs(ChipRunner& runner, const std::vector<IterationShape>& shapes,
+                                       unsigned width) {
+  std::vector<IterationCost> out(shapes.size());
+  struct Child {
+    pid_t pid;
+    int fd;
+    std::size_t index;
+  };
+  std::vector<Child> running;
+  const auto reap = [&](const Child& c) {
+    std::string bytes;
+    char buf[4096];
+    for (ssize_t n; (n = read(c.fd, buf, sizeof buf)) != 0;) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;
+      bytes.append(buf, std::size_t(n));
+    }
+    close(c.fd);
+    int status = 0;
+    while (waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || bytes.size() != 2 * sizeof(double)) {
+      LLMSIM_CHECK(false, "the full simulation of a sampled iteration failed in its child "
+                          "process: " + bytes);
+    }
+    double v[2];
+    std::memcpy(v, bytes.data(), sizeof v);
+    out[c.index] = {std::uint64_t(v[0]), v[1]};
+    runner.count(out[c.index].cycles);
+  };
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    int fds[2] = {-1, -1};
+    pid_t pid = -1;
+    if (width > 1 && pipe(fds) == 0) {
+      std::cout.flush(), std::cerr.flush();
+      pid = fork();
+      if (pid < 0) close(fds[0]), close(fds[1]);
+    }
+    if (pid == 0) {  // the child: simulate, report, leave without running any destructor
+      close(fds[0]);
+      std::string msg;
+      try {
+        ExactCost e(runner);
+        const IterationCost c = e.cost(shapes[i]);
+        const double v[2] = {double(c.cycles), c.energy_pj};
+        msg.assign(reinterpret_cast<const char*>(v), sizeof v);
+      } catch (const std::exception& ex) {
+        msg = ex.what();
+      }
+      const bool ok = msg.size() == 2 * sizeof(double);
+      for (std::size_t done = 0; done < msg.size();) {
+        const ssize_t n = write(fds[1], msg.data() + done, msg.size() - done);
+        if (n <= 0) break;
+        done += std::size_t(n);
+      }
+      _exit(ok ? 0 : 3);
+    }
+    if (pid < 0) {
+      ExactCost e(runner);
+      out[i] = e.cost(shapes[i]);
+      continue;
+    }
+    close(fds[1]);
+    running.push_back({pid, fds[0], i});
+    if (running.size() >= width) {
+      reap(running.front());
+      running.erase(running.begin());
+    }
+  }
+  for (const Child& c : running) reap(c);
+  return out;
+}
+
 std::uint64_t ns_of(std::uint64_t cycles, double clock_mhz) {
   return std::uint64_t(std::ceil(double(cycles) * 1000.0 / clock_mhz));
 }
@@ -125,6 +206,7 @@ ServeResult serve(const ServeSpec& spec) {
       std::to_string(r.scheduler.block_size) + " tokens");
 
   ChipRunner runner(spec.arch_name, spec.arch, spec.overrides, spec.model, spec.mapping);
+  runner.log = spec.log;
   std::unique_ptr<IterationCoster> coster;
   ExactCost* exact = nullptr;
   if (spec.cost == "exact") {
@@ -191,11 +273,15 @@ ServeResult serve(const ServeSpec& spec) {
   const auto check_start = std::chrono::steady_clock::now();
   std::sort(sample.begin(), sample.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [index, shape] : sample) {
-    log("serve: checking iteration " + std::to_string(index) + " (" +
-        std::to_string(shape.seqs.size()) + " sequences) by full simulation");
-    ExactCost full(runner);
-    const IterationCost e = full.cost(shape);
+  std::vector<IterationShape> shapes;
+  for (const auto& s : sample) shapes.push_back(s.second);
+  const unsigned width = std::max(1u, std::thread::hardware_concurrency());
+  log("serve: checking " + std::to_string(shapes.size()) +
+      " sampled iterations by full simulation, " + std::to_string(width) + " at a time");
+  const std::vector<IterationCost> full = exact_costs(runner, shapes, width);
+  for (std::size_t i = 0; i < sample.size(); ++i) {
+    const auto& [index, shape] = sample[i];
+    const IterationCost& e = full[i];
     CostCheck c;
     c.iteration = index;
     c.seqs = shape.seqs.size();
