@@ -30,9 +30,21 @@ serving::LengthDist length_option(const std::string& name, const std::string& te
   const std::string form = ": must be N, uniform:LO:HI or lognormal:MEAN:SIGMA[:MAX]";
   const std::vector<std::string> p = split(text, ':');
   const std::string opt = name + " " + text;
+  // A part's error names the whole spec and the part: "--input-len lognormal:512:9: SIGMA
+  // must be a finite number in [0, 4]".
+  const auto part = [&](const std::string& what, auto&& parse) {
+    try {
+      return parse();
+    } catch (const UserError& e) {
+      const std::string m = e.what();
+      throw UserError("--" + opt + ": " + what + " " + m.substr(m.find(": ") + 2));
+    }
+  };
   const auto tokens = [&](const std::string& what, const std::string& v) {
-    return integer_option(name, v, 1, serving::kMaxTokens,
-                          " (" + what + " of " + text + ": tokens)");
+    return part(what, [&] { return integer_option(name, v, 1, serving::kMaxTokens, " tokens"); });
+  };
+  const auto real = [&](const std::string& what, const std::string& v, double lo, double hi) {
+    return part(what, [&] { return real_option(name, v, lo, hi); });
   };
   if (p.size() == 1) return serving::LengthDist::fixed(tokens("N", p[0]));
   if (p[0] == "uniform" && p.size() == 3) {
@@ -41,8 +53,8 @@ serving::LengthDist length_option(const std::string& name, const std::string& te
     return serving::LengthDist::uniform(lo, hi);
   }
   if (p[0] == "lognormal" && (p.size() == 3 || p.size() == 4)) {
-    const double mean = real_option(name, p[1], 1, double(serving::kMaxTokens));
-    const double sigma = real_option(name, p[2], 0, 10);
+    const double mean = real("MEAN", p[1], 1, double(serving::kMaxTokens));
+    const double sigma = real("SIGMA", p[2], 0, 4);
     const std::uint64_t max = p.size() == 4 ? tokens("MAX", p[3]) : serving::kMaxTokens;
     return serving::LengthDist::lognormal(mean, sigma, max);
   }

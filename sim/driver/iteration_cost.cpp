@@ -78,7 +78,7 @@ std::vector<std::uint64_t> TableCost::grid(std::uint64_t hi) {
   std::vector<std::uint64_t> g;
   for (std::uint64_t p = 1; p < hi; p *= 2) {
     g.push_back(p);
-    if (p >= 2 && p + p / 2 < hi) g.push_back(p + p / 2);
+    if (p >= 64 && p + p / 2 < hi) g.push_back(p + p / 2);
     if (p > (std::uint64_t(1) << 40)) break;
   }
   std::sort(g.begin(), g.end());
@@ -93,16 +93,17 @@ TableCost::TableCost(ChipRunner& runner, const TableOptions& o) : m_runner(runne
   m_layers = runner.model().num_hidden_layers;
   m_o.calibration_layers = std::min(o.calibration_layers, m_layers);
   m_token_grid = grid(o.max_tokens);
+  m_chunk_grid = grid(std::min(o.max_tokens, o.max_kv));
   m_emit_grid = grid(std::max<std::uint64_t>(o.max_emits, 1));
   m_kv_grid = grid(std::max<std::uint64_t>(o.max_kv, 2) - 1);
   m_kv_grid.insert(m_kv_grid.begin(), 0);
 }
 
 TableCost::Parts TableCost::measure(const std::vector<IterationSeq>& seqs,
-                                    const std::string& why) {
+                                    const std::string& why, std::uint64_t layers) {
   IterationShape shape;
   shape.dtype = m_o.dtype;
-  shape.layers = m_o.calibration_layers;
+  shape.layers = layers;
   shape.block_size = m_o.block_size;
   std::uint64_t next = 0;
   shape.seqs = seqs;
@@ -118,7 +119,7 @@ TableCost::Parts TableCost::measure(const std::vector<IterationSeq>& seqs,
   Parts p;
   p.seqs.resize(seqs.size());
   const double pj_per_cycle = r.total_cycles ? r.energy.total_pj / double(r.total_cycles) : 0;
-  const double per_layer = 1.0 / double(m_o.calibration_layers);
+  const double per_layer = 1.0 / double(layers);
   std::uint64_t reached = 0;
   for (const OpResult& o : r.ops) {
     const std::uint64_t inc = o.end_cycle > reached ? o.end_cycle - reached : 0;
@@ -151,10 +152,19 @@ TableCost::Parts TableCost::measure(const std::vector<IterationSeq>& seqs,
 const TableCost::Parts& TableCost::prefill(std::uint64_t t) {
   auto it = m_prefill.find(t);
   if (it == m_prefill.end()) {
-    IterationSeq q;
-    q.tokens = t;
-    q.emits_token = false;  // the LM head has its own table
-    it = m_prefill.emplace(t, measure({q}, "prefill of " + std::to_string(t))).first;
+    // Prompts of at most max_kv tokens (no request is longer), emitting nothing (the LM head
+    // has its own table).
+    std::vector<IterationSeq> seqs;
+    for (std::uint64_t left = t; left > 0;) {
+      IterationSeq q;
+      q.tokens = std::min(left, m_o.max_kv);
+      q.emits_token = false;
+      seqs.push_back(q);
+      left -= q.tokens;
+    }
+    it = m_prefill
+             .emplace(t, measure(seqs, "prefill of " + std::to_string(t), m_o.calibration_layers))
+             .first;
   }
   return it->second;
 }
@@ -167,8 +177,9 @@ TableCost::Point TableCost::slope(std::uint64_t s) {
     if (l1 > 0) {
       IterationSeq q;
       q.tokens = s, q.kv_len = l1, q.emits_token = false;
-      const Parts with = measure({q}, "chunk of " + std::to_string(s) + " after " +
-                                               std::to_string(l1) + " cached");
+      const Parts with = measure(
+          {q}, "chunk of " + std::to_string(s) + " after " + std::to_string(l1) + " cached",
+          m_o.calibration_layers);
       const Point& without = prefill(s).seqs.at(0);
       sl = {(with.seqs.at(0).cycles - without.cycles) / double(l1),
             (with.seqs.at(0).pj - without.pj) / double(l1)};
@@ -186,7 +197,7 @@ TableCost::Point TableCost::decode(std::uint64_t kv) {
     std::uint64_t blocks = 0;
     const auto flush = [&] {
       if (batch.empty()) return;
-      const Parts p = measure(batch, "decodes");
+      const Parts p = measure(batch, "decodes", m_o.calibration_layers);
       for (std::size_t i = 0; i < at.size(); ++i) m_decode[at[i]] = p.seqs[i];
       batch.clear(), at.clear(), blocks = 0;
     };
@@ -207,7 +218,7 @@ TableCost::Point TableCost::lm_head(std::uint64_t e) {
     auto it = m_lm_head.find(g);
     if (it == m_lm_head.end()) {
       std::vector<IterationSeq> seqs(g);  // one token each, nothing cached
-      it = m_lm_head.emplace(g, measure(seqs, std::to_string(g) + " emitting").lm_head).first;
+      it = m_lm_head.emplace(g, measure(seqs, std::to_string(g) + " emitting", 1).lm_head).first;
     }
     return it->second;
   });
@@ -243,10 +254,10 @@ IterationCost TableCost::cost(const IterationShape& shape) {
     if (q.tokens == 1) {
       a = decode(q.kv_len);
     } else {
-      a = interpolate(m_token_grid, q.tokens,
+      a = interpolate(m_chunk_grid, q.tokens,
                       [&](std::uint64_t g) { return prefill(g).seqs.at(0); });
       if (q.kv_len > 0) {
-        const Point sl = interpolate(m_token_grid, q.tokens, [&](std::uint64_t g) {
+        const Point sl = interpolate(m_chunk_grid, q.tokens, [&](std::uint64_t g) {
           return slope(g);
         });
         a.cycles += sl.cycles * double(q.kv_len), a.pj += sl.pj * double(q.kv_len);

@@ -14,14 +14,16 @@
 //    iterations of `calibration_layers` layers and charging every op its increment of the
 //    span (how far its end passes every earlier op's end; the increments add up to the run's
 //    cycles, overlaps included), a layer's share being the mean over the simulated layers:
-//      - emb, dense, norm and attn(s, 0) on a grid of T (1, 2, 3, 4, 6, 8, 12, ... the powers
-//        of two and their halfway points 3 x 2^k, up to the token budget): one sequence of T
-//        tokens, nothing cached;
+//      - emb, dense, norm and attn(s, 0) on a grid of T (the powers of two, and from 64 on
+//        their halfway points 3 x 2^k too, up to the token budget; below about a hundred
+//        tokens a layer's time is its weights' reading, nearly flat): T tokens of prompts,
+//        nothing cached, in sequences of at most the longest request's tokens (attn(s, 0)
+//        from the first, s up to that length);
 //      - attn(1, L), a decode, on a grid of L (0 and the same geometric points up to the
 //        longest KV a request reaches): one calibration iteration holding a decode at each;
 //      - attn(s, L) for a chunk (s > 1) with a cache: attn(s, 0) + L x slope(s), the slope
 //        measured at L1 = min(1024, longest KV - s) on the grid of s;
-//      - lm_head(E) on the grid of E: E one-token sequences that all emit. (An iteration
+//      - lm_head(E) on the grid of E: E one-token sequences that all emit, one layer. (An iteration
 //        where some rows do not emit first copies out those that do: a vector op on E rows
 //        that no table holds.) The other calibration runs emit nothing, so that their head
 //        is the final norm alone (the LM head of Llama-3-8B reads 1 GB of weights: it would
@@ -103,9 +105,11 @@ class ExactCost : public IterationCoster {
 
 struct TableOptions {
   std::uint64_t calibration_layers = 2;  // layers of each calibration iteration, >= 1
-  std::uint64_t max_tokens = 1;          // the most tokens an iteration holds (the budget)
+  // The most tokens an iteration holds: the budget, at most all the requests' tokens and
+  // what the KV cache holds.
+  std::uint64_t max_tokens = 1;
   std::uint64_t max_kv = 1;              // the longest KV (kv_len + tokens) a sequence reaches
-  std::uint64_t max_emits = 1;           // the most sequences an iteration holds
+  std::uint64_t max_emits = 1;  // the most sequences an iteration holds (each >= 1 KV block)
   std::uint64_t block_size = 16;
   std::uint64_t num_blocks = 1;  // the KV pool's blocks, as the run's iterations have
   isa::DType dtype = isa::DType::bf16;
@@ -117,7 +121,8 @@ class TableCost : public IterationCoster {
   IterationCost cost(const workloads::IterationShape& shape) override;
   std::uint64_t calibration_runs() const { return m_runs; }
 
-  // The grid of a table: 1, 2, 3, 4, 6, 8, 12, ... (2^k and 3 x 2^(k-1)) below `hi`, then `hi`.
+  // The grid of a table: 1, 2, 4, ..., 64, 96, 128, 192, ... (2^k, and 3 x 2^(k-1) from 96)
+  // below `hi`, then `hi`.
   static std::vector<std::uint64_t> grid(std::uint64_t hi);
 
  private:
@@ -129,7 +134,8 @@ class TableCost : public IterationCoster {
     Point emb, dense, norm, lm_head;
     std::vector<Point> seqs;  // attention of each sequence, per layer
   };
-  Parts measure(const std::vector<workloads::IterationSeq>& seqs, const std::string& why);
+  Parts measure(const std::vector<workloads::IterationSeq>& seqs, const std::string& why,
+                std::uint64_t layers);
   const Parts& prefill(std::uint64_t t);  // one sequence of t tokens, nothing cached
   Point slope(std::uint64_t s);           // attn(s, L) - attn(s, 0) per cached token
   Point decode(std::uint64_t kv);         // attn(1, kv)
@@ -140,7 +146,8 @@ class TableCost : public IterationCoster {
   ChipRunner& m_runner;
   TableOptions m_o;
   std::uint64_t m_layers = 1;  // of the model
-  std::vector<std::uint64_t> m_token_grid, m_kv_grid, m_emit_grid;
+  // T for the dense parts; s for a chunk's attention (s <= max_kv); L for a decode's; E.
+  std::vector<std::uint64_t> m_token_grid, m_chunk_grid, m_kv_grid, m_emit_grid;
   std::map<std::uint64_t, Parts> m_prefill;
   std::map<std::uint64_t, Point> m_slope, m_lm_head;
   std::map<std::uint64_t, Point> m_decode;  // all of the kv grid at once

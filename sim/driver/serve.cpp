@@ -74,18 +74,23 @@ IterationShape shape_of(const serving::Iteration& it, const serving::SchedulerPa
 // and activations (its own KV pool of the blocks it needs excluded).
 std::uint64_t resolve_blocks(const ServeSpec& spec, const serving::SchedulerParams& p,
                              std::uint64_t max_kv, double& clock_mhz) {
+  // The budget's tokens (at most all the requests'), as prompts of at most max_kv tokens:
+  // the most activations an iteration makes.
   IterationShape big;
   big.dtype = spec.dtype;
   big.block_size = p.block_size;
-  IterationSeq q;
-  q.tokens = std::max<std::uint64_t>(1, std::min(p.max_num_batched_tokens, max_kv));
-  if (spec.model.max_position_embeddings) {
-    q.tokens = std::min(q.tokens, spec.model.max_position_embeddings);
+  std::uint64_t all = 0;
+  for (const serving::Request& r : spec.requests) all += r.input_tokens + r.output_tokens;
+  std::uint64_t next = 0;
+  for (std::uint64_t left = std::min(p.max_num_batched_tokens, all); left > 0;) {
+    IterationSeq q;
+    q.tokens = std::min(left, max_kv);
+    q.blocks.resize((q.tokens + p.block_size - 1) / p.block_size);
+    for (std::uint64_t& b : q.blocks) b = next++;
+    big.seqs.push_back(q);
+    left -= q.tokens;
   }
-  q.blocks.resize((q.tokens + p.block_size - 1) / p.block_size);
-  for (std::size_t i = 0; i < q.blocks.size(); ++i) q.blocks[i] = i;
-  big.num_blocks = q.blocks.size();
-  big.seqs = {q};
+  big.num_blocks = next;
   const MemoryFit fit = memory_fit(RunSpec{spec.arch_name, spec.arch, spec.overrides,
                                            workloads::build_iteration(spec.model, big),
                                            spec.mapping});
@@ -216,10 +221,14 @@ ServeResult serve(const ServeSpec& spec) {
   } else {
     TableOptions o;
     o.calibration_layers = spec.calibration_layers;
-    o.max_tokens = r.scheduler.max_num_batched_tokens;
+    const std::uint64_t blocks = *r.scheduler.num_kv_blocks;
+    std::uint64_t all = 0;
+    for (const serving::Request& q : spec.requests) all += q.input_tokens + q.output_tokens;
+    o.max_tokens = std::min({r.scheduler.max_num_batched_tokens, all,
+                             blocks * r.scheduler.block_size});
     o.max_kv = max_kv;
-    o.max_emits = std::min<std::uint64_t>(r.scheduler.max_num_seqs, spec.requests.size());
-    o.max_emits = std::min(o.max_emits, o.max_tokens);
+    o.max_emits = std::min<std::uint64_t>(
+        {r.scheduler.max_num_seqs, spec.requests.size(), o.max_tokens, blocks});
     o.block_size = r.scheduler.block_size;
     o.num_blocks = *r.scheduler.num_kv_blocks;
     o.dtype = spec.dtype;

@@ -22,6 +22,9 @@ SchedulerParams SchedulerParams::parse(config::Reader& r) {
   if (r.has("kv_cache_bytes")) {
     p.kv_cache_bytes = r.count("kv_cache_bytes", std::nullopt, std::uint64_t(1) << 50);
   }
+  // Absent, they are still keys of this section (an unknown key's message lists them).
+  r.ignore("num_kv_blocks");
+  r.ignore("kv_cache_bytes");
   p.enable_chunked_prefill = r.boolean("enable_chunked_prefill", p.enable_chunked_prefill);
   p.long_prefill_token_threshold =
       r.uint("long_prefill_token_threshold", p.long_prefill_token_threshold, kMaxBatchedTokens);
