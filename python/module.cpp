@@ -21,8 +21,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -461,8 +461,10 @@ ModelArg model_arg(const py::handle& model) {
 // serving::validate_requests, with the others).
 std::vector<llmsim::serving::Request> request_list(const py::handle& requests) {
   if (!py::isinstance<py::sequence>(requests) || py::isinstance<py::str>(requests)) {
-    throw py::type_error("requests must be a path or a sequence of (arrival_ns, input_tokens, "
-                         "output_tokens), got " + type_name(requests));
+    throw py::type_error(
+        "requests must be a path or a sequence of (arrival_ns, input_tokens, "
+        "output_tokens), got " +
+        type_name(requests));
   }
   const py::sequence seq = py::reinterpret_borrow<py::sequence>(requests);
   if (seq.size() > llmsim::serving::kMaxRequests) {

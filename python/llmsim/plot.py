@@ -366,8 +366,8 @@ def latency_throughput_lines(df, design=None):
 
 def latency_throughput(df, path, design=None):
     """Latency against throughput of a serving sweep (sweep(..., serve=...) or read_sweep):
-    two panels, p99 TTFT and p99 TPOT in ms (log scale when all are > 0) against output tokens
-    per second, one line per design, its points ordered by request rate and labelled with it
+    two panels, p99 TTFT and p99 TPOT in ms (log scale when they span more than a decade)
+    against output tokens per second, one line per design, its points ordered by request rate and labelled with it
     (latency_throughput_lines). Points whose status is not "ok" are left out.
 
     design: the column(s) naming a design: None (default) takes every grid key but "rate"
@@ -393,8 +393,8 @@ def latency_throughput(df, path, design=None):
         ax.set_xlabel("output tokens / s")
         ax.set_ylabel(f"p99 {what} (ms)")
         values = [p[col] for _, points in lines for p in points]
-        if values and min(values) > 0:  # latencies near saturation span decades
-            ax.set_yscale("log")
+        if values and min(values) > 0 and max(values) > 10 * min(values):
+            ax.set_yscale("log")  # latencies near saturation span decades
         ax.grid(True, which="both", alpha=0.3)
         ax.set_title(f"p99 {what} against throughput" +
                      (" (labels: requests / s)" if labelled else ""))

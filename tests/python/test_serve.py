@@ -341,3 +341,26 @@ def test_latency_throughput_plot(tmp_path):
         llmsim.plot.latency_throughput(df, tmp_path / "x.png", design="cores")
     with pytest.raises(ValueError, match=r"no column 'ttft_p99_ms'"):
         llmsim.plot.latency_throughput(df.drop(columns="ttft_p99_ms"), tmp_path / "y.png")
+
+
+def test_threads_take_turns():
+    """serve() releases the GIL while it runs; two threads (one with a log callback, which
+    takes the GIL back for each line) both finish with the result of a lone run."""
+    import threading
+
+    alone = llmsim.serve(ARCH, TINY_LLAMA, **GEN, cost="exact")
+    results, lines = [None, None], []
+
+    def work(i):
+        results[i] = llmsim.serve(ARCH, TINY_LLAMA, **GEN, cost="exact",
+                                  log=lines.append if i else None)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    for r in results:
+        pd.testing.assert_frame_equal(r.iterations, alone.iterations)
+    assert lines
