@@ -367,8 +367,8 @@ def latency_throughput_lines(df, design=None):
 def latency_throughput(df, path, design=None):
     """Latency against throughput of a serving sweep (sweep(..., serve=...) or read_sweep):
     two panels, p99 TTFT and p99 TPOT in ms (log scale when they span more than a decade)
-    against output tokens per second, one line per design, its points ordered by request rate and labelled with it
-    (latency_throughput_lines). Points whose status is not "ok" are left out.
+    against output tokens per second, one line per design, its points ordered by request rate
+    and labelled with it (latency_throughput_lines). Points whose status is not "ok" are left out.
 
     design: the column(s) naming a design: None (default) takes every grid key but "rate"
       (the frame's columns before its first serving metric); a str or a list of column names.
