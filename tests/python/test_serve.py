@@ -287,6 +287,13 @@ def test_sweep_length_spellings_share_an_id():
     b = make_task({"rate": 1}, ARCH, dict(SWEEP_SERVE, input_len=("uniform", 8, 16)), [], [])
     c = make_task({"rate": 2}, ARCH, dict(SWEEP_SERVE, input_len=("uniform", 8, 16)), [], [])
     assert a["id"] == b["id"] != c["id"]
+    # A trace as a DataFrame, a list of dicts or triples: one id, carried as triples.
+    rows = [{"arrival_time_ns": 0, "input_toks": 8, "output_toks": 2}]
+    base = {"model": TINY_LLAMA, "cost": "exact"}
+    tasks = [make_task({}, ARCH, dict(base, requests=r), [], [])
+             for r in (rows, pd.DataFrame(rows), [(0, 8, 2)])]
+    assert len({t["id"] for t in tasks}) == 1
+    assert tasks[1]["args"]["requests"] == [[0, 8, 2]]
 
 
 def test_sweep_errors_and_mangled_records(tmp_path):
@@ -296,8 +303,9 @@ def test_sweep_errors_and_mangled_records(tmp_path):
         llmsim.sweep(ARCH, {"rate": [1]}, serve=SWEEP_SERVE, seq=128)
     out = tmp_path / "s.jsonl"
     df = llmsim.sweep(ARCH, {"rate": [1000, -1]}, serve=SWEEP_SERVE, out=out, max_workers=1,
-                      progress=False)
+                      progress=False, extra_stats=["serving.max_num_seqs", "cost.mode"])
     assert list(df["status"]) == ["ok", "error"]
+    assert df["serving.max_num_seqs"].iloc[0] == 256 and df["cost.mode"].iloc[0] == "exact"
     assert df["error"].iloc[1].startswith("rate: must be a finite number > 0")
     good = _lines(out)[0]
     bad = dict(good, ttft_p99_ms=-1.0)
