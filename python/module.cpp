@@ -1,4 +1,5 @@
-// The `_llmsim` extension: the run driver (sim/driver/run.h) for Python. The pure-Python package
+// The `_llmsim` extension: the run driver (sim/driver/run.h) and the serving driver
+// (sim/driver/serve.h) for Python. The pure-Python package
 // python/llmsim/ wraps it; see its docstrings for the user-facing contract.
 //
 // Conversions: Python values cross into C++ as JSON text (the Python `json` module dumps them,
@@ -20,10 +21,13 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <limits>
+#include <memory>
 #include <new>
 #include <optional>
 #include <string>
@@ -34,7 +38,10 @@
 #include "sim/core/error.h"
 #include "sim/driver/presets.h"
 #include "sim/driver/run.h"
+#include "sim/driver/serve.h"
 #include "workloads/model_config.h"
+#include "workloads/serving/generator.h"
+#include "workloads/serving/request.h"
 #include "workloads/transformer.h"
 #include "workloads/workload.h"
 
@@ -429,6 +436,289 @@ py::object check_trace(const py::handle& trace) {
   return to_python(out);
 }
 
+// serve(): `llmsim serve` (sim/driver/serve.h) for Python; llmsim.serving.serve wraps it.
+
+// The model argument of serve(): a bundled name or a path (loaded later, without the GIL), or
+// a config dict (parsed now).
+struct ModelArg {
+  std::string path;
+  Json doc;
+};
+
+ModelArg model_arg(const py::handle& model) {
+  ModelArg m;
+  if (as_path_string(model, m.path, "model")) return m;
+  if (!is_mapping(model)) {
+    throw py::type_error("model must be a bundled model name, a path or a config dict, got " +
+                         type_name(model));
+  }
+  m.doc = to_json(model, "model");
+  return m;
+}
+
+// `requests` as a sequence of (arrival_ns, input_tokens, output_tokens) triples of ints;
+// TypeError / ValueError naming the element otherwise (the counts' ranges are checked by
+// serving::validate_requests, with the others).
+std::vector<llmsim::serving::Request> request_list(const py::handle& requests) {
+  if (!py::isinstance<py::sequence>(requests) || py::isinstance<py::str>(requests)) {
+    throw py::type_error(
+        "requests must be a path or a sequence of (arrival_ns, input_tokens, "
+        "output_tokens), got " +
+        type_name(requests));
+  }
+  const py::sequence seq = py::reinterpret_borrow<py::sequence>(requests);
+  if (seq.size() > llmsim::serving::kMaxRequests) {
+    throw py::value_error("requests: at most " + std::to_string(llmsim::serving::kMaxRequests) +
+                          " requests, got " + std::to_string(seq.size()));
+  }
+  std::vector<llmsim::serving::Request> out;
+  out.reserve(seq.size());
+  for (std::size_t i = 0; i < seq.size(); ++i) {
+    const std::string key = "requests[" + std::to_string(i) + "]";
+    const py::object item = seq[i];
+    if (!py::isinstance<py::sequence>(item) || py::isinstance<py::str>(item) ||
+        py::len(item) != 3) {
+      throw py::type_error(key + " must be a triple (arrival_ns, input_tokens, output_tokens)" +
+                           ", got " + std::string(py::repr(item)).substr(0, 60));
+    }
+    const py::sequence t = py::reinterpret_borrow<py::sequence>(item);
+    llmsim::serving::Request r;
+    r.id = i;
+    const auto field = [&](std::size_t k, const char* name, std::uint64_t min) {
+      const std::string what = key + "[" + std::to_string(k) + "] (" + name + ")";
+      if (t[k].is_none()) throw py::type_error(what + " must be an int, got None");
+      return *optional_count(t[k], what.c_str(), min);
+    };
+    r.arrival_ns = field(0, "arrival_ns", 0);
+    r.input_tokens = field(1, "input_tokens", 1);
+    r.output_tokens = field(2, "output_tokens", 1);
+    out.push_back(r);
+  }
+  return out;
+}
+
+// An SLO in ns: None, or a number > 0 (finite).
+std::optional<double> slo_ns(const py::handle& v, const char* key) {
+  if (v.is_none()) return std::nullopt;
+  if (py::isinstance<py::bool_>(v) || !py::hasattr(v, "__float__")) {
+    throw py::type_error(std::string(key) + " must be a number or None, got " + type_name(v));
+  }
+  const double x = py::float_(py::reinterpret_borrow<py::object>(v));
+  if (!(x > 0) || !std::isfinite(x)) {
+    throw py::value_error(std::string(key) + ": must be a finite number > 0, got " +
+                          std::string(py::repr(v)));
+  }
+  return x;
+}
+
+template <class T, class F>
+py::array_t<T> column(const std::vector<llmsim::serving::RequestMetrics>& rows, F f) {
+  py::array_t<T> a{py::ssize_t(rows.size())};
+  T* d = a.mutable_data();
+  for (std::size_t i = 0; i < rows.size(); ++i) d[i] = f(rows[i]);
+  return a;
+}
+
+template <class T, class F>
+py::array_t<T> iteration_column(const std::vector<llmsim::serving::IterationRecord>& rows, F f) {
+  py::array_t<T> a{py::ssize_t(rows.size())};
+  T* d = a.mutable_data();
+  for (std::size_t i = 0; i < rows.size(); ++i) d[i] = f(rows[i]);
+  return a;
+}
+
+// The per-request, per-token and per-iteration tables as {column: NumPy array}, the columns of
+// requests.csv, tokens.csv and iterations.csv (workloads/serving/metrics_io.h); counts and
+// times as int64 (every one is below 2^63), tpot_ns and energy_pj as float64 (tpot_ns NaN for
+// a request of one output token).
+py::dict request_columns(const std::vector<llmsim::serving::RequestMetrics>& rs) {
+  using M = llmsim::serving::RequestMetrics;
+  py::dict d;
+  d["id"] = column<std::int64_t>(rs, [](const M& r) { return r.id; });
+  d["arrival_ns"] = column<std::int64_t>(rs, [](const M& r) { return r.arrival_ns; });
+  d["input_tokens"] = column<std::int64_t>(rs, [](const M& r) { return r.input_tokens; });
+  d["output_tokens"] = column<std::int64_t>(rs, [](const M& r) { return r.output_tokens; });
+  d["first_scheduled_ns"] =
+      column<std::int64_t>(rs, [](const M& r) { return r.first_scheduled_ns; });
+  d["first_token_ns"] = column<std::int64_t>(rs, [](const M& r) { return r.first_token_ns; });
+  d["finish_ns"] = column<std::int64_t>(rs, [](const M& r) { return r.finish_ns; });
+  d["queueing_ns"] = column<std::int64_t>(rs, [](const M& r) { return r.queueing_ns; });
+  d["ttft_ns"] = column<std::int64_t>(rs, [](const M& r) { return r.ttft_ns; });
+  d["tpot_ns"] = column<double>(rs, [](const M& r) {
+    return r.tpot_ns ? *r.tpot_ns : std::numeric_limits<double>::quiet_NaN();
+  });
+  d["e2e_ns"] = column<std::int64_t>(rs, [](const M& r) { return r.e2e_ns; });
+  d["preemptions"] = column<std::int64_t>(rs, [](const M& r) { return r.preemptions; });
+  return d;
+}
+
+py::dict token_columns(const std::vector<llmsim::serving::RequestMetrics>& rs) {
+  std::size_t n = 0;
+  for (const auto& r : rs) n += 1 + r.itl_ns.size();
+  py::array_t<std::int64_t> id{py::ssize_t(n)}, token{py::ssize_t(n)}, time{py::ssize_t(n)};
+  std::int64_t *pi = id.mutable_data(), *pk = token.mutable_data(), *pt = time.mutable_data();
+  std::size_t at = 0;
+  for (const auto& r : rs) {
+    std::uint64_t t = r.first_token_ns;
+    for (std::size_t k = 0; k <= r.itl_ns.size(); ++k, ++at) {
+      if (k > 0) t += r.itl_ns[k - 1];
+      pi[at] = std::int64_t(r.id), pk[at] = std::int64_t(k), pt[at] = std::int64_t(t);
+    }
+  }
+  py::dict d;
+  d["request_id"] = id;
+  d["token"] = token;
+  d["time_ns"] = time;
+  return d;
+}
+
+py::dict iteration_columns(const std::vector<llmsim::serving::IterationRecord>& rs) {
+  using I = llmsim::serving::IterationRecord;
+  py::dict d;
+  d["index"] = iteration_column<std::int64_t>(rs, [](const I& r) { return r.index; });
+  d["start_ns"] = iteration_column<std::int64_t>(rs, [](const I& r) { return r.start_ns; });
+  d["end_ns"] = iteration_column<std::int64_t>(rs, [](const I& r) { return r.end_ns; });
+  d["num_seqs"] = iteration_column<std::int64_t>(rs, [](const I& r) { return r.num_seqs; });
+  d["num_tokens"] = iteration_column<std::int64_t>(rs, [](const I& r) { return r.num_tokens; });
+  d["num_prefill_tokens"] =
+      iteration_column<std::int64_t>(rs, [](const I& r) { return r.num_prefill_tokens; });
+  d["num_decode_seqs"] =
+      iteration_column<std::int64_t>(rs, [](const I& r) { return r.num_decode_seqs; });
+  d["kv_blocks_used"] =
+      iteration_column<std::int64_t>(rs, [](const I& r) { return r.kv_blocks_used; });
+  d["num_preempted"] =
+      iteration_column<std::int64_t>(rs, [](const I& r) { return r.num_preempted; });
+  d["num_waiting"] = iteration_column<std::int64_t>(rs, [](const I& r) { return r.num_waiting; });
+  d["cycles"] = iteration_column<std::int64_t>(rs, [](const I& r) { return r.cycles; });
+  d["energy_pj"] = iteration_column<double>(rs, [](const I& r) { return r.energy_pj; });
+  return d;
+}
+
+// `requests`: a trace file (str / PathLike: .jsonl or .csv, read strictly by
+// serving::read_requests) or a sequence of (arrival_ns, input_tokens, output_tokens);
+// `generator`: instead, the generator's parameters as a dict in GeneratorParams' JSON form.
+// Exactly one of them. `log`: None or a callable given each progress line (a str); it runs
+// with the GIL taken and an exception from it is reported as unraisable, not propagated.
+py::dict serve(const py::handle& arch, const py::handle& model, const py::handle& requests,
+               const py::handle& generator, const py::handle& dtype_arg,
+               const py::handle& overrides, const py::handle& cost,
+               const py::handle& calibration_layers, const py::handle& check_iterations,
+               const py::handle& check_seed, const py::handle& slo_ttft_ns,
+               const py::handle& slo_tpot_ns, const py::handle& timeline, const py::handle& log,
+               const py::handle& requests_source) {
+  ArchArg a = arch_arg(arch);
+  ModelArg m = model_arg(model);
+  llmsim::driver::ServeSpec spec;
+  spec.overrides = override_list(overrides);
+  const std::string dtype = utf8(dtype_arg, "dtype");
+  const auto dt = llmsim::isa::parse_dtype(dtype);
+  if (!dt) {
+    throw py::value_error("dtype: must be one of " + std::string(llmsim::isa::kDTypeNames) +
+                          ", got \"" + dtype + "\"");
+  }
+  spec.dtype = *dt;
+  spec.cost = utf8(cost, "cost");
+  if (spec.cost != "table" && spec.cost != "exact") {
+    throw py::value_error("cost: must be \"table\" or \"exact\", got \"" + spec.cost + "\"");
+  }
+  const auto layers = optional_count(calibration_layers, "calibration_layers", 1);
+  const auto checks = optional_count(check_iterations, "check_iterations", 0);
+  const auto seed = optional_count(check_seed, "check_seed", 0);
+  if (spec.cost == "exact") {
+    for (const auto& [name, given] : {std::pair{"calibration_layers", layers.has_value()},
+                                      std::pair{"check_iterations", checks.has_value()},
+                                      std::pair{"check_seed", seed.has_value()}}) {
+      if (given) throw py::value_error(std::string(name) + ": applies only with cost=\"table\"");
+    }
+  }
+  if (layers) {
+    if (*layers > 1024) {
+      throw py::value_error("calibration_layers: must be an integer in [1, 1024], got " +
+                            std::to_string(*layers));
+    }
+    spec.calibration_layers = *layers;
+  }
+  if (checks) {
+    if (*checks > 1000) {
+      throw py::value_error("check_iterations: must be an integer in [0, 1000], got " +
+                            std::to_string(*checks));
+    }
+    spec.check_iterations = *checks;
+  }
+  if (seed) spec.check_seed = *seed;
+  spec.slo.ttft_ns = slo_ns(slo_ttft_ns, "slo_ttft_ns");
+  spec.slo.tpot_ns = slo_ns(slo_tpot_ns, "slo_tpot_ns");
+
+  if (requests.is_none() == generator.is_none()) {
+    throw py::type_error("serve() takes exactly one of requests and generator");
+  }
+  std::string trace_path;
+  std::optional<llmsim::serving::GeneratorParams> gen;
+  if (!generator.is_none()) {
+    if (!is_mapping(generator)) {
+      throw py::type_error("generator must be a dict, got " + type_name(generator));
+    }
+    const Json doc = to_json(generator, "generator");
+    Json resolved;
+    llmsim::config::Reader r(doc, "", resolved);
+    gen = llmsim::serving::GeneratorParams::parse(r);
+    r.finish();
+    spec.requests_source = "generated requests";
+  } else if (!as_path_string(requests, trace_path, "requests")) {
+    spec.requests = request_list(requests);
+    spec.requests_source = "requests";
+  }
+  if (!requests_source.is_none()) spec.requests_source = utf8(requests_source, "requests_source");
+
+  std::string timeline_path;
+  if (!timeline.is_none() && !as_path_string(timeline, timeline_path, "timeline")) {
+    throw py::type_error("timeline must be a path (str or os.PathLike) or None, got " +
+                         type_name(timeline));
+  }
+  if (!log.is_none()) {
+    if (!PyCallable_Check(log.ptr())) {
+      throw py::type_error("log must be a callable or None, got " + type_name(log));
+    }
+    // Shared so that copying the std::function never touches the reference count without the
+    // GIL; the last owner is `spec`, destroyed with the GIL held.
+    auto fn = std::make_shared<py::object>(py::reinterpret_borrow<py::object>(log));
+    spec.log = [fn](const std::string& line) {
+      py::gil_scoped_acquire gil;
+      try {
+        (*fn)(line);
+      } catch (py::error_already_set& e) {
+        e.discard_as_unraisable("llmsim.serve log callback");
+      }
+    };
+  }
+
+  llmsim::driver::ServeResult r;
+  {
+    py::gil_scoped_release release;
+    if (gen) spec.requests = llmsim::serving::generate_requests(*gen);
+    if (!trace_path.empty()) {
+      spec.requests = llmsim::serving::read_requests(trace_path);
+      if (requests_source.is_none()) spec.requests_source = trace_path;
+    }
+    if (!timeline_path.empty()) {  // checked before the run, as the CLI does
+      std::ofstream probe(timeline_path, std::ios::app);
+      if (!probe) throw llmsim::UserError("timeline " + timeline_path + ": cannot write the file");
+    }
+    spec.arch_name = a.name;
+    spec.arch = a.loaded ? std::move(a.doc) : llmsim::driver::load_arch(a.name);
+    spec.model = m.path.empty() ? llmsim::workloads::parse_model_config(m.doc, kDictName)
+                                : llmsim::workloads::load_model(m.path);
+    r = llmsim::driver::serve(spec);
+    if (!timeline_path.empty()) llmsim::driver::write_serve_timeline(r, timeline_path);
+  }
+  py::dict out;
+  out["summary"] = to_python(llmsim::driver::summary_json(r));
+  out["requests"] = request_columns(r.requests);
+  out["tokens"] = token_columns(r.requests);
+  out["iterations"] = iteration_columns(r.iterations);
+  return out;
+}
+
 std::vector<std::string> preset_names() {
   std::vector<std::string> out;
   for (const auto& p : llmsim::driver::presets()) out.push_back(p.name);
@@ -466,6 +756,17 @@ PYBIND11_MODULE(_llmsim, m) {
         "\"config\" and \"wall_seconds\" added (and with `values`, \"values\" and "
         "\"tensors\"). With `timeline`, writes a Chrome trace-event JSON timeline there (at "
         "most `timeline_max_events` spans).");
+  m.def("serve", &serve, py::arg("arch"), py::arg("model"), py::arg("requests") = py::none(),
+        py::arg("generator") = py::none(), py::arg("dtype") = py::str("bf16"),
+        py::arg("overrides") = py::none(), py::arg("cost") = py::str("table"),
+        py::arg("calibration_layers") = py::none(), py::arg("check_iterations") = py::none(),
+        py::arg("check_seed") = py::none(), py::arg("slo_ttft_ns") = py::none(),
+        py::arg("slo_tpot_ns") = py::none(), py::arg("timeline") = py::none(),
+        py::arg("log") = py::none(), py::arg("requests_source") = py::none(),
+        "Serves requests (a trace file, a list of (arrival_ns, input_tokens, output_tokens) or "
+        "generator parameters) on `arch` with `model`, as `llmsim serve`; returns {\"summary\": "
+        "the summary.json document, \"requests\", \"tokens\", \"iterations\": {column: "
+        "array}} (the CSV tables' columns).");
   m.def("validate", &validate, py::arg("arch"), py::arg("overrides") = py::none(),
         "Checks an arch config; returns it resolved, every default written out.");
   m.def("trace", &trace, py::arg("model"), py::arg("batch") = 1, py::arg("seq") = py::none(),

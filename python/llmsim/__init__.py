@@ -6,6 +6,8 @@
     >>> r.per_op, r.per_layer                      # pandas DataFrames
     >>> df = llmsim.sweep("edge", {"core.systolic.rows": [16, 32, 64]}, workload="mlp",
     ...                   out="sweep.jsonl")       # one row per point; resumes from sweep.jsonl
+    >>> s = llmsim.serve("datacenter", "gpt2", rate=200, num_requests=8, input_len=64,
+    ...                  output_len=8)             # serving: s.ttft_p99_ms, s.requests, ...
 
 Errors in a config, a workload or an override raise ValueError with the message the CLI
 prints after "error: "; a broken simulator invariant (a bug) raises RuntimeError.
@@ -23,9 +25,10 @@ _os.environ.setdefault("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1")
 
 from . import _llmsim  # noqa: E402
 from .result import Result  # noqa: E402
+from .serving import ServeResult, serve  # noqa: E402
 from .sweeps import grid_points, read_sweep, sweep  # noqa: E402
 
-__all__ = ["run", "sweep", "grid_points", "read_sweep", "Result", "validate", "trace",
+__all__ = ["run", "serve", "ServeResult", "sweep", "grid_points", "read_sweep", "Result", "validate", "trace",
            "check_trace", "export_fx", "write_params", "presets", "workloads", "models"]
 
 # The trace options of run() with their defaults; they apply to model= only.

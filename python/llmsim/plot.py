@@ -7,6 +7,8 @@
     >>> df = llmsim.sweep("edge", grid, workload="mlp")
     >>> lp.heatmap(df, "core.systolic.rows", "core.scratchpad.capacity_bytes", "seconds", "h.png")
     >>> lp.pareto(df, "seconds", "energy_pj", "pareto.png")
+    >>> df = llmsim.sweep("datacenter", {"rate": [1, 2, 4]}, serve=dict(model="gpt2", ...))
+    >>> lp.latency_throughput(df, "latency.png")   # p99 TTFT and TPOT against tokens/s
 
 Every function returns the path it wrote. A run is an llmsim.Result, the dict run() used to
 return, or a run directory (stats.json and config.json, as `llmsim run --out DIR` writes).
@@ -302,4 +304,100 @@ def pareto(df, x="seconds", y="energy_pj", path="pareto.png"):
     ax.set_ylabel(y)
     ax.set_title(f"Pareto front: {len(front)} of {len(points)} points")
     ax.legend()
+    return _save(fig, path)
+
+
+# The sweep frame's columns that are not grid keys (sweeps._frame: keys first, then these).
+_NOT_KEYS = ("status", "error", "error_type", "id", "worker")
+
+
+def _design_keys(df, design):
+    """design as a list of columns: None -> the grid keys of a serving sweep frame (its
+    columns before the first serving metric) other than "rate"."""
+    from .serve_sweep import METRICS
+
+    if design is None:
+        keys = []
+        for c in df.columns:
+            if c in METRICS:
+                break
+            keys.append(c)
+        return [k for k in keys if k != "rate" and k not in _NOT_KEYS]
+    if isinstance(design, str):
+        design = [design]
+    design = list(design)
+    for key in design:
+        if key not in df.columns:
+            raise ValueError(f"design: {key!r} is not a column of the sweep (its columns: "
+                             f"{', '.join(map(str, df.columns))})")
+    return design
+
+
+def latency_throughput_lines(df, design=None):
+    """The lines latency_throughput draws: [(label, rows)], a line per design in order of
+    first appearance, its rows {"rate", "output_tokens_per_s", "ttft_p99_ms", "tpot_p99_ms"}
+    ordered by rate (by throughput without a "rate" column; "rate" is then None). Rows whose
+    status is not "ok" or that lack a value are left out. ValueError for a frame without the
+    serving metrics or a design that names no column."""
+    for col in ("output_tokens_per_s", "ttft_p99_ms", "tpot_p99_ms"):
+        if col not in df.columns:
+            raise ValueError(f"df: no column {col!r}; latency_throughput draws a serving sweep "
+                             "(sweep(..., serve=...))")
+    keys = _design_keys(df, design)
+    order = "rate" if "rate" in df.columns else "output_tokens_per_s"
+    rows = df[df["status"] == "ok"] if "status" in df.columns else df
+    rows = rows.dropna(subset=["output_tokens_per_s", "ttft_p99_ms", "tpot_p99_ms"])
+    if not len(rows):
+        return []
+    by = keys[0] if len(keys) == 1 else keys  # a one-key list warns in pandas 2
+    groups = list(rows.groupby(by, sort=False, dropna=False)) if keys else [((), rows)]
+    lines = []
+    for name, group in groups:
+        name = name if isinstance(name, tuple) else (name,)
+        label = ", ".join(f"{k}={v}" for k, v in zip(keys, name)) or "all points"
+        group = group.sort_values(order, kind="mergesort")
+        points = [{"rate": float(g["rate"]) if order == "rate" else None,
+                   "output_tokens_per_s": float(g["output_tokens_per_s"]),
+                   "ttft_p99_ms": float(g["ttft_p99_ms"]),
+                   "tpot_p99_ms": float(g["tpot_p99_ms"])} for _, g in group.iterrows()]
+        lines.append((label, points))
+    return lines
+
+
+def latency_throughput(df, path, design=None):
+    """Latency against throughput of a serving sweep (sweep(..., serve=...) or read_sweep):
+    two panels, p99 TTFT and p99 TPOT in ms (log scale when they span more than a decade)
+    against output tokens per second, one line per design, its points ordered by request rate
+    and labelled with it (latency_throughput_lines). Points whose status is not "ok" are left out.
+
+    design: the column(s) naming a design: None (default) takes every grid key but "rate"
+      (the frame's columns before its first serving metric); a str or a list of column names.
+      A line per distinct combination of their values.
+    """
+    from matplotlib.figure import Figure
+
+    lines = latency_throughput_lines(df, design)
+    fig = Figure(figsize=(11.5, 4.5))
+    axes = fig.subplots(1, 2)
+    for label, points in lines:
+        x = [p["output_tokens_per_s"] for p in points]
+        for ax, col in zip(axes, ("ttft_p99_ms", "tpot_p99_ms")):
+            y = [p[col] for p in points]
+            (line,) = ax.plot(x, y, "-o", ms=5, label=label)
+            for p, xi, yi in zip(points, x, y):
+                if p["rate"] is not None:
+                    ax.annotate(f"{p['rate']:g}", (xi, yi), textcoords="offset points",
+                                xytext=(4, 4), fontsize=7, color=line.get_color())
+    labelled = any(p["rate"] is not None for _, points in lines for p in points)
+    for ax, what, col in zip(axes, ("TTFT", "TPOT"), ("ttft_p99_ms", "tpot_p99_ms")):
+        ax.set_xlabel("output tokens / s")
+        ax.set_ylabel(f"p99 {what} (ms)")
+        values = [p[col] for _, points in lines for p in points]
+        if values and min(values) > 0 and max(values) > 10 * min(values):
+            ax.set_yscale("log")  # latencies near saturation span decades
+        ax.grid(True, which="both", alpha=0.3)
+        ax.set_title(f"p99 {what} against throughput" +
+                     (" (labels: requests / s)" if labelled else ""))
+    if lines:
+        axes[0].legend(fontsize=8)
     return _save(fig, path)

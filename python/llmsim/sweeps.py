@@ -21,7 +21,9 @@ are appended in completion order; the last valid line of an id wins.
 
 A line is a record when record_problem() finds nothing wrong with it: a JSON object with a str
 "id", a dict "point", a known status, and for "ok" every metric a finite number >= 0 (the counts
-integers) and "stats" a dict; for "error" and "lost" a str "error". Any other line (a torn write,
+integers) and "stats" a dict; for "error" and "lost" a str "error". A serving record
+(sweep(..., serve=...), serve_sweep.py) says "kind": "serve" and carries serve_sweep.METRICS
+instead (max_approx_error may be null). Any other line (a torn write,
 garbage, a foreign object, an "ok" record whose metrics are missing or mangled) is skipped with
 a RuntimeWarning naming its line number, by sweep() (its point runs again) and read_sweep() alike.
 
@@ -300,17 +302,23 @@ def record_problem(rec):
     if not isinstance(rec.get("point"), dict):
         return 'no "point" (an object): not a sweep record'
     status = rec.get("status")
+    serving = rec.get("kind") == "serve"  # serve_sweep.py's records
+    if "kind" in rec and not serving:
+        return f'"kind" {json.dumps(rec["kind"])[:40]}: must be "serve" or absent'
     if status not in STATUSES:
         return f'"status" {json.dumps(status)[:40]}: must be one of {", ".join(STATUSES)}'
     if status != "ok":
         if not isinstance(rec.get("error"), str):
             return f'status "{status}" without an "error" message (a str)'
         return None
-    for m in METRICS:
+    metrics, counts, nullable = _metric_kinds(serving)
+    for m in metrics:
         if m not in rec:
             return f'status "ok" without "{m}"'
         v = rec[m]
-        if m in _COUNT_METRICS:
+        if v is None and m in nullable:
+            continue
+        if m in counts:
             if type(v) is not int or v < 0:
                 return f'status "ok" with "{m}" {json.dumps(v)[:40]}: must be an integer >= 0'
         elif type(v) not in (int, float) or not math.isfinite(v) or v < 0:
@@ -318,6 +326,15 @@ def record_problem(rec):
     if not isinstance(rec.get("stats"), dict):
         return 'status "ok" without "stats" (an object)'
     return None
+
+
+def _metric_kinds(serving):
+    """(metrics, count metrics, nullable metrics) of a run record or a serving record."""
+    if serving:
+        from . import serve_sweep
+
+        return serve_sweep.METRICS, serve_sweep.COUNT_METRICS, serve_sweep.NULLABLE_METRICS
+    return METRICS, _COUNT_METRICS, ()
 
 
 def read_records(path):
@@ -493,7 +510,11 @@ def probe():
 
 
 def _lost_record(task, exc, what):
-    return _record(task, status="lost", error=f"{what} ({type(exc).__name__}: {exc})",
+    if task.get("kind") == "serve":
+        from .serve_sweep import _record as record
+    else:
+        record = _record
+    return record(task, status="lost", error=f"{what} ({type(exc).__name__}: {exc})",
                    error_type=type(exc).__name__)
 
 
@@ -582,22 +603,26 @@ def _run_executor(todo, executor, runner, emit):
 def _frame(points, records):
     import pandas as pd
 
+    # Serving records (serve_sweep.py) carry their own metrics; a file of both kinds has both.
+    kinds = {r.get("kind") == "serve" for r in records} or {False}
+    metrics = tuple(dict.fromkeys(m for serving in (False, True) if serving in kinds
+                                  for m in _metric_kinds(serving)[0]))
     keys = list(dict.fromkeys(k for p in points for k in p))
     extra = list(dict.fromkeys(k for r in records for k in (r.get("stats") or {})))
     rows = []
     for point, rec in zip(points, records):
         row = {k: point.get(k) for k in keys}
-        row.update({m: rec.get(m) for m in METRICS})
+        row.update({m: rec.get(m) for m in metrics})
         row.update({p: (rec.get("stats") or {}).get(p) for p in extra})
         row.update(status=rec.get("status"), error=rec.get("error"),
                    error_type=rec.get("error_type"), id=rec.get("id"), worker=rec.get("worker"))
         rows.append(row)
-    columns = keys + list(METRICS) + extra + ["status", "error", "error_type", "id", "worker"]
+    columns = keys + list(metrics) + extra + ["status", "error", "error_type", "id", "worker"]
     df = pd.DataFrame(rows, columns=columns, dtype=object)
     # Numbers as numbers; counts (cycles, bytes, MACs) stay exact integers, <NA> where missing.
     for c in keys:
         df[c] = df[c].infer_objects()
-    for m in METRICS + tuple(extra):
+    for m in metrics + tuple(extra):
         values = [row[m] for row in rows if row[m] is not None]
         if values and all(type(v) is int for v in values):
             df[m] = pd.array([row[m] for row in rows], dtype="Int64")
@@ -608,9 +633,9 @@ def _frame(points, records):
 
 def sweep(arch, grid, model=None, *, workload=None, seq=None, batch=1, phase="prefill",
           kv_len=None, dtype="int8", overrides=None, mapping="auto", split=None, fusion=None,
-          weights=None, executor=None, out=None,
+          weights=None, serve=None, executor=None, out=None,
           max_workers=None, progress=None, extra_stats=(), retry_errors=False, on_point=None,
-          _runner=run_point):
+          _runner=None):
     """Runs one simulation per point of a grid and returns a DataFrame, one row per point.
 
     Args:
@@ -622,6 +647,16 @@ def sweep(arch, grid, model=None, *, workload=None, seq=None, batch=1, phase="pr
       grid: {key: [values]} (cartesian product, last key fastest) or a list of dicts
         (irregular points); see grid_points(). Keys are dotted config paths, applied as
         overrides after `overrides`, or run() options (RUN_OPTIONS: "seq", "model", ...).
+      serve: None, or a dict of llmsim.serve() options (serve_sweep.SERVE_OPTIONS: model,
+        rate, num_requests, input_len, output_len, seed, dtype, cost, requests, slo_ttft_ms,
+        ...): every point is then a serving run, llmsim.serve(arch, **serve, **the point's
+        serve options, overrides=...) (model= may be given to sweep() instead), the grid's
+        SERVE_OPTIONS keys ("rate", ...) replacing the dict's; the run()-only options (seq,
+        batch, phase, kv_len, dtype, workload, mapping, ...) must then be left alone. The
+        records hold serve_sweep.METRICS instead of the run metrics (p50/p90/p99 TTFT, TPOT
+        and E2E in ms, tokens/s, requests/s, goodput, energy per output token in uJ,
+        max_approx_error, wall_seconds) and extra_stats are paths into summary.json
+        ("serving.num_kv_blocks"). See llmsim.serve_sweep.
       executor: a concurrent.futures.Executor, e.g. Client(...).get_executor() of Dask (give
         its workers one thread each: the SystemC kernel runs one simulation at a time per
         process). None: a process pool of max_workers spawned processes (default
@@ -659,7 +694,8 @@ def sweep(arch, grid, model=None, *, workload=None, seq=None, batch=1, phase="pr
     Returns:
       A DataFrame in point order: one column per grid key, then METRICS (total_cycles,
       seconds, energy_pj, macs, array_utilisation, dram_read_bytes, dram_written_bytes,
-      achieved_bandwidth_gb_per_s, wall_seconds; NaN unless status is "ok"), extra_stats,
+      achieved_bandwidth_gb_per_s, wall_seconds; NaN unless status is "ok"; with serve=,
+      serve_sweep.METRICS), extra_stats,
       status ("ok", "error" or "lost"), error (the message), error_type, id, worker
       ("host:pid").
     """
@@ -675,10 +711,27 @@ def sweep(arch, grid, model=None, *, workload=None, seq=None, batch=1, phase="pr
         if key not in ("arch", "model", "workload") or isinstance(value, collections.abc.Mapping):
             _json_text(value, key)
     base_overrides = _override_strings(overrides)
+    if serve is not None:
+        from . import serve_sweep
+
+        run_defaults = {"workload": None, "seq": None, "batch": 1, "phase": "prefill",
+                        "kv_len": None, "dtype": "int8", **_MAPPING_DEFAULTS}
+        serve_base = serve_sweep.check_base(
+            serve, model, {k: base[k] != v for k, v in run_defaults.items()})
+
+        def make(p):
+            return serve_sweep.make_task(p, arch, serve_base, base_overrides, extra_stats)
+
+        runner = _runner or serve_sweep.run_point
+    else:
+        def make(p):
+            return make_task(p, base, base_overrides, extra_stats)
+
+        runner = _runner or run_point
     tasks = []
     for i, p in enumerate(points):
         try:
-            tasks.append(make_task(p, base, base_overrides, extra_stats))
+            tasks.append(make(p))
         except (TypeError, ValueError) as e:
             raise type(e)(f"grid point {i}: {e}") from None
     unique = list({t["id"]: t for t in tasks}.values())
@@ -710,9 +763,9 @@ def sweep(arch, grid, model=None, *, workload=None, seq=None, batch=1, phase="pr
 
             if todo and executor is None:
                 workers = max(1, max_workers or os.cpu_count() or 1)
-                _run_own_pool(todo, workers, _runner, emit)
+                _run_own_pool(todo, workers, runner, emit)
             elif todo:
-                _run_executor(todo, executor, _runner, emit)
+                _run_executor(todo, executor, runner, emit)
     finally:
         if sink is not None:
             sink.close()
