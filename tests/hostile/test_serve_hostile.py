@@ -33,20 +33,21 @@ LEN_FORMS = r"must be N, uniform:LO:HI or lognormal:MEAN:SIGMA\[:MAX\]"
     ("normal:5", r"--input-len normal:5: " + LEN_FORMS),
     ("uniform:9", r"--input-len uniform:9: " + LEN_FORMS),
     ("lognormal:512:1:2:3", r"--input-len lognormal:512:1:2:3: " + LEN_FORMS),
-    ("0", r"--input-len 0: must be an integer from 1 to 16777216"),
-    ("abc", r"--input-len abc: must be an integer from 1 to 16777216"),
-    ("16777217", r"--input-len 16777217: must be an integer from 1 to 16777216"),
+    ("0", r"--input-len 0: N must be an integer from 1 to 16777216 tokens"),
+    ("abc", r"--input-len abc: N must be an integer from 1 to 16777216"),
+    ("16777217", r"--input-len 16777217: N must be an integer from 1 to 16777216"),
     ("uniform:9:3", r"--input-len uniform:9:3: LO must be at most HI"),
-    ("uniform:0:3", r"--input-len 0: must be an integer from 1 to 16777216"),
-    ("lognormal:0.5:1", r"--input-len 0.5: must be a finite number in \[1, "),
-    ("lognormal:512:nan", r"--input-len nan: must be a finite number"),
+    ("uniform:0:3", r"--input-len uniform:0:3: LO must be an integer from 1 to 16777216"),
+    ("lognormal:0.5:1", r"--input-len lognormal:0.5:1: MEAN must be a finite number in \[1, "),
+    ("lognormal:512:nan", r"--input-len lognormal:512:nan: SIGMA must be a finite number"),
+    ("lognormal:512:5", r"--input-len lognormal:512:5: SIGMA must be a finite number in \[0, 4\]"),
 ])
 def test_bad_input_len(value, match):
     expect_user_error(*serve(input_len=value), match=match)
 
 
 def test_bad_output_len():
-    expect_user_error(*serve(output_len="-3"), match=r"--output-len -3: must be an integer")
+    expect_user_error(*serve(output_len="-3"), match=r"--output-len -3: N must be an integer")
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "x"])

@@ -71,7 +71,9 @@ def test_serve_equals_cli(tiny, tmp_path, cost):
     expected = json.loads((tmp_path / "summary.json").read_text())
     assert _no_wall(r.summary) == _no_wall(expected)
     for name in ("requests", "tokens", "iterations"):
-        pd.testing.assert_frame_equal(getattr(r, name), pd.read_csv(tmp_path / f"{name}.csv"))
+        # tpot_ns is real (the CSV may hold only whole numbers), energy_pj too.
+        pd.testing.assert_frame_equal(getattr(r, name), pd.read_csv(
+            tmp_path / f"{name}.csv", dtype={"tpot_ns": float, "energy_pj": float}))
     if cost == "table":
         assert len(r.checks) == 2
         assert r.max_approx_error == max(abs(e) for e in r.checks["error"])
@@ -91,8 +93,8 @@ def test_frames_and_properties(tiny):
     s = r.summary
     assert r.ttft_p99_ms == s["ttft_ns"]["p99"] / 1e6
     assert r.tpot_p99_ms == s["tpot_ns"]["p99"] / 1e6
-    assert r.output_tokens_per_s == s["output_tokens_per_s"] == \
-        12 / (s["duration_ns"] / 1e9)
+    assert r.output_tokens_per_s == s["output_tokens_per_s"]
+    assert s["output_tokens_per_s"] == pytest.approx(12 / (s["duration_ns"] / 1e9), rel=1e-12)
     assert r.energy_per_output_token_uj == pytest.approx(
         r.iterations["energy_pj"].sum() / 12 / 1e6, rel=1e-12)
     assert r.wall_seconds > 0
@@ -390,10 +392,8 @@ def test_slo_goodput():
     assert base.summary["slo"]["met"] == 4  # no SLO: every request meets it
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="serve.cpp sizes the automatic KV cache for one sequence of at most "
-                   "the longest request's tokens; 8 prompts arriving together make a larger "
-                   "iteration whose activations no longer fit (reported to the integrator)")
+# The automatic KV cache leaves room for the activations of a whole budget of prompts
+# (serve.cpp, resolve_blocks): 8 prompts arriving together fit beside it.
 def test_requests_arriving_together_fit():
     r = llmsim.serve(ARCH, TINY_LLAMA, requests=[(0, 24, 3)] * 8, cost="exact")
     assert r.iterations["num_prefill_tokens"].iloc[0] == 8 * 24
