@@ -4,9 +4,9 @@ paths and sweep arguments, a sweep killed with -9, export_fx's example inputs, a
 report` on a corrupt stats.json. Each mistake is a TypeError / ValueError naming the argument
 (or, for the report, exit 2 and one line `error: PATH: ...`), never a crash or a raw traceback.
 
-Run by the ctest `hostile` with PYTHONPATH=build/python. The calls that cannot crash by
-construction (argument checks before any simulation) run in this process; a sweep killed with
--9 and the report command run in subprocesses.
+Run by the ctest `hostile: test_python_api` with PYTHONPATH=build/python. The calls that cannot
+crash by construction (argument checks before any simulation) run in this process; a sweep
+killed with -9 and the report command run in subprocesses.
 """
 
 import concurrent.futures as cf

@@ -2,7 +2,7 @@
 arrays): decode streams its weights at what the arrays can take in, and BERT-base keeps its array
 busy with fill and drain below a quarter of the core cycles.
 
-Run by ctest (test `python_tests`); by hand:
+Run by ctest (test `python: test_pipelined_array`); by hand:
     PYTHONPATH=build/python LLMSIM_BIN=build/llmsim /usr/bin/python3 -m pytest -q tests/python
 """
 

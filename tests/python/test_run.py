@@ -1,6 +1,6 @@
 """The Python binding (python/module.cpp) against the CLI, and repeated runs in one process.
 
-Run by ctest (test `python_tests`), which sets PYTHONPATH to build/python and LLMSIM_BIN to the
+Run by ctest (test `python: test_run`), which sets PYTHONPATH to build/python and LLMSIM_BIN to the
 CLI binary. By hand:
     PYTHONPATH=build/python LLMSIM_BIN=build/llmsim /usr/bin/python3 -m pytest -q tests/python
 """

@@ -1,7 +1,7 @@
 """llmsim.sweep (python/llmsim/sweeps.py): grids, point ids, a process pool, a Dask
 LocalCluster, failing points, and resuming from the out file.
 
-Run by ctest (test `python_tests`) with PYTHONPATH=build/python; workers (spawned processes,
+Run by ctest (test `python: test_sweep`) with PYTHONPATH=build/python; workers (spawned processes,
 Dask workers) find llmsim through it. The points are small GEMMs on the edge preset
 (milliseconds each), so the time goes to starting processes.
 """

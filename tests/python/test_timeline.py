@@ -1,6 +1,6 @@
 """llmsim.run(..., timeline=PATH): a Chrome trace-event JSON file that Perfetto opens.
 
-Run by ctest (test `python_tests`) with PYTHONPATH=build/python.
+Run by ctest (test `python: test_timeline`) with PYTHONPATH=build/python.
 """
 
 import json
