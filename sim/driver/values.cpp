@@ -155,7 +155,7 @@ std::vector<TensorValues> fill_tensors(values::Machine& m, const workloads::Work
   if (!spec.params_dir.empty()) index = read_param_index(spec.params_dir, label);
   for (std::size_t ti = 0; ti < lowered.tensors.size(); ++ti) {
     const workloads::DramTensor& t = lowered.tensors[ti];
-    TensorValues& tv = out.emplace_back();
+    TensorValues tv;
     tv.op = t.op, tv.role = t.role, tv.rows = t.rows, tv.cols = t.cols;
     tv.data.resize(t.rows * t.cols);
     const values::Format f = m.format(t.op, std::uint32_t(t.elem_bytes));
@@ -187,6 +187,7 @@ std::vector<TensorValues> fill_tensors(values::Machine& m, const workloads::Work
         }
       }
     }
+    if (spec.keep == KeepValues::all) out.push_back(std::move(tv));
   }
   return out;
 }
