@@ -141,11 +141,18 @@ def exact_int8_bmm(A, B, piece=1024):
 
 def wrap_int32(x):
     """x (float64 tensor of integers) reduced modulo 2^32 to [-2^31, 2^31)."""
+    if x.numel() and float(x.min()) >= -2.0 ** 31 and float(x.max()) < 2.0 ** 31:
+        return x  # in range already: the remainder would give x back
     return torch.remainder(x + 2.0 ** 31, 2.0 ** 32) - 2.0 ** 31
 
 
 def amax(x):
     """max |x| over the finite elements (0 for none)."""
+    if not x.numel():
+        return 0.0
+    m = float(x.abs().max())
+    if math.isfinite(m):  # no inf and no NaN (which max would return): all are finite
+        return m
     x = x[torch.isfinite(x)]
     return float(x.abs().max()) if x.numel() else 0.0
 
@@ -198,8 +205,8 @@ class NotChecked(Exception):
 
 
 def _load_npy(path):
-    try:
-        return torch.from_numpy(np.load(path).astype(np.float32))
+    try:  # float32 as written: no copy
+        return torch.from_numpy(np.load(path).astype(np.float32, copy=False))
     except (OSError, ValueError) as e:
         raise CheckInputError(f"{path}: {e}") from None
 
