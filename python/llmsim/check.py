@@ -16,8 +16,8 @@ checked through the chain's last op, which holds the chain's result. So an error
 over from one stored op to the next: each row of the table judges one op (or one fused chain).
 
 Numbers, as the hardware computes them (arch/values/semantics.h):
-  - matmul: fp16/bf16/fp32 inputs in fp32, summed in fp32 (torch's BLAS; its order differs
-    from the simulator's Eigen), plus the fp32 bias, rounded once to the op's dtype; int8: the
+  - matmul: fp16/bf16/fp32 inputs in fp32, summed in fp32 (torch's oneDNN GEMM, see bmm;
+    its order differs from the simulator's Eigen), plus the fp32 bias, rounded once to the op's dtype; int8: the
     exact sum in int32 (modulo 2^32), the int32 bias (at s_a x s_b), requantised on the store:
     float(acc) x float32(s_a x s_b / s_out) in fp32, rounded half to even, saturated; a matmul
     whose epilogue runs fused ops hands them the accumulator at s_a x s_b.
