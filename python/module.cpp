@@ -299,8 +299,8 @@ py::dict run(const py::handle& arch, const py::handle& workload, const py::handl
     throw py::value_error("values_keep: must be \"all\" or \"none\", got \"" + keep + "\"");
   }
   if (spec.values) {
-    spec.values->keep = keep == "all" ? llmsim::driver::KeepValues::all
-                                      : llmsim::driver::KeepValues::none;
+    spec.values->keep =
+        keep == "all" ? llmsim::driver::KeepValues::all : llmsim::driver::KeepValues::none;
   } else if (keep != "all") {
     throw py::type_error("values_keep: needs values=True");
   }

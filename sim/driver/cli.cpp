@@ -102,7 +102,8 @@ int check_values(const RunResult& r, const workloads::Workload& w,
 // The options of run and compile.
 struct RunArgs {
   std::string arch, workload, out, mapping = "auto", split, fusion, weights, tiles, timeline,
-                                   timeline_max_events, values_seed, values_params, values_keep, tokens;
+                                   timeline_max_events, values_seed, values_params, values_keep,
+                                   tokens;
   bool values = false, check = false;
   std::vector<std::string> sets;
   ModelArgs model;

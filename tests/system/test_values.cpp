@@ -144,9 +144,9 @@ TEST_CASE("values: keep none computes at the same cycles and keeps no copy", "[v
   o.seq = 32;
   o.layers = 1;
   const workloads::Workload gpt2 = workloads::build_trace(workloads::load_model("gpt2"), o);
+  const auto mapping = driver::mapping_options("auto", "", "");
   const auto keep_run = [&](driver::KeepValues keep) {
-    driver::RunSpec spec{"datacenter", driver::load_arch("datacenter"), {}, gpt2,
-                         driver::mapping_options("auto", "", "")};
+    driver::RunSpec spec{"datacenter", driver::load_arch("datacenter"), {}, gpt2, mapping};
     spec.values = driver::ValuesSpec{7};
     spec.values->keep = keep;
     return driver::run(spec);

@@ -140,9 +140,7 @@ TEST_CASE("round_half_even: the fast path below 2^22 agrees with round-then-fix-
     const float r = std::round(x);
     return std::fabs(x - r) == 0.5f ? 2.0f * std::round(x * 0.5f) : r;
   };
-  const auto same = [](float a, float b) {
-    return a == b && std::signbit(a) == std::signbit(b);
-  };
+  const auto same = [](float a, float b) { return a == b && std::signbit(a) == std::signbit(b); };
   std::uint64_t bad = 0;
   // Every quarter in [-2^21, 2^21] (ties at every half, both parities, both signs) ...
   for (std::int64_t q = -(std::int64_t(1) << 23); q <= (std::int64_t(1) << 23); ++q) {
@@ -164,7 +162,7 @@ TEST_CASE("round_half_even: the fast path below 2^22 agrees with round-then-fix-
     CHECK(same(round_half_even(x), reference(x)));
   }
   CHECK(bad == 0);
-  CHECK(std::signbit(round_half_even(-0.3f)));  // -0, as std::round gives
+  CHECK(std::signbit(round_half_even(-0.3f)));       // -0, as std::round gives
   CHECK(round_half_even(4194302.5f) == 4194302.0f);  // 2^22 - 1.5: a tie, to the even below
 }
 
