@@ -2,8 +2,9 @@
 embedding's tokens, an id not below the vocab, text that is not an id, an empty list, a missing
 file), --values-params (without --values, a missing directory, a directory without index.json
 or with a malformed one, a name it lacks, a wrong shape, rows beyond the array, a corrupt or
-truncated .npy, a dtype that is not a number) and a trace's "params" (unknown keys, transpose
-of a vector, bad rows). Each is a user error (exit 2) before the simulation starts, naming the
+truncated .npy, a dtype that is not a number), a trace's "params" (unknown keys, transpose
+of a vector, bad rows) and --values-keep (without --values, a value not all or none, none with
+--check). Each is a user error (exit 2) before the simulation starts, naming the
 option or the tensor, the op and what was expected.
 
 The trace: an embedding of 4 tokens (vocab 10, hidden 8) into a matmul 4x8x2 with a bias, whose
