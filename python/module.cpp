@@ -278,7 +278,8 @@ py::dict run(const py::handle& arch, const py::handle& workload, const py::handl
              const py::handle& mapping, const py::handle& split, const py::handle& fusion,
              const py::handle& weights, const py::handle& tiles, const py::handle& values,
              const py::handle& values_seed, const py::handle& tokens,
-             const py::handle& values_params, const py::handle& params_label) {
+             const py::handle& values_params, const py::handle& params_label,
+             const py::handle& values_keep) {
   ArchArg a = arch_arg(arch);
   WorkloadArg w = workload_arg(workload);
   llmsim::driver::RunSpec spec;
@@ -298,6 +299,17 @@ py::dict run(const py::handle& arch, const py::handle& workload, const py::handl
     spec.values = llmsim::driver::ValuesSpec{seed.value_or(0)};
   } else if (seed) {
     throw py::type_error("values_seed: needs values=True");
+  }
+  // values_keep: "all" (the default) or "none" (RunResult keeps no values; docs/values.md).
+  const std::string keep = utf8(values_keep, "values_keep");
+  if (keep != "all" && keep != "none") {
+    throw py::value_error("values_keep: must be \"all\" or \"none\", got \"" + keep + "\"");
+  }
+  if (spec.values) {
+    spec.values->keep =
+        keep == "all" ? llmsim::driver::KeepValues::all : llmsim::driver::KeepValues::none;
+  } else if (keep != "all") {
+    throw py::type_error("values_keep: needs values=True");
   }
   // tokens: None or a sequence of ints (llmsim.run has turned arrays and tensors into a list).
   if (!tokens.is_none()) {
@@ -351,7 +363,7 @@ py::dict run(const py::handle& arch, const py::handle& workload, const py::handl
   py::dict out = to_python(r.stats);  // includes "ops"
   out["config"] = to_python(r.resolved_config);
   out["wall_seconds"] = r.wall_seconds;
-  if (spec.values) {
+  if (spec.values && spec.values->keep == llmsim::driver::KeepValues::all) {
     // Each op's output and each external operand as a float32 array of (rows, cols).
     const auto array = [](std::uint64_t rows, std::uint64_t cols, const std::vector<float>& d) {
       py::array_t<float> a({py::ssize_t(rows), py::ssize_t(cols)});
@@ -752,6 +764,7 @@ PYBIND11_MODULE(_llmsim, m) {
         py::arg("tiles") = py::none(), py::arg("values") = false,
         py::arg("values_seed") = py::none(), py::arg("tokens") = py::none(),
         py::arg("values_params") = py::none(), py::arg("params_label") = py::none(),
+        py::arg("values_keep") = py::str("all"),
         "Simulates `workload` on `arch`; returns the stats.json document as a dict with \"ops\", "
         "\"config\" and \"wall_seconds\" added (and with `values`, \"values\" and "
         "\"tensors\"). With `timeline`, writes a Chrome trace-event JSON timeline there (at "

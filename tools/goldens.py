@@ -18,10 +18,11 @@
                                              [--llmsim build/llmsim] [--mem-limit GB]
                                              [--no-timing]
         simulates the cases (all, those named, or those whose name contains SUBSTRING) with
-        --values, each also timing-only unless --no-timing, and fails unless the cycles with
-        values equal the golden and every layer's cycles equal the timing-only run's; prints
-        a table with both wall times and the value run's peak memory (ctest runs a few; the
-        full set is run by hand: docs/testing.md)
+        --values --values-keep none (every value computed, no op's output kept: the DRAM
+        image's memory alone), each also timing-only unless --no-timing, and fails unless the
+        cycles with values equal the golden and every layer's cycles equal the timing-only
+        run's; prints a table with both wall times and the value run's peak memory (ctest
+        runs a few; the full set is run by hand: docs/testing.md)
     /usr/bin/python3 tools/goldens.py list
         the case names (CMake registers one ctest per case)
     /usr/bin/python3 tools/goldens.py table
@@ -312,7 +313,7 @@ def values(args):
 
     def one(case):
         t = None if args.no_timing else run_cli(args.llmsim, case)
-        v = run_cli(args.llmsim, case, ["--values"], args.mem_limit)
+        v = run_cli(args.llmsim, case, ["--values", "--values-keep", "none"], args.mem_limit)
         line, problems = row(case, t, v)
         with lock:
             results[case["name"]] = (line, problems, t, v)

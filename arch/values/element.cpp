@@ -78,6 +78,13 @@ Format accumulator_format(isa::DType t) {
 }
 
 float round_half_even(float x) {
+  if (std::fabs(x) < 0x1p22f) {
+    // x + 1.5 x 2^23 lies in [2^23, 2^24), where the fp32 spacing is 1: the addition rounds
+    // x to an integer, ties to even (IEEE's default mode; 1.5 x 2^23 is even, so the parity is
+    // x's), and the subtraction is exact. The sign restores -0 for x in (-0.5, 0]. A few
+    // instructions against libm's roundf twice (a fifth of an int8 run's value time).
+    return std::copysign((x + 0x1.8p23f) - 0x1.8p23f, x);
+  }
   const float r = std::round(x);  // halves away from zero
   // x - r is exact (|x - r| <= 0.5 and r is x's nearest integer or next to it).
   if (std::fabs(x - r) == 0.5f) return 2.0f * std::round(x * 0.5f);

@@ -8,8 +8,9 @@
 namespace llmsim::values {
 
 Machine::Machine(std::uint32_t cores, std::uint64_t scratchpad_bytes,
-                 std::uint64_t accumulator_bytes, std::vector<isa::DType> op_dtypes)
-    : m_dtypes(std::move(op_dtypes)), m_stored(m_dtypes.size()) {
+                 std::uint64_t accumulator_bytes, std::vector<isa::DType> op_dtypes,
+                 bool record_stores)
+    : m_dtypes(std::move(op_dtypes)), m_stored(record_stores ? m_dtypes.size() : 0) {
   m_cores.reserve(cores);
   for (std::uint32_t c = 0; c < cores; ++c) {
     m_cores.push_back({SramImage(scratchpad_bytes), SramImage(accumulator_bytes)});
@@ -46,7 +47,8 @@ void Machine::load(std::uint32_t core, const isa::DmaLoad& i, int op) {
 void Machine::store(std::uint32_t core, const isa::DmaStore& i, int op) {
   // format() checks op first; then DRAM and the op's own record take the same converted rows.
   const Format from = format(op, i.sram_elem_bytes), to = format(op, i.dram_elem_bytes);
-  values::store(i, sram(core, i.src), from, to, m_dram, &m_stored[std::size_t(op)]);
+  values::store(i, sram(core, i.src), from, to, m_dram,
+                m_stored.empty() ? nullptr : &m_stored[std::size_t(op)]);
 }
 
 void Machine::gemm(std::uint32_t core, const isa::Gemm& i, int op) {

@@ -23,9 +23,11 @@ namespace llmsim::values {
 
 class Machine {
  public:
-  // `op_dtypes`: the dtype of each op of the workload, by op index.
+  // `op_dtypes`: the dtype of each op of the workload, by op index. `record_stores` false:
+  // stored_by() is empty for every op (no copy of the stored bytes is kept; the DRAM image
+  // alone holds them, until a later store reuses the buffer).
   Machine(std::uint32_t cores, std::uint64_t scratchpad_bytes, std::uint64_t accumulator_bytes,
-          std::vector<isa::DType> op_dtypes);
+          std::vector<isa::DType> op_dtypes, bool record_stores = true);
 
   DramImage& dram() { return m_dram; }
   const DramImage& dram() const { return m_dram; }
@@ -38,6 +40,7 @@ class Machine {
 
   // The bytes op `op`'s stores wrote, at their DRAM addresses (zero elsewhere): an op's output
   // buffer is reused once its readers are done, so the DRAM image at the end no longer holds it.
+  // Empty without record_stores.
   const DramImage& stored_by(int op) const;
 
   // The format of an element `bytes` wide of op `op` (above).
@@ -52,7 +55,7 @@ class Machine {
   DramImage m_dram;
   std::vector<CoreImages> m_cores;
   std::vector<isa::DType> m_dtypes;
-  std::vector<DramImage> m_stored;  // per op
+  std::vector<DramImage> m_stored;  // per op; empty without record_stores
   DramImage m_empty;
 };
 

@@ -38,7 +38,7 @@ _TRACE_DEFAULTS = {"seq": None, "batch": 1, "phase": "prefill", "kv_len": None, 
 def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", kv_len=None,
         dtype="int8", overrides=None, mapping="auto", split=None, fusion=None, weights=None,
         tiles=None, timeline=None, timeline_max_events=None, values=False, values_seed=None,
-        params=None, tokens=None):
+        params=None, tokens=None, values_keep="all"):
     """Simulates a model or a workload on an architecture.
 
     Args:
@@ -64,6 +64,10 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
         seeded weights and inputs, with the same cycles; the Result then has .values (each
         op's output) and .tensors (the external operands).
       values_seed: the seed of those weights and inputs (default 0); values=True only.
+      values_keep: values=True only: "all" (default) keeps each op's output and the external
+        operands for .values and .tensors; "none" keeps neither (.values and .tensors None):
+        the run still computes every value at the same cycles, in far less memory for a large
+        workload (the CLI's --values-keep).
       params: values=True only: the parameter arrays the trace names (its ops' "params", as
         export_fx writes them: docs/workloads.md), laid into DRAM where the lowering placed
         them: a state dict (module.state_dict(), or any mapping of names to torch tensors or
@@ -111,15 +115,15 @@ def run(arch, model=None, *, workload=None, seq=None, batch=1, phase="prefill", 
             write_params(params, tmp)
             return _run(arch, model, workload, seq, batch, phase, kv_len, dtype, overrides,
                         mapping, split, fusion, weights, tiles, timeline, timeline_max_events,
-                        values, values_seed, tokens, tmp, "params")
+                        values, values_seed, tokens, tmp, "params", values_keep)
     if params is not None:
         params = _os.fspath(params)
         return _run(arch, model, workload, seq, batch, phase, kv_len, dtype, overrides, mapping,
                     split, fusion, weights, tiles, timeline, timeline_max_events, values,
-                    values_seed, tokens, params, f"params {params}")
+                    values_seed, tokens, params, f"params {params}", values_keep)
     return _run(arch, model, workload, seq, batch, phase, kv_len, dtype, overrides, mapping,
                 split, fusion, weights, tiles, timeline, timeline_max_events, values,
-                values_seed, tokens, None, None)
+                values_seed, tokens, None, None, values_keep)
 
 
 def _token_list(tokens):
@@ -175,7 +179,7 @@ def write_params(params, directory):
 
 def _run(arch, model, workload, seq, batch, phase, kv_len, dtype, overrides, mapping, split,
          fusion, weights, tiles, timeline, timeline_max_events, values, values_seed, tokens,
-         params_dir, params_label):
+         params_dir, params_label, values_keep):
     if model is not None:
         try:
             built = _llmsim.trace(model, batch, seq, phase, kv_len, dtype)
@@ -187,7 +191,7 @@ def _run(arch, model, workload, seq, batch, phase, kv_len, dtype, overrides, map
             raise
         return Result(_llmsim.run(arch, built, overrides, timeline, timeline_max_events,
                                   mapping, split, fusion, weights, tiles, values, values_seed,
-                                  tokens, params_dir, params_label),
+                                  tokens, params_dir, params_label, values_keep),
                       trace=built)
     given = {"seq": seq, "batch": batch, "phase": phase, "kv_len": kv_len, "dtype": dtype}
     stray = [k for k, v in given.items() if v != _TRACE_DEFAULTS[k]]
@@ -196,7 +200,7 @@ def _run(arch, model, workload, seq, batch, phase, kv_len, dtype, overrides, map
                         "carries its own shapes)")
     raw = _llmsim.run(arch, workload, overrides, timeline, timeline_max_events, mapping, split,
                       fusion, weights, tiles, values, values_seed, tokens, params_dir,
-                      params_label)
+                      params_label, values_keep)
     if isinstance(workload, _abc.Mapping):
         return Result(raw, trace=workload)
     return Result(raw, workload=workload)

@@ -102,7 +102,8 @@ int check_values(const RunResult& r, const workloads::Workload& w,
 // The options of run and compile.
 struct RunArgs {
   std::string arch, workload, out, mapping = "auto", split, fusion, weights, tiles, timeline,
-                                   timeline_max_events, values_seed, values_params, tokens;
+                                   timeline_max_events, values_seed, values_params, values_keep,
+                                   tokens;
   bool values = false, check = false;
   std::vector<std::string> sets;
   ModelArgs model;
@@ -138,6 +139,9 @@ int run_or_compile(const std::string& cmd, const std::vector<std::string>& args,
         "compute real values (same cycles); with --out, write each op's output to DIR/values/")(
         "values-seed", po::value(&a.values_seed)->value_name("N"),
         "seed of the weights' and inputs' values (default 0)")(
+        "values-keep", po::value(&a.values_keep)->value_name("all|none"),
+        "with --values: keep every op's output for --out's values/ and --check (all), or only "
+        "compute them (none: less memory); default all with --out or --check, else none")(
         "values-params", po::value(&a.values_params)->value_name("DIR"),
         "with --values: the parameters the trace names (its ops' \"params\") from DIR/index.json "
         "and its .npy files (llmsim.write_params writes them from a state dict); the unnamed "
@@ -197,7 +201,23 @@ int run_or_compile(const std::string& cmd, const std::vector<std::string>& args,
       spec.values->params_label = "--values-params " + config::printable(a.values_params);
       read_param_index(a.values_params, spec.values->params_label);  // fail before loading
     }
+    // Nothing reads the outputs without --out or --check: keep none unless asked.
+    spec.values->keep = a.out.empty() && !a.check ? KeepValues::none : KeepValues::all;
+    if (vm.count("values-keep")) {
+      if (a.values_keep == "all") {
+        spec.values->keep = KeepValues::all;
+      } else if (a.values_keep == "none") {
+        spec.values->keep = KeepValues::none;
+      } else {
+        throw UserError("--values-keep " + config::printable(a.values_keep) +
+                        ": must be all or none");
+      }
+    }
+    if (a.check && spec.values->keep == KeepValues::none) {
+      throw UserError("--values-keep none: --check needs every op's output (all)");
+    }
   }
+  if (vm.count("values-keep") && !a.values) throw UserError("--values-keep: needs --values");
   if (a.check && !a.values) throw UserError("--check: needs --values");
   if (a.check) {
     const std::filesystem::path module =
@@ -216,7 +236,7 @@ int run_or_compile(const std::string& cmd, const std::vector<std::string>& args,
         << " later spans dropped; raise --timeline-max-events)\n";
   }
   if (!a.out.empty()) write_outputs(r, a.out);
-  if (!a.out.empty() && a.values) {
+  if (!a.out.empty() && a.values && spec.values->keep == KeepValues::all) {
     write_values(r.values, r.tensors, a.out, workloads::token_embedding(spec.workload),
                  spec.mapping.token_ids);
   }

@@ -296,7 +296,8 @@ RunResult run(const RunSpec& spec) {
     for (const workloads::Op& op : spec.workload.ops) dtypes.push_back(op.dtype());
     machine = std::make_unique<values::Machine>(
         b.params.num_cores, b.params.core.scratchpad.capacity_bytes,
-        b.params.core.accumulator.capacity_bytes, std::move(dtypes));
+        b.params.core.accumulator.capacity_bytes, std::move(dtypes),
+        spec.values->keep == KeepValues::all);
     tensors = fill_tensors(*machine, spec.workload, lowered, *spec.values);
     b.chip->set_values(machine.get());
   }
@@ -314,7 +315,7 @@ RunResult run(const RunSpec& spec) {
   b.chip->finish();
 
   RunResult r;
-  if (machine) {
+  if (machine && spec.values->keep == KeepValues::all) {
     r.values = read_outputs(*machine, spec.workload, lowered);
     r.tensors = std::move(tensors);
   }

@@ -113,9 +113,10 @@ struct RunResult {
   double mapping_seconds = 0;
   // DRAM access patterns the mapping had measured (dram_bandwidth.h; 0 once cached).
   std::uint64_t dram_patterns_measured = 0;
-  // With RunSpec::values: every op's output (values.h), by op index.
+  // With RunSpec::values and its keep all: every op's output (values.h), by op index, and the
+  // external operands' values (values.h); empty with keep none.
   std::vector<OpValues> values;
-  std::vector<TensorValues> tensors;  // the external operands' values (values.h)
+  std::vector<TensorValues> tensors;
 };
 
 RunResult run(const RunSpec& spec);

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sys/mman.h>
+
 #include "sim/core/config.h"
 #include "sim/core/error.h"
 #include "sim/core/json_input.h"
@@ -15,6 +17,26 @@
 namespace llmsim::driver {
 
 namespace {
+
+// v.resize(n), asking the kernel for transparent huge pages for the new block first: a fresh
+// block is otherwise faulted in 4 KiB at a time, and page faults are dear on this VM (a
+// tensor's values are hundreds of MiB on the bigger models). Advice only: no effect where the
+// kernel has no THP.
+template <class T>
+void resize_huge(std::vector<T>& v, std::size_t n) {
+  if (v.capacity() < n) {
+    std::vector<T> fresh;
+    fresh.reserve(n);
+    constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
+    const auto first = reinterpret_cast<std::uintptr_t>(fresh.data());
+    const std::uintptr_t begin = (first + kHuge - 1) & ~(kHuge - 1);
+    const std::uintptr_t end = (first + n * sizeof(T)) & ~(kHuge - 1);
+    if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+    fresh.assign(v.begin(), v.end());
+    v.swap(fresh);
+  }
+  v.resize(n);
+}
 
 // The bound of a tensor's uniform values (above).
 double bound(const workloads::Workload& w, const workloads::DramTensor& t) {
@@ -153,11 +175,16 @@ std::vector<TensorValues> fill_tensors(values::Machine& m, const workloads::Work
       spec.params_label.empty() ? "--values-params " + spec.params_dir : spec.params_label;
   std::vector<std::pair<std::string, std::string>> index;
   if (!spec.params_dir.empty()) index = read_param_index(spec.params_dir, label);
+  // One byte buffer for all tensors, and with keep none one float buffer: each tensor's fresh
+  // pages would cost a page fault per 4 KiB (about a tenth of an int8 BERT-base run).
+  std::vector<std::uint8_t> bytes;
+  std::vector<float> scratch;
   for (std::size_t ti = 0; ti < lowered.tensors.size(); ++ti) {
     const workloads::DramTensor& t = lowered.tensors[ti];
-    TensorValues& tv = out.emplace_back();
+    TensorValues tv;
     tv.op = t.op, tv.role = t.role, tv.rows = t.rows, tv.cols = t.cols;
-    tv.data.resize(t.rows * t.cols);
+    if (spec.keep == KeepValues::none) tv.data.swap(scratch);
+    resize_huge(tv.data, t.rows * t.cols);
     const values::Format f = m.format(t.op, std::uint32_t(t.elem_bytes));
     const double b = bound(w, t);
     // An integer tensor (int8, a matmul's int32 bias) holds the same real values quantised at
@@ -172,7 +199,7 @@ std::vector<TensorValues> fill_tensors(values::Machine& m, const workloads::Work
       tv.params.emplace_back(tp.ref.key, tp.ref.name);
     if (!spec.params_dir.empty()) fill_params(w, t, index, spec, label, tv.data);
     // As stored: rounded to the format, then decoded back.
-    std::vector<std::uint8_t> bytes(tv.data.size() * t.elem_bytes);
+    resize_huge(bytes, tv.data.size() * t.elem_bytes);
     values::encode(f, tv.data.data(), tv.data.size(), bytes.data());
     values::decode(f, bytes.data(), tv.data.size(), tv.data.data());
     const std::uint64_t row = t.cols * t.elem_bytes;
@@ -187,6 +214,11 @@ std::vector<TensorValues> fill_tensors(values::Machine& m, const workloads::Work
         }
       }
     }
+    if (spec.keep == KeepValues::all) {
+      out.push_back(std::move(tv));
+    } else {
+      scratch.swap(tv.data);
+    }
   }
   return out;
 }
@@ -194,6 +226,7 @@ std::vector<TensorValues> fill_tensors(values::Machine& m, const workloads::Work
 std::vector<OpValues> read_outputs(const values::Machine& m, const workloads::Workload& w,
                                    const workloads::Lowered& lowered) {
   std::vector<OpValues> out(w.ops.size());
+  std::vector<std::uint8_t> bytes;  // reused (fill_tensors)
   for (std::size_t i = 0; i < w.ops.size(); ++i) {
     const workloads::DramOutput& o = lowered.outputs.at(i);
     OpValues& v = out[i];
@@ -201,9 +234,9 @@ std::vector<OpValues> read_outputs(const values::Machine& m, const workloads::Wo
     v.rows = o.rows, v.cols = o.cols, v.stored = o.stored;
     if (!o.stored) continue;
     const values::Format f = m.format(int(i), std::uint32_t(o.elem_bytes));
-    std::vector<std::uint8_t> bytes(o.rows * o.cols * o.elem_bytes);
+    resize_huge(bytes, o.rows * o.cols * o.elem_bytes);
     m.stored_by(o.writer).read(o.addr, bytes.data(), bytes.size());
-    v.data.resize(o.rows * o.cols);
+    resize_huge(v.data, o.rows * o.cols);
     values::decode(f, bytes.data(), v.data.size(), v.data.data());
   }
   return out;

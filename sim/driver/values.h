@@ -12,8 +12,16 @@
 
 namespace llmsim::driver {
 
+// Which values a run keeps for its result (RunResult::values and tensors): `all`, every op's
+// output and every external operand, decoded to float (what --out's values/, --check and
+// Python's Result.values read); `none`, neither, and the machine records no op's stores: the
+// programs still compute every value at the same cycles, in the DRAM image alone (memory: the
+// image, which the lowering's footprint bounds, instead of a float copy of every op's output).
+enum class KeepValues { all, none };
+
 struct ValuesSpec {
   std::uint64_t seed = 0;  // of the external operands' values
+  KeepValues keep = KeepValues::all;
   // --values-params DIR: a directory whose index.json maps state-dict names to .npy files,
   // {"params": {"layers.0.linear1.weight": "00001.npy", ...}} (file names relative to DIR);
   // empty: none. `params_label` starts its error messages (default "--values-params DIR";
@@ -53,7 +61,8 @@ struct TensorValues {
 // rounded to the tensor's format as stored. Throws UserError naming the tensor, the op and
 // the expected shape for a name the directory lacks, a wrong shape or a file that cannot be
 // read as numbers -- before the simulation starts.
-// Returns them, in the order of Lowered::tensors.
+// Returns them, in the order of Lowered::tensors; none with spec.keep none (each tensor's float
+// copy is freed once its bytes are in DRAM).
 std::vector<TensorValues> fill_tensors(values::Machine& m, const workloads::Workload& w,
                                        const workloads::Lowered& lowered, const ValuesSpec& spec);
 

@@ -2,8 +2,9 @@
 embedding's tokens, an id not below the vocab, text that is not an id, an empty list, a missing
 file), --values-params (without --values, a missing directory, a directory without index.json
 or with a malformed one, a name it lacks, a wrong shape, rows beyond the array, a corrupt or
-truncated .npy, a dtype that is not a number) and a trace's "params" (unknown keys, transpose
-of a vector, bad rows). Each is a user error (exit 2) before the simulation starts, naming the
+truncated .npy, a dtype that is not a number), a trace's "params" (unknown keys, transpose
+of a vector, bad rows) and --values-keep (without --values, a value not all or none, none with
+--check). Each is a user error (exit 2) before the simulation starts, naming the
 option or the tensor, the op and what was expected.
 
 The trace: an embedding of 4 tokens (vocab 10, hidden 8) into a matmul 4x8x2 with a bias, whose
@@ -225,3 +226,30 @@ def test_params_of_an_op_without_parameters(tmp_path):
     expect_user_error(*run_(tmp_path, trace=trace),
                       match=r"ops\[0\].params: unknown key.*allowed here: op, name, layer, dtype, "
                             r"rows, cols, inputs$")
+
+
+# --values-keep ------------------------------------------------------------------------------
+
+def test_values_keep_needs_values(tmp_path):
+    expect_user_error(*run_(tmp_path, "--values-keep", "none"),
+                      match=r"^error: --values-keep: needs --values$")
+
+
+def test_values_keep_names_the_choices(tmp_path):
+    expect_user_error(*run_(tmp_path, "--values", "--values-keep", "some"),
+                      match=r"^error: --values-keep some: must be all or none$")
+
+
+def test_values_keep_none_with_check_is_refused(tmp_path):
+    expect_user_error(*run_(tmp_path, "--values", "--values-keep", "none", "--check"),
+                      match=r"--values-keep none: --check needs every op's output \(all\)")
+
+
+def test_values_keep_none_with_out_writes_no_values(tmp_path):
+    out = tmp_path / "out"
+    expect_ok(*run_(tmp_path, "--values", "--values-keep", "none", "--out", out))
+    assert (out / "stats.json").is_file() and not (out / "values").exists()
+    out2 = tmp_path / "out2"
+    expect_ok(*run_(tmp_path, "--values", "--out", out2))  # --out keeps all by default
+    index = json.loads((out2 / "values" / "index.json").read_text())
+    assert [o["name"] for o in index["outputs"]] == ["emb", "fc"]

@@ -250,3 +250,18 @@ def test_npy_byte_orders_fortran_order_and_integer_dtypes_read_as_numpy_reads_th
     np.testing.assert_array_equal(roles["table"], table.astype(np.float32))
     np.testing.assert_array_equal(roles["b"], weight.T.astype(np.float32))
     np.testing.assert_array_equal(roles["bias"], [[1, 0]])
+
+
+def test_values_keep_none_keeps_no_arrays():
+    # A 4x8x2 matmul: keep all (the default) returns its output (4 x 2) and its 2 operands;
+    # keep none computes at the same cycles and returns neither.
+    trace = {"ops": [{"op": "matmul", "name": "fc", "m": 4, "k": 8, "n": 2, "dtype": "fp32"}]}
+    all_ = llmsim.run("datacenter", workload=trace, values=True)
+    none = llmsim.run("datacenter", workload=trace, values=True, values_keep="none")
+    assert all_.values["fc"].shape == (4, 2) and len(all_.tensors) == 2
+    assert none.values is None and none.tensors is None
+    assert none.total_cycles == all_.total_cycles
+    with pytest.raises(ValueError, match=r'values_keep: must be "all" or "none", got "some"'):
+        llmsim.run("datacenter", workload=trace, values=True, values_keep="some")
+    with pytest.raises(TypeError, match=r"values_keep: needs values=True"):
+        llmsim.run("datacenter", workload=trace, values_keep="none")

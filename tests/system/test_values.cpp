@@ -136,6 +136,42 @@ TEST_CASE("values: the cycles are those of the timing-only run", "[values]") {
   }
 }
 
+TEST_CASE("values: keep none computes at the same cycles and keeps no copy", "[values]") {
+  // GPT-2, one layer, seq 32, int8 on datacenter: keep all holds every op's output (the stored
+  // ones with rows x cols floats) and every external operand; keep none holds neither, and
+  // its cycles are those of keep all, op by op.
+  workloads::TraceOptions o;
+  o.seq = 32;
+  o.layers = 1;
+  const workloads::Workload gpt2 = workloads::build_trace(workloads::load_model("gpt2"), o);
+  const auto mapping = driver::mapping_options("auto", "", "");
+  const auto keep_run = [&](driver::KeepValues keep) {
+    driver::RunSpec spec{"datacenter", driver::load_arch("datacenter"), {}, gpt2, mapping};
+    spec.values = driver::ValuesSpec{7};
+    spec.values->keep = keep;
+    return driver::run(spec);
+  };
+  const driver::RunResult all = keep_run(driver::KeepValues::all);
+  const driver::RunResult none = keep_run(driver::KeepValues::none);
+  REQUIRE(all.values.size() == gpt2.ops.size());
+  std::size_t stored = 0;
+  for (const driver::OpValues& v : all.values) {
+    if (!v.stored) continue;
+    ++stored;
+    CHECK(v.data.size() == v.rows * v.cols);
+  }
+  CHECK(stored > 0);
+  CHECK_FALSE(all.tensors.empty());
+  CHECK(none.values.empty());
+  CHECK(none.tensors.empty());
+  CHECK(none.total_cycles == all.total_cycles);
+  REQUIRE(none.ops.size() == all.ops.size());
+  for (std::size_t i = 0; i < all.ops.size(); ++i) {
+    CHECK(none.ops[i].start_cycle == all.ops[i].start_cycle);
+    CHECK(none.ops[i].end_cycle == all.ops[i].end_cycle);
+  }
+}
+
 TEST_CASE("values: a wrong stride planted in one DMA is caught at its op", "[values]") {
   // x (64 x 96) -> up = x W1 (96 x 128) -> down = up W2 (128 x 80). The first load of `down`
   // with more than one row (a block of up's output or of W2) is given a stride one element

@@ -2,6 +2,7 @@
 // patterns were also checked against torch 1.13's `.half()`, `.bfloat16()` and torch.round.
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -131,6 +132,38 @@ TEST_CASE("int8 and int32 encoding round half to even, then saturate; NaN gives 
   CHECK(float_to_int32(kNaN) == 0);
   CHECK(round_half_even(-3.5f) == -4.0f);
   CHECK(round_half_even(8388607.5f) == 8388608.0f);  // 2^23 - 0.5: tie, up to the even 2^23
+}
+
+TEST_CASE("round_half_even: the fast path below 2^22 agrees with round-then-fix-ties", "[values]") {
+  // The definition: round halves away from zero, then halves back to the even neighbour.
+  const auto reference = [](float x) {
+    const float r = std::round(x);
+    return std::fabs(x - r) == 0.5f ? 2.0f * std::round(x * 0.5f) : r;
+  };
+  const auto same = [](float a, float b) { return a == b && std::signbit(a) == std::signbit(b); };
+  std::uint64_t bad = 0;
+  // Every quarter in [-2^21, 2^21] (ties at every half, both parities, both signs) ...
+  for (std::int64_t q = -(std::int64_t(1) << 23); q <= (std::int64_t(1) << 23); ++q) {
+    const float x = float(q) * 0.25f;
+    bad += !same(round_half_even(x), reference(x));
+  }
+  // ... and 2^20 bit patterns spread over all floats (a fixed LCG), and the path's edges.
+  std::uint32_t u = 12345;
+  for (int i = 0; i < (1 << 20); ++i) {
+    u = u * 1664525u + 1013904223u;
+    float x;
+    std::memcpy(&x, &u, 4);
+    if (!std::isnan(x)) bad += !same(round_half_even(x), reference(x));
+  }
+  for (const float x : {0x1p22f, -0x1p22f, 0x1p22f - 0.5f, -0x1p22f + 0.5f, 0x1p22f - 1.5f,
+                        0x1p22f + 0.5f, -0.3f, -0.5f, 0.5f, -0.0f, 0.0f, 1.5f, 2.5f, -2.5f,
+                        0x1p-149f, -0x1p-149f, 0.49999997f, -0.49999997f, 0x1p23f + 1.0f}) {
+    INFO(x);
+    CHECK(same(round_half_even(x), reference(x)));
+  }
+  CHECK(bad == 0);
+  CHECK(std::signbit(round_half_even(-0.3f)));       // -0, as std::round gives
+  CHECK(round_half_even(4194302.5f) == 4194302.0f);  // 2^22 - 1.5: a tie, to the even below
 }
 
 TEST_CASE("convert: integer to integer is exact or saturating, never through float", "[values]") {
