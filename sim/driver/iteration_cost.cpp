@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <set>
 
 #include "sim/core/error.h"
@@ -87,7 +88,20 @@ std::vector<std::uint64_t> TableCost::grid(std::uint64_t hi) {
   return g;
 }
 
-TableCost::TableCost(ChipRunner& runner, const TableOptions& o) : m_runner(runner), m_o(o) {
+TableCost::TableCost(ChipRunner& runner, const TableOptions& o, const std::string& key)
+    : m_runner(runner), m_o(o) {
+  static std::mutex registry_mutex;
+  static std::map<std::string, std::shared_ptr<Tables>> registry;
+  const std::string full = key + "|" + std::to_string(int(o.dtype)) + "/" +
+                           std::to_string(o.calibration_layers) + "/" +
+                           std::to_string(o.block_size) + "/" + std::to_string(o.num_blocks) +
+                           "/" + std::to_string(o.max_kv);
+  {
+    const std::lock_guard<std::mutex> lock(registry_mutex);
+    std::shared_ptr<Tables>& t = registry[full];
+    if (!t) t = std::make_shared<Tables>();
+    m_t = t;
+  }
   LLMSIM_CHECK(o.calibration_layers >= 1 && o.max_tokens >= 1 && o.max_kv >= 1,
                "table cost options out of range");
   m_layers = runner.model().num_hidden_layers;
@@ -150,8 +164,8 @@ TableCost::Parts TableCost::measure(const std::vector<IterationSeq>& seqs,
 }
 
 const TableCost::Parts& TableCost::prefill(std::uint64_t t) {
-  auto it = m_prefill.find(t);
-  if (it == m_prefill.end()) {
+  auto it = m_t->prefill.find(t);
+  if (it == m_t->prefill.end()) {
     // Prompts of at most max_kv tokens (no request is longer), emitting nothing (the LM head
     // has its own table).
     std::vector<IterationSeq> seqs;
@@ -162,7 +176,7 @@ const TableCost::Parts& TableCost::prefill(std::uint64_t t) {
       seqs.push_back(q);
       left -= q.tokens;
     }
-    it = m_prefill
+    it = m_t->prefill
              .emplace(t, measure(seqs, "prefill of " + std::to_string(t), m_o.calibration_layers))
              .first;
   }
@@ -170,8 +184,8 @@ const TableCost::Parts& TableCost::prefill(std::uint64_t t) {
 }
 
 TableCost::Point TableCost::slope(std::uint64_t s) {
-  auto it = m_slope.find(s);
-  if (it == m_slope.end()) {
+  auto it = m_t->slope.find(s);
+  if (it == m_t->slope.end()) {
     const std::uint64_t l1 = std::min<std::uint64_t>(1024, m_o.max_kv > s ? m_o.max_kv - s : 0);
     Point sl;
     if (l1 > 0) {
@@ -184,13 +198,13 @@ TableCost::Point TableCost::slope(std::uint64_t s) {
       sl = {(with.seqs.at(0).cycles - without.cycles) / double(l1),
             (with.seqs.at(0).pj - without.pj) / double(l1)};
     }
-    it = m_slope.emplace(s, sl).first;
+    it = m_t->slope.emplace(s, sl).first;
   }
   return it->second;
 }
 
 TableCost::Point TableCost::decode(std::uint64_t kv) {
-  if (m_decode.empty()) {
+  if (m_t->decode.empty()) {
     // Every kv grid point in calibration runs of at most num_blocks blocks each.
     std::vector<IterationSeq> batch;
     std::vector<std::uint64_t> at;
@@ -198,7 +212,7 @@ TableCost::Point TableCost::decode(std::uint64_t kv) {
     const auto flush = [&] {
       if (batch.empty()) return;
       const Parts p = measure(batch, "decodes", m_o.calibration_layers);
-      for (std::size_t i = 0; i < at.size(); ++i) m_decode[at[i]] = p.seqs[i];
+      for (std::size_t i = 0; i < at.size(); ++i) m_t->decode[at[i]] = p.seqs[i];
       batch.clear(), at.clear(), blocks = 0;
     };
     for (const std::uint64_t l : m_kv_grid) {
@@ -210,15 +224,15 @@ TableCost::Point TableCost::decode(std::uint64_t kv) {
     }
     flush();
   }
-  return interpolate(m_kv_grid, kv, [&](std::uint64_t l) { return m_decode.at(l); });
+  return interpolate(m_kv_grid, kv, [&](std::uint64_t l) { return m_t->decode.at(l); });
 }
 
 TableCost::Point TableCost::lm_head(std::uint64_t e) {
   return interpolate(m_emit_grid, e, [&](std::uint64_t g) {
-    auto it = m_lm_head.find(g);
-    if (it == m_lm_head.end()) {
+    auto it = m_t->lm_head.find(g);
+    if (it == m_t->lm_head.end()) {
       std::vector<IterationSeq> seqs(g);  // one token each, nothing cached
-      it = m_lm_head.emplace(g, measure(seqs, std::to_string(g) + " emitting", 1).lm_head).first;
+      it = m_t->lm_head.emplace(g, measure(seqs, std::to_string(g) + " emitting", 1).lm_head).first;
     }
     return it->second;
   });

@@ -117,7 +117,9 @@ struct TableOptions {
 
 class TableCost : public IterationCoster {
  public:
-  TableCost(ChipRunner& runner, const TableOptions& o);
+  // `key` names the chip, the model and the mapping (the tables are shared under it and o's
+  // fields).
+  TableCost(ChipRunner& runner, const TableOptions& o, const std::string& key);
   IterationCost cost(const workloads::IterationShape& shape) override;
   std::uint64_t calibration_runs() const { return m_runs; }
 
@@ -148,10 +150,15 @@ class TableCost : public IterationCoster {
   std::uint64_t m_layers = 1;  // of the model
   // T for the dense parts; s for a chunk's attention (s <= max_kv); L for a decode's; E.
   std::vector<std::uint64_t> m_token_grid, m_chunk_grid, m_kv_grid, m_emit_grid;
-  std::map<std::uint64_t, Parts> m_prefill;
-  std::map<std::uint64_t, Point> m_slope, m_lm_head;
-  std::map<std::uint64_t, Point> m_decode;  // all of the kv grid at once
-  std::uint64_t m_slope_kv = 0;
+  // The measured points, shared by every TableCost of this process with the same chip, model,
+  // mapping and options (a sweep over request rates calibrates once): a point's value is a
+  // function of those alone.
+  struct Tables {
+    std::map<std::uint64_t, Parts> prefill;
+    std::map<std::uint64_t, Point> slope, lm_head;
+    std::map<std::uint64_t, Point> decode;  // all of the kv grid at once
+  };
+  std::shared_ptr<Tables> m_t;
   std::uint64_t m_runs = 0;
 };
 

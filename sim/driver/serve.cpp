@@ -232,7 +232,29 @@ ServeResult serve(const ServeSpec& spec) {
     o.block_size = r.scheduler.block_size;
     o.num_blocks = *r.scheduler.num_kv_blocks;
     o.dtype = spec.dtype;
-    coster = std::make_unique<TableCost>(runner, o);
+    const workloads::ModelConfig& m = spec.model;
+    const workloads::MappingOptions& mp = spec.mapping;
+    std::string key = spec.arch.dump() + "|";
+    for (const std::string& s : spec.overrides) key += s + ";";
+    // Every field of the model that build_iteration reads.
+    for (const std::uint64_t v :
+         {m.num_hidden_layers, m.hidden_size, m.intermediate_size, m.num_attention_heads,
+          m.num_key_value_heads, m.head_dim, m.vocab_size, m.max_position_embeddings,
+          m.type_vocab_size, m.num_labels, std::uint64_t(m.head), std::uint64_t(m.family),
+          std::uint64_t(m.activation), std::uint64_t(m.norm), std::uint64_t(m.learned_positions),
+          std::uint64_t(m.rope), std::uint64_t(m.embedding_layer_norm),
+          std::uint64_t(m.pre_norm), std::uint64_t(m.causal), std::uint64_t(m.gated_ffn),
+          std::uint64_t(m.attention_bias), std::uint64_t(m.mlp_bias),
+          std::uint64_t(m.scale_attention)}) {
+      key += std::to_string(v) + ",";
+    }
+    key += m.name + "|" + m.model_type + "|" + std::to_string(mp.automatic) +
+           std::to_string(mp.split ? int(*mp.split) : -1) + std::to_string(mp.fuses()) +
+           std::to_string(mp.tiles_weights());
+    if (mp.tiles) {
+      for (const std::uint64_t t : *mp.tiles) key += "," + std::to_string(t);
+    }
+    coster = std::make_unique<TableCost>(runner, o, key);
   }
 
   // Reservoir sampling (seeded) of the iterations to check: each of the n iterations is kept
