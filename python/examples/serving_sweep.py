@@ -20,7 +20,7 @@ import sys
 import llmsim
 import llmsim.plot
 
-RATES = (1, 2, 4, 8, 12, 16)  # requests per second
+RATES = (2, 3, 4, 5, 6, 7)  # requests per second: datacenter saturates near 7
 COLUMNS = ("rate", "ttft_p50_ms", "ttft_p99_ms", "tpot_p50_ms", "tpot_p99_ms",
            "output_tokens_per_s", "requests_per_s", "energy_per_output_token_uj",
            "max_approx_error", "wall_seconds")
@@ -40,6 +40,12 @@ def main(argv=None):
     p.add_argument("--max-num-seqs", type=int, nargs="+",
                    help="designs: serving.max_num_seqs values (default: the preset's)")
     p.add_argument("--cost", default="table", choices=("table", "exact"))
+    p.add_argument("--check-iterations", type=int, default=None,
+                   help="table: iterations per point simulated in full to measure the error "
+                        "(default 2)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override for every point (repeatable), e.g. "
+                        "serving.max_num_batched_tokens=512")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="out/serving_sweep", help="output folder")
     p.add_argument("--fresh", action="store_true", help="discard earlier results in --out")
@@ -53,13 +59,15 @@ def main(argv=None):
     serve = {"model": args.model, "num_requests": args.num_requests,
              "input_len": args.input_len, "output_len": args.output_len, "seed": args.seed,
              "cost": args.cost}
+    if args.check_iterations is not None:
+        serve["check_iterations"] = args.check_iterations
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.fresh and (out / "sweep.jsonl").exists():
         os.remove(out / "sweep.jsonl")
 
     df = llmsim.sweep(args.arch, grid, serve=serve, out=out / "sweep.jsonl",
-                      max_workers=args.workers)
+                      overrides=args.set or None, max_workers=args.workers)
     df.to_csv(out / "results.csv", index=False)
     ok = df[df["status"] == "ok"]
     for _, row in df[df["status"] != "ok"].iterrows():

@@ -225,7 +225,7 @@ def serve(arch, model, *, requests=None, rate=None, num_requests=None, input_len
       overrides: config overrides as for run(), e.g. {"serving.max_num_seqs": 64}.
       cost: "table" (default: calibrated tables, the error checked) or "exact" (every
         distinct iteration simulated).
-      calibration_layers: table only: layers of each calibration run (default 2, at most
+      calibration_layers: table only: layers of each calibration run (default 3, at most
         1024).
       check_iterations: table only: iterations drawn at random and simulated in full to
         measure the tables' error (default 2, at most 1000; 0: none).

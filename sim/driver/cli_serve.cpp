@@ -90,7 +90,7 @@ int serve_command(const std::vector<std::string>& args, std::ostream& out, std::
       "cost", po::value(&cost)->value_name("C"),
       "table (default: calibrated tables, error checked) or exact (every iteration simulated)")(
       "calibration-layers", po::value(&calibration_layers)->value_name("K"),
-      "table: layers of each calibration run (default 2)")(
+      "table: layers of each calibration run (default 3)")(
       "check-iterations", po::value(&check_iterations)->value_name("N"),
       "table: sampled iterations simulated in full to measure the error (default 2)")(
       "slo-ttft-ms", po::value(&slo_ttft)->value_name("X"), "TTFT objective for goodput, ms")(

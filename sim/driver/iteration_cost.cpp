@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <set>
 
 #include "sim/core/error.h"
+#include "sim/driver/fork_pool.h"
 #include "sim/driver/run.h"
+
+#include <unistd.h>
 
 namespace llmsim::driver {
 
@@ -130,10 +134,15 @@ TableCost::Parts TableCost::measure(const std::vector<IterationSeq>& seqs,
   const RunResult r = m_runner.run(shape, "calibration " + why);
   ++m_runs;
 
-  Parts p;
+  // Layer 0 apart: the first layer also fills the pipeline (its first loads wait on nothing
+  // before them). The layers' parts are the mean over layers 1 .. k-1 (the steady state), and
+  // layer 0's excess over them joins emb, the iteration's fixed start. With one layer, layer 0
+  // is the steady state.
+  Parts p, first;
   p.seqs.resize(seqs.size());
+  first.seqs.resize(seqs.size());
   const double pj_per_cycle = r.total_cycles ? r.energy.total_pj / double(r.total_cycles) : 0;
-  const double per_layer = 1.0 / double(layers);
+  const double steady = layers > 1 ? 1.0 / double(layers - 1) : 1.0;
   std::uint64_t reached = 0;
   for (const OpResult& o : r.ops) {
     const std::uint64_t inc = o.end_cycle > reached ? o.end_cycle - reached : 0;
@@ -146,7 +155,8 @@ TableCost::Parts TableCost::measure(const std::vector<IterationSeq>& seqs,
     } else if (o.layer == "head") {
       to = o.name == "head.lm_head" ? &p.lm_head : &p.norm;
     } else {
-      share = per_layer;
+      Parts& into = layers > 1 && o.layer == "layer0" ? first : p;
+      share = &into == &p ? steady : 1.0;
       // "layerN.NAME" or, with several sequences, "layerN.seqI.NAME".
       const std::string rest = o.name.substr(o.name.find('.') + 1);
       std::size_t seq = 0;
@@ -155,30 +165,70 @@ TableCost::Parts TableCost::measure(const std::vector<IterationSeq>& seqs,
         seq = std::stoull(rest.substr(3, rest.find('.') - 3));
         base = rest.substr(rest.find('.') + 1);
       }
-      to = kSeqOps.count(base) ? &p.seqs.at(seq) : &p.dense;
+      to = kSeqOps.count(base) ? &into.seqs.at(seq) : &into.dense;
     }
     to->cycles += add.cycles * share;
     to->pj += add.pj * share;
   }
+  if (layers > 1) {
+    Point excess{first.dense.cycles - p.dense.cycles, first.dense.pj - p.dense.pj};
+    for (std::size_t i = 0; i < seqs.size(); ++i) {
+      excess.cycles += first.seqs[i].cycles - p.seqs[i].cycles;
+      excess.pj += first.seqs[i].pj - p.seqs[i].pj;
+    }
+    p.emb.cycles += excess.cycles, p.emb.pj += excess.pj;
+  }
   return p;
+}
+
+std::vector<IterationSeq> TableCost::prefill_seqs(std::uint64_t t) const {
+  // Prompts of at most max_kv tokens (no request is longer), emitting nothing (the LM head
+  // has its own table).
+  std::vector<IterationSeq> seqs;
+  for (std::uint64_t left = t; left > 0;) {
+    IterationSeq q;
+    q.tokens = std::min(left, m_o.max_kv);
+    q.emits_token = false;
+    seqs.push_back(q);
+    left -= q.tokens;
+  }
+  return seqs;
+}
+
+std::uint64_t TableCost::slope_kv(std::uint64_t s) const {
+  return std::min<std::uint64_t>(1024, m_o.max_kv > s ? m_o.max_kv - s : 0);
+}
+
+std::vector<IterationSeq> TableCost::chunk_seqs(std::uint64_t s) const {
+  IterationSeq q;
+  q.tokens = s, q.kv_len = slope_kv(s), q.emits_token = false;
+  return {q};
+}
+
+std::vector<std::vector<IterationSeq>> TableCost::decode_batches() const {
+  // A decode at every kv grid point, in runs of at most num_blocks blocks each.
+  std::vector<std::vector<IterationSeq>> batches(1);
+  std::uint64_t blocks = 0;
+  for (const std::uint64_t l : m_kv_grid) {
+    const std::uint64_t need = (l + 1 + m_o.block_size - 1) / m_o.block_size;
+    if (blocks + need > m_o.num_blocks && !batches.back().empty()) {
+      batches.emplace_back();
+      blocks = 0;
+    }
+    IterationSeq q;
+    q.tokens = 1, q.kv_len = l, q.emits_token = false;
+    batches.back().push_back(q);
+    blocks += need;
+  }
+  return batches;
 }
 
 const TableCost::Parts& TableCost::prefill(std::uint64_t t) {
   auto it = m_t->prefill.find(t);
   if (it == m_t->prefill.end()) {
-    // Prompts of at most max_kv tokens (no request is longer), emitting nothing (the LM head
-    // has its own table).
-    std::vector<IterationSeq> seqs;
-    for (std::uint64_t left = t; left > 0;) {
-      IterationSeq q;
-      q.tokens = std::min(left, m_o.max_kv);
-      q.emits_token = false;
-      seqs.push_back(q);
-      left -= q.tokens;
-    }
-    it = m_t->prefill
-             .emplace(t, measure(seqs, "prefill of " + std::to_string(t), m_o.calibration_layers))
-             .first;
+    const Parts p = measure(prefill_seqs(t), "prefill of " + std::to_string(t),
+                            m_o.calibration_layers);
+    it = m_t->prefill.emplace(t, p).first;
   }
   return it->second;
 }
@@ -186,14 +236,13 @@ const TableCost::Parts& TableCost::prefill(std::uint64_t t) {
 TableCost::Point TableCost::slope(std::uint64_t s) {
   auto it = m_t->slope.find(s);
   if (it == m_t->slope.end()) {
-    const std::uint64_t l1 = std::min<std::uint64_t>(1024, m_o.max_kv > s ? m_o.max_kv - s : 0);
+    const std::uint64_t l1 = slope_kv(s);
     Point sl;
     if (l1 > 0) {
-      IterationSeq q;
-      q.tokens = s, q.kv_len = l1, q.emits_token = false;
-      const Parts with = measure(
-          {q}, "chunk of " + std::to_string(s) + " after " + std::to_string(l1) + " cached",
-          m_o.calibration_layers);
+      const Parts with = measure(chunk_seqs(s),
+                                 "chunk of " + std::to_string(s) + " after " +
+                                     std::to_string(l1) + " cached",
+                                 m_o.calibration_layers);
       const Point& without = prefill(s).seqs.at(0);
       sl = {(with.seqs.at(0).cycles - without.cycles) / double(l1),
             (with.seqs.at(0).pj - without.pj) / double(l1)};
@@ -205,26 +254,101 @@ TableCost::Point TableCost::slope(std::uint64_t s) {
 
 TableCost::Point TableCost::decode(std::uint64_t kv) {
   if (m_t->decode.empty()) {
-    // Every kv grid point in calibration runs of at most num_blocks blocks each.
-    std::vector<IterationSeq> batch;
-    std::vector<std::uint64_t> at;
-    std::uint64_t blocks = 0;
-    const auto flush = [&] {
-      if (batch.empty()) return;
+    for (const auto& batch : decode_batches()) {
       const Parts p = measure(batch, "decodes", m_o.calibration_layers);
-      for (std::size_t i = 0; i < at.size(); ++i) m_t->decode[at[i]] = p.seqs[i];
-      batch.clear(), at.clear(), blocks = 0;
-    };
-    for (const std::uint64_t l : m_kv_grid) {
-      const std::uint64_t need = (l + 1 + m_o.block_size - 1) / m_o.block_size;
-      if (blocks + need > m_o.num_blocks) flush();
-      IterationSeq q;
-      q.tokens = 1, q.kv_len = l, q.emits_token = false;
-      batch.push_back(q), at.push_back(l), blocks += need;
+      for (std::size_t i = 0; i < batch.size(); ++i) m_t->decode[batch[i].kv_len] = p.seqs[i];
     }
-    flush();
   }
   return interpolate(m_kv_grid, kv, [&](std::uint64_t l) { return m_t->decode.at(l); });
+}
+
+namespace {
+
+std::string encode(const std::vector<double>& v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double));
+}
+
+std::vector<double> decode_doubles(const std::string& b) {
+  LLMSIM_CHECK(b.size() % sizeof(double) == 0, "a malformed result from a child process");
+  std::vector<double> v(b.size() / sizeof(double));
+  std::memcpy(v.data(), b.data(), b.size());
+  return v;
+}
+
+}  // namespace
+
+void TableCost::calibrate(unsigned width) {
+  struct Job {
+    std::vector<IterationSeq> seqs;
+    std::string why;
+    std::uint64_t layers;
+    std::function<void(const Parts&)> store;
+  };
+  std::vector<Job> jobs;
+  std::set<std::uint64_t> prefills(m_token_grid.begin(), m_token_grid.end());
+  prefills.insert(m_chunk_grid.begin(), m_chunk_grid.end());
+  for (const std::uint64_t t : prefills) {
+    if (m_t->prefill.count(t)) continue;
+    jobs.push_back({prefill_seqs(t), "prefill of " + std::to_string(t), m_o.calibration_layers,
+                    [this, t](const Parts& p) { m_t->prefill.emplace(t, p); }});
+  }
+  std::map<std::uint64_t, Point> with;  // a chunk's attention after slope_kv(s) cached
+  for (const std::uint64_t s : m_chunk_grid) {
+    if (s < 2 || m_t->slope.count(s) || slope_kv(s) == 0) continue;
+    jobs.push_back({chunk_seqs(s),
+                    "chunk of " + std::to_string(s) + " after " + std::to_string(slope_kv(s)) +
+                        " cached",
+                    m_o.calibration_layers,
+                    [&with, s](const Parts& p) { with[s] = p.seqs.at(0); }});
+  }
+  if (m_t->decode.empty()) {
+    for (const auto& batch : decode_batches()) {
+      jobs.push_back({batch, "decodes", m_o.calibration_layers, [this, batch](const Parts& p) {
+                        for (std::size_t i = 0; i < batch.size(); ++i) {
+                          m_t->decode[batch[i].kv_len] = p.seqs[i];
+                        }
+                      }});
+    }
+  }
+  for (const std::uint64_t e : m_emit_grid) {
+    if (m_t->lm_head.count(e)) continue;
+    jobs.push_back({std::vector<IterationSeq>(e), std::to_string(e) + " emitting", 1,
+                    [this, e](const Parts& p) { m_t->lm_head.emplace(e, p.lm_head); }});
+  }
+  const pid_t parent = getpid();
+  const std::vector<std::string> out = run_in_children(
+      jobs.size(),
+      [&](std::size_t i) {
+        const Parts p = measure(jobs[i].seqs, jobs[i].why, jobs[i].layers);
+        std::vector<double> v = {getpid() != parent ? 1.0 : 0.0, 0, p.emb.cycles, p.emb.pj,
+                                 p.dense.cycles, p.dense.pj, p.norm.cycles, p.norm.pj,
+                                 p.lm_head.cycles, p.lm_head.pj};
+        // The run's cycles, for the parent's count of a child's simulation.
+        v[1] = double(m_runner.simulated_cycles());
+        for (const Point& q : p.seqs) v.push_back(q.cycles), v.push_back(q.pj);
+        return encode(v);
+      },
+      width);
+  const std::uint64_t before = m_runner.simulated_cycles();
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const std::vector<double> v = decode_doubles(out[i]);
+    LLMSIM_CHECK(v.size() == 10 + 2 * jobs[i].seqs.size(), "a malformed calibration result");
+    Parts p;
+    p.emb = {v[2], v[3]}, p.dense = {v[4], v[5]}, p.norm = {v[6], v[7]}, p.lm_head = {v[8], v[9]};
+    for (std::size_t k = 0; k < jobs[i].seqs.size(); ++k) {
+      p.seqs.push_back({v[10 + 2 * k], v[11 + 2 * k]});
+    }
+    if (v[0] != 0) {  // run in a child: count it here
+      m_runner.count(std::uint64_t(v[1]) > before ? std::uint64_t(v[1]) - before : 0);
+      ++m_runs;
+    }
+    jobs[i].store(p);
+  }
+  for (const auto& [s, w] : with) {
+    const Point& without = m_t->prefill.at(s).seqs.at(0);
+    const double l1 = double(slope_kv(s));
+    m_t->slope.emplace(s, Point{(w.cycles - without.cycles) / l1, (w.pj - without.pj) / l1});
+  }
 }
 
 TableCost::Point TableCost::lm_head(std::uint64_t e) {

@@ -104,7 +104,7 @@ class ExactCost : public IterationCoster {
 };
 
 struct TableOptions {
-  std::uint64_t calibration_layers = 2;  // layers of each calibration iteration, >= 1
+  std::uint64_t calibration_layers = 3;  // layers of each calibration iteration, >= 1
   // The most tokens an iteration holds: the budget, at most all the requests' tokens and
   // what the KV cache holds.
   std::uint64_t max_tokens = 1;
@@ -123,6 +123,11 @@ class TableCost : public IterationCoster {
   IterationCost cost(const workloads::IterationShape& shape) override;
   std::uint64_t calibration_runs() const { return m_runs; }
 
+  // Measures every grid point not measured yet, up to `width` runs at once in child processes
+  // (fork_pool.h). Optional: cost() measures a missing point when it needs it; calibrating
+  // first measures the points a run may not need too, but on all cores.
+  void calibrate(unsigned width);
+
   // The grid of a table: 1, 2, 4, ..., 64, 96, 128, 192, ... (2^k, and 3 x 2^(k-1) from 96)
   // below `hi`, then `hi`.
   static std::vector<std::uint64_t> grid(std::uint64_t hi);
@@ -138,7 +143,12 @@ class TableCost : public IterationCoster {
   };
   Parts measure(const std::vector<workloads::IterationSeq>& seqs, const std::string& why,
                 std::uint64_t layers);
-  const Parts& prefill(std::uint64_t t);  // one sequence of t tokens, nothing cached
+  // The calibration runs' sequences.
+  std::vector<workloads::IterationSeq> prefill_seqs(std::uint64_t t) const;
+  std::vector<workloads::IterationSeq> chunk_seqs(std::uint64_t s) const;  // after slope_kv(s)
+  std::vector<std::vector<workloads::IterationSeq>> decode_batches() const;
+  std::uint64_t slope_kv(std::uint64_t s) const;
+  const Parts& prefill(std::uint64_t t);  // t tokens of prompts, nothing cached
   Point slope(std::uint64_t s);           // attn(s, L) - attn(s, 0) per cached token
   Point decode(std::uint64_t kv);         // attn(1, kv)
   Point lm_head(std::uint64_t e);

@@ -6,12 +6,11 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
-#include <thread>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sim/core/error.h"
+#include "sim/driver/fork_pool.h"
 #include "sim/driver/iteration_cost.h"
 #include "sim/driver/run.h"
 #include "workloads/serving/generator.h"
@@ -70,8 +69,9 @@ IterationShape shape_of(const serving::Iteration& it, const serving::SchedulerPa
   return s;
 }
 
-// Resolves the KV cache's blocks: what the memory holds after the largest iteration's weights
-// and activations (its own KV pool of the blocks it needs excluded).
+// Resolves the KV cache's blocks: what the memory holds after the weights and the largest
+// iteration's activations: a budget of prompts each attending to the longest KV (its own KV
+// pool excluded), and the scores of a full batch of decodes at the longest KV.
 std::uint64_t resolve_blocks(const ServeSpec& spec, const serving::SchedulerParams& p,
                              std::uint64_t max_kv, double& clock_mhz) {
   // The budget's tokens (at most all the requests'), as prompts of at most max_kv tokens:
@@ -85,7 +85,8 @@ std::uint64_t resolve_blocks(const ServeSpec& spec, const serving::SchedulerPara
   for (std::uint64_t left = std::min(p.max_num_batched_tokens, all); left > 0;) {
     IterationSeq q;
     q.tokens = std::min(left, max_kv);
-    q.blocks.resize((q.tokens + p.block_size - 1) / p.block_size);
+    q.kv_len = max_kv - q.tokens;  // each attends to the longest KV: the largest scores
+    q.blocks.resize((max_kv + p.block_size - 1) / p.block_size);
     for (std::uint64_t& b : q.blocks) b = next++;
     big.seqs.push_back(q);
     left -= q.tokens;
@@ -98,82 +99,37 @@ std::uint64_t resolve_blocks(const ServeSpec& spec, const serving::SchedulerPara
   const std::uint64_t per_token = kv_bytes_per_token(spec.model, spec.dtype);
   const std::uint64_t own_pool = per_token * p.block_size * big.num_blocks;
   const std::uint64_t other = fit.footprint_bytes - std::min(fit.footprint_bytes, own_pool);
-  const std::uint64_t available = fit.capacity_bytes > other ? fit.capacity_bytes - other : 0;
+  // The scores of up to min(max_num_seqs, budget) decodes at the longest KV, in 4-byte
+  // elements: attention's largest activations besides the prompts'.
+  const std::uint64_t decodes = std::min(p.max_num_seqs, p.max_num_batched_tokens);
+  const std::uint64_t margin = decodes * max_kv * spec.model.num_attention_heads * 4;
+  const std::uint64_t reserved = other + margin;
+  const std::uint64_t available =
+      fit.capacity_bytes > reserved ? fit.capacity_bytes - reserved : 0;
   return p.resolve_num_kv_blocks(per_token, available);
 }
 
-// Costs each shape exactly, up to `width` at once in child processes (fork: each its own
-// SystemC kernel; the kernel is not thread-safe), in this process when fork fails or width is 1.
+// Costs each shape exactly, up to `width` at once in child processes (fork_pool.h).
 std::vector<IterationCost> exact_costs(ChipRunner& runner, const std::vector<IterationShape>& shapes,
                                        unsigned width) {
-  std::vector<IterationCost> out(shapes.size());
-  struct Child {
-    pid_t pid;
-    int fd;
-    std::size_t index;
-  };
-  std::vector<Child> running;
-  const auto reap = [&](const Child& c) {
-    std::string bytes;
-    char buf[4096];
-    for (ssize_t n; (n = read(c.fd, buf, sizeof buf)) != 0;) {
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) break;
-      bytes.append(buf, std::size_t(n));
-    }
-    close(c.fd);
-    int status = 0;
-    while (waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || bytes.size() != 2 * sizeof(double)) {
-      LLMSIM_CHECK(false, "the full simulation of a sampled iteration failed in its child "
-                          "process: " + bytes);
-    }
-    double v[2];
-    std::memcpy(v, bytes.data(), sizeof v);
-    out[c.index] = {std::uint64_t(v[0]), v[1]};
-    runner.count(out[c.index].cycles);
-  };
-  for (std::size_t i = 0; i < shapes.size(); ++i) {
-    int fds[2] = {-1, -1};
-    pid_t pid = -1;
-    if (width > 1 && pipe(fds) == 0) {
-      std::cout.flush(), std::cerr.flush();
-      pid = fork();
-      if (pid < 0) close(fds[0]), close(fds[1]);
-    }
-    if (pid == 0) {  // the child: simulate, report, leave without running any destructor
-      close(fds[0]);
-      std::string msg;
-      try {
+  const pid_t parent = getpid();
+  const std::vector<std::string> bytes = run_in_children(
+      shapes.size(),
+      [&](std::size_t i) {
         ExactCost e(runner);
         const IterationCost c = e.cost(shapes[i]);
-        const double v[2] = {double(c.cycles), c.energy_pj};
-        msg.assign(reinterpret_cast<const char*>(v), sizeof v);
-      } catch (const std::exception& ex) {
-        msg = ex.what();
-      }
-      const bool ok = msg.size() == 2 * sizeof(double);
-      for (std::size_t done = 0; done < msg.size();) {
-        const ssize_t n = write(fds[1], msg.data() + done, msg.size() - done);
-        if (n <= 0) break;
-        done += std::size_t(n);
-      }
-      _exit(ok ? 0 : 3);
-    }
-    if (pid < 0) {
-      ExactCost e(runner);
-      out[i] = e.cost(shapes[i]);
-      continue;
-    }
-    close(fds[1]);
-    running.push_back({pid, fds[0], i});
-    if (running.size() >= width) {
-      reap(running.front());
-      running.erase(running.begin());
-    }
+        const double v[3] = {double(c.cycles), c.energy_pj, getpid() != parent ? 1.0 : 0.0};
+        return std::string(reinterpret_cast<const char*>(v), sizeof v);
+      },
+      width);
+  std::vector<IterationCost> out;
+  for (const std::string& b : bytes) {
+    double v[3];
+    LLMSIM_CHECK(b.size() == sizeof v, "a malformed result from a child process");
+    std::memcpy(v, b.data(), sizeof v);
+    out.push_back({std::uint64_t(v[0]), v[1]});
+    if (v[2] != 0) runner.count(out.back().cycles);  // a child's simulation, not yet counted
   }
-  for (const Child& c : running) reap(c);
   return out;
 }
 
@@ -254,7 +210,9 @@ ServeResult serve(const ServeSpec& spec) {
     if (mp.tiles) {
       for (const std::uint64_t t : *mp.tiles) key += "," + std::to_string(t);
     }
-    coster = std::make_unique<TableCost>(runner, o, key);
+    auto table = std::make_unique<TableCost>(runner, o, key);
+    table->calibrate(available_cores());
+    coster = std::move(table);
   }
 
   // Reservoir sampling (seeded) of the iterations to check: each of the n iterations is kept
@@ -306,7 +264,7 @@ ServeResult serve(const ServeSpec& spec) {
             [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<IterationShape> shapes;
   for (const auto& s : sample) shapes.push_back(s.second);
-  const unsigned width = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned width = available_cores();
   log("serve: checking " + std::to_string(shapes.size()) +
       " sampled iterations by full simulation, " + std::to_string(width) + " at a time");
   const std::vector<IterationCost> full = exact_costs(runner, shapes, width);

@@ -41,7 +41,7 @@ struct ServeSpec {
   std::string requests_source = "requests";  // names them in errors
   serving::Slo slo;
   std::string cost = "table";             // "exact" or "table"
-  std::uint64_t calibration_layers = 2;   // table: layers of a calibration iteration
+  std::uint64_t calibration_layers = 3;   // table: layers of a calibration iteration
   std::uint64_t check_iterations = 2;     // table: iterations simulated exactly as well
   std::uint64_t check_seed = 0;           // table: which ones
   // Progress lines (the CLI prints them on stderr); may be empty.

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "sim/core/error.h"
+#include "sim/driver/fork_pool.h"
 #include "sim/driver/iteration_cost.h"
 #include "sim/driver/presets.h"
 #include "sim/driver/run.h"
@@ -184,4 +185,21 @@ TEST_CASE("serve: mistakes are errors naming them") {
   CHECK_THROWS_WITH(serve(s), Catch::Contains("is an encoder"));
   s = spec({{0, 0, 100, 2}}, 4);  // 101 tokens of KV need 7 blocks of 16
   CHECK_THROWS_WITH(serve(s), Catch::Contains("could never run"));
+}
+
+TEST_CASE("fork pool: results come back in job order; a failing job is an error naming it") {
+  for (const unsigned width : {1u, 2u, 3u}) {
+    const std::vector<std::string> out =
+        run_in_children(5, [](std::size_t i) { return std::string(i * 1000, char('a' + i)); },
+                        width);
+    REQUIRE(out.size() == 5);
+    for (std::size_t i = 0; i < 5; ++i) CHECK(out[i] == std::string(i * 1000, char('a' + i)));
+  }
+  const auto failing = [](std::size_t i) -> std::string {
+    if (i == 1) throw WorkloadError("boom");
+    return "ok";
+  };
+  CHECK_THROWS_WITH(run_in_children(3, failing, 2),
+                    Catch::Contains("simulation job 1 failed in its child process: boom"));
+  CHECK_THROWS_WITH(run_in_children(3, failing, 1), "boom");  // in this process
 }
