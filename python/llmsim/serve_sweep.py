@@ -154,13 +154,8 @@ def make_task(point, arch, base, base_overrides, extra_stats):
 
 
 def _record(task, **fields):
-    rec = {"id": task["id"], "point": task["point"], "kind": KIND, "status": "ok",
-           "error": None, "error_type": None}
-    rec.update({m: None for m in METRICS})
-    rec["stats"] = {p: None for p in task["extra_stats"]}
-    rec["worker"] = None
-    rec.update(fields)
-    return rec
+    from .sweeps import _record as record
+    return record(task, METRICS, kind=KIND, **fields)
 
 
 def run_point(task):

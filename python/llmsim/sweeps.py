@@ -258,10 +258,11 @@ def _lookup(tree, path):
     return node
 
 
-def _record(task, **fields):
+def _record(task, metrics=METRICS, **fields):
+    """A point's record with every metric in `metrics` None, then `fields`."""
     rec = {"id": task["id"], "point": task["point"], "status": "ok", "error": None,
            "error_type": None}
-    rec.update({m: None for m in METRICS})
+    rec.update({m: None for m in metrics})
     rec["stats"] = {p: None for p in task["extra_stats"]}
     rec["worker"] = None
     rec.update(fields)

@@ -14,6 +14,7 @@
 #include "sim/driver/presets.h"
 #include "sim/driver/run.h"
 #include "tests/support/small_target.h"
+#include "tests/support/tiny_llama.h"
 #include "workloads/lowering.h"
 #include "workloads/serving/iteration_workload.h"
 #include "workloads/transformer.h"
@@ -23,20 +24,7 @@ namespace {
 using namespace llmsim;
 using namespace llmsim::workloads;
 
-// A small Llama: h 256, 4 query heads and 2 KV heads of d 64 (g = 2), FFN 512, vocab 512.
-ModelConfig tiny_llama(std::uint64_t layers = 2) {
-  config::Json j = {{"architectures", {"LlamaForCausalLM"}},
-                    {"model_type", "llama"},
-                    {"hidden_size", 256},
-                    {"intermediate_size", 512},
-                    {"num_attention_heads", 4},
-                    {"num_key_value_heads", 2},
-                    {"num_hidden_layers", layers},
-                    {"max_position_embeddings", 2048},
-                    {"vocab_size", 512},
-                    {"hidden_act", "silu"}};
-  return parse_model_config(j, "tiny-llama");
-}
+using test::tiny_llama;
 
 std::vector<std::uint64_t> iota_blocks(std::uint64_t first, std::uint64_t n) {
   std::vector<std::uint64_t> b(n);

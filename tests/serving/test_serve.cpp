@@ -10,6 +10,7 @@
 #include "sim/driver/presets.h"
 #include "sim/driver/run.h"
 #include "sim/driver/serve.h"
+#include "tests/support/tiny_llama.h"
 #include "workloads/serving/iteration_workload.h"
 
 namespace {
@@ -19,19 +20,8 @@ using namespace llmsim::driver;
 using workloads::IterationSeq;
 using workloads::IterationShape;
 
-// A small Llama: h 256, 4 query heads on 2 KV heads of d 64, FFN 512, vocab 512, 2 layers.
 workloads::ModelConfig tiny_llama() {
-  config::Json j = {{"architectures", {"LlamaForCausalLM"}},
-                    {"model_type", "llama"},
-                    {"hidden_size", 256},
-                    {"intermediate_size", 512},
-                    {"num_attention_heads", 4},
-                    {"num_key_value_heads", 2},
-                    {"num_hidden_layers", 2},
-                    {"max_position_embeddings", 512},
-                    {"vocab_size", 512},
-                    {"hidden_act", "silu"}};
-  return workloads::parse_model_config(j, "tiny-llama");
+  return test::tiny_llama(2, 512);
 }
 
 // On datacenter (1000 MHz: a cycle is a ns), a KV cache of `blocks` blocks of 16 tokens.
