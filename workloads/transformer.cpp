@@ -406,6 +406,29 @@ Shape check_options(const ModelConfig& m, const TraceOptions& o) {
   return sh;
 }
 
+// The embeddings, the first `layers` transformer layers and the head on `sh`, named after the
+// model; every op checked against the size limits (a size past them is the user's shape, not
+// the frontend's: a WorkloadError naming the model and the op).
+Workload build_ops(const ModelConfig& m, const Shape& sh, isa::DType dtype, std::uint64_t layers) {
+  Builder b(dtype);
+  int x = embeddings(b, m, sh);
+  for (std::uint64_t l = 0; l < layers; ++l) {
+    b.layer("layer" + std::to_string(l));
+    x = layer(b, m, sh, x);
+  }
+  head(b, m, sh, x);
+  Workload w = b.take();
+  w.name = m.name;
+  for (const Op& op : w.ops) {
+    try {
+      check_sizes(op);
+    } catch (const WorkloadError& e) {
+      throw WorkloadError(m.name + ": op '" + op.name() + "' (" + op.kind() + "): " + e.what());
+    }
+  }
+  return w;
+}
+
 }  // namespace
 
 Phase parse_phase(const std::string& s) {
@@ -416,29 +439,12 @@ Phase parse_phase(const std::string& s) {
 
 Workload build_trace(const ModelConfig& m, const TraceOptions& o) {
   const Shape sh = check_options(m, o);
-  Builder b(o.dtype);
-  int x = embeddings(b, m, sh);
   if (o.layers && (*o.layers == 0 || *o.layers > m.num_hidden_layers)) {
     throw WorkloadError("layers: must be in [1, " + std::to_string(m.num_hidden_layers) + "] for " +
                         m.name + ", got " + std::to_string(*o.layers));
   }
   const std::uint64_t layers = o.layers.value_or(m.num_hidden_layers);
-  for (std::uint64_t l = 0; l < layers; ++l) {
-    b.layer("layer" + std::to_string(l));
-    x = layer(b, m, sh, x);
-  }
-  head(b, m, sh, x);
-
-  Workload w = b.take();
-  w.name = m.name;
-  // Sizes past the limits are the user's (the shape asked for), not the frontend's.
-  for (const Op& op : w.ops) {
-    try {
-      check_sizes(op);
-    } catch (const WorkloadError& e) {
-      throw WorkloadError(m.name + ": op '" + op.name() + "' (" + op.kind() + "): " + e.what());
-    }
-  }
+  Workload w = build_ops(m, sh, o.dtype, layers);
   const std::string phase = o.phase == Phase::prefill ? "prefill" : "decode";
   w.meta = {m.name, sh.batch, sh.tokens, std::nullopt, phase};
   if (o.phase == Phase::decode) w.meta.kv_len = sh.cached;
@@ -530,24 +536,8 @@ Workload build_iteration(const ModelConfig& m, const IterationShape& it) {
   checked_mul(checked_mul(sh.total, m.num_attention_heads, who + "tokens x heads"), m.head_dim,
               who + "tokens x heads x head_dim");
 
-  Builder b(it.dtype);
-  int x = embeddings(b, m, sh);
   const std::uint64_t layers = it.layers.value_or(m.num_hidden_layers);
-  for (std::uint64_t l = 0; l < layers; ++l) {
-    b.layer("layer" + std::to_string(l));
-    x = layer(b, m, sh, x);
-  }
-  head(b, m, sh, x);
-
-  Workload w = b.take();
-  w.name = m.name;
-  for (const Op& op : w.ops) {
-    try {
-      check_sizes(op);
-    } catch (const WorkloadError& e) {
-      throw WorkloadError(who + "op '" + op.name() + "' (" + op.kind() + "): " + e.what());
-    }
-  }
+  Workload w = build_ops(m, sh, it.dtype, layers);
   std::uint64_t prefill = 0, decode = 0;
   for (const IterationSeq& s : it.seqs) (s.tokens > 1 || s.kv_len == 0 ? prefill : decode) += 1;
   w.meta.model = m.name;
