@@ -10,9 +10,16 @@ std::uint64_t DramBuffers::pages(std::uint64_t bytes) {
   return ceil_div(std::max<std::uint64_t>(bytes, 1), 4096) * 4096;
 }
 
+DramBuffers::DramBuffers(std::uint64_t period) : m_period(period ? pages(period) : 0) {}
+
+std::uint64_t DramBuffers::start(std::uint64_t addr, std::uint64_t bytes) const {
+  if (m_period == 0 || bytes < m_period) return addr;
+  return ceil_div(addr, m_period) * m_period;
+}
+
 std::uint64_t DramBuffers::fixed(std::uint64_t bytes) {
-  const std::uint64_t a = m_next;
-  m_next += pages(bytes);
+  const std::uint64_t a = start(m_next, bytes);
+  m_next = a + pages(bytes);
   return a;
 }
 
@@ -35,11 +42,18 @@ std::uint64_t DramBuffers::reusable(std::uint64_t bytes, int done_through) {
     }
   }
   for (auto it = m_free.begin(); it != m_free.end(); ++it) {
-    if (it->bytes < bytes) continue;
-    const std::uint64_t a = it->addr;
-    it->addr += bytes;
-    it->bytes -= bytes;
-    if (it->bytes == 0) m_free.erase(it);
+    const std::uint64_t a = start(it->addr, bytes), end = it->addr + it->bytes;
+    if (a + bytes > end) continue;
+    // What is left of the block: before the buffer (alignment) and after it.
+    const Block after{a + bytes, end - a - bytes};
+    if (a > it->addr) {
+      it->bytes = a - it->addr;
+      if (after.bytes) m_free.insert(it + 1, after);
+    } else if (after.bytes) {
+      *it = after;
+    } else {
+      m_free.erase(it);
+    }
     return a;
   }
   return fixed(bytes);

@@ -48,7 +48,8 @@ class Lowerer {
         m_o(o),
         m_layout(scratchpad_layout(t, o.automatic)),
         m_spad_slot(m_layout.slot_bytes),
-        m_acc_slot(accumulator_slot_bytes(t)) {}
+        m_acc_slot(accumulator_slot_bytes(t)),
+        m_dram(t.dram_period_bytes) {}
 
   Lowered run();
 

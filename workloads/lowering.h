@@ -2,7 +2,8 @@
 // Lowers a layer trace to one ISA program per core.
 //
 // DRAM layout: every op's output, and every external operand (input, weight, KV cache) of every
-// op, gets its own dense row-major region, 4 KiB aligned, in op order from address 0 (docs/isa.md,
+// op, gets its own dense row-major region, 4 KiB aligned (a large one aligned to the memory's
+// interleaving period, dram_buffers.h), in op order from address 0 (docs/isa.md,
 // "Lowering"). Batched matmuls (attention) view their token-major operands per (sequence, KV
 // head): Q rows of head h are columns h*d..(h+1)*d of the projection's output; K and V the same
 // for KV head j; a kv_write's output is the cache [batch][heads][tokens][d]. A batched matmul

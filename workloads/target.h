@@ -34,6 +34,9 @@ struct Target {
   // address mapping, banks, rows, queues); none: dram_bytes_per_cycle, the peak.
   std::function<double(const DramPattern& p)> dram_bandwidth;
   std::vector<isa::DType> dtypes;       // supported by the systolic arrays
+  // The memory's interleaving period (MemoryBackend::interleave_period_bytes): a buffer at
+  // least this large starts at a multiple of it (dram_buffers.h); 0: none.
+  std::uint64_t dram_period_bytes = 0;
   // The memory's capacity in bytes; none: limited to kMaxDramBytes (workloads/limits.h).
   std::optional<std::uint64_t> dram_capacity_bytes;
   // The array overlaps consecutive GEMM instructions (core.systolic.pipelining).

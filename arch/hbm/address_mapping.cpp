@@ -1,6 +1,7 @@
 #include "arch/hbm/address_mapping.h"
 
 #include <algorithm>
+#include <numeric>
 #include <sstream>
 
 #include "sim/core/error.h"
@@ -74,6 +75,20 @@ AddressMapping::AddressMapping(const std::string& mapping, const Organization& o
       at += m_bits[int(f)];
     }
   }
+}
+
+std::uint64_t AddressMapping::period_bytes() const {
+  std::uint64_t span = m_burst_bytes;
+  for (const Field f : m_lsb_first) {
+    if (f == Field::ro) break;
+    span *= m_count[int(f)];
+  }
+  std::uint64_t rows = 1;
+  if (m_hash == InterfaceHash::rotate) {
+    // A row step rotates the interface by weight(ro) mod interfaces.
+    rows = m_interfaces / std::gcd<std::uint64_t>(m_interfaces, m_weight[int(Field::ro)]);
+  }
+  return span * rows;
 }
 
 DecodedAddress AddressMapping::decode_mixed_radix(std::uint64_t addr) const {

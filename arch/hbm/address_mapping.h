@@ -52,6 +52,13 @@ class AddressMapping {
   }
   std::uint32_t burst_bytes() const { return m_burst_bytes; }
   const std::string& name() const { return m_name; }
+  // The interleaving period: the smallest shift of an address, a multiple of one row of every
+  // bank on every interface, that keeps its interface, bank group, bank and column (the row
+  // moves on by a constant). Two buffers whose starts differ by a multiple of it meet the
+  // memory alike. It is the span of the fields below the row field, times the rows after
+  // which the interface hash's rotation comes round again; with fields above the row, a shift
+  // keeps them too unless the row number wraps.
+  std::uint64_t period_bytes() const;
 
   static std::vector<std::string> presets();  // documented examples; any permutation is valid
 

@@ -52,6 +52,9 @@ class HbmMemory final : public sc_core::sc_module, public memory::MemoryBackend 
   std::optional<std::uint64_t> capacity_bytes() const override {
     return m_system.spec().org.capacity_bytes();
   }
+  std::uint64_t interleave_period_bytes() const override {
+    return m_system.mapping().period_bytes();
+  }
   // A port is an interface (pseudo channel); an access is one burst, named by its decoded bank
   // address (bank group, bank, column, row packed into a word), so it is decoded once.
   std::uint32_t ports() const override { return m_system.interfaces(); }

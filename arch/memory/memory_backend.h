@@ -66,6 +66,10 @@ class MemoryBackend {
   // Addressable bytes, for memories with a capacity (nullopt: unbounded).
   virtual std::optional<std::uint64_t> capacity_bytes() const { return std::nullopt; }
 
+  // The address period after which the memory maps addresses alike (HBM: AddressMapping::
+  // period_bytes); 0 for memories whose timing does not depend on the address.
+  virtual std::uint64_t interleave_period_bytes() const { return 0; }
+
   // Before the simulation: records the memory's activity on `tl` (a process of its own), for
   // memories that have a timeline view (HBM); others record nothing.
   virtual void trace_to(timeline::Timeline&) {}

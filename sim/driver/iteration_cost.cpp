@@ -223,43 +223,32 @@ std::vector<std::vector<IterationSeq>> TableCost::decode_batches() const {
   return batches;
 }
 
-const TableCost::Parts& TableCost::prefill(std::uint64_t t) {
-  auto it = m_t->prefill.find(t);
-  if (it == m_t->prefill.end()) {
-    const Parts p = measure(prefill_seqs(t), "prefill of " + std::to_string(t),
-                            m_o.calibration_layers);
-    it = m_t->prefill.emplace(t, p).first;
-  }
+const TableCost::Parts& TableCost::prefill(std::uint64_t t) const {
+  const auto it = m_t->prefill.find(t);
+  LLMSIM_CHECK(it != m_t->prefill.end(), "a table point not calibrated");
   return it->second;
 }
 
-TableCost::Point TableCost::slope(std::uint64_t s) {
-  auto it = m_t->slope.find(s);
-  if (it == m_t->slope.end()) {
-    const std::uint64_t l1 = slope_kv(s);
-    Point sl;
-    if (l1 > 0) {
-      const Parts with = measure(chunk_seqs(s),
-                                 "chunk of " + std::to_string(s) + " after " +
-                                     std::to_string(l1) + " cached",
-                                 m_o.calibration_layers);
-      const Point& without = prefill(s).seqs.at(0);
-      sl = {(with.seqs.at(0).cycles - without.cycles) / double(l1),
-            (with.seqs.at(0).pj - without.pj) / double(l1)};
-    }
-    it = m_t->slope.emplace(s, sl).first;
-  }
+TableCost::Point TableCost::slope(std::uint64_t s) const {
+  const auto it = m_t->slope.find(s);
+  LLMSIM_CHECK(it != m_t->slope.end(), "a table point not calibrated");
   return it->second;
 }
 
-TableCost::Point TableCost::decode(std::uint64_t kv) {
-  if (m_t->decode.empty()) {
-    for (const auto& batch : decode_batches()) {
-      const Parts p = measure(batch, "decodes", m_o.calibration_layers);
-      for (std::size_t i = 0; i < batch.size(); ++i) m_t->decode[batch[i].kv_len] = p.seqs[i];
-    }
-  }
-  return interpolate(m_kv_grid, kv, [&](std::uint64_t l) { return m_t->decode.at(l); });
+TableCost::Point TableCost::decode(std::uint64_t kv) const {
+  return interpolate(m_kv_grid, kv, [&](std::uint64_t l) {
+    const auto it = m_t->decode.find(l);
+    LLMSIM_CHECK(it != m_t->decode.end(), "a table point not calibrated");
+    return it->second;
+  });
+}
+
+TableCost::Point TableCost::lm_head(std::uint64_t e) const {
+  return interpolate(m_emit_grid, e, [&](std::uint64_t g) {
+    const auto it = m_t->lm_head.find(g);
+    LLMSIM_CHECK(it != m_t->lm_head.end(), "a table point not calibrated");
+    return it->second;
+  });
 }
 
 namespace {
@@ -294,7 +283,11 @@ void TableCost::calibrate(unsigned width) {
   }
   std::map<std::uint64_t, Point> with;  // a chunk's attention after slope_kv(s) cached
   for (const std::uint64_t s : m_chunk_grid) {
-    if (s < 2 || m_t->slope.count(s) || slope_kv(s) == 0) continue;
+    if (m_t->slope.count(s)) continue;
+    if (s < 2 || slope_kv(s) == 0) {  // never asked for (a decode), or no room for a cache
+      m_t->slope.emplace(s, Point{});
+      continue;
+    }
     jobs.push_back({chunk_seqs(s),
                     "chunk of " + std::to_string(s) + " after " + std::to_string(slope_kv(s)) +
                         " cached",
@@ -349,17 +342,7 @@ void TableCost::calibrate(unsigned width) {
     const double l1 = double(slope_kv(s));
     m_t->slope.emplace(s, Point{(w.cycles - without.cycles) / l1, (w.pj - without.pj) / l1});
   }
-}
-
-TableCost::Point TableCost::lm_head(std::uint64_t e) {
-  return interpolate(m_emit_grid, e, [&](std::uint64_t g) {
-    auto it = m_t->lm_head.find(g);
-    if (it == m_t->lm_head.end()) {
-      std::vector<IterationSeq> seqs(g);  // one token each, nothing cached
-      it = m_t->lm_head.emplace(g, measure(seqs, std::to_string(g) + " emitting", 1).lm_head).first;
-    }
-    return it->second;
-  });
+  m_calibrated = true;
 }
 
 template <class F>
@@ -375,6 +358,7 @@ TableCost::Point TableCost::interpolate(const std::vector<std::uint64_t>& grid, 
 }
 
 IterationCost TableCost::cost(const IterationShape& shape) {
+  LLMSIM_CHECK(m_calibrated, "a table asked for a cost before calibrate()");
   std::uint64_t t = 0, emits = 0;
   for (const IterationSeq& q : shape.seqs) {
     t += q.tokens;

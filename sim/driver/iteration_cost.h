@@ -28,14 +28,16 @@
 //        that no table holds.) The other calibration runs emit nothing, so that their head
 //        is the final norm alone (the LM head of Llama-3-8B reads 1 GB of weights: it would
 //        double the cost of a small calibration run).
-//    Between grid points a term is interpolated linearly. A grid point is simulated the first
-//    time an iteration needs it (lazily), so the tables only cover the shapes a run reaches;
-//    each point's value does not depend on when it was measured. Energy is split between the
+//    Between grid points a term is interpolated linearly. calibrate() simulates every grid point
+//    before the first cost(), on all cores at once; each point's value depends only on the
+//    chip, the model and the options, so the points are shared by every TableCost of a process
+//    with the same ones. Energy is split between the
 //    parts of a calibration run in proportion to their cycles and interpolated the same way.
-//    What the premise leaves out -- layers that differ (their weights at other DRAM addresses
-//    meet the HBM's banks differently), overlaps between neighbouring parts that a calibration
-//    run arranges otherwise, the block tables' addresses -- is the error that serve measures
-//    on sampled iterations against ExactCost and reports.
+//    Identical layers lie alike in DRAM (large buffers start at multiples of the memory's
+//    interleaving period, dram_buffers.h), so they take the same cycles but for where the
+//    DRAM refreshes fall. What the premise leaves out -- that refresh phase, overlaps between
+//    neighbouring parts that a calibration run arranges otherwise, the block tables' addresses
+//    -- is the error that serve measures on sampled iterations against ExactCost and reports.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -123,9 +125,8 @@ class TableCost : public IterationCoster {
   IterationCost cost(const workloads::IterationShape& shape) override;
   std::uint64_t calibration_runs() const { return m_runs; }
 
-  // Measures every grid point not measured yet, up to `width` runs at once in child processes
-  // (fork_pool.h). Optional: cost() measures a missing point when it needs it; calibrating
-  // first measures the points a run may not need too, but on all cores.
+  // Measures every grid point not measured yet (by an earlier TableCost of the same key), up
+  // to `width` runs at once in child processes (fork_pool.h). Before any cost().
   void calibrate(unsigned width);
 
   // The grid of a table: 1, 2, 4, ..., 64, 96, 128, 192, ... (2^k, and 3 x 2^(k-1) from 96)
@@ -148,10 +149,11 @@ class TableCost : public IterationCoster {
   std::vector<workloads::IterationSeq> chunk_seqs(std::uint64_t s) const;  // after slope_kv(s)
   std::vector<std::vector<workloads::IterationSeq>> decode_batches() const;
   std::uint64_t slope_kv(std::uint64_t s) const;
-  const Parts& prefill(std::uint64_t t);  // t tokens of prompts, nothing cached
-  Point slope(std::uint64_t s);           // attn(s, L) - attn(s, 0) per cached token
-  Point decode(std::uint64_t kv);         // attn(1, kv)
-  Point lm_head(std::uint64_t e);
+  // The calibrated points (an internal error if calibrate() has not measured them).
+  const Parts& prefill(std::uint64_t t) const;  // t tokens of prompts, nothing cached
+  Point slope(std::uint64_t s) const;           // attn(s, L) - attn(s, 0) per cached token
+  Point decode(std::uint64_t kv) const;         // attn(1, kv), interpolated
+  Point lm_head(std::uint64_t e) const;         // interpolated
   template <class F>
   static Point interpolate(const std::vector<std::uint64_t>& grid, std::uint64_t x, F&& at);
 
@@ -170,6 +172,7 @@ class TableCost : public IterationCoster {
   };
   std::shared_ptr<Tables> m_t;
   std::uint64_t m_runs = 0;
+  bool m_calibrated = false;
 };
 
 }  // namespace llmsim::driver

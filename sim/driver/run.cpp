@@ -76,6 +76,7 @@ Built build(const config::Json& arch, const std::vector<std::string>& overrides)
                           noc_round_trip_cycles(*b.chip, c.clock_mhz);
   t.dtypes = c.systolic.dtypes;
   t.dram_capacity_bytes = b.chip->memory().capacity_bytes();
+  t.dram_period_bytes = b.chip->memory().interleave_period_bytes();
   // Measured on the memory model, lazily, per quantised pattern (dram_bandwidth.h).
   const auto table = std::make_shared<const DramBandwidthTable>(
       b.resolved["memory"], c.dma.max_outstanding_blocks, t.num_cores);
@@ -271,7 +272,7 @@ MemoryFit memory_fit(const RunSpec& spec) {
   Built b = build(spec.arch, spec.overrides);
   const workloads::Lowered l = workloads::lower(spec.workload, b.target, spec.mapping);
   return {l.dram_footprint_bytes, b.target.dram_capacity_bytes.value_or(0),
-          b.params.core.clock_mhz};
+          b.params.core.clock_mhz, b.target.dram_period_bytes};
 }
 
 RunResult run(const RunSpec& spec) {

@@ -132,6 +132,7 @@ isa::Program compile(const RunSpec& spec);
 struct MemoryFit {
   std::uint64_t footprint_bytes = 0, capacity_bytes = 0;
   double clock_mhz = 0;
+  std::uint64_t period_bytes = 0;  // the alignment of large buffers (Target::dram_period_bytes)
 };
 MemoryFit memory_fit(const RunSpec& spec);
 

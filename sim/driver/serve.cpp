@@ -73,14 +73,12 @@ IterationShape shape_of(const serving::Iteration& it, const serving::SchedulerPa
 // iteration's activations: a budget of prompts each attending to the longest KV (its own KV
 // pool excluded), and the scores of a full batch of decodes at the longest KV.
 std::uint64_t resolve_blocks(const ServeSpec& spec, const serving::SchedulerParams& p,
-                             std::uint64_t max_kv, double& clock_mhz) {
-  // The budget's tokens (at most all the requests'), as prompts of at most max_kv tokens:
-  // the most activations an iteration makes.
+                             std::uint64_t max_kv, std::uint64_t all, double& clock_mhz) {
+  // The budget's tokens (at most `all`, the requests' tokens), as prompts of at most max_kv
+  // tokens: the most activations an iteration makes.
   IterationShape big;
   big.dtype = spec.dtype;
   big.block_size = p.block_size;
-  std::uint64_t all = 0;
-  for (const serving::Request& r : spec.requests) all += r.input_tokens + r.output_tokens;
   std::uint64_t next = 0;
   for (std::uint64_t left = std::min(p.max_num_batched_tokens, all); left > 0;) {
     IterationSeq q;
@@ -103,7 +101,10 @@ std::uint64_t resolve_blocks(const ServeSpec& spec, const serving::SchedulerPara
   // elements: attention's largest activations besides the prompts'.
   const std::uint64_t decodes = std::min(p.max_num_seqs, p.max_num_batched_tokens);
   const std::uint64_t margin = decodes * max_kv * spec.model.num_attention_heads * 4;
-  const std::uint64_t reserved = other + margin;
+  // Each layer's K and V pools start at a multiple of the memory's period (dram_buffers.h):
+  // up to a period of padding before each.
+  const std::uint64_t padding = 2 * spec.model.num_hidden_layers * fit.period_bytes;
+  const std::uint64_t reserved = other + margin + padding;
   const std::uint64_t available =
       fit.capacity_bytes > reserved ? fit.capacity_bytes - reserved : 0;
   return p.resolve_num_kv_blocks(per_token, available);
@@ -156,12 +157,14 @@ ServeResult serve(const ServeSpec& spec) {
   r.arch_name = spec.arch_name, r.model_name = spec.model.name;
   r.dtype = isa::to_string(spec.dtype), r.cost = spec.cost, r.slo = spec.slo;
   r.scheduler = scheduler_params(spec);
-  std::uint64_t max_kv = 1;
+  // The longest KV a sequence reaches, and all the requests' tokens.
+  std::uint64_t max_kv = 1, all = 0;
   for (const serving::Request& q : spec.requests) {
     max_kv = std::max(max_kv, q.input_tokens + q.output_tokens - 1);
+    all += q.input_tokens + q.output_tokens;
   }
   r.kv_bytes_per_token = kv_bytes_per_token(spec.model, spec.dtype);
-  r.scheduler.num_kv_blocks = resolve_blocks(spec, r.scheduler, max_kv, r.clock_mhz);
+  r.scheduler.num_kv_blocks = resolve_blocks(spec, r.scheduler, max_kv, all, r.clock_mhz);
   log("serve: " + std::to_string(spec.requests.size()) + " requests, KV cache of " +
       std::to_string(*r.scheduler.num_kv_blocks) + " blocks of " +
       std::to_string(r.scheduler.block_size) + " tokens");
@@ -178,8 +181,6 @@ ServeResult serve(const ServeSpec& spec) {
     TableOptions o;
     o.calibration_layers = spec.calibration_layers;
     const std::uint64_t blocks = *r.scheduler.num_kv_blocks;
-    std::uint64_t all = 0;
-    for (const serving::Request& q : spec.requests) all += q.input_tokens + q.output_tokens;
     o.max_tokens = std::min({r.scheduler.max_num_batched_tokens, all,
                              blocks * r.scheduler.block_size});
     o.max_kv = max_kv;

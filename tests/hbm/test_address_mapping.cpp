@@ -2,6 +2,7 @@
 // interface hash, errors.
 #include "arch/hbm/address_mapping.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <set>
 #include <string>
@@ -185,6 +186,72 @@ TEST_CASE("address mapping: the rotate hash spreads a tile's rows over every int
       for (std::uint64_t j = 0; j < 4; ++j) used.insert(m.decode((row * 64 + j) * 32).interface);
     }
     CHECK(used.size() == (hash == InterfaceHash::none ? 12u : 48u));
+  }
+}
+
+TEST_CASE("address mapping: a shift by the period moves every burst's row and nothing else",
+          "[hbm][mapping]") {
+  // The datacenter preset's HBM2E: 48 interfaces x 32 columns x 16 banks x 32 B = 768 KiB below
+  // the row field. A row step adds 4 x 4 x 32 = 512 to the rotate hash's number, 32 mod 48, so
+  // the rotation comes round after 48 / gcd(48, 32) = 3 rows: 2.25 MiB.
+  Organization dc;
+  dc.stacks = 3;
+  dc.channels_per_stack = 8;
+  dc.pseudo_channels = 2;
+  dc.bank_groups = 4;
+  dc.banks_per_group = 4;
+  dc.rows = 16384;
+  dc.columns = 32;
+  dc.bus_width_bits = 64;
+  dc.burst_length = 4;
+  CHECK(AddressMapping("ro_ba_bg_co_pc_ch", dc, "m").period_bytes() == 786432);
+  CHECK(AddressMapping("ro_ba_bg_co_pc_ch", dc, "m", InterfaceHash::rotate).period_bytes() ==
+        2359296);
+  // Rows below the column: the period is the span of the fields below the row alone.
+  CHECK(AddressMapping("ba_bg_pc_ch_ro_co", dc, "m").period_bytes() == 32 * 32);
+  // The property, on random addresses of several mappings (mixed radix among them): decode(a)
+  // and decode(a + k x period) agree but for the row, which moves by the same amount for every a;
+  // half a period breaks it.
+  Organization three = small_org();
+  three.stacks = 3;  // 6 channels: mixed radix
+  std::uint64_t state = 12345;
+  const auto next = [&state] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return state >> 11;
+  };
+  for (const Organization& o : {small_org(), three, dc}) {
+    for (const char* order : {"ro_ba_bg_co_pc_ch", "ro_co_ba_bg_pc_ch", "ro_ch_pc_ba_bg_co"}) {
+      for (const InterfaceHash hash : {InterfaceHash::none, InterfaceHash::rotate}) {
+        const AddressMapping m(order, o, "m", hash);
+        const std::uint64_t p = m.period_bytes();
+        INFO(order << " hash " << int(hash) << " period " << p);
+        REQUIRE(p > 0);
+        REQUIRE(p % m.burst_bytes() == 0);
+        REQUIRE(p < o.capacity_bytes());
+        const std::uint64_t fits = o.capacity_bytes() / p - (o.capacity_bytes() % p ? 0 : 1);
+        const std::uint64_t k = 1 + next() % std::min<std::uint64_t>(3, fits);
+        std::int64_t row_shift = 0;
+        bool half_differs = false;
+        for (int i = 0; i < 200; ++i) {
+          const std::uint64_t a = next() % (o.capacity_bytes() - k * p);
+          const DecodedAddress x = m.decode(a), y = m.decode(a + k * p);
+          CHECK(y.interface == x.interface);
+          CHECK(y.bank_group == x.bank_group);
+          CHECK(y.bank == x.bank);
+          CHECK(y.column == x.column);
+          const std::int64_t d = std::int64_t(y.row) - std::int64_t(x.row);
+          if (i == 0) row_shift = d;
+          CHECK(d == row_shift);
+          if (a + p / 2 < o.capacity_bytes()) {
+            const DecodedAddress h = m.decode(a + p / 2);
+            half_differs = half_differs || h.interface != x.interface ||
+                           h.bank_group != x.bank_group || h.bank != x.bank ||
+                           h.column != x.column;
+          }
+        }
+        CHECK(half_differs);
+      }
+    }
   }
 }
 

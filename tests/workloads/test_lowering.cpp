@@ -517,3 +517,26 @@ TEST_CASE("DRAM buffers: pages, release after the last reader, first fit with ne
   CHECK(d.reusable(12288, 3) == 4096);   // the two released buffers, merged
   CHECK(d.footprint() == 16384 + 12288);
 }
+
+TEST_CASE("DRAM buffers of at least the memory's period start at a multiple of it") {
+  using llmsim::workloads::DramBuffers;
+  DramBuffers d(3 * 4096);                 // a period of 3 pages
+  CHECK(d.fixed(100) == 0);                // small: packed, one page
+  CHECK(d.fixed(3 * 4096) == 3 * 4096);    // large: at the next multiple, [12288, 24576)
+  CHECK(d.fixed(4096) == 24576);           // small again: right after it
+  CHECK(d.reusable(4 * 4096, -1) == 36864);  // large, new DRAM: from 28672 up to 3 periods
+  CHECK(d.footprint() == 36864 + 16384);
+  // A released block is cut around the first aligned start in it: [4096, 53248) was handed out
+  // above; read last by op 1, it comes back whole.
+  d.release(4096, 53248 - 4096, 1);
+  CHECK(d.reusable(3 * 4096, 1) == 12288);  // leaves [4096, 12288) and [24576, 53248)
+  CHECK(d.reusable(8192, 1) == 4096);       // a small one fills the piece before it
+  CHECK(d.reusable(3 * 4096, 1) == 24576);
+  CHECK(d.reusable(3 * 4096, 1) == 36864);  // leaves [49152, 53248): one page
+  CHECK(d.reusable(3 * 4096, 1) == 61440);  // new DRAM, from 53248 up to the next multiple
+  CHECK(d.reusable(4096, 1) == 49152);      // the page left
+  // No period: plain first fit.
+  DramBuffers plain;
+  CHECK(plain.fixed(100) == 0);
+  CHECK(plain.fixed(3 * 4096) == 4096);
+}
