@@ -7,9 +7,11 @@ latency-throughput plot (p99 TTFT and p99 TPOT against output tokens per second)
     ... --model gpt2 --num-requests 6 --rates 100 200 --input-len 64 --output-len 8   # smoke
 
 Writes OUT/sweep.jsonl (one line per finished point; rerunning the same command resumes
-there), OUT/results.csv and OUT/latency_throughput.png, and prints the table. The full sweep
-simulates for about an hour on two cores (--workers processes at a time); each point prints
-its table cost's measured error (max_approx_error). Exits 1 if no point finished.
+there), OUT/results.csv and OUT/latency_throughput.png, and prints the table. With one worker
+(--workers 1, the default) the points share one calibration of the table cost (about 3 min on
+two cores for Llama-3-8B at a token budget of 256), then each point's two checks take about
+1.5 min (--check-iterations 0: about a second a point); each point prints its table cost's
+measured error (max_approx_error). Exits 1 if no point finished.
 """
 
 import argparse
@@ -45,7 +47,7 @@ def main(argv=None):
                         "(default 2)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="config override for every point (repeatable), e.g. "
-                        "serving.max_num_batched_tokens=512")
+                        "serving.max_num_batched_tokens=256")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="out/serving_sweep", help="output folder")
     p.add_argument("--fresh", action="store_true", help="discard earlier results in --out")

@@ -65,6 +65,41 @@ const std::set<std::string> kSeqOps = {"q_rope",  "k_rope", "k_cache_write", "v_
                                        "scores",  "scale",  "mask",          "softmax",
                                        "context"};
 
+// A run's energy as rates of the work that spends it, to split it between ops: the arrays and
+// their SRAMs per MAC, the DRAM, the NoC and the DMA engines per DRAM byte, leakage and the
+// vector units per cycle (the span's increments). The MACs and bytes of the ops add up to the
+// run's, and the increments to its cycles, so the ops' shares add up to its energy.
+struct EnergyRates {
+  double per_cycle = 0, per_mac = 0, per_byte = 0;
+
+  explicit EnergyRates(const RunResult& r) {
+    double macs_pj = 0, bytes_pj = 0;
+    for (const auto& [unit, pj] : r.energy.by_unit) {
+      double leak = 0;
+      for (const auto& [u, l] : r.energy.leakage_by_unit) leak += u == unit ? l : 0;
+      const double dynamic = pj - leak;
+      if (unit == "systolic" || unit == "accumulator" || unit == "scratchpad") {
+        macs_pj += dynamic;
+      } else if (unit == "memory" || unit == "noc" || unit == "dma") {
+        bytes_pj += dynamic;
+      }
+    }
+    std::uint64_t macs = 0, bytes = 0;
+    for (const OpResult& o : r.ops) macs += o.macs, bytes += o.dram_read_bytes + o.dram_written_bytes;
+    // Work with no op to carry it (none expected) stays with time, as does everything else.
+    if (macs == 0) macs_pj = 0;
+    if (bytes == 0) bytes_pj = 0;
+    per_mac = macs ? macs_pj / double(macs) : 0;
+    per_byte = bytes ? bytes_pj / double(bytes) : 0;
+    per_cycle =
+        r.total_cycles ? (r.energy.total_pj - macs_pj - bytes_pj) / double(r.total_cycles) : 0;
+  }
+  double of(const OpResult& o, std::uint64_t inc) const {
+    return double(inc) * per_cycle + double(o.macs) * per_mac +
+           double(o.dram_read_bytes + o.dram_written_bytes) * per_byte;
+  }
+};
+
 }  // namespace
 
 IterationCost ExactCost::cost(const IterationShape& shape) {
@@ -141,13 +176,13 @@ TableCost::Parts TableCost::measure(const std::vector<IterationSeq>& seqs,
   Parts p, first;
   p.seqs.resize(seqs.size());
   first.seqs.resize(seqs.size());
-  const double pj_per_cycle = r.total_cycles ? r.energy.total_pj / double(r.total_cycles) : 0;
+  const EnergyRates energy(r);
   const double steady = layers > 1 ? 1.0 / double(layers - 1) : 1.0;
   std::uint64_t reached = 0;
   for (const OpResult& o : r.ops) {
     const std::uint64_t inc = o.end_cycle > reached ? o.end_cycle - reached : 0;
     reached = std::max(reached, o.end_cycle);
-    const Point add{double(inc), double(inc) * pj_per_cycle};
+    const Point add{double(inc), energy.of(o, inc)};
     Point* to = nullptr;
     double share = 1;
     if (o.layer == "embeddings") {

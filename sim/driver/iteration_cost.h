@@ -31,8 +31,9 @@
 //    Between grid points a term is interpolated linearly. calibrate() simulates every grid point
 //    before the first cost(), on all cores at once; each point's value depends only on the
 //    chip, the model and the options, so the points are shared by every TableCost of a process
-//    with the same ones. Energy is split between the
-//    parts of a calibration run in proportion to their cycles and interpolated the same way.
+//    with the same ones. A calibration run's energy is split between its ops by the work that
+//    spends it (the arrays and their SRAMs per MAC, DRAM, NoC and DMA per DRAM byte, leakage
+//    and the vector units per cycle of the span) and interpolated the same way.
 //    Identical layers lie alike in DRAM (large buffers start at multiples of the memory's
 //    interleaving period, dram_buffers.h), so they take the same cycles but for where the
 //    DRAM refreshes fall. What the premise leaves out -- that refresh phase, overlaps between

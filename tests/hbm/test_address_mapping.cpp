@@ -28,6 +28,22 @@ Organization small_org() {
   return o;
 }
 
+// The datacenter preset's HBM2E: 3 stacks x 8 channels x 2 pseudo channels = 48 interfaces of
+// 4 bank groups x 4 banks, 16384 rows of 32 columns of 32 B bursts.
+Organization datacenter_org() {
+  Organization o;
+  o.stacks = 3;
+  o.channels_per_stack = 8;
+  o.pseudo_channels = 2;
+  o.bank_groups = 4;
+  o.banks_per_group = 4;
+  o.rows = 16384;
+  o.columns = 32;
+  o.bus_width_bits = 64;
+  o.burst_length = 4;
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("address mapping: default order puts consecutive bursts on consecutive channels",
@@ -169,16 +185,7 @@ TEST_CASE("address mapping: the rotate hash spreads a tile's rows over every int
   // (b / 24) mod 2: row i = 3k + t (t = 0, 1, 2) starts at channel 0, 16 or 8 on pseudo channel
   // 0, 0 or 1 whatever k, so the tile only ever uses 3 x 4 = 12 of the 48 interfaces. Rotated by
   // b / 48, its rows cover all 48.
-  Organization o;
-  o.stacks = 3;
-  o.channels_per_stack = 8;
-  o.pseudo_channels = 2;
-  o.bank_groups = 4;
-  o.banks_per_group = 4;
-  o.rows = 16384;
-  o.columns = 32;
-  o.bus_width_bits = 64;
-  o.burst_length = 4;
+  const Organization o = datacenter_org();
   for (const InterfaceHash hash : {InterfaceHash::none, InterfaceHash::rotate}) {
     const AddressMapping m("ro_ba_bg_co_pc_ch", o, "memory.address_mapping", hash);
     std::set<std::uint32_t> used;
@@ -194,16 +201,7 @@ TEST_CASE("address mapping: a shift by the period moves every burst's row and no
   // The datacenter preset's HBM2E: 48 interfaces x 32 columns x 16 banks x 32 B = 768 KiB below
   // the row field. A row step adds 4 x 4 x 32 = 512 to the rotate hash's number, 32 mod 48, so
   // the rotation comes round after 48 / gcd(48, 32) = 3 rows: 2.25 MiB.
-  Organization dc;
-  dc.stacks = 3;
-  dc.channels_per_stack = 8;
-  dc.pseudo_channels = 2;
-  dc.bank_groups = 4;
-  dc.banks_per_group = 4;
-  dc.rows = 16384;
-  dc.columns = 32;
-  dc.bus_width_bits = 64;
-  dc.burst_length = 4;
+  const Organization dc = datacenter_org();
   CHECK(AddressMapping("ro_ba_bg_co_pc_ch", dc, "m").period_bytes() == 786432);
   CHECK(AddressMapping("ro_ba_bg_co_pc_ch", dc, "m", InterfaceHash::rotate).period_bytes() ==
         2359296);
