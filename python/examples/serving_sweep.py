@@ -4,6 +4,7 @@ latency-throughput plot (p99 TTFT and p99 TPOT against output tokens per second)
 
     PYTHONPATH=build/python /usr/bin/python3 python/examples/serving_sweep.py --out out/serving
     ... --max-num-seqs 64 256          # a second design: one line per scheduler cap
+    ... --budgets 256 512              # or per token budget
     ... --model gpt2 --num-requests 6 --rates 100 200 --input-len 64 --output-len 8   # smoke
 
 Writes OUT/sweep.jsonl (one line per finished point; rerunning the same command resumes
@@ -41,6 +42,9 @@ def main(argv=None):
                    help="output lengths (lognormal:128:1.0:2048)")
     p.add_argument("--max-num-seqs", type=int, nargs="+",
                    help="designs: serving.max_num_seqs values (default: the preset's)")
+    p.add_argument("--budgets", type=int, nargs="+",
+                   help="designs: serving.max_num_batched_tokens values, the token budget of an "
+                        "iteration (default: the preset's or --set's)")
     p.add_argument("--cost", default="table", choices=("table", "exact"))
     p.add_argument("--check-iterations", type=int, default=None,
                    help="table: iterations per point simulated in full to measure the error "
@@ -58,6 +62,8 @@ def main(argv=None):
     grid = {"rate": args.rates}
     if args.max_num_seqs:
         grid["serving.max_num_seqs"] = args.max_num_seqs
+    if args.budgets:
+        grid["serving.max_num_batched_tokens"] = args.budgets
     serve = {"model": args.model, "num_requests": args.num_requests,
              "input_len": args.input_len, "output_len": args.output_len, "seed": args.seed,
              "cost": args.cost}
