@@ -1,6 +1,7 @@
 #include "workloads/dram_buffers.h"
 
 #include <algorithm>
+#include <numeric>
 
 #include "sim/core/units.h"
 
@@ -10,7 +11,9 @@ std::uint64_t DramBuffers::pages(std::uint64_t bytes) {
   return ceil_div(std::max<std::uint64_t>(bytes, 1), 4096) * 4096;
 }
 
-DramBuffers::DramBuffers(std::uint64_t period) : m_period(period ? pages(period) : 0) {}
+// A multiple of both the period and the page, so that an aligned buffer is page aligned too.
+DramBuffers::DramBuffers(std::uint64_t period)
+    : m_period(period ? std::lcm<std::uint64_t>(period, 4096) : 0) {}
 
 std::uint64_t DramBuffers::start(std::uint64_t addr, std::uint64_t bytes) const {
   if (m_period == 0 || bytes < m_period) return addr;

@@ -18,7 +18,7 @@ namespace llmsim::workloads {
 
 class DramBuffers {
  public:
-  // `period`: the alignment of large buffers (0: none); a multiple of the page.
+  // `period`: the alignment of large buffers (0: none), raised to a multiple of the page.
   explicit DramBuffers(std::uint64_t period = 0);
 
   // `bytes` rounded up to whole pages (at least one).
