@@ -71,8 +71,9 @@ unsigned available_cores() {
 
 std::vector<std::string> run_in_children(std::size_t jobs,
                                          const std::function<std::string(std::size_t)>& job,
-                                         unsigned width) {
+                                         unsigned width, std::vector<bool>* forked) {
   std::vector<std::string> out(jobs);
+  if (forked) forked->assign(jobs, false);
   std::vector<Child> running;
   const auto reap_first = [&] {
     const Child c = running.front();
@@ -105,6 +106,7 @@ std::vector<std::string> run_in_children(std::size_t jobs,
         out[i] = job(i);
         continue;
       }
+      if (forked) (*forked)[i] = true;
       close(fds[1]);
       running.push_back({pid, fds[0], i});
       if (running.size() >= width) reap_first();

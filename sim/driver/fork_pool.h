@@ -14,9 +14,11 @@
 
 namespace llmsim::driver {
 
+// `forked`, if given, is set to one flag per job: whether it ran in a child process (whose
+// counters, unlike this process's, did not see it).
 std::vector<std::string> run_in_children(std::size_t jobs,
                                          const std::function<std::string(std::size_t)>& job,
-                                         unsigned width);
+                                         unsigned width, std::vector<bool>* forked = nullptr);
 
 // The cores this process may use (at least 1).
 unsigned available_cores();

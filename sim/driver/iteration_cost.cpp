@@ -10,7 +10,6 @@
 #include "sim/driver/fork_pool.h"
 #include "sim/driver/run.h"
 
-#include <unistd.h>
 
 namespace llmsim::driver {
 
@@ -343,31 +342,30 @@ void TableCost::calibrate(unsigned width) {
     jobs.push_back({std::vector<IterationSeq>(e), std::to_string(e) + " emitting", 1,
                     [this, e](const Parts& p) { m_t->lm_head.emplace(e, p.lm_head); }});
   }
-  const pid_t parent = getpid();
+  std::vector<bool> forked;
   const std::vector<std::string> out = run_in_children(
       jobs.size(),
       [&](std::size_t i) {
+        const std::uint64_t before = m_runner.simulated_cycles();
         const Parts p = measure(jobs[i].seqs, jobs[i].why, jobs[i].layers);
-        std::vector<double> v = {getpid() != parent ? 1.0 : 0.0, 0, p.emb.cycles, p.emb.pj,
-                                 p.dense.cycles, p.dense.pj, p.norm.cycles, p.norm.pj,
+        // First the run's cycles, for the parent's count of a child's simulation.
+        std::vector<double> v = {double(m_runner.simulated_cycles() - before), p.emb.cycles,
+                                 p.emb.pj, p.dense.cycles, p.dense.pj, p.norm.cycles, p.norm.pj,
                                  p.lm_head.cycles, p.lm_head.pj};
-        // The run's cycles, for the parent's count of a child's simulation.
-        v[1] = double(m_runner.simulated_cycles());
         for (const Point& q : p.seqs) v.push_back(q.cycles), v.push_back(q.pj);
         return encode(v);
       },
-      width);
-  const std::uint64_t before = m_runner.simulated_cycles();
+      width, &forked);
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const std::vector<double> v = decode_doubles(out[i]);
-    LLMSIM_CHECK(v.size() == 10 + 2 * jobs[i].seqs.size(), "a malformed calibration result");
+    LLMSIM_CHECK(v.size() == 9 + 2 * jobs[i].seqs.size(), "a malformed calibration result");
     Parts p;
-    p.emb = {v[2], v[3]}, p.dense = {v[4], v[5]}, p.norm = {v[6], v[7]}, p.lm_head = {v[8], v[9]};
+    p.emb = {v[1], v[2]}, p.dense = {v[3], v[4]}, p.norm = {v[5], v[6]}, p.lm_head = {v[7], v[8]};
     for (std::size_t k = 0; k < jobs[i].seqs.size(); ++k) {
-      p.seqs.push_back({v[10 + 2 * k], v[11 + 2 * k]});
+      p.seqs.push_back({v[9 + 2 * k], v[10 + 2 * k]});
     }
-    if (v[0] != 0) {  // run in a child: count it here
-      m_runner.count(std::uint64_t(v[1]) > before ? std::uint64_t(v[1]) - before : 0);
+    if (forked[i]) {  // run in a child: count it here
+      m_runner.count(std::uint64_t(v[0]));
       ++m_runs;
     }
     jobs[i].store(p);

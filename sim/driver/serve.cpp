@@ -7,8 +7,6 @@
 #include <iostream>
 #include <memory>
 
-#include <unistd.h>
-
 #include "sim/core/error.h"
 #include "sim/driver/fork_pool.h"
 #include "sim/driver/iteration_cost.h"
@@ -113,23 +111,23 @@ std::uint64_t resolve_blocks(const ServeSpec& spec, const serving::SchedulerPara
 // Costs each shape exactly, up to `width` at once in child processes (fork_pool.h).
 std::vector<IterationCost> exact_costs(ChipRunner& runner, const std::vector<IterationShape>& shapes,
                                        unsigned width) {
-  const pid_t parent = getpid();
+  std::vector<bool> forked;
   const std::vector<std::string> bytes = run_in_children(
       shapes.size(),
       [&](std::size_t i) {
         ExactCost e(runner);
         const IterationCost c = e.cost(shapes[i]);
-        const double v[3] = {double(c.cycles), c.energy_pj, getpid() != parent ? 1.0 : 0.0};
+        const double v[2] = {double(c.cycles), c.energy_pj};
         return std::string(reinterpret_cast<const char*>(v), sizeof v);
       },
-      width);
+      width, &forked);
   std::vector<IterationCost> out;
-  for (const std::string& b : bytes) {
-    double v[3];
-    LLMSIM_CHECK(b.size() == sizeof v, "a malformed result from a child process");
-    std::memcpy(v, b.data(), sizeof v);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    double v[2];
+    LLMSIM_CHECK(bytes[i].size() == sizeof v, "a malformed result from a child process");
+    std::memcpy(v, bytes[i].data(), sizeof v);
     out.push_back({std::uint64_t(v[0]), v[1]});
-    if (v[2] != 0) runner.count(out.back().cycles);  // a child's simulation, not yet counted
+    if (forked[i]) runner.count(out.back().cycles);  // a child's simulation, not yet counted
   }
   return out;
 }
